@@ -20,7 +20,7 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hbeval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="hbeval", description="hbeval — intake, analysis runs and the book of the HB evaluation")
     sub = parser.add_subparsers(dest="command", required=True)
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
