@@ -1,0 +1,690 @@
+"""Strand 3: unit costs, resource use per client, and costs by payer (evaluation plan ch. 7, LIITE 3.1–3.3).
+
+The computation has two steps so that sensitivity analyses can re-price the same resource use:
+
+1. :func:`resource_use` builds one row per client with *quantities* over the client's clienthood as the
+   phase sees it: worker minutes per client-month, own time, work absence, travel, HB-assistant time by
+   who gave it, HB budget and its realised use, public service units.
+2. :func:`price` turns the quantities into euros per component with a :class:`UnitCosts` (all brought
+   to one price year) and sums them by payer: ``kunta`` (municipality), ``asiakas`` (client),
+   ``laheiset`` (family and network), ``jarjestot`` (organisations and volunteers).
+
+Worker time (LIITE 3.1) — method
+--------------------------------
+Workers record every task of one or more *measured months* (e.g. 2018-03 and 2018-10). Tasks are
+classified with the keyword codebook of the configuration (``task_codebook``). For each roster client
+and each measured month in which the client's own worker (pilot, WW) filled in the form, or someone
+logged time for the client, and in which the client was a client, the client's minutes are the sum of
+all logged minutes for that client in that month (zero when none). Only months in which the client was a
+client for the whole month are used, so that start-up and closing months do not distort the rate; the
+mean over those months is the client's *minutes per client-month*. Clients never measured in a whole month
+get the mean rate of measured clients of the same arm and pilot (else of the same arm, else all). Rows without a client number are
+general work (team meetings, training, development): per pilot, the ratio general minutes / client
+minutes (HB, control and other clients) is applied as an overhead factor on client time. The hourly
+cost of a worker is the monthly salary of the job title × (1 + employer's side costs) × (1 + overhead)
+/ working hours per month; a client's time is priced with the title of the client's own worker.
+The clienthood total is the rate × the client's months of clienthood.
+
+Payers
+------
+Worker time, public services, HB budget purchases and HB-assistant fees: municipality. Client's own time
+(including travel time), work absence, travel and other costs: client. HB assistants' time, travel and
+other costs: family and network (relationship ``omainen`` / ``ystävä``) or organisations (``vapaaehtoinen``,
+``kokemusasiantuntija``, ``opiskelija``, ``muu``), net of the fee the municipality paid them (the fee is a
+transfer that compensates part of their time; counting both would double count).
+
+Unit costs are brought to the price year with the configured index; recorded euros (budget use, fees,
+clients' expenses) are used as recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from . import cea as _cea
+from .config import Config, load_config
+
+PAYERS = ("kunta", "asiakas", "laheiset", "jarjestot")
+PAYER_LABELS = {"kunta": "Kunta", "asiakas": "Asiakas", "laheiset": "Läheiset ja verkosto",
+                "jarjestot": "Järjestöt ja vapaaehtoiset"}
+ARMS = ("hb", "verrokki")
+RELATIONSHIP_PAYER = {"omainen": "laheiset", "ystävä": "laheiset", "vapaaehtoinen": "jarjestot",
+                      "kokemusasiantuntija": "jarjestot", "opiskelija": "jarjestot", "muu": "jarjestot"}
+# component -> (payer, Finnish label, sensitivity group or None for actual euros)
+COMPONENTS = {
+    "tyontekijat": ("kunta", "Työntekijöiden työaika", "tyontekijat"),
+    "palvelut": ("kunta", "Julkiset palvelut", "palvelut"),
+    "hb_budjetti": ("kunta", "HB-budjetin käyttö", None),
+    "avustaja_palkkio": ("kunta", "HB-avustajien palkkiot", None),
+    "asiakas_aika": ("asiakas", "Asiakkaan oma aika ja matka-aika", "aika"),
+    "asiakas_poissaolo": ("asiakas", "Asiakkaan työpoissaolot", "aika"),
+    "asiakas_matkat": ("asiakas", "Asiakkaan matkakulut", "km"),
+    "asiakas_muut": ("asiakas", "Asiakkaan muut kulut", None),
+    "laheiset_aika": ("laheiset", "Läheisten aika (palkkion jälkeen)", "aika"),
+    "laheiset_kulut": ("laheiset", "Läheisten matka- ja muut kulut", "km"),
+    "jarjestot_aika": ("jarjestot", "Vapaaehtoisten aika (palkkion jälkeen)", "aika"),
+    "jarjestot_kulut": ("jarjestot", "Vapaaehtoisten matka- ja muut kulut", "km"),
+}
+SENSITIVITY_GROUPS = {"tyontekijat": "Työntekijöiden tuntikustannus", "palvelut": "Palvelujen yksikkökustannukset",
+                      "km": "Kilometrikorvaus", "aika": "Ajan arvo"}
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _key(s) -> str:
+    return re.sub(r"\s+", " ", str(s).strip().casefold())
+
+
+# -- unit costs ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnitCosts:
+    """Unit costs in one price year (euros of ``price_year``).
+
+    Attributes
+    ----------
+    worker_hourly : dict
+        Lower-case job title → € per hour (incl. side costs and overhead); key ``default`` for unknown titles.
+    services : dict
+        Lower-case service key → (€ per unit, unit).
+    km_rate : float
+        € per kilometre.
+    time_value, absence_value : float
+        € per hour of clients', relatives' and volunteers' time, and of lost work time.
+    index : dict
+        Year → price index value; ``price_year`` the target year.
+    """
+
+    price_year: int
+    worker_hourly: dict
+    services: dict
+    km_rate: float
+    time_value: float
+    absence_value: float
+    time_alternative: str
+    index: dict = field(default_factory=dict)
+
+    def inflate(self, value: float, year: int | None) -> float:
+        """Bring a value of ``year`` to the price year with the configured index (unchanged if unknown)."""
+        if year is None or int(year) == self.price_year or int(year) not in self.index:
+            return float(value)
+        return float(value) * self.index[self.price_year] / self.index[int(year)]
+
+    def hourly(self, title) -> float:
+        """€/h of a job title (the ``default`` title when unknown or missing)."""
+        if title is None or (isinstance(title, float) and np.isnan(title)) or title is pd.NA:
+            return self.worker_hourly["default"]
+        return self.worker_hourly.get(_key(title), self.worker_hourly["default"])
+
+    def scaled(self, group: str, factor: float) -> UnitCosts:
+        """A copy with one sensitivity group (``tyontekijat``, ``palvelut``, ``km``, ``aika``) × ``factor``."""
+        if group == "tyontekijat":
+            return replace(self, worker_hourly={k: v * factor for k, v in self.worker_hourly.items()})
+        if group == "palvelut":
+            return replace(self, services={k: (v * factor, u) for k, (v, u) in self.services.items()})
+        if group == "km":
+            return replace(self, km_rate=self.km_rate * factor)
+        if group == "aika":
+            return replace(self, time_value=self.time_value * factor, absence_value=self.absence_value * factor)
+        raise KeyError(group)
+
+    @classmethod
+    def from_config(cls, cfg: Config | None = None, time_valuation: str | None = None) -> UnitCosts:
+        """Read ``unit_costs``, ``price_index`` and ``time_valuation`` from the configuration."""
+        cfg = cfg or load_config()
+        uc = cfg.section("unit_costs") or {}
+        index = {int(y): float(v) for y, v in ((cfg.section("price_index") or {}).get("values") or {}).items()}
+        price_year = int(uc.get("price_year", max(index) if index else 2018))
+        base = cls(price_year, {}, {}, 0.0, 0.0, 0.0, "", index)
+
+        def val(entry) -> float:
+            return base.inflate(float(entry["value"]), entry.get("year"))
+
+        w = uc.get("workers") or {}
+        # side-cost and overhead factors are shares: not inflated
+        factor = ((1 + float(w["side_cost_factor"]["value"])) * (1 + float(w["overhead_factor"]["value"]))
+                  / float(w["hours_per_month"]["value"]))
+        hourly = {_key(t): val(e) * factor for t, e in (w.get("titles") or {}).items()}
+        if "default" not in hourly:
+            raise ValueError("unit_costs.workers.titles needs a 'default' entry")
+        services = {_key(s): (val(e), str(e.get("unit", ""))) for s, e in (uc.get("services") or {}).items()}
+        tv = cfg.section("time_valuation") or {}
+        alts = tv.get("alternatives") or {}
+        alt = time_valuation or tv.get("default", "leisure")
+        if alt not in alts:
+            raise KeyError(f"time valuation {alt!r} not in {sorted(alts)}")
+        absence_alt = tv.get("work_absence", "wage")
+        return replace(base, worker_hourly=hourly, services=services, km_rate=val(uc["km_rate"]),
+                       time_value=val(alts[alt]), absence_value=val(alts[absence_alt]), time_alternative=alt)
+
+
+def unit_cost_table(cfg: Config | None = None) -> pd.DataFrame:
+    """All configured unit costs as a Finnish table: what, value, unit, year, source, value in the price year."""
+    cfg = cfg or load_config()
+    uc = UnitCosts.from_config(cfg)
+    sec = cfg.section("unit_costs") or {}
+    rows = []
+
+    def add(kind, name, e, inflate=True):
+        v = float(e["value"])
+        rows.append({"Laji": kind, "Nimike": name, "Arvo": v, "Yksikkö": e.get("unit", ""), "Vuosi": e.get("year"),
+                     f"Arvo {uc.price_year} hinnoin": uc.inflate(v, e.get("year")) if inflate else v,
+                     "Lähde": e.get("source", "")})
+
+    w = sec.get("workers") or {}
+    for name in ("hours_per_month", "side_cost_factor", "overhead_factor"):
+        add("Työntekijät", {"hours_per_month": "Työtunnit kuukaudessa", "side_cost_factor": "Sivukulukerroin",
+                            "overhead_factor": "Yleiskustannuskerroin"}[name], w[name], inflate=False)
+    for t, e in (w.get("titles") or {}).items():
+        add("Työntekijät", f"{t} (kuukausipalkka)", e)
+    add("Matkat", "Kilometrikorvaus", sec["km_rate"])
+    for s, e in (sec.get("services") or {}).items():
+        add("Palvelut", s, e)
+    for a, e in ((cfg.section("time_valuation") or {}).get("alternatives") or {}).items():
+        add("Ajan arvo", a, e)
+    return pd.DataFrame(rows)
+
+
+# -- resource use ---------------------------------------------------------------------------------------------
+def classify_tasks(tasks: pd.Series, codebook: Mapping | None) -> pd.Series:
+    """Task texts → category keys: the first category (in order) whose keyword occurs in the lower-case text.
+
+    Parameters
+    ----------
+    tasks : Series of str
+    codebook : mapping
+        ``{"default": key, "categories": [{"key", "label", "keywords": [...]}, ...]}`` (``task_codebook``).
+    """
+    codebook = codebook or {}
+    default = codebook.get("default", "muu")
+    cats = codebook.get("categories") or []
+    text = tasks.astype("string").fillna("").str.casefold()
+    out = pd.Series(default, index=tasks.index, dtype="string")
+    done = pd.Series(False, index=tasks.index)
+    for cat in cats:
+        hit = pd.Series(False, index=tasks.index)
+        for kw in cat.get("keywords") or []:
+            hit |= text.str.contains(str(kw).casefold(), regex=False)
+        new = hit & ~done
+        out[new] = cat["key"]
+        done |= new
+    return out
+
+
+def months_of_clienthood(clients: pd.DataFrame, cutoff) -> pd.Series:
+    """Client-months: calendar months with at least one day of clienthood, from ``start_date`` to
+    ``end_date`` or the cut-off, whichever is first (THL's *asiakaskuukausi* convention; 0 if none)."""
+    cutoff = pd.Timestamp(cutoff)
+    end = clients["end_date"].where(clients["end_date"].notna() & (clients["end_date"] <= cutoff), cutoff)
+    start = clients["start_date"]
+    months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month) + 1
+    months = months.where(end >= start, 0)
+    return months.astype("float").fillna(0.0).set_axis(clients["client_id"].to_numpy())
+
+
+def _active_share(start: pd.Series, end: pd.Series, month: str) -> pd.Series:
+    m0 = pd.Timestamp(month + "-01")
+    m1 = m0 + pd.offsets.MonthEnd(0)
+    lo = start.where(start > m0, m0)
+    e = end.fillna(m1)
+    hi = e.where(e < m1, m1)
+    days = ((hi - lo).dt.days + 1).clip(lower=0)
+    return days / m1.day
+
+
+def worker_time(tyoaika: pd.DataFrame, clients: pd.DataFrame, uc: UnitCosts,
+                codebook: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Worker minutes and cost per client-month (see the module docstring for the method).
+
+    Returns
+    -------
+    per_client : DataFrame
+        Index client_id; columns ``worker_min_pm`` (direct minutes per client-month), ``worker_measured``
+        (bool), ``general_factor`` (overhead share of general time), ``worker_hourly`` (€/h) and
+        ``worker_eur_pm`` (€ per client-month incl. general time).
+    by_task : DataFrame
+        Minutes by arm (``hb``/``verrokki``/``muu``/``yleinen``) and task category over the measured months.
+    """
+    t = tyoaika.copy()
+    t["category"] = classify_tasks(t["task"], codebook)
+    t["minutes"] = pd.to_numeric(t["minutes"]).astype("float")
+    kind = t["client_kind"].astype("string").fillna("yleinen")
+    is_general = t["client_id"].isna() | (kind == "yleinen")
+    t["kind"] = kind.where(~is_general, "yleinen")
+    by_task = t.groupby(["kind", "category"], observed=True)["minutes"].sum().unstack(fill_value=0.0)
+
+    gen = t[is_general].groupby("pilot")["minutes"].sum()
+    cli = t[~is_general].groupby("pilot")["minutes"].sum()
+    overall = float(gen.sum() / cli.sum()) if cli.sum() > 0 else 0.0
+    factor_by_pilot = (gen.reindex(cli.index, fill_value=0.0) / cli.where(cli > 0)).fillna(overall)
+
+    titles = t.dropna(subset=["worker"]).groupby(["pilot", "worker"])["job_title"].first()
+    measured = t.dropna(subset=["worker"])[["pilot", "worker", "month"]].drop_duplicates()
+
+    c = clients[["client_id", "pilot", "worker", "arm", "start_date", "end_date"]].copy()
+    # observations: (client, month) for the own worker's measured months, plus months with logged time
+    obs = c.merge(measured, on=["pilot", "worker"], how="inner")[["client_id", "month"]]
+    logged = t[~is_general & t["client_id"].isin(c["client_id"])]
+    obs = pd.concat([obs, logged[["client_id", "month"]]]).drop_duplicates()
+    mins = logged.groupby(["client_id", "month"])["minutes"].sum()
+    obs = obs.merge(c[["client_id", "start_date", "end_date"]], on="client_id")
+    share = pd.Series(np.nan, index=obs.index)
+    for m, g in obs.groupby("month"):
+        share[g.index] = _active_share(g["start_date"], g["end_date"], str(m)).to_numpy()
+    obs["share"] = share.to_numpy()
+    obs["minutes"] = mins.reindex(pd.MultiIndex.from_frame(obs[["client_id", "month"]])).fillna(0.0).to_numpy()
+    obs = obs[obs["share"] >= 1.0]   # whole measured months only
+    agg = obs.groupby("client_id")[["minutes", "share"]].sum()
+    rate = (agg["minutes"] / agg["share"]).rename("worker_min_pm")
+
+    out = c.set_index("client_id")[["pilot", "worker", "arm"]].copy()
+    out["worker_min_pm"] = rate.reindex(out.index)
+    out["worker_measured"] = out["worker_min_pm"].notna()
+    cell = out.groupby(["arm", "pilot"])["worker_min_pm"].transform("mean")
+    arm_mean = out.groupby("arm")["worker_min_pm"].transform("mean")
+    out["worker_min_pm"] = out["worker_min_pm"].fillna(cell).fillna(arm_mean).fillna(
+        out["worker_min_pm"].mean())
+    out["general_factor"] = out["pilot"].map(factor_by_pilot).astype("float").fillna(overall)
+    keys = list(zip(out["pilot"], out["worker"]))
+    out["worker_title"] = [titles.get(k) for k in keys]
+    out["worker_hourly"] = [uc.hourly(x) for x in out["worker_title"]]
+    out["worker_eur_pm"] = out["worker_min_pm"] / 60 * out["worker_hourly"] * (1 + out["general_factor"])
+    return out.drop(columns=["pilot", "worker", "arm"]), by_task
+
+
+def _sum_by_client(df: pd.DataFrame, cols: list[str], ids: pd.Index) -> pd.DataFrame:
+    if df is None or df.empty:
+        return pd.DataFrame(0.0, index=ids, columns=cols)
+    num = df[["client_id", *cols]].copy()
+    for col in cols:
+        num[col] = pd.to_numeric(num[col]).astype("float").fillna(0.0)
+    return num.groupby("client_id")[cols].sum().reindex(ids, fill_value=0.0)
+
+
+def _impute_by_rate(out: pd.DataFrame, cols: list[str], flag: str) -> pd.DataFrame:
+    """Replace the values of clients with ``flag`` False by the arm × pilot rate per client-month of the
+    clients with ``flag`` True (sum / sum of months; else the arm's, else everyone's) × their months."""
+    rep = out[out[flag]]
+    for col in cols:
+        def rate(g):
+            m = g["months"].sum()
+            return g[col].sum() / m if m > 0 else np.nan
+        cell = rep.groupby(["arm", "pilot"]).apply(rate, include_groups=False) if len(rep) else pd.Series(dtype=float)
+        arm = rep.groupby("arm").apply(rate, include_groups=False) if len(rep) else pd.Series(dtype=float)
+        allr = rate(rep) if len(rep) else np.nan
+        r = pd.Series([cell.get((a, p), np.nan) for a, p in zip(out["arm"], out["pilot"])], index=out.index)
+        r = r.fillna(out["arm"].map(arm).astype("float")).fillna(allr).fillna(0.0)
+        out[col] = out[col].where(out[flag], r * out["months"])
+    return out
+
+
+def resource_use(tables: Mapping[str, pd.DataFrame], cutoff, cfg: Config | None = None) -> pd.DataFrame:
+    """Quantities of resource use per client over the clienthood (one row per roster client).
+
+    Parameters
+    ----------
+    tables : mapping
+        ``clients`` (required) and any of ``tyoaika``, ``asiakaskulut``, ``avustajakulut``, ``budgets``,
+        ``budget_use``, ``services`` (schema of :mod:`hbeval_lib.schema`), already restricted to a phase/pilot.
+    cutoff : date
+        The phase cut-off (ongoing clienthoods end here).
+
+    Returns
+    -------
+    DataFrame
+        Index ``client_id``; columns ``pilot, arm, client_group, months``; worker columns of
+        :func:`worker_time`; ``own_min, own_travel_min, absence_min, own_km, own_travel_eur, own_other_eur``
+        (clients who returned no LIITE 3.2 form, ``own_reported`` False, get the arm × pilot rate per
+        client-month of those who did × their months);
+        per assistant payer ``g`` in (laheiset, jarjestot): ``assist_min_g, assist_km_g, assist_eur_g``
+        (given travel and other euros), ``assist_fee_g``; ``budget_eur, budget_use_eur``,
+        ``budget_use_<provider>``; ``svc_<service>`` units per configured service and ``svc_unpriced_units``.
+        Missing travel euros are priced later from kilometres (``*_km`` holds only those kilometres).
+    """
+    cfg = cfg or load_config()
+    uc = UnitCosts.from_config(cfg)
+    clients = tables["clients"]
+    ids = pd.Index(clients["client_id"].astype("string"), name="client_id")
+    out = clients.set_index(ids)[["pilot", "arm", "client_group"]].copy()
+    out["months"] = months_of_clienthood(clients, cutoff).to_numpy()
+
+    ty = tables.get("tyoaika")
+    if ty is not None and not ty.empty:
+        wt, _ = worker_time(ty, clients, uc, cfg.section("task_codebook"))
+        out = out.join(wt)
+    else:
+        out = out.assign(worker_min_pm=np.nan, worker_measured=False, general_factor=0.0, worker_title=None,
+                         worker_hourly=uc.hourly(None), worker_eur_pm=np.nan)
+
+    ak = tables.get("asiakaskulut")
+    if ak is not None and not ak.empty:
+        ak = ak.copy()
+        ak["km_unpriced"] = ak["travel_km"].where(ak["travel_cost_eur"].isna())
+        q = _sum_by_client(ak, ["minutes", "travel_minutes", "work_absence_minutes", "km_unpriced",
+                                "travel_cost_eur", "other_cost_eur"], ids)
+        q.columns = ["own_min", "own_travel_min", "absence_min", "own_km", "own_travel_eur", "own_other_eur"]
+    else:
+        q = pd.DataFrame(0.0, index=ids, columns=["own_min", "own_travel_min", "absence_min", "own_km",
+                                                  "own_travel_eur", "own_other_eur"])
+    out = out.join(q)
+    reported = (pd.Index(ak["client_id"].astype("string").unique()) if ak is not None and not ak.empty
+                else pd.Index([], dtype="string"))
+    out["own_reported"] = out.index.isin(reported)
+    out = _impute_by_rate(out, ["own_min", "own_travel_min", "absence_min", "own_km", "own_travel_eur",
+                                "own_other_eur"], "own_reported")
+
+    av = tables.get("avustajakulut")
+    for g in ("laheiset", "jarjestot"):
+        cols = [f"assist_min_{g}", f"assist_km_{g}", f"assist_eur_{g}", f"assist_fee_{g}"]
+        if av is None or av.empty:
+            out = out.join(pd.DataFrame(0.0, index=ids, columns=cols))
+            continue
+        a = av[av["relationship"].astype("string").map(lambda r: RELATIONSHIP_PAYER.get(_key(r), "jarjestot")
+                                                      if pd.notna(r) else "jarjestot") == g].copy()
+        a["t"] = pd.to_numeric(a["minutes"]).fillna(0).astype(float) + pd.to_numeric(
+            a["travel_minutes"]).fillna(0).astype(float)
+        a["km_unpriced"] = a["travel_km"].where(a["travel_cost_eur"].isna())
+        a["eur"] = a["travel_cost_eur"].fillna(0.0) + a["other_cost_eur"].fillna(0.0)
+        q = _sum_by_client(a, ["t", "km_unpriced", "eur"], ids)
+        fee = (a.dropna(subset=["fee_eur"]).drop_duplicates(["client_id", "assistant_id"])
+               .groupby("client_id")["fee_eur"].sum().reindex(ids, fill_value=0.0)) if len(a) else 0.0
+        q["fee"] = fee
+        q.columns = cols
+        out = out.join(q)
+
+    bu = tables.get("budgets")
+    out["budget_eur"] = _sum_by_client(bu, ["budget_eur"], ids)["budget_eur"] if bu is not None else 0.0
+    use = tables.get("budget_use")
+    out["budget_use_eur"] = _sum_by_client(use, ["amount_eur"], ids)["amount_eur"] if use is not None else 0.0
+    for p in ("julkinen", "yksityinen", "jarjesto", "laheisverkosto", "muu"):
+        sub = use[use["provider"] == p] if use is not None and not use.empty else None
+        out[f"budget_use_{p}"] = _sum_by_client(sub, ["amount_eur"], ids)["amount_eur"]
+
+    sv = tables.get("services")
+    known = list(uc.services)
+    for s in known:
+        sub = sv[sv["service"].map(_key) == s] if sv is not None and not sv.empty else None
+        out[f"svc_{s}"] = _sum_by_client(sub, ["quantity"], ids)["quantity"]
+    sub = sv[~sv["service"].map(_key).isin(known)] if sv is not None and not sv.empty else None
+    out["svc_unpriced_units"] = _sum_by_client(sub, ["quantity"], ids)["quantity"]
+    return out
+
+
+def price(use: pd.DataFrame, uc: UnitCosts, include_informal_time: bool = True) -> pd.DataFrame:
+    """Euros per cost component and payer for each client over the clienthood (price year of ``uc``).
+
+    Parameters
+    ----------
+    use : DataFrame
+        From :func:`resource_use`.
+    uc : UnitCosts
+    include_informal_time : bool
+        False leaves out the time of clients, relatives and volunteers (and work absence).
+
+    Returns
+    -------
+    DataFrame
+        ``pilot, arm, client_group, months``, one column per :data:`COMPONENTS` key, ``cost_<payer>`` per
+        payer and ``cost_total`` (all euros per clienthood).
+    """
+    out = use[["pilot", "arm", "client_group", "months"]].copy()
+    tv = uc.time_value / 60 if include_informal_time else 0.0
+    av = uc.absence_value / 60 if include_informal_time else 0.0
+    hourly = np.array([uc.hourly(t) for t in use["worker_title"]], dtype=float)
+    out["tyontekijat"] = (use["worker_min_pm"].astype(float).fillna(0.0) / 60 * hourly
+                          * (1 + use["general_factor"].astype(float).fillna(0.0)) * use["months"])
+    out["palvelut"] = sum((use[f"svc_{s}"] * p for s, (p, _) in uc.services.items()), 0.0)
+    out["hb_budjetti"] = use["budget_use_eur"]
+    out["avustaja_palkkio"] = use["assist_fee_laheiset"] + use["assist_fee_jarjestot"]
+    out["asiakas_aika"] = (use["own_min"] + use["own_travel_min"]) * tv
+    out["asiakas_poissaolo"] = use["absence_min"] * av
+    out["asiakas_matkat"] = use["own_travel_eur"] + use["own_km"] * uc.km_rate
+    out["asiakas_muut"] = use["own_other_eur"]
+    for g in ("laheiset", "jarjestot"):
+        out[f"{g}_aika"] = (use[f"assist_min_{g}"] * tv - use[f"assist_fee_{g}"]).clip(lower=0.0)
+        out[f"{g}_kulut"] = use[f"assist_eur_{g}"] + use[f"assist_km_{g}"] * uc.km_rate
+    for p in PAYERS:
+        out[f"cost_{p}"] = out[[c for c, (payer, _, _) in COMPONENTS.items() if payer == p]].sum(axis=1)
+    out["cost_total"] = out[[f"cost_{p}" for p in PAYERS]].sum(axis=1)
+    return out
+
+
+# -- summaries with bootstrap uncertainty -------------------------------------------------------------------
+def summary_columns() -> list[str]:
+    """The priced columns summarised by :func:`cost_summary`: payers, total and components."""
+    return [f"cost_{p}" for p in PAYERS] + ["cost_total", *COMPONENTS]
+
+
+def cost_summary(priced: pd.DataFrame, replicates: int = 2000, seed: int = 0, level: float = 0.95,
+                 columns: list[str] | None = None) -> pd.DataFrame:
+    """Mean costs by arm per client-month and per clienthood with percentile bootstrap CIs.
+
+    Per client-month is the ratio of sums (total euros / total client-months of the arm), which weights
+    clients by their months; per clienthood is the mean of client totals. The bootstrap resamples clients
+    within arm (:func:`hbeval_lib.cea.bootstrap_means`), the same resamples for every column.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``arm, item, basis`` (``client_month`` / ``clienthood``), ``estimate, ci_low, ci_high, n``.
+    """
+    columns = columns or summary_columns()
+    priced = priced.reset_index(drop=True)
+    index = _cea.stratified_indices(priced["arm"], replicates, seed)
+    rows = []
+    for basis, den in (("client_month", "months"), ("clienthood", None)):
+        draws = _cea.bootstrap_means(priced, columns, index=index, denominator=den)
+        point = _cea.point_means(priced, columns, denominator=den)
+        for arm, d in draws.items():
+            n = int((priced["arm"] == arm).sum())
+            for col in columns:
+                lo, hi = _cea.percentile_ci(d[col], level)
+                rows.append({"arm": arm, "item": col, "basis": basis, "estimate": point.loc[arm, col],
+                             "ci_low": lo, "ci_high": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: str = "client_month",
+                     reference: str = "hb", comparator: str = "verrokki", replicates: int = 2000, seed: int = 0,
+                     level: float = 0.95, adjust_for: tuple[str, ...] = ("pilot", "client_group")) -> pd.DataFrame:
+    """Incremental cost (reference − comparator), unadjusted and adjusted by regression.
+
+    The unadjusted difference uses the same statistic as :func:`cost_summary`. The adjusted difference is
+    the arm coefficient of an unweighted OLS regression of the per-client cost (per client-month: cost /
+    months, months floored at a quarter) on the arm and dummies of ``adjust_for`` (baseline characteristics),
+    with a stratified bootstrap of the regression (:func:`hbeval_lib.cea.bootstrap_ols`). Note that the
+    adjusted estimate weights clients equally while the unadjusted one weights them by months.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``unadjusted`` / ``adjusted``; columns ``estimate, ci_low, ci_high, n``.
+    """
+    d = priced[priced["arm"].isin([reference, comparator])].reset_index(drop=True)
+    n = len(d)
+    empty = pd.DataFrame({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n},
+                         index=["unadjusted", "adjusted"])
+    if d["arm"].nunique() < 2:
+        return empty
+    den = "months" if basis == "client_month" else None
+    index = _cea.stratified_indices(d["arm"], replicates, seed)
+    draws = _cea.bootstrap_means(d, [column], index=index, denominator=den)
+    point = _cea.point_means(d, [column], denominator=den)
+    diff = draws[reference][column] - draws[comparator][column]
+    lo, hi = _cea.percentile_ci(diff, level)
+    out = empty.copy()
+    out.loc["unadjusted", ["estimate", "ci_low", "ci_high"]] = [
+        point.loc[reference, column] - point.loc[comparator, column], lo, hi]
+    y = d[column].to_numpy(float) / (d["months"].to_numpy(float).clip(min=0.25) if den else 1.0)
+    X = design_matrix(d, reference, adjust_for)
+    coef = _cea.bootstrap_ols(y, X, index[0])[:, 1]
+    beta = np.linalg.lstsq(X, y, rcond=None)[0][1]
+    lo, hi = _cea.percentile_ci(coef, level)
+    out.loc["adjusted", ["estimate", "ci_low", "ci_high"]] = [beta, lo, hi]
+    return out
+
+
+def design_matrix(d: pd.DataFrame, reference: str, adjust_for=(), extra: list[str] | None = None) -> np.ndarray:
+    """Intercept, arm indicator (1 = ``reference``), numeric ``extra`` columns and dummies of ``adjust_for``."""
+    parts = [np.ones(len(d)), (d["arm"] == reference).to_numpy(float)]
+    for col in extra or []:
+        parts.append(d[col].to_numpy(float))
+    for col in adjust_for:
+        if col in d.columns and d[col].nunique() > 1:
+            dummies = pd.get_dummies(d[col].astype("string"), drop_first=True, dtype=float)
+            parts.extend(dummies[c].to_numpy() for c in dummies.columns)
+    return np.column_stack(parts)
+
+
+def sensitivity(use: pd.DataFrame, cfg: Config | None = None, change: float | None = None,
+                column: str = "cost_total", reference: str = "hb", comparator: str = "verrokki") -> pd.DataFrame:
+    """One-way sensitivity of the incremental cost per client-month (tornado data).
+
+    Scenarios: each unit-cost group (:data:`SENSITIVITY_GROUPS`) × (1 ± ``change``, default from
+    ``cea.sensitivity_unit_cost_change``), each time-valuation alternative (low = smallest, high = largest
+    result), and leaving out clients', relatives' and volunteers' time.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario`` (Finnish label), ``low``, ``high``, ``base``; sorted by the width of the range.
+    """
+    cfg = cfg or load_config()
+    change = float((cfg.section("cea") or {}).get("sensitivity_unit_cost_change", 0.25) if change is None else change)
+    base_uc = UnitCosts.from_config(cfg)
+
+    def inc(uc, informal=True):
+        pr = price(use, uc, include_informal_time=informal)
+        m = _cea.point_means(pr, [column], denominator="months")
+        if reference not in m.index or comparator not in m.index:
+            return np.nan
+        return float(m.loc[reference, column] - m.loc[comparator, column])
+
+    base = inc(base_uc)
+    rows = []
+    for g, label in SENSITIVITY_GROUPS.items():
+        a, b = inc(base_uc.scaled(g, 1 - change)), inc(base_uc.scaled(g, 1 + change))
+        rows.append({"scenario": f"{label} ±{change:.0%}".replace("%", " %"), "low": min(a, b), "high": max(a, b)})
+    alts = ((cfg.section("time_valuation") or {}).get("alternatives") or {})
+    vals = [inc(UnitCosts.from_config(cfg, time_valuation=a)) for a in alts]
+    if vals:
+        rows.append({"scenario": "Ajan arvottaminen (" + " / ".join(alts) + ")", "low": min(vals), "high": max(vals)})
+    without = inc(base_uc, informal=False)
+    rows.append({"scenario": "Ilman asiakkaiden ja läheisten aikaa", "low": min(base, without),
+                 "high": max(base, without)})
+    df = pd.DataFrame(rows)
+    df["base"] = base
+    return df.assign(width=df["high"] - df["low"]).sort_values("width", ascending=False).drop(
+        columns="width").reset_index(drop=True)
+
+
+def budget_summary(use: pd.DataFrame) -> pd.DataFrame:
+    """HB budgets versus realised use, and the use by provider type (HB clients with a budget).
+
+    Returns
+    -------
+    DataFrame
+        One row per item (``budget_eur``, ``budget_use_eur``, ``budget_use_<provider>``) with ``total``,
+        ``mean`` per client, ``share`` of the budget use, and ``n`` (clients with a budget).
+    """
+    hb = use[(use["arm"] == "hb") & (use["budget_eur"] > 0)]
+    items = ["budget_eur", "budget_use_eur"] + [c for c in use.columns if c.startswith("budget_use_")
+                                                and c != "budget_use_eur"]
+    total_use = float(hb["budget_use_eur"].sum())
+    rows = []
+    for it in items:
+        tot = float(hb[it].sum())
+        rows.append({"item": it, "total": tot, "mean": tot / len(hb) if len(hb) else np.nan,
+                     "share": tot / total_use if total_use > 0 and it.startswith("budget_use_") else np.nan,
+                     "n": len(hb)})
+    return pd.DataFrame(rows)
+
+
+# -- the whole strand for one phase and pilot (what the notebook calls) ---------------------------------------
+COST_TABLES = ("clients", "tyoaika", "asiakaskulut", "avustajakulut", "budgets", "budget_use", "services",
+               "kykyviisari", "osallisuustesti")
+
+
+def load_tables(processed, phase: str, pilot: str, cfg: Config | None = None) -> dict[str, pd.DataFrame]:
+    """The strand's tables for a phase and pilot; a table intake did not write is an empty frame."""
+    from .schema import TABLES
+    from .tables import load
+
+    cfg = cfg or load_config()
+    out = {}
+    for name in COST_TABLES:
+        try:
+            out[name] = load(name, processed, phase=phase, pilot=pilot, cfg=cfg)
+        except FileNotFoundError:
+            out[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in TABLES[name]})
+    return out
+
+
+def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None = None,
+            replicates: int | None = None, seed: int | None = None) -> dict:
+    """Run the cost and cost-effectiveness analysis of one phase on loaded tables.
+
+    Returns
+    -------
+    dict
+        ``use`` (:func:`resource_use`), ``priced`` (:func:`price`), ``summary`` (:func:`cost_summary`),
+        ``incremental`` (basis → :func:`incremental_cost`), ``budget`` (:func:`budget_summary`), ``by_task``
+        (worker minutes by client kind × task category), ``sensitivity``, ``cea`` (effect key → dict with
+        ``data``, ``draws``, ``result``, ``adjusted`` and ``n``), ``wtp`` (grid), ``uc`` (UnitCosts),
+        ``n`` (clients per arm).
+    """
+    cfg = cfg or load_config()
+    conf = cfg.section("cea") or {}
+    replicates = int(replicates or conf.get("bootstrap_replicates", 2000))
+    seed = cfg.seed if seed is None else seed
+    level = float(conf.get("ci_level", 0.95))
+    ref = conf.get("reference", "hb")
+    comp = next(a for a in ARMS if a != ref)
+    cutoff = cfg.phase(phase).cutoff
+    uc = UnitCosts.from_config(cfg)
+    clients = tables["clients"]
+    res: dict = {"uc": uc, "n": clients["arm"].value_counts().to_dict() if len(clients) else {},
+                 "wtp": _cea.wtp_grid(conf)}
+    if clients.empty:
+        return res
+    use = resource_use(tables, cutoff, cfg)
+    priced = price(use, uc)
+    res.update(use=use, priced=priced, budget=budget_summary(use))
+    res["summary"] = cost_summary(priced, replicates, seed, level)
+    res["incremental"] = {b: incremental_cost(priced, basis=b, reference=ref, comparator=comp,
+                                              replicates=replicates, seed=seed, level=level)
+                          for b in ("client_month", "clienthood")}
+    ty = tables.get("tyoaika")
+    res["by_task"] = (worker_time(ty, clients, uc, cfg.section("task_codebook"))[1]
+                      if ty is not None and len(ty) else pd.DataFrame())
+    res["sensitivity"] = sensitivity(use, cfg, reference=ref, comparator=comp)
+    basis = conf.get("cost_basis", "clienthood")
+    cost = priced["cost_total"] / (priced["months"].clip(lower=0.25) if basis == "client_month" else 1.0)
+    res["cea"] = {}
+    effects = {conf.get("primary_effect", "yleinen_hyvinvointi"): ("kykyviisari", conf.get("primary_effect",
+                                                                                           "yleinen_hyvinvointi"))}
+    if conf.get("secondary_effect"):
+        effects["osallisuustesti"] = ("osallisuustesti", "score")
+    for key, (table, col) in effects.items():
+        meas = tables.get(table)
+        if meas is None or meas.empty or col not in meas.columns:
+            continue
+        ch = _cea.change_scores(meas, col)
+        data = priced[["arm", "pilot", "client_group"]].assign(cost=cost).join(ch, how="inner")
+        data = data.dropna(subset=["change", "cost"])
+        draws = _cea.bootstrap_cea(data, reference=ref, comparator=comp, replicates=replicates, seed=seed)
+        adj = _cea.bootstrap_cea(data, reference=ref, comparator=comp, replicates=replicates, seed=seed,
+                                 adjust=True, cost_covariates=("pilot", "client_group"))
+        ok = len(draws["effects"]) > 0
+        res["cea"][key] = {
+            "data": data, "draws": draws, "n": draws["n"],
+            "result": _cea.summarise(draws["effects"], draws["costs"], ref, res["wtp"]) if ok else None,
+            "adjusted": _cea.summarise(adj["effects"], adj["costs"], ref, res["wtp"]) if ok else None,
+            "delta_ci": {k: _cea.percentile_ci(d[ref] - d[comp], level) for k, d in
+                         (("e", draws["effects"]), ("c", draws["costs"]))} if ok else None,
+            "delta_ci_adjusted": {k: _cea.percentile_ci(d[ref] - d[comp], level) for k, d in
+                                  (("e", adj["effects"]), ("c", adj["costs"]))} if ok else None}
+    return res

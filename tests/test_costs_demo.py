@@ -1,0 +1,103 @@
+"""The cost strand on the demo data: planted quantities (truth.json) lie inside the bootstrap CIs, the
+bootstrap is reproducible, and the notebook runs under papermill."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hbeval_lib import cea, costs
+from hbeval_lib.config import REPO_ROOT, load_config
+
+B = 2000
+# about ten planted quantities are checked at once: 99 % intervals keep the family-wise chance of a false
+# alarm near 10 % (Bonferroni) while a wrong method (e.g. zeros for non-responders) still falls outside
+LEVEL = 0.99
+
+
+@pytest.fixture(scope="module")
+def demo(demo_processed):
+    processed, truth = demo_processed
+    cfg = load_config()
+    t = costs.load_tables(processed, "loppuraportti", "kaikki", cfg)
+    use = costs.resource_use(t, cfg.phase("loppuraportti").cutoff, cfg)
+    return processed, truth, cfg, use
+
+
+def _ci(df, col, arm, denominator=None, seed=7):
+    draws = cea.bootstrap_means(df.reset_index(drop=True), [col], replicates=B, seed=seed, denominator=denominator)
+    return cea.percentile_ci(draws[arm][col], LEVEL)
+
+
+def test_planted_resource_use_inside_cis(demo):
+    _, truth, cfg, use = demo
+    tc = truth["costs"]
+    for arm in ("hb", "verrokki"):
+        measured = use[use["worker_measured"]]
+        lo, hi = _ci(measured, "worker_min_pm", arm)
+        assert lo <= tc["worker_minutes_per_client_month"][arm] <= hi, (arm, lo, hi)
+        rep = use[use["own_reported"]]
+        lo, hi = _ci(rep, "own_min", arm, "months")
+        assert lo <= tc["own_minutes_per_client_month"][arm] <= hi, (arm, lo, hi)
+    lo, hi = _ci(use[use["budget_eur"] > 0], "budget_use_eur", "hb", "months")
+    assert lo <= tc["budget_use_eur_per_client_month_hb"] <= hi
+
+
+def test_planted_service_costs_priced_inside_cis(demo):
+    _, truth, cfg, use = demo
+    uc = costs.UnitCosts.from_config(cfg)
+    priced = costs.price(use, uc)
+    for arm in ("hb", "verrokki"):
+        planted = truth["costs"]["service_units_per_client_month"][arm]
+        eur = sum(units * uc.services[costs._key(s)][0] for s, units in planted.items())
+        lo, hi = _ci(priced, "palvelut", arm, "months")
+        assert lo <= eur <= hi, (arm, eur, lo, hi)
+
+
+def test_planted_cost_difference_inside_incremental_ci(demo):
+    # the planted difference in priced services + budget use per client-month (HB − control)
+    _, truth, cfg, use = demo
+    uc = costs.UnitCosts.from_config(cfg)
+    priced = costs.price(use, uc)
+    priced["planted_items"] = priced["palvelut"] + priced["hb_budjetti"]
+    tc = truth["costs"]["service_units_per_client_month"]
+    svc = {a: sum(u * uc.services[costs._key(s)][0] for s, u in tc[a].items()) for a in ("hb", "verrokki")}
+    planted = svc["hb"] + truth["costs"]["budget_use_eur_per_client_month_hb"] - svc["verrokki"]
+    inc = costs.incremental_cost(priced, column="planted_items", replicates=B, seed=3, adjust_for=(),
+                                level=LEVEL)
+    assert inc.loc["unadjusted", "ci_low"] <= planted <= inc.loc["unadjusted", "ci_high"]
+
+
+def test_bootstrap_identical_between_runs(demo):
+    processed, _, cfg, _ = demo
+    t = costs.load_tables(processed, "loppuraportti", "kaikki", cfg)
+    r1 = costs.analyse(t, "loppuraportti", cfg, replicates=300)
+    r2 = costs.analyse(t, "loppuraportti", cfg, replicates=300)
+    pd.testing.assert_frame_equal(r1["summary"], r2["summary"])
+    key = cfg.section("cea")["primary_effect"]
+    if r1["cea"].get(key) and r1["cea"][key]["result"] is not None:
+        np.testing.assert_array_equal(r1["cea"][key]["result"]["ceac"], r2["cea"][key]["result"]["ceac"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase,pilot", [("loppuraportti", "kaikki"), ("lahtotilanne", "kainuu")])
+def test_notebook_runs_under_papermill(demo, tmp_path, phase, pilot):
+    import jupytext
+    import papermill
+
+    processed = demo[0]
+    nb = jupytext.read(REPO_ROOT / "notebooks" / "costs.md")
+    src = tmp_path / "costs.ipynb"
+    jupytext.write(nb, src)
+    res, sup = tmp_path / "r.csv", tmp_path / "s.csv"
+    papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="hbeval", progress_bar=False,
+                               parameters={"pilot": pilot, "phase": phase, "processed_dir": str(processed),
+                                           "results_path": str(res), "suppressions_path": str(sup)})
+    r = pd.read_csv(res).set_index("key")
+    for key in ("costs.per_client_month.hb", "costs.per_client_month.verrokki.kunta", "costs.incremental",
+                "cea.icer", "cea.ceac.1000", "cea.inmb.1000"):
+        assert key in r.index
+    assert (r["strand"] == "costs").all() and sup.exists()
+    if phase == "loppuraportti":
+        assert not r.loc["costs.per_client_month.hb", "suppressed"]
