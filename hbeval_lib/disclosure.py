@@ -396,7 +396,10 @@ def _unprotected(full, codes, nr, nc, min_count, margin) -> list[tuple[int, int]
     published = _published_frame(full, codes, min_count)
     iv = suppressed_intervals(published, min_count=min_count, total_label="__total__",
                               protection_margin=margin, _positional=True)
-    return [(int(r), int(c)) for r, c in iv.loc[~iv["protected"], ["row", "column"]].itertuples(index=False)]
+    def pos(label, last):  # a hidden total is labelled "__total__": its position is the last row/column
+        return last if label == "__total__" else int(label)
+
+    return [(pos(r, nr), pos(c, nc)) for r, c in iv.loc[~iv["protected"], ["row", "column"]].itertuples(index=False)]
 
 
 def _published_frame(full, codes, min_count) -> pd.DataFrame:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # noqa: E402  (headless papermill runs)
 import matplotlib.pyplot as plt
 import seaborn as sns
 

@@ -246,3 +246,14 @@ def test_lp_bounds_equal_brute_force_enumeration(vals, hide):
             assert highs[i, j] >= cap          # unbounded: enumeration reaches its cap
         else:
             assert rec.high == highs[i, j]
+
+
+def test_margins_when_a_total_itself_is_hidden():
+    """Regression: a table whose row totals fall under the threshold (demo data, one pilot at baseline)."""
+    dc = Disclosure(table_prefix="t")
+    tab = pd.DataFrame({"hb": {"aikuissosiaalityo": 2, "jalkihuolto": 5, "lapsiperheet": 2},
+                        "verrokki": {"aikuissosiaalityo": 2, "jalkihuolto": 5, "lapsiperheet": 2}})
+    out = dc.counts(tab, "ryhmat", margins=True)
+    assert out.loc["aikuissosiaalityo", "hb"] == SUPPRESSED
+    audit = dc.audit(out)
+    assert audit["protected"].all()

@@ -1,0 +1,736 @@
+"""Strand 1 — client wellbeing, functioning and participation: tidy preparation and statistics.
+
+The functions take the tidy tables of :mod:`hbeval_lib.schema` (``clients``, ``kykyviisari``,
+``osallisuustesti``, ``asiakaskysely``, ``esr``, ``avustajakulut``) and return tidy DataFrames or dicts
+with documented keys. Nothing here publishes anything: the notebook passes every number through
+:class:`hbeval_lib.disclosure.Disclosure`.
+
+Conventions
+-----------
+* Arms are ``"hb"`` and ``"verrokki"``; HB − control differences are positive when HB is better.
+* A client's *start* is the first ``alku`` measurement, the *end* the latest ``loppu`` (or, in the interim
+  phase, the latest ``vali``/``loppu``); ``change = end − start``.
+* The between-group effect is an ANCOVA (OLS of the end score on the HB indicator and the start score, plus pilot
+  fixed effects when all pilots are analysed). The sensitivity analysis re-estimates it with propensity-score
+  weights (ATT by default: HB clients weight 1, control clients ``ps / (1 − ps)``) by weighted least squares
+  with heteroscedasticity-robust HC3 standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .schema import FAMILY_DOMAINS, KYKYVIISARI_DOMAINS
+
+DOMAINS: dict[str, str] = {**KYKYVIISARI_DOMAINS, **FAMILY_DOMAINS}
+ARMS = ("hb", "verrokki")
+OCCASIONS = ("alku", "vali", "loppu")
+_OCC_ALIASES = {"väli": "vali", "valimittaus": "vali", "välimittaus": "vali", "alkumittaus": "alku",
+                "loppumittaus": "loppu"}
+STAT_KEYS = ("estimate", "ci_low", "ci_high", "se", "p_value", "n", "n_hb", "n_verrokki")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# preparation
+# ---------------------------------------------------------------------------------------------------------------
+def normalise_occasion(values: pd.Series) -> pd.Series:
+    """Occasion labels as ``alku`` / ``vali`` / ``loppu`` (trimmed, case-folded, ``väli`` → ``vali``)."""
+    s = values.astype("string").str.strip().str.casefold()
+    return s.replace(_OCC_ALIASES)
+
+
+def paired_scores(measurements: pd.DataFrame, value: str, end_occasions: Sequence[str] = ("loppu",),
+                  clients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per client with a start and an end score of ``value``.
+
+    Parameters
+    ----------
+    measurements : DataFrame
+        A ``kykyviisari`` or ``osallisuustesti`` table (linkage columns, ``date``, ``occasion``, ``value``).
+    value : str
+        The score column (a domain key or ``"score"``).
+    end_occasions : sequence of str
+        Occasions that count as the follow-up; the latest such measurement is used (``("loppu",)`` in the final
+        report, ``("vali", "loppu")`` in the interim report).
+    clients : DataFrame, optional
+        The roster; when given its baseline covariates (age, gender, family_structure, labour_status) are joined.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``client_id, pilot, client_group, arm, start, end, change`` (+ roster covariates); only clients
+        with both scores.
+    """
+    cols = ["client_id", "pilot", "client_group", "arm", "start", "end", "change"]
+    if measurements is None or measurements.empty or value not in measurements.columns:
+        return pd.DataFrame(columns=cols)
+    m = measurements[["client_id", "pilot", "client_group", "arm", "date", "occasion", value]].copy()
+    m["occasion"] = normalise_occasion(m["occasion"])
+    m = m[m[value].notna()].sort_values(["client_id", "date"], kind="stable")
+    start = m[m["occasion"] == "alku"].groupby("client_id", sort=True).head(1)
+    end = m[m["occasion"].isin(list(end_occasions))].groupby("client_id", sort=True).tail(1)
+    end = end[["client_id", "date", value]].rename(columns={value: "end", "date": "end_date_m"})
+    out = start.rename(columns={value: "start", "date": "start_date_m"}).merge(end, on="client_id", how="inner")
+    out = out[out["end_date_m"] > out["start_date_m"]]
+    out = out.assign(start=out["start"].astype(float), end=out["end"].astype(float))
+    out["change"] = out["end"] - out["start"]
+    out = out[cols].sort_values("client_id").reset_index(drop=True)
+    if clients is not None and not clients.empty:
+        covs = [c for c in ("age", "gender", "family_structure", "labour_status") if c in clients.columns]
+        out = out.merge(clients[["client_id", *covs]].drop_duplicates("client_id"), on="client_id", how="left")
+    return out
+
+
+def occasion_scores(measurements: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One score per client and occasion (first ``alku``, latest ``vali`` and ``loppu``) for trajectory figures.
+
+    Returns columns ``client_id, pilot, arm, occasion, score``.
+    """
+    cols = ["client_id", "pilot", "arm", "occasion", "score"]
+    if measurements is None or measurements.empty or value not in measurements.columns:
+        return pd.DataFrame(columns=cols)
+    m = measurements[["client_id", "pilot", "arm", "date", "occasion", value]].copy()
+    m["occasion"] = normalise_occasion(m["occasion"])
+    m = m[m[value].notna() & m["occasion"].isin(OCCASIONS)].sort_values(["client_id", "date"], kind="stable")
+    first = m[m["occasion"] == "alku"].groupby("client_id").head(1)
+    last = m[m["occasion"] != "alku"].groupby(["client_id", "occasion"]).tail(1)
+    out = pd.concat([first, last]).rename(columns={value: "score"})
+    out["score"] = out["score"].astype(float)
+    out["occasion"] = pd.Categorical(out["occasion"], categories=list(OCCASIONS), ordered=True)
+    return out[cols].sort_values(["client_id", "occasion"]).reset_index(drop=True)
+
+
+def measurement_coverage(clients: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
+    """Clients by arm with a start, interim and end measurement, and with both start and end.
+
+    Returns a DataFrame indexed by ``arm`` with integer columns
+    ``asiakkaita, alku, vali, loppu, alku_ja_loppu``.
+    """
+    idx = pd.Index(list(ARMS), name="arm")
+    res = pd.DataFrame(0, index=idx, columns=["asiakkaita", "alku", "vali", "loppu", "alku_ja_loppu"])
+    if clients is not None and not clients.empty:
+        res["asiakkaita"] = clients.groupby("arm")["client_id"].nunique().reindex(idx, fill_value=0)
+    if measurements is not None and not measurements.empty:
+        m = measurements.assign(occasion=normalise_occasion(measurements["occasion"]))
+        if clients is not None and not clients.empty:
+            m = m[m["client_id"].isin(clients["client_id"])]
+        has = m.groupby(["arm", "occasion"])["client_id"].nunique().unstack(fill_value=0)
+        for occ in OCCASIONS:
+            if occ in has.columns:
+                res[occ] = has[occ].reindex(idx, fill_value=0)
+        occ = pd.crosstab(m["client_id"], m["occasion"])
+        both = occ.index[(occ.get("alku", 0) > 0) & (occ.get("loppu", 0) > 0)] if len(occ) else []
+        res["alku_ja_loppu"] = (m[m["client_id"].isin(both)].groupby("arm")["client_id"].nunique()
+                                .reindex(idx, fill_value=0))
+    return res.astype(int)
+
+
+def recruitment_table(clients: pd.DataFrame, by: str = "pilot") -> pd.DataFrame:
+    """Counts of clients by ``by`` (``pilot`` or ``client_group``) and arm, with a total column."""
+    if clients is None or clients.empty:
+        return pd.DataFrame(columns=[*ARMS, "yhteensä"])
+    t = pd.crosstab(clients[by], clients["arm"]).reindex(columns=list(ARMS), fill_value=0)
+    t["yhteensä"] = t.sum(axis=1)
+    t.index.name = by
+    t.columns.name = None
+    return t.astype(int)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# statistics
+# ---------------------------------------------------------------------------------------------------------------
+def paired_change(start: Iterable[float], end: Iterable[float], confidence: float = 0.95) -> dict:
+    """Within-group change ``end − start``: paired t test, Wilcoxon signed-rank test and d_z.
+
+    The t interval is the usual one for a mean difference; the Wilcoxon test uses the normal approximation with
+    continuity correction and ``zero_method="wilcox"`` (as R's ``wilcox.test(..., paired = TRUE, exact = FALSE,
+    correct = TRUE)``); its statistic is the rank sum of the positive differences (R's ``V``).
+    ``d_z = mean(change) / sd(change)``.
+
+    Returns
+    -------
+    dict
+        ``n, mean_start, mean_end, estimate`` (mean change), ``ci_low, ci_high, sd_change, t, df, p_value``
+        (t test), ``wilcoxon_v, p_wilcoxon, d_z``. Fewer than two pairs give NaNs.
+    """
+    x = np.asarray(list(start), dtype=float)
+    y = np.asarray(list(end), dtype=float)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    d = y - x
+    n = int(d.size)
+    out = {k: math.nan for k in ("mean_start", "mean_end", "estimate", "ci_low", "ci_high", "sd_change", "t",
+                                 "df", "p_value", "wilcoxon_v", "p_wilcoxon", "d_z")}
+    out["n"] = n
+    if n == 0:
+        return out
+    out.update(mean_start=float(x.mean()), mean_end=float(y.mean()), estimate=float(d.mean()))
+    if n < 2:
+        return out
+    sd = float(d.std(ddof=1))
+    out["sd_change"] = sd
+    out["df"] = n - 1
+    if sd > 0:
+        se = sd / math.sqrt(n)
+        tcrit = stats.t.ppf(0.5 + confidence / 2, n - 1)
+        out.update(t=out["estimate"] / se, ci_low=out["estimate"] - tcrit * se,
+                   ci_high=out["estimate"] + tcrit * se, d_z=out["estimate"] / sd)
+        out["p_value"] = float(2 * stats.t.sf(abs(out["t"]), n - 1))
+    nz = d[d != 0]
+    if nz.size > 0:
+        ranks = stats.rankdata(np.abs(nz))
+        out["wilcoxon_v"] = float(ranks[nz > 0].sum())
+        if np.unique(nz).size > 1 or nz.size > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # scipy warns on tiny samples
+                res = stats.wilcoxon(nz, zero_method="wilcox", correction=True, method="approx")
+            out["p_wilcoxon"] = float(res.pvalue)
+    return out
+
+
+def _formula_terms(covariates: Sequence[str], data: pd.DataFrame, pilot_effects: bool) -> list[str]:
+    terms = []
+    for c in covariates:
+        if c not in data.columns:
+            continue
+        col = data[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            terms.append(c)
+        elif col.nunique(dropna=True) > 1:
+            terms.append(f"C({c})")
+    if pilot_effects and "pilot" in data.columns and data["pilot"].nunique() > 1:
+        terms.append("C(pilot)")
+    return terms
+
+
+def _prepare_model_frame(pairs: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    d = pairs.copy()
+    d = d[d["arm"].isin(ARMS) & d["start"].notna() & d["end"].notna()]
+    d["hb"] = (d["arm"] == "hb").astype(float)
+    for c in covariates:
+        if c not in d.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(d[c]):
+            v = d[c].astype(float)
+            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
+        else:
+            d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
+    if "pilot" in d.columns:
+        d["pilot"] = d["pilot"].astype(object)
+    return d.reset_index(drop=True)
+
+
+def _empty_effect(n=0, n_hb=0, n_c=0) -> dict:
+    out = {k: math.nan for k in STAT_KEYS}
+    out.update(n=n, n_hb=n_hb, n_verrokki=n_c)
+    return out
+
+
+def ancova(pairs: pd.DataFrame, covariates: Sequence[str] = (), pilot_effects: bool = False,
+           weights: pd.Series | np.ndarray | None = None, confidence: float = 0.95) -> dict:
+    """HB − control difference in the end score adjusted for the start score (ANCOVA by OLS / WLS).
+
+    Model: ``end ~ hb + start [+ covariates] [+ C(pilot)]``. Without weights the usual OLS standard errors are
+    used; with ``weights`` (e.g. :func:`propensity_weights`) the model is fitted by weighted least squares with
+    HC3 robust standard errors.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        Output of :func:`paired_scores` (``arm, start, end`` and any covariate columns).
+    covariates : sequence of str
+        Extra adjustment columns; numeric ones enter linearly, others as categorical (missing = own level).
+    pilot_effects : bool
+        Add pilot fixed effects (use when all pilots are analysed together).
+    weights : array-like, optional
+        Observation weights aligned with ``pairs`` rows.
+
+    Returns
+    -------
+    dict
+        ``estimate, ci_low, ci_high, se, p_value, n, n_hb, n_verrokki`` (and ``slope_start``). NaNs when the
+        model cannot be estimated (a group empty, or no residual degrees of freedom).
+    """
+    import statsmodels.formula.api as smf
+
+    d = _prepare_model_frame(pairs, covariates)
+    if weights is not None:
+        w = pd.Series(np.asarray(weights, dtype=float), index=pairs.index)
+        w = w.loc[pairs.index[pairs["arm"].isin(ARMS) & pairs["start"].notna() & pairs["end"].notna()]]
+        d["_w"] = w.to_numpy()
+        d = d[np.isfinite(d["_w"]) & (d["_w"] > 0)]
+    n_hb, n_c = int((d["hb"] == 1).sum()), int((d["hb"] == 0).sum())
+    terms = _formula_terms(covariates, d, pilot_effects)
+    n_params = 3 + sum(d[t[2:-1]].nunique() - 1 if t.startswith("C(") else 1 for t in terms)
+    if n_hb == 0 or n_c == 0 or len(d) <= n_params:
+        return _empty_effect(len(d), n_hb, n_c)
+    formula = "end ~ hb + start" + "".join(f" + {t}" for t in terms)
+    if weights is None:
+        fit = smf.ols(formula, data=d).fit()
+    else:
+        fit = smf.wls(formula, data=d, weights=d["_w"]).fit(cov_type="HC3")
+    ci = fit.conf_int(alpha=1 - confidence).loc["hb"]
+    return {"estimate": float(fit.params["hb"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
+            "se": float(fit.bse["hb"]), "p_value": float(fit.pvalues["hb"]), "n": int(fit.nobs),
+            "n_hb": n_hb, "n_verrokki": n_c, "slope_start": float(fit.params["start"])}
+
+
+def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: str = "ATT",
+                       pilot_effects: bool = False, clip: tuple[float, float] = (0.02, 0.98)) -> pd.Series:
+    """Propensity-score weights from a logistic model of HB membership on baseline covariates.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Rows with ``arm`` and the covariate columns (numeric linear, others categorical; missing values become
+        the median or their own level).
+    covariates : sequence of str
+        Baseline covariates, e.g. ``["age", "gender", "labour_status", "start"]``.
+    estimand : {"ATT", "ATE"}
+        ATT: HB weight 1, control ``ps/(1−ps)`` (the effect among those who chose HB — the default, because
+        clients self-selected into HB). ATE: HB ``1/ps``, control ``1/(1−ps)``.
+    pilot_effects : bool
+        Include the pilot as a categorical covariate.
+    clip : (float, float)
+        Propensity scores are clipped to this range (limits extreme weights).
+
+    Returns
+    -------
+    Series
+        Weights aligned with ``data.index`` (NaN for rows whose arm is not hb/verrokki). If the logistic model
+        cannot be fitted, all weights are 1 (the unweighted analysis) and the Series' ``attrs["fitted"]`` is
+        ``False``.
+    """
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    estimand = estimand.upper()
+    if estimand not in ("ATT", "ATE"):
+        raise ValueError(f"estimand must be 'ATT' or 'ATE', got {estimand!r}")
+    keep = data["arm"].isin(ARMS)
+    d = data.loc[keep].copy()
+    d["hb"] = (d["arm"] == "hb").astype(float)
+    for c in covariates:
+        if c in d.columns and pd.api.types.is_numeric_dtype(d[c]):
+            v = d[c].astype(float)
+            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
+        elif c in d.columns:
+            d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
+    if "pilot" in d.columns:
+        d["pilot"] = d["pilot"].astype(object)
+    terms = _formula_terms(covariates, d, pilot_effects)
+    out = pd.Series(np.nan, index=data.index, dtype=float)
+    fitted = False
+    ps = None
+    if d["hb"].nunique() == 2 and terms and len(d) > 2 * len(terms) + 2:
+        try:
+            from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", PerfectSeparationWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = smf.glm("hb ~ " + " + ".join(terms), data=d, family=sm.families.Binomial()).fit()
+                ps = np.clip(np.asarray(fit.predict(d), dtype=float), clip[0], clip[1])
+            fitted = bool(np.all(np.isfinite(ps)))
+        except (ValueError, np.linalg.LinAlgError):
+            fitted = False
+    if fitted:
+        t = d["hb"].to_numpy()
+        if estimand == "ATT":
+            w = np.where(t == 1, 1.0, ps / (1 - ps))
+        else:
+            w = np.where(t == 1, 1 / ps, 1 / (1 - ps))
+        out.loc[d.index] = w
+    else:
+        out.loc[d.index] = 1.0
+    out.attrs["fitted"] = fitted
+    out.attrs["estimand"] = estimand
+    return out
+
+
+def smd(treated: Iterable[float], control: Iterable[float]) -> float:
+    """Standardised mean difference ``(mean_t − mean_c) / sqrt((var_t + var_c) / 2)`` (Austin 2009).
+
+    For a 0/1 indicator this equals ``(p_t − p_c) / sqrt((p_t(1−p_t) + p_c(1−p_c)) / 2)`` when the
+    variances are taken with ``ddof=0``; sample variances (``ddof=1``) are used here for continuous variables and
+    ``p(1−p)`` for binary ones, as in Austin (2009, Stat Med 28:3083) eqs. 1–2.
+    """
+    t = pd.Series(list(treated), dtype=float).dropna()
+    c = pd.Series(list(control), dtype=float).dropna()
+    if t.size == 0 or c.size == 0:
+        return math.nan
+    binary = set(t.unique()) | set(c.unique()) <= {0.0, 1.0}
+    if binary:
+        pt, pc = t.mean(), c.mean()
+        denom = math.sqrt((pt * (1 - pt) + pc * (1 - pc)) / 2)
+    else:
+        if t.size < 2 or c.size < 2:
+            return math.nan
+        denom = math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+    if denom == 0:
+        return 0.0 if t.mean() == c.mean() else math.nan
+    return float((t.mean() - c.mean()) / denom)
+
+
+def balance_table(data: pd.DataFrame, continuous: Sequence[str] = (), categorical: Sequence[str] = (),
+                  labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Baseline balance HB vs control: means (or percentages) per arm and the standardised mean difference.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``variable, level, kind`` (``continuous``/``categorical``), ``n_hb, n_verrokki, hb, verrokki``
+        (mean, or % of the level), ``smd``. Categorical variables give one row per level (binary indicator SMD);
+        missing values are excluded.
+    """
+    labels = dict(labels or {})
+    rows = []
+    hb = data[data["arm"] == "hb"]
+    ctl = data[data["arm"] == "verrokki"]
+    for c in continuous:
+        if c not in data.columns:
+            continue
+        x, y = hb[c].astype(float).dropna(), ctl[c].astype(float).dropna()
+        rows.append({"variable": labels.get(c, c), "level": "", "kind": "continuous", "n_hb": len(x),
+                     "n_verrokki": len(y), "hb": x.mean() if len(x) else math.nan,
+                     "verrokki": y.mean() if len(y) else math.nan, "smd": smd(x, y)})
+    for c in categorical:
+        if c not in data.columns:
+            continue
+        x, y = hb[c].dropna().astype(str), ctl[c].dropna().astype(str)
+        for level in sorted(set(x) | set(y)):
+            ix, iy = (x == level).astype(float), (y == level).astype(float)
+            rows.append({"variable": labels.get(c, c), "level": level, "kind": "categorical", "n_hb": len(x),
+                         "n_verrokki": len(y), "hb": 100 * ix.mean() if len(x) else math.nan,
+                         "verrokki": 100 * iy.mean() if len(y) else math.nan, "smd": smd(ix, iy)})
+    return pd.DataFrame(rows, columns=["variable", "level", "kind", "n_hb", "n_verrokki", "hb", "verrokki", "smd"])
+
+
+def mann_whitney(x: Iterable[float], y: Iterable[float]) -> dict:
+    """Mann–Whitney U test (two-sided, normal approximation with continuity correction) and rank-biserial r.
+
+    ``u`` is the U statistic of ``x`` (R's ``W`` of ``wilcox.test(x, y)``); ``r_rb = 2u / (n_x n_y) − 1`` is
+    positive when ``x`` tends to be larger than ``y``. Computed with pingouin's ``mwu``.
+
+    Returns
+    -------
+    dict
+        ``u, p_value, r_rb, n_x, n_y, median_x, median_y, mean_x, mean_y``.
+    """
+    import pingouin as pg
+
+    a = pd.Series(list(x), dtype=float).dropna().to_numpy()
+    b = pd.Series(list(y), dtype=float).dropna().to_numpy()
+    out = {"u": math.nan, "p_value": math.nan, "r_rb": math.nan, "n_x": int(a.size), "n_y": int(b.size),
+           "median_x": float(np.median(a)) if a.size else math.nan,
+           "median_y": float(np.median(b)) if b.size else math.nan,
+           "mean_x": float(a.mean()) if a.size else math.nan, "mean_y": float(b.mean()) if b.size else math.nan}
+    if a.size == 0 or b.size == 0:
+        return out
+    if np.unique(np.concatenate([a, b])).size == 1:
+        out.update(u=a.size * b.size / 2, p_value=1.0, r_rb=0.0)
+        return out
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pingouin")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pingouin")
+        res = pg.mwu(a, b, alternative="two-sided", method="asymptotic").iloc[0]
+    u = float(res["U_val"])
+    out.update(u=u, p_value=float(res["p_val"]), r_rb=2 * u / (a.size * b.size) - 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# survey (LIITE 1.1)
+# ---------------------------------------------------------------------------------------------------------------
+def survey_numeric(values: pd.Series, kind: str = "likert") -> pd.Series:
+    """Item answers as floats: Likert 1–5, ``scale3`` 1–3, ``yesno`` a/kyllä → 1, b/ei → 0; others NaN."""
+    if kind == "yesno":
+        s = values.astype("string").str.strip().str.casefold()
+        return s.map({"a": 1.0, "kyllä": 1.0, "b": 0.0, "ei": 0.0, "en": 0.0}).astype(float)
+    num = pd.to_numeric(values.astype("string").str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    hi = 3 if kind == "scale3" else 5
+    num = num.where((num >= 1) & (num <= hi) & (num == np.round(num)))
+    return num.astype(float)
+
+
+def compare_items(survey: pd.DataFrame, pairs: Sequence[Mapping]) -> pd.DataFrame:
+    """HB vs control on the items both forms ask (data contract §3.4).
+
+    Likert and 3-point items: Mann–Whitney U with rank-biserial r (positive = HB higher). Yes/no items:
+    share of "kyllä" per group and Fisher's exact test (``r_rb`` is then NaN).
+
+    Returns
+    -------
+    DataFrame
+        One row per pair: ``hb_item, verrokki_item, kind, label, n_hb, n_verrokki, mean_hb, mean_verrokki,
+        median_hb, median_verrokki, u, p_value, r_rb``.
+    """
+    rows = []
+    for p in pairs:
+        kind = p.get("kind", "likert")
+        h = survey.loc[survey["form"] == "hb", p["hb"]] if p["hb"] in survey.columns else pd.Series(dtype=float)
+        v = (survey.loc[survey["form"] == "verrokki", p["verrokki"]] if p["verrokki"] in survey.columns
+             else pd.Series(dtype=float))
+        h, v = survey_numeric(h, kind).dropna(), survey_numeric(v, kind).dropna()
+        row = {"hb_item": p["hb"], "verrokki_item": p["verrokki"], "kind": kind, "label": p.get("label", "")}
+        if kind == "yesno":
+            row.update(n_hb=len(h), n_verrokki=len(v), mean_hb=h.mean() if len(h) else math.nan,
+                       mean_verrokki=v.mean() if len(v) else math.nan, median_hb=math.nan,
+                       median_verrokki=math.nan, u=math.nan, r_rb=math.nan, p_value=math.nan)
+            if len(h) and len(v):
+                table = [[int(h.sum()), int(len(h) - h.sum())], [int(v.sum()), int(len(v) - v.sum())]]
+                row["p_value"] = float(stats.fisher_exact(table).pvalue)
+        else:
+            r = mann_whitney(h, v)
+            row.update(n_hb=r["n_x"], n_verrokki=r["n_y"], mean_hb=r["mean_x"], mean_verrokki=r["mean_y"],
+                       median_hb=r["median_x"], median_verrokki=r["median_y"], u=r["u"], p_value=r["p_value"],
+                       r_rb=r["r_rb"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["hb_item", "verrokki_item", "kind", "label", "n_hb", "n_verrokki",
+                                       "mean_hb", "mean_verrokki", "median_hb", "median_verrokki", "u",
+                                       "p_value", "r_rb"])
+
+
+def choice_counts(values: pd.Series, options: Mapping[str, str]) -> pd.Series:
+    """Counts of the option letters of a multiple-choice item, labelled, in the order of ``options``."""
+    s = values.dropna().astype("string").str.strip().str.casefold()
+    counts = s.value_counts()
+    return pd.Series({label: int(counts.get(letter, 0)) for letter, label in options.items()}, dtype=int)
+
+
+def theme_counts(texts: Iterable, codebook: Mapping[str, Sequence[str]],
+                 other_label: str = "Muu / ei luokiteltu") -> pd.Series:
+    """Count open answers by theme: an answer counts once for every theme one of whose stems it contains.
+
+    Matching is case-insensitive substring matching of the stems (Finnish inflects words, so stems are used).
+    Empty answers are ignored; answers that match no theme are counted under ``other_label``.
+    The text itself is never returned.
+    """
+    stems = {theme: [s.casefold() for s in words] for theme, words in codebook.items()}
+    counts = dict.fromkeys(list(stems) + [other_label], 0)
+    for t in texts:
+        if t is None or (isinstance(t, float) and math.isnan(t)) or t is pd.NA:
+            continue
+        text = re.sub(r"\s+", " ", str(t)).strip().casefold()
+        if not text:
+            continue
+        hit = False
+        for theme, words in stems.items():
+            if any(w in text for w in words):
+                counts[theme] += 1
+                hit = True
+        if not hit:
+            counts[other_label] += 1
+    return pd.Series(counts, dtype=int)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ESF status and the HB assistant
+# ---------------------------------------------------------------------------------------------------------------
+def esr_transitions(esr: pd.DataFrame) -> pd.DataFrame:
+    """Cross-tabulation of labour-market status at the ESF start form (rows) and end form (columns).
+
+    The first ``aloitus`` and the latest ``lopetus`` form per client are paired; clients without both are left
+    out.
+    """
+    if esr is None or esr.empty:
+        return pd.DataFrame()
+    e = esr.assign(form=esr["form"].astype("string").str.strip().str.casefold()).sort_values(
+        ["client_id", "date"], kind="stable")
+    a = e[e["form"] == "aloitus"].groupby("client_id").head(1)[["client_id", "labour_market_status"]]
+    b = e[e["form"] == "lopetus"].groupby("client_id").tail(1)[["client_id", "labour_market_status"]]
+    ab = a.merge(b, on="client_id", suffixes=("_alku", "_loppu"))
+    if ab.empty:
+        return pd.DataFrame()
+    t = pd.crosstab(ab["labour_market_status_alku"], ab["labour_market_status_loppu"])
+    t.index.name, t.columns.name = "aloitus", "lopetus"
+    return t
+
+
+def assistant_clients(avustajakulut: pd.DataFrame | None, survey: pd.DataFrame | None = None,
+                      item: str = "q3_4") -> set:
+    """Client ids of HB clients who had an HB assistant: an assistant cost form (LIITE 3.3) or survey 3.4 = a."""
+    ids: set = set()
+    if avustajakulut is not None and not avustajakulut.empty:
+        ids |= set(avustajakulut["client_id"].dropna().astype(str))
+    if survey is not None and not survey.empty and item in survey.columns:
+        s = survey[(survey["form"] == "hb") & survey["client_id"].notna()]
+        yes = survey_numeric(s[item], "yesno") == 1
+        ids |= set(s.loc[yes, "client_id"].astype(str))
+    return ids
+
+
+def change_by_assistant(pairs: pd.DataFrame, assisted: set) -> pd.DataFrame:
+    """Within-group change of HB clients with and without an HB assistant (descriptive, not causal).
+
+    Returns one row per group (``avustaja`` = ``kyllä`` / ``ei``) with the keys of :func:`paired_change`.
+    """
+    hb = pairs[pairs["arm"] == "hb"]
+    rows = []
+    for label, mask in (("kyllä", hb["client_id"].astype(str).isin(assisted)),
+                        ("ei", ~hb["client_id"].astype(str).isin(assisted))):
+        sub = hb[mask]
+        rows.append({"avustaja": label, **paired_change(sub["start"], sub["end"])})
+    return pd.DataFrame(rows)
+
+
+def dropout_comparison(clients: pd.DataFrame, measurements: pd.DataFrame, value: str,
+                       end_occasions: Sequence[str] = ("loppu",)) -> pd.DataFrame:
+    """Baseline of clients who have an end measurement vs those who do not (among those with a start).
+
+    Returns a DataFrame with one row per arm: ``arm, n_completed, n_missing_end, mean_start_completed,
+    mean_start_missing, smd`` (SMD of the start score, completed − missing), and ``age`` means.
+    """
+    if measurements is None or measurements.empty:
+        return pd.DataFrame()
+    m = measurements.assign(occasion=normalise_occasion(measurements["occasion"]))
+    m = m[m[value].notna()].sort_values(["client_id", "date"], kind="stable")
+    start = m[m["occasion"] == "alku"].groupby("client_id").head(1)[["client_id", "arm", value]]
+    done = set(m.loc[m["occasion"].isin(list(end_occasions)), "client_id"])
+    start = start.assign(completed=start["client_id"].isin(done))
+    if clients is not None and "age" in clients.columns:
+        start = start.merge(clients[["client_id", "age"]].drop_duplicates("client_id"), on="client_id", how="left")
+    rows = []
+    for arm in ARMS:
+        s = start[start["arm"] == arm]
+        c, x = s[s["completed"]], s[~s["completed"]]
+        rows.append({"arm": arm, "n_completed": len(c), "n_missing_end": len(x),
+                     "mean_start_completed": c[value].mean() if len(c) else math.nan,
+                     "mean_start_missing": x[value].mean() if len(x) else math.nan,
+                     "smd": smd(c[value], x[value]),
+                     "age_completed": c["age"].astype(float).mean() if "age" in s and len(c) else math.nan,
+                     "age_missing": x["age"].astype(float).mean() if "age" in s and len(x) else math.nan})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# whole-outcome analyses used by the notebook
+# ---------------------------------------------------------------------------------------------------------------
+PHASE_SCOPE = {
+    # what each report phase may show (strand 1): change analyses need follow-up measurements
+    "lahtotilanne": {"change": False, "end_occasions": (), "survey": False},
+    "valiarviointi": {"change": True, "end_occasions": ("vali", "loppu"), "survey": False},
+    "loppuraportti": {"change": True, "end_occasions": ("loppu",), "survey": True},
+}
+PS_COVARIATES = ("age", "gender", "labour_status", "start")
+
+
+def phase_scope(phase: str) -> dict:
+    """What strand 1 reports in ``phase``: ``change`` (bool), ``end_occasions`` (tuple), ``survey`` (bool)."""
+    if phase not in PHASE_SCOPE:
+        raise ValueError(f"unknown phase {phase!r}; known: {sorted(PHASE_SCOPE)}")
+    return dict(PHASE_SCOPE[phase])
+
+
+def analyse_outcome(measurements: pd.DataFrame, clients: pd.DataFrame, value: str,
+                    end_occasions: Sequence[str] = ("loppu",), pilot_effects: bool = False,
+                    estimand: str = "ATT", clip: tuple[float, float] = (0.02, 0.98),
+                    ps_covariates: Sequence[str] = PS_COVARIATES) -> pd.DataFrame:
+    """All change statistics of one outcome: within-arm change, ANCOVA and the propensity-weighted ANCOVA.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``analysis`` = ``change`` (one per arm, ``group`` = hb / verrokki), ``adjusted_diff`` and
+        ``ps_weighted_diff`` (``group`` = ``hb-verrokki``), with columns ``outcome, analysis, group, estimate,
+        ci_low, ci_high, n, p_value, p_wilcoxon, d_z, mean_start, mean_end``.
+    """
+    pairs = paired_scores(measurements, value, end_occasions, clients)
+    rows = []
+    for arm in ARMS:
+        s = pairs[pairs["arm"] == arm]
+        r = paired_change(s["start"], s["end"])
+        rows.append({"analysis": "change", "group": arm, **{k: r[k] for k in (
+            "estimate", "ci_low", "ci_high", "n", "p_value", "p_wilcoxon", "d_z", "mean_start", "mean_end")}})
+    a = ancova(pairs, pilot_effects=pilot_effects)
+    rows.append({"analysis": "adjusted_diff", "group": "hb-verrokki",
+                 **{k: a[k] for k in ("estimate", "ci_low", "ci_high", "n", "p_value")}})
+    w = propensity_weights(pairs, ps_covariates, estimand=estimand, pilot_effects=pilot_effects, clip=clip) \
+        if len(pairs) else None
+    if w is not None and w.attrs.get("fitted"):
+        b = ancova(pairs, pilot_effects=pilot_effects, weights=w)
+    else:
+        b = _empty_effect(len(pairs))
+    rows.append({"analysis": "ps_weighted_diff", "group": "hb-verrokki",
+                 **{k: b[k] for k in ("estimate", "ci_low", "ci_high", "n", "p_value")}})
+    out = pd.DataFrame(rows)
+    out.insert(0, "outcome", value)
+    return out
+
+
+def trajectory_summary(measurements: pd.DataFrame, values: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Mean score with a t-based CI per outcome, arm and occasion (one score per client and occasion).
+
+    Returns columns ``outcome, arm, occasion, n, mean, ci_low, ci_high``.
+    """
+    rows = []
+    for v in values:
+        occ = occasion_scores(measurements, v)
+        for (arm, o), g in occ.groupby(["arm", "occasion"], observed=True):
+            x = g["score"].dropna()
+            n = len(x)
+            m = x.mean() if n else math.nan
+            h = stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+            rows.append({"outcome": v, "arm": arm, "occasion": str(o), "n": n, "mean": m,
+                         "ci_low": m - h, "ci_high": m + h})
+    return pd.DataFrame(rows, columns=["outcome", "arm", "occasion", "n", "mean", "ci_low", "ci_high"])
+
+
+def publish_effects(table: pd.DataFrame, dc, results, key_prefix: str, labels: Mapping[str, str] | None = None,
+                    label_prefix: str = "", outcome_in_key: bool = True) -> pd.DataFrame:
+    """Pass :func:`analyse_outcome` rows through disclosure control, record them in the results table, and
+    return a display table in Finnish.
+
+    Result keys: ``<key_prefix>.<outcome>.change.<group>``, ``<key_prefix>.<outcome>.adjusted_diff`` and
+    ``<key_prefix>.<outcome>.ps_weighted_diff`` (``<outcome>.`` is left out when ``outcome_in_key`` is False, for a
+    prefix that already names a single outcome, e.g. ``osallisuustesti``). A statistic on fewer than the
+    threshold of persons (or a difference where either arm is below it) is suppressed; the display table uses
+    Finnish number formatting.
+    """
+    labels = dict(labels or {})
+    analysis_fi = {"change": "Muutos (loppu − alku)", "adjusted_diff": "Vakioitu ero HB − verrokki (ANCOVA)",
+                   "ps_weighted_diff": "Ero HB − verrokki, PS-painotettu (herkkyys)"}
+    group_fi = {"hb": "HB", "verrokki": "Verrokki", "hb-verrokki": "HB − verrokki"}
+    n_arm = table[table["analysis"] == "change"].set_index(["outcome", "group"])["n"]
+    shown = []
+    for r in table.itertuples(index=False):
+        base = f"{key_prefix}.{r.outcome}" if outcome_in_key else key_prefix
+        key = f"{base}.change.{r.group}" if r.analysis == "change" else f"{base}.{r.analysis}"
+        label = f"{label_prefix}{labels.get(r.outcome, r.outcome)}: {analysis_fi[r.analysis]}" + (
+            f" ({group_fi[r.group]})" if r.analysis == "change" else "")
+        n_check = r.n if r.analysis == "change" else min(
+            n_arm.get((r.outcome, "hb"), 0), n_arm.get((r.outcome, "verrokki"), 0))
+        ok = dc.stat_ok(n_check, key, "n") and not (isinstance(r.estimate, float) and math.isnan(r.estimate))
+        if ok:
+            results.add(key, label, r.estimate, r.ci_low, r.ci_high, r.n, r.p_value)
+        else:
+            results.add(key, label, suppressed=True)
+        shown.append({"Mittari": labels.get(r.outcome, r.outcome), "Analyysi": analysis_fi[r.analysis],
+                      "Ryhmä": group_fi[r.group], "n": int(r.n) if ok else "–",
+                      "Estimaatti": _fi(r.estimate) if ok else "–",
+                      "95 % LV": f"{_fi(r.ci_low)} … {_fi(r.ci_high)}" if ok else "–",
+                      "p": _fmt_p(r.p_value) if ok else "–",
+                      "d_z": _fi(r.d_z) if ok and r.analysis == "change" and not math.isnan(r.d_z) else "",
+                      "p (Wilcoxon)": _fmt_p(r.p_wilcoxon) if ok and r.analysis == "change" else ""})
+    return pd.DataFrame(shown)
+
+
+def _fi(x, digits: int = 2) -> str:
+    """A number in Finnish notation (decimal comma, true minus sign); NaN → empty."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.{digits}f}".replace(".", ",").replace("-", "−")
+
+
+def _fmt_p(p) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "< 0,001" if p < 0.001 else f"{p:.3f}".replace(".", ",")
