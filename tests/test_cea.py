@@ -54,6 +54,26 @@ def test_against_normal_closed_form():
     assert sum(q.values()) == pytest.approx(1.0)
 
 
+def test_normal_closed_form_matches_r_numerical_integration():
+    # The closed form used above (EVPI = σ·L(|μ|/σ), CEAC = Φ(μ/σ)) checked against direct numerical integration of
+    # EVPI = E[max(INB, 0)] − max(E[INB], 0) in R 4.2.2, Debian:
+    #   mu_e <- 0.5; sd_e <- 1; mu_c <- 400; sd_c <- 300; k <- c(0, 500, 800, 1500, 4000)
+    #   mu <- k*mu_e - mu_c; s <- sqrt((k*sd_e)^2 + sd_c^2)
+    #   sapply(seq_along(k), function(i) integrate(function(x) pmax(x, 0)*dnorm(x, mu[i], s[i]), -Inf, Inf,
+    #          rel.tol = 1e-12)$value - max(mu[i], 0))
+    #   -> 12.7185345125 165.2761861016 340.8564337915 451.1688181564 925.8935041543
+    #   pnorm(mu/s) -> 0.0912112197259 0.3984937131044 0.5 0.5904886551489 0.6550090850295
+    mu_e, sd_e, mu_c, sd_c = 0.5, 1.0, 400.0, 300.0
+    k = np.array([0.0, 500.0, 800.0, 1500.0, 4000.0])
+    mu = k * mu_e - mu_c
+    sd = np.sqrt((k * sd_e) ** 2 + sd_c**2)
+    z = np.abs(mu) / sd
+    np.testing.assert_allclose(sd * (stats.norm.pdf(z) - z * stats.norm.sf(z)),
+                               [12.7185345125, 165.2761861016, 340.8564337915, 451.1688181564, 925.8935041543],
+                               rtol=1e-9)
+    np.testing.assert_allclose(stats.norm.cdf(mu / sd),
+                               [0.0912112197259, 0.3984937131044, 0.5, 0.5904886551489, 0.6550090850295], atol=1e-12)
+
 def test_evpi_discrete_hand_calculation():
     # three equally likely "futures" (draws), two arms; by hand (BCEA definitions):
     # k = 100: NB_hb = 100*e - c = [100-50, 300-250, 0-20] = [50, 50, -20]; NB_v = [0, 0, 0]
@@ -91,7 +111,8 @@ def test_stratified_bootstrap_is_seeded_and_within_arm():
 
 
 def test_bootstrap_mean_ci_covers_normal_theory():
-    # percentile CI of a mean ≈ mean ± 1.96·s/√n for a large sample (Efron & Tibshirani 1993, ch. 13)
+    # percentile CI of a mean ≈ mean ± 1.96·s/√n for a large sample (Efron & Tibshirani 1993, ch. 13);
+    # R 4.2.2, Debian: qnorm(0.975) -> 1.95996398454
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"arm": ["hb"] * 400, "x": rng.normal(10, 2, 400)})
     draws = cea.bootstrap_means(df, ["x"], replicates=4000, seed=1)["hb"]["x"]

@@ -103,6 +103,8 @@ def test_solver_intervals_match_hand_solution():
     # true table x: [3, 12], y: [9, 2]; rows 15, 11; columns 12, 14; total 26. Published with a, d as "<5", b, c hidden.
     # a + b = 15, c + d = 11, a + c = 12, b + d = 14  =>  a = t, b = 15 - t, c = 12 - t, d = t - 1;
     # a in 1..4 and d in 1..4  =>  t in 2..4: a 2..4, b 11..13, c 8..10, d 1..3.
+    # Confirmed by enumeration in R 4.2.2, Debian: g <- expand.grid(a = 0:30, b = 0:30, c = 0:30, d = 0:30);
+    # sapply(subset(g, a+b == 15 & c+d == 11 & a+c == 12 & b+d == 14 & a %in% 1:4 & d %in% 1:4), range)
     pub = pd.DataFrame({"p": ["<5", "–", 12], "q": ["–", "<5", 14], "Yhteensä": [15, 11, 26]},
                        index=["x", "y", "Yhteensä"])
     iv = suppressed_intervals(pub).set_index(["row", "column"])
@@ -140,6 +142,8 @@ def test_naive_suppression_leaks_through_row_total_and_secondary_protects(dc):
 def test_cycle_pinned_by_bounds_gets_more_suppression(dc):
     # true x: [1, 10], y: [8, 4]; rows 11, 12; columns 9, 14; total 23. Hiding only the four interior cells:
     # a + b = 11, c + d = 12, a + c = 9, b + d = 14  =>  d = a + 3 with a, d in 1..4  =>  a = 1, d = 4: pinned.
+    # Confirmed by the same enumeration in R 4.2.2, Debian (a+b == 11 & c+d == 12 & a+c == 9 & b+d == 14):
+    # the only fitting table is a = 1, b = 10, c = 8, d = 4.
     pub = pd.DataFrame({"p": ["<5", "–", 9], "q": ["–", "<5", 14], "Yhteensä": [11, 12, 23]},
                        index=["x", "y", "Yhteensä"])
     iv = suppressed_intervals(pub).set_index(["row", "column"])

@@ -101,8 +101,9 @@ def test_bootstrap_share_se_matches_binomial_for_equal_amounts():
 
 
 def test_likert_summary_matches_r_quantile_type7():
-    # R: quantile(1:10) -> 0%: 1, 25%: 3.25, 50%: 5.5, 75%: 7.75, 100%: 10 (R documentation, ?quantile, type 7)
-    # R: quantile(c(2, 4, 4, 5, 7, 7, 7)) -> 25%: 4, 50%: 5, 75%: 7
+    # R 4.2.2, Debian (default type = 7): quantile(1:10) -> 0%: 1, 25%: 3.25, 50%: 5.5, 75%: 7.75, 100%: 10
+    # R 4.2.2, Debian: quantile(c(2, 4, 4, 5, 7, 7, 7)) -> 0%: 2, 25%: 4, 50%: 5, 75%: 7, 100%: 7;
+    # IQR(c(2, 4, 4, 5, 7, 7, 7)) -> 3; tabulate(c(2, 4, 4, 5, 7, 7, 7), nbins = 7) -> 0 1 0 2 1 0 3
     df = pd.DataFrame({"g": ["a"] * 10 + ["b"] * 7,
                        "s4_1": list(range(1, 11)) + [2, 4, 4, 5, 7, 7, 7],
                        "s4_2": [np.nan] * 10 + [1, 1, 1, 1, 1, 1, 1]})

@@ -12,11 +12,12 @@ import pytest
 from hbeval_lib import likert, wellbeing as wb
 
 # R datasets::sleep (Cushny & Peebles 1905), extra by group; ID 1..10 in the same order in both groups.
+# Checked equal to R's dataset: write.csv(sleep) in R 4.2.2, Debian (sleep$extra[1:10], sleep$extra[11:20]).
 SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
 SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
 
-# R datasets::mtcars (Henderson & Velleman 1981): (mpg, wt, am) of the 32 cars in R's row order, as listed e.g. in
-# https://rstudio-pubs-static.s3.amazonaws.com/551107_83d2162c328a418a91d899c768f240be.html
+# R datasets::mtcars (Henderson & Velleman 1981): (mpg, wt, am) of the 32 cars in R's row order. Checked equal,
+# row by row, to write.csv(mtcars[, c("mpg", "wt", "am")]) in R 4.2.2, Debian.
 MTCARS = [
     (21.0, 2.620, 1), (21.0, 2.875, 1), (22.8, 2.320, 1), (21.4, 3.215, 0), (18.7, 3.440, 0), (18.1, 3.460, 0),
     (14.3, 3.570, 0), (24.4, 3.190, 0), (22.8, 3.150, 0), (19.2, 3.440, 0), (17.8, 3.440, 0), (16.4, 4.070, 0),
@@ -24,6 +25,28 @@ MTCARS = [
     (30.4, 1.615, 1), (33.9, 1.835, 1), (21.5, 2.465, 0), (15.5, 3.520, 0), (15.2, 3.435, 0), (13.3, 3.840, 0),
     (19.2, 3.845, 0), (27.3, 1.935, 1), (26.0, 2.140, 1), (30.4, 1.513, 1), (15.8, 3.170, 1), (19.7, 2.770, 1),
     (15.0, 3.570, 1), (21.4, 2.780, 1),
+]
+
+
+# MASS::anorexia (Hand et al. 1993, A Handbook of Small Data Sets, data set 285): (Treat, Prewt, Postwt) of the
+# 72 young women in R's row order, generated with write.csv(MASS::anorexia) in R 4.2.2, Debian (r-cran-mass,
+# MASS 7.3.58.2).
+ANOREXIA = [
+    ("Cont", 80.7, 80.2), ("Cont", 89.4, 80.1), ("Cont", 91.8, 86.4), ("Cont", 74.0, 86.3), ("Cont", 78.1, 76.1),
+    ("Cont", 88.3, 78.1), ("Cont", 87.3, 75.1), ("Cont", 75.1, 86.7), ("Cont", 80.6, 73.5), ("Cont", 78.4, 84.6),
+    ("Cont", 77.6, 77.4), ("Cont", 88.7, 79.5), ("Cont", 81.3, 89.6), ("Cont", 78.1, 81.4), ("Cont", 70.5, 81.8),
+    ("Cont", 77.3, 77.3), ("Cont", 85.2, 84.2), ("Cont", 86.0, 75.4), ("Cont", 84.1, 79.5), ("Cont", 79.7, 73.0),
+    ("Cont", 85.5, 88.3), ("Cont", 84.4, 84.7), ("Cont", 79.6, 81.4), ("Cont", 77.5, 81.2), ("Cont", 72.3, 88.2),
+    ("Cont", 89.0, 78.8), ("CBT", 80.5, 82.2), ("CBT", 84.9, 85.6), ("CBT", 81.5, 81.4), ("CBT", 82.6, 81.9),
+    ("CBT", 79.9, 76.4), ("CBT", 88.7, 103.6), ("CBT", 94.9, 98.4), ("CBT", 76.3, 93.4), ("CBT", 81.0, 73.4),
+    ("CBT", 80.5, 82.1), ("CBT", 85.0, 96.7), ("CBT", 89.2, 95.3), ("CBT", 81.3, 82.4), ("CBT", 76.5, 72.5),
+    ("CBT", 70.0, 90.9), ("CBT", 80.4, 71.3), ("CBT", 83.3, 85.4), ("CBT", 83.0, 81.6), ("CBT", 87.7, 89.1),
+    ("CBT", 84.2, 83.9), ("CBT", 86.4, 82.7), ("CBT", 76.5, 75.7), ("CBT", 80.2, 82.6), ("CBT", 87.8, 100.4),
+    ("CBT", 83.3, 85.2), ("CBT", 79.7, 83.6), ("CBT", 84.5, 84.6), ("CBT", 80.8, 96.2), ("CBT", 87.4, 86.7),
+    ("FT", 83.8, 95.2), ("FT", 83.3, 94.3), ("FT", 86.0, 91.5), ("FT", 82.5, 91.9), ("FT", 86.7, 100.3),
+    ("FT", 79.6, 76.7), ("FT", 76.9, 76.8), ("FT", 94.2, 101.6), ("FT", 73.4, 94.9), ("FT", 80.5, 75.2),
+    ("FT", 81.6, 77.8), ("FT", 82.1, 95.5), ("FT", 77.6, 90.7), ("FT", 83.5, 92.5), ("FT", 89.9, 93.8),
+    ("FT", 86.0, 91.7), ("FT", 87.3, 98.0),
 ]
 
 
@@ -35,33 +58,39 @@ def mtcars() -> pd.DataFrame:
 
 # -- paired change ------------------------------------------------------------------------------------------------
 def test_paired_t_matches_r_sleep():
-    # R: t.test(extra ~ group, data = sleep, paired = TRUE)  (difference group 1 − group 2)
-    # t = -4.0621, df = 9, p-value = 0.002833, 95 % CI -2.4598858 -0.7001142, mean difference -1.58
+    # R 4.2.2, Debian, options(digits = 10): t.test(extra ~ group, data = sleep, paired = TRUE)
+    # (difference group 1 − group 2): t = -4.062127683, df = 9, p-value = 0.002832890197,
+    # 95 % CI -2.4598857633 -0.7001142367, mean difference -1.58
     r = wb.paired_change(start=SLEEP_2, end=SLEEP_1)
     assert r["n"] == 10 and r["df"] == 9
-    assert r["t"] == pytest.approx(-4.0621, abs=1e-4)
-    assert r["p_value"] == pytest.approx(0.002833, abs=1e-6)
-    assert r["ci_low"] == pytest.approx(-2.4598858, abs=1e-6)
-    assert r["ci_high"] == pytest.approx(-0.7001142, abs=1e-6)
+    assert r["t"] == pytest.approx(-4.062127683, abs=1e-8)
+    assert r["p_value"] == pytest.approx(0.002832890197, abs=1e-11)
+    assert r["ci_low"] == pytest.approx(-2.4598857633, abs=1e-9)
+    assert r["ci_high"] == pytest.approx(-0.7001142367, abs=1e-9)
     assert r["estimate"] == pytest.approx(-1.58)
-    # d_z = mean / sd of the differences; sd of the sleep differences is 1.229995 (R: sd(extra[1:10]-extra[11:20]))
-    assert r["d_z"] == pytest.approx(-1.58 / 1.229995, abs=1e-5)
+    # d_z = mean / sd of the differences; R 4.2.2, Debian: sd(sleep$extra[1:10] - sleep$extra[11:20]) = 1.229995483
+    assert r["sd_change"] == pytest.approx(1.229995483, abs=1e-9)
+    assert r["d_z"] == pytest.approx(-1.58 / 1.229995483, abs=1e-8)
 
 
 def test_wilcoxon_matches_r_sleep_with_ties():
-    # R: wilcox.test(extra ~ group, data = sleep, paired = TRUE, exact = FALSE, correct = TRUE)
-    # V = 0, p-value = 0.009091 (with a warning about ties and zeros)
+    # R 4.2.2, Debian: wilcox.test(extra ~ group, data = sleep, paired = TRUE, exact = FALSE, correct = TRUE)
+    # V = 0, p-value = 0.009090698016 (with a warning about ties and zeros)
     r = wb.paired_change(start=SLEEP_2, end=SLEEP_1)
     assert r["wilcoxon_v"] == 0
-    assert r["p_wilcoxon"] == pytest.approx(0.009091, abs=1e-6)
+    assert r["p_wilcoxon"] == pytest.approx(0.009090698016, abs=1e-11)
 
 
 def test_wilcoxon_statistic_matches_r_help_example():
-    # R ?wilcox.test, Hollander & Wolfe (1973) p. 29 depression scale: wilcox.test(x, y, paired = TRUE, ...)
-    # gives V = 40 (V = sum of ranks of positive x − y)
+    # R ?wilcox.test examples, Hollander & Wolfe (1973) p. 29f. depression scale (x, y copied from the help page of
+    # R 4.2.2, Debian). V = sum of ranks of positive x − y.
+    # R 4.2.2, Debian: wilcox.test(x, y, paired = TRUE, alternative = "greater") -> V = 40 (exact p = 0.01953125);
+    # wilcox.test(x, y, paired = TRUE, exact = FALSE, correct = TRUE) -> V = 40, p-value = 0.044010984013
     x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
     y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
-    assert wb.paired_change(start=y, end=x)["wilcoxon_v"] == 40
+    r = wb.paired_change(start=y, end=x)
+    assert r["wilcoxon_v"] == 40
+    assert r["p_wilcoxon"] == pytest.approx(0.044010984013, abs=1e-11)
 
 
 def test_paired_change_degenerate_inputs():
@@ -72,25 +101,60 @@ def test_paired_change_degenerate_inputs():
 
 # -- ANCOVA -------------------------------------------------------------------------------------------------------
 def test_ancova_matches_r_lm_mtcars(mtcars):
-    # R: summary(lm(mpg ~ wt + am, data = mtcars))
-    #   (Intercept) 37.32155  3.05464; wt -5.35281 0.78824; am -0.02362 1.54565 (t = -0.015, p = 0.988), df 29.
-    # (Widely reproduced in the Coursera "Regression Models" mtcars project reports; data check: lm(mpg ~ wt)
-    #  gives 37.2851, -5.3445 — https://riptutorial.com/r/example/2738/linear-regression-on-the-mtcars-dataset.)
+    # R 4.2.2, Debian: f <- lm(mpg ~ wt + am, data = mtcars); summary(f)$coefficients; confint(f)
+    #   (Intercept) 37.3215513102  3.0546384966
+    #   wt          -5.3528114468  0.7882437685
+    #   am          -0.0236152197  1.5456453324  t = -0.01527855  p = 0.9879145855   df 29
+    #   confint am: -3.184814870  3.137584430   (qt(0.975, 29) = 2.045229642)
     r = wb.ancova(mtcars)
-    assert r["estimate"] == pytest.approx(-0.02362, abs=5e-6)
-    assert r["se"] == pytest.approx(1.54565, abs=5e-6)
-    assert r["slope_start"] == pytest.approx(-5.35281, abs=5e-6)
-    assert r["p_value"] == pytest.approx(0.988, abs=5e-4)
-    tcrit = 2.045230  # qt(0.975, 29)
-    assert r["ci_low"] == pytest.approx(-0.02362 - tcrit * 1.54565, abs=1e-4)
-    assert r["ci_high"] == pytest.approx(-0.02362 + tcrit * 1.54565, abs=1e-4)
+    assert r["estimate"] == pytest.approx(-0.0236152197, abs=1e-9)
+    assert r["se"] == pytest.approx(1.5456453324, abs=1e-9)
+    assert r["slope_start"] == pytest.approx(-5.3528114468, abs=1e-9)
+    assert r["p_value"] == pytest.approx(0.9879145855, abs=1e-9)
+    assert r["ci_low"] == pytest.approx(-3.184814870, abs=1e-8)
+    assert r["ci_high"] == pytest.approx(3.137584430, abs=1e-8)
     assert (r["n"], r["n_hb"], r["n_verrokki"]) == (32, 13, 19)
 
 
 def test_ancova_data_check_simple_regression(mtcars):
-    # the embedded data reproduce R's lm(mpg ~ wt): slope -5.3445 (riptutorial page cited above)
-    slope = np.polyfit(mtcars["wt"], mtcars["mpg"], 1)[0]
-    assert slope == pytest.approx(-5.3445, abs=5e-5)
+    # the embedded data reproduce R 4.2.2, Debian: coef(lm(mpg ~ wt, data = mtcars)) -> 37.285126167, -5.344471573
+    slope, intercept = np.polyfit(mtcars["wt"], mtcars["mpg"], 1)
+    assert slope == pytest.approx(-5.344471573, abs=1e-8)
+    assert intercept == pytest.approx(37.285126167, abs=1e-8)
+
+
+def test_ancova_data_check_anorexia_all_groups():
+    # the embedded data reproduce R 4.2.2, Debian: library(MASS); coef(lm(Postwt ~ Prewt + Treat, data = anorexia))
+    # -> (Intercept) 49.771109015, Prewt 0.434461150, TreatCont -4.097065528, TreatFT 4.563062653
+    a = pd.DataFrame(ANOREXIA, columns=["treat", "prewt", "postwt"])
+    assert len(a) == 72 and a["treat"].value_counts().to_dict() == {"CBT": 29, "Cont": 26, "FT": 17}
+    assert a["prewt"].sum() == pytest.approx(5933.4) and a["postwt"].sum() == pytest.approx(6132.4)
+    X = np.column_stack([np.ones(len(a)), a["prewt"], a["treat"] == "Cont", a["treat"] == "FT"]).astype(float)
+    coef = np.linalg.lstsq(X, a["postwt"].to_numpy(), rcond=None)[0]
+    np.testing.assert_allclose(coef, [49.771109015, 0.434461150, -4.097065528, 4.563062653], atol=1e-8)
+
+
+def test_ancova_matches_r_lm_anorexia_cbt_vs_control():
+    # ANCOVA of post-treatment weight on pre-treatment weight, CBT ("hb") vs. control ("verrokki"), R 4.2.2, Debian:
+    #   library(MASS); sub <- subset(anorexia, Treat %in% c("CBT", "Cont"))
+    #   sub$Treat <- relevel(droplevels(sub$Treat), ref = "Cont"); f <- lm(Postwt ~ Prewt + Treat, data = sub)
+    #   summary(f)$coefficients; confint(f)
+    #   Prewt     0.30455694415  SE 0.176327397564
+    #   TreatCBT  4.24411226548  SE 1.837795930985  t = 2.30934903812  p = 0.024929176010   df 52
+    #   confint TreatCBT: 0.5563049322083  7.931919598742
+    a = pd.DataFrame(ANOREXIA, columns=["treat", "prewt", "postwt"])
+    a = a[a["treat"].isin(["CBT", "Cont"])]
+    d = pd.DataFrame({"client_id": [f"{i:06d}" for i in range(len(a))],
+                      "arm": np.where(a["treat"] == "CBT", "hb", "verrokki"),
+                      "start": a["prewt"].to_numpy(), "end": a["postwt"].to_numpy()})
+    r = wb.ancova(d)
+    assert (r["n"], r["n_hb"], r["n_verrokki"]) == (55, 29, 26)
+    assert r["estimate"] == pytest.approx(4.24411226548, abs=1e-9)
+    assert r["se"] == pytest.approx(1.837795930985, abs=1e-9)
+    assert r["p_value"] == pytest.approx(0.024929176010, abs=1e-10)
+    assert r["ci_low"] == pytest.approx(0.5563049322083, abs=1e-9)
+    assert r["ci_high"] == pytest.approx(7.931919598742, abs=1e-9)
+    assert r["slope_start"] == pytest.approx(0.30455694415, abs=1e-9)
 
 
 def _planted(seed=7, n=400, effect=0.8, pilot_shift=True, confounded=False):
@@ -149,12 +213,14 @@ def test_smd_hand_computed():
 
 
 def test_mann_whitney_matches_r_mtcars(mtcars):
-    # R: wilcox.test(mpg ~ am, data = mtcars)  -> W = 42, p-value = 0.001871 (normal approx. with correction,
-    # ties). effectsize::rank_biserial(mpg ~ am, data = mtcars) -> r_rb = -0.66 (= 2*42/(19*13) − 1).
+    # R 4.2.2, Debian: wilcox.test(mpg ~ am, data = mtcars) -> "Wilcoxon rank sum test with continuity correction"
+    # (ties, so the normal approximation), W = 42, p-value = 0.001871391333.
+    # effectsize 0.8.3 (Debian r-cran-effectsize): rank_biserial(mpg ~ am, data = mtcars)$r_rank_biserial
+    # -> -0.6599190283 (= 2*42/(19*13) − 1).
     r = wb.mann_whitney(mtcars.loc[mtcars["am"] == 0, "mpg"], mtcars.loc[mtcars["am"] == 1, "mpg"])
     assert r["u"] == 42
-    assert r["p_value"] == pytest.approx(0.001871, abs=1e-6)
-    assert r["r_rb"] == pytest.approx(-0.66, abs=0.005)
+    assert r["p_value"] == pytest.approx(0.001871391333, abs=1e-12)
+    assert r["r_rb"] == pytest.approx(-0.6599190283, abs=1e-9)
     assert (r["n_x"], r["n_y"]) == (19, 13)
 
 
