@@ -4,7 +4,7 @@
 laid out like the forms (header blocks, footnote digits in headers, Finnish dates and decimal commas, some
 CSV files, example rows, a ``~$`` lock file) and ``DIR/truth.json`` with every planted quantity: the row
 counts a correct intake must report, the planted faults, the planted effects and cost parameters, tag counts
-of the qualitative material and the direct identifiers written into the files. ``data/demo-data.md``
+of the qualitative material and the direct identifiers written into the files. ``data/README.md`` (section "The demo data set")
 explains the planted effects in plain words.
 
 The people are invented; the generator never reads ``../shared/samples``. The same arguments give
@@ -1083,7 +1083,7 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
     Returns
     -------
     dict
-        The truth dictionary also written to ``truth.json`` (see ``data/demo-data.md``).
+        The truth dictionary also written to ``truth.json`` (see ``data/README.md`` (section "The demo data set")).
     """
     if faults not in ("none", "some"):
         raise ValueError(f"faults must be 'none' or 'some', got {faults!r}")
