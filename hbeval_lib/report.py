@@ -1,0 +1,148 @@
+"""What every strand notebook needs around its analysis: one context object and Finnish number formatting.
+
+A notebook starts with::
+
+    rep = report.start("wellbeing", phase, pilot, processed_dir, prefix="hyvinvointi")
+    rep.header()
+    kyky = rep.load("kykyviisari")
+
+and ends with ``rep.finish(results_path, suppressions_path)``. ``rep.dc`` is the notebook's
+:class:`~hbeval_lib.disclosure.Disclosure`, ``rep.res`` its :class:`~hbeval_lib.results.Results`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from . import plots, tables
+from .config import ALL_PILOTS, REPO_ROOT, Config, Phase, load_config
+from .disclosure import NOT_SHOWN, Disclosure
+from .results import Results
+
+NOT_AVAILABLE = "ei saatavilla"
+
+
+# -- Finnish number formatting ---------------------------------------------------------------------------------
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
+
+
+def num(x, digits: int = 1, missing: str = NOT_SHOWN) -> str:
+    """A number in Finnish notation: space as thousands separator, decimal comma, true minus sign.
+
+    Rounds half away from zero (as people round), not to even.
+
+    >>> num(1234.55, 1), num(-0.25, 1), num(None)
+    ('1 234,6', '−0,3', '–')
+    """
+    if _missing(x):
+        return missing
+    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if d == 0:
+        d = abs(d)  # no "−0,0"
+    return f"{d:,.{digits}f}".replace(",", " ").replace(".", ",").replace("-", "−")
+
+
+def eur(x, digits: int = 0, missing: str = NOT_SHOWN) -> str:
+    """Euros: ``1 235 €``."""
+    return missing if _missing(x) else f"{num(x, digits)} €"
+
+
+def pct(share, digits: int = 0, missing: str = NOT_SHOWN) -> str:
+    """A share 0–1 as a percentage: ``34 %``."""
+    return missing if _missing(share) else f"{num(100 * float(share), digits)} %"
+
+
+def ci(est, lo, hi, fmt=num, **kw) -> str:
+    """An estimate with its 95 % confidence interval: ``0,5 (0,1 … 0,9)``."""
+    if _missing(est):
+        return NOT_SHOWN
+    return f"{fmt(est, **kw)} ({fmt(lo, **kw)} … {fmt(hi, **kw)})"
+
+
+# -- the notebook context ------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """The parameters of one notebook execution and the objects it publishes through."""
+
+    strand: str
+    phase: str
+    pilot: str
+    cfg: Config
+    processed: Path
+    dc: Disclosure
+    res: Results
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def all_pilots(self) -> bool:
+        return self.pilot == ALL_PILOTS
+
+    @property
+    def phase_obj(self) -> Phase:
+        return self.cfg.phase(self.phase)
+
+    @property
+    def pilot_name(self) -> str:
+        return "kaikki pilotit" if self.all_pilots else self.cfg.pilot_by_key(self.pilot).name
+
+    @property
+    def pilot_names(self) -> dict[str, str]:
+        return {p.key: p.name for p in self.cfg.pilots}
+
+    @property
+    def group_names(self) -> dict[str, str]:
+        return {g.key: g.name for g in self.cfg.client_groups}
+
+    def load(self, name: str) -> pd.DataFrame:
+        """Tidy table ``name`` restricted to this phase and pilot (read once per notebook)."""
+        if name not in self._cache:
+            self._cache[name] = tables.load(name, self.processed, phase=self.phase, pilot=self.pilot, cfg=self.cfg)
+        return self._cache[name].copy()
+
+    def count(self, n, table: str = "lukumaarat", cell: str = "") -> str:
+        """A count for running text: ``<5`` (and logged) when 0 < n < the threshold."""
+        n = int(n)
+        if 0 < n < self.dc.min_count:
+            self.dc.record(table, cell, "count")
+            return self.dc.suppressed_mark
+        return str(n)
+
+    def header(self) -> None:
+        """The line under the chapter title saying which pilot and phase the page shows."""
+        ph = self.phase_obj
+        say(f"**Pilotti:** {self.pilot_name} · **Raportointivaihe:** {ph.name} "
+            f"(aineisto {ph.cutoff.day}.{ph.cutoff.month}.{ph.cutoff.year} asti)")
+
+    def finish(self, results_path: str = "", suppressions_path: str = "") -> None:
+        """Write the results table and the suppression log beside the executed notebook."""
+        self.res.write(results_path)
+        self.dc.write(suppressions_path)
+
+
+def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: str | None = None,
+          cfg: Config | None = None) -> Report:
+    """Set up a notebook: configuration, house style, disclosure control and results for ``strand``."""
+    cfg = cfg or load_config()
+    cfg.phase(phase)  # validates the phase key
+    if pilot != ALL_PILOTS:
+        cfg.pilot_by_key(pilot)
+    processed = Path(processed_dir) if processed_dir else cfg.path_of("processed")
+    processed = processed if processed.is_absolute() else REPO_ROOT / processed
+    plots.setup()
+    return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed,
+                  dc=Disclosure(table_prefix=prefix or strand, cfg=cfg), res=Results(strand, phase, pilot))
+
+
+def say(text: str) -> None:
+    """Show Markdown text in the executed notebook (and so in the book)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
