@@ -64,6 +64,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .fileio import write_csv_atomic
 from .config import Config, load_config
 
 SUPPRESSED = "<5"      # a small count (the text follows min_count: see Disclosure.suppressed_mark)
@@ -368,14 +369,7 @@ class Disclosure:
 
     def write(self, path: str | os.PathLike | None) -> Path | None:
         """Write the log CSV atomically; a falsy path (interactive use) writes nothing."""
-        if not path:
-            return None
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        self.frame().to_csv(tmp, index=False)
-        os.replace(tmp, path)
-        return path
+        return write_csv_atomic(self.frame(), path)
 
 
 # -- secondary suppression helpers ------------------------------------------------------------------------------

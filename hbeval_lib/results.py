@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .fileio import write_csv_atomic
+
 COLUMNS = ["strand", "phase", "pilot", "key", "label", "estimate", "ci_low", "ci_high", "n", "p_value", "suppressed"]
 NUMERIC = ["estimate", "ci_low", "ci_high", "n", "p_value"]
 
@@ -57,14 +59,7 @@ class Results:
 
     def write(self, path: str | os.PathLike | None) -> Path | None:
         """Write the table atomically; a falsy path (interactive use) writes nothing."""
-        if not path:
-            return None
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        self.frame().to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, path)
-        return path
+        return write_csv_atomic(self.frame(), path, float_format="%.6g")
 
 
 def read_results(paths) -> pd.DataFrame:
