@@ -603,6 +603,45 @@ def budget_summary(use: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# -- rates per client-month for the report ------------------------------------------------------------------
+USE_RATE_ITEMS = ("worker_min_pm", "own_min", "assist_min", "svc_units", "budget_use_eur")
+
+
+def use_per_client_month(use: pd.DataFrame) -> pd.DataFrame:
+    """Resource use per client-month by arm: the sum over clients divided by the sum of clienthood months.
+
+    ``worker_min_pm`` is already a rate per client-month, so it is averaged with the months as weights;
+    ``assist_min`` is the HB assistants' time (family and organisations), ``svc_units`` all public service
+    units. An arm without clienthood months gets NaN.
+
+    Returns
+    -------
+    DataFrame
+        Index :data:`ARMS`, columns :data:`USE_RATE_ITEMS`.
+    """
+    u = use.copy()
+    u["assist_min"] = u["assist_min_laheiset"] + u["assist_min_jarjestot"]
+    u["svc_units"] = u[[c for c in u.columns if c.startswith("svc_")]].sum(axis=1)
+    rows = {}
+    for a in ARMS:
+        g = u[u["arm"] == a]
+        months = g["months"].sum()
+        rows[a] = {k: (((g[k] * g["months"]).sum() if k == "worker_min_pm" else g[k].sum()) / months
+                       if months > 0 else np.nan) for k in USE_RATE_ITEMS}
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(USE_RATE_ITEMS))
+
+
+def task_shares(by_task: pd.DataFrame) -> pd.DataFrame:
+    """Each arm's client-work minutes of the measured months as shares by task category.
+
+    ``by_task`` is the second value of :func:`worker_time` (client kind × task category). Rows are
+    :data:`ARMS` (an arm without minutes gets NaN shares); the ``yleinen`` column is dropped when empty.
+    """
+    bt = by_task.reindex(list(ARMS)).fillna(0.0)
+    bt = bt.drop(columns=[c for c in bt.columns if c == "yleinen" and bt[c].sum() == 0])
+    return bt.div(bt.sum(axis=1).where(lambda s: s > 0), axis=0)
+
+
 # -- the whole strand for one phase and pilot (what the notebook calls) ---------------------------------------
 COST_TABLES = ("clients", "tyoaika", "asiakaskulut", "avustajakulut", "budgets", "budget_use", "services",
                "kykyviisari", "osallisuustesti")

@@ -1,0 +1,1 @@
+"""Report chapters: one module per strand notebook, one function per section."""

@@ -1,0 +1,421 @@
+"""The costs chapter (``notebooks/costs.md``): one function per section of the notebook.
+
+Every section function takes the notebook's :class:`~hbeval_lib.report.Report` (and the
+:class:`CostAnalysis` made by :func:`analysis`), applies disclosure control through ``rep.dc``, records
+results in ``rep.res`` where the section publishes numbers, and returns a :class:`Shown`: what the
+notebook displays (tables, figures, Finnish captions and texts). The functions display nothing themselves;
+the notebook calls :meth:`Shown.show`.
+
+The statistics are computed in :mod:`hbeval_lib.costs` and :mod:`hbeval_lib.cea`; this module only selects,
+suppresses, formats and draws.
+
+Suppression-log order matters (the log keeps the first of duplicate rows), so the sections must be called
+in the notebook's order: :func:`analysis`, :func:`unit_costs`, :func:`task_shares`, :func:`resource_use`,
+:func:`payer_table` (client-month, clienthood), :func:`payer_figure`, :func:`budgets`, :func:`differences`,
+:func:`cea_plane`, :func:`ceac`, :func:`sensitivity`, :func:`record_results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .. import costs, plots, report
+from ..disclosure import NOT_SHOWN
+from ..report import Report
+
+ARMS = list(costs.ARMS)
+PROVIDERS = {"julkinen": "Julkinen", "yksityinen": "Yksityinen", "jarjesto": "Järjestö",
+             "laheisverkosto": "Läheisverkosto", "muu": "Muu"}
+USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö, min / asiakaskuukausi",
+              "own_min": "Asiakkaan oma aika, min / asiakaskuukausi",
+              "assist_min": "HB-avustajien aika, min / asiakaskuukausi",
+              "svc_units": "Julkiset palvelut, yksikköä / asiakaskuukausi",
+              "budget_use_eur": "HB-budjetin käyttö, € / asiakaskuukausi"}
+PAYER_CAPTIONS = {
+    "client_month": "Taulukko: keskimääräiset kustannukset asiakaskuukautta kohden maksajittain (95 %:n "
+                    "bootstrap-luottamusväli suluissa).",
+    "clienthood": "Taulukko: keskimääräiset kustannukset koko asiakkuuden ajalta (tarkasteluvaiheen loppuun asti) "
+                  "maksajittain (95 %:n bootstrap-luottamusväli suluissa)."}
+TOO_FEW_TO_COMPARE = ("Ryhmien vertailuun tarvitaan vähintään kymmenen asiakasta kummassakin ryhmässä; "
+                      "sitä ei vielä ole.")
+TOO_FEW_FOR_CEA = ("Kustannusvaikuttavuutta ei voi vielä arvioida: kummassakin ryhmässä tarvitaan vähintään "
+                   "kymmenen asiakasta, joilla on sekä alku- että loppumittaus.")
+
+
+@dataclass
+class Shown:
+    """What a section shows, in this order: ``text``, ``figure`` + ``figure_caption``, ``table`` + ``caption``.
+
+    ``glue`` holds the section's glued values (name → text) for the notebook to ``glue``.
+    """
+
+    text: str = ""
+    figure: Any = None
+    figure_caption: str = ""
+    table: Any = None
+    caption: str = ""
+    glue: dict[str, str] = field(default_factory=dict)
+
+    def show(self) -> None:
+        """Display the section in the executed notebook (nothing when the section is empty)."""
+        from IPython.display import display
+
+        if self.text:
+            report.say(self.text)
+        if self.figure is not None:
+            display(self.figure)
+            if self.figure_caption:
+                report.say(self.figure_caption)
+        if self.table is not None:
+            display(self.table)
+            if self.caption:
+                report.say(self.caption)
+
+
+@dataclass
+class CostAnalysis:
+    """The strand's analysis of one phase and pilot (:func:`hbeval_lib.costs.analyse`) and its disclosure state.
+
+    Attributes
+    ----------
+    results : dict
+        What :func:`hbeval_lib.costs.analyse` returned.
+    n : dict
+        Clients per arm.
+    arm_ok : dict
+        Whether statistics of each arm may be shown (at least ``min_n_stat`` clients).
+    cea_conf : dict
+        The ``cea`` section of the configuration.
+    text : str
+        The opening paragraph (Finnish).
+    """
+
+    results: dict
+    n: dict[str, int]
+    arm_ok: dict[str, bool]
+    cea_conf: dict
+    text: str = ""
+    _cea_ok: bool | None = field(default=None, repr=False)
+
+    @property
+    def has(self) -> bool:
+        """True when there are clients to price."""
+        return "priced" in self.results
+
+    @property
+    def both(self) -> bool:
+        """True when both arms may be shown, so that the arms can be compared."""
+        return self.has and all(self.arm_ok.values())
+
+    @property
+    def primary_key(self) -> str:
+        return self.cea_conf.get("primary_effect", "yleinen_hyvinvointi")
+
+    @property
+    def primary(self) -> dict | None:
+        """The cost-effectiveness analysis of the primary effect, or None."""
+        return self.results["cea"].get(self.primary_key) if self.has else None
+
+    def cea_ok(self, rep: Report) -> bool:
+        """Whether the primary cost-effectiveness analysis may be shown (decided, and logged, once)."""
+        if self._cea_ok is None:
+            c = self.primary
+            self._cea_ok = (c is not None and c["result"] is not None
+                            and all(rep.dc.stat_ok(c["n"].get(a, 0), "kustannusvaikuttavuus", a) for a in ARMS))
+        return self._cea_ok
+
+
+def _close(fig):
+    """Detach a finished figure from pyplot so that only an explicit display shows it."""
+    plt.close(fig)
+    return fig
+
+
+# -- sections ----------------------------------------------------------------------------------------------------
+
+def analysis(rep: Report, replicates: int | None = None, seed: int | None = None) -> CostAnalysis:
+    """Load the strand's tables, run the analysis and decide which arms may be shown."""
+    tables = costs.load_tables(rep.processed, rep.phase, rep.pilot, rep.cfg)
+    res = costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed)
+    n = {a: int(res["n"].get(a, 0)) for a in ARMS}
+    arm_ok = {a: rep.dc.stat_ok(n[a], "asiakkaat", a) for a in ARMS}
+    a = CostAnalysis(results=res, n=n, arm_ok=arm_ok, cea_conf=rep.cfg.section("cea") or {})
+    a.text = (f"Analyysissä on mukana {rep.count(n['hb'], 'asiakkaat', 'hb')} HB-asiakasta ja "
+              f"{rep.count(n['verrokki'], 'asiakkaat', 'verrokki')} verrokkiasiakasta. "
+              f"Hinnat ovat vuoden {res['uc'].price_year} tasossa.")
+    if not a.has:
+        a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
+    return a
+
+
+def unit_costs(rep: Report) -> Shown:
+    """The configured unit costs with their units, price years and sources."""
+    uct = costs.unit_cost_table(rep.cfg)
+    fmt = {c: (lambda v: report.num(v, 2)) for c in uct.columns if c.startswith("Arvo")}
+    source = (rep.cfg.section("price_index") or {}).get("source", "")
+    return Shown(table=uct.style.format(fmt).hide(axis="index"), glue={"costs_price_index_source": source})
+
+
+def task_shares(rep: Report, a: CostAnalysis) -> Shown:
+    """Client-work minutes of the measured months by task category (share of each arm's client work)."""
+    r = a.results
+    if not (a.has and not r["by_task"].empty):
+        return Shown(text="Työajan seurannan aineistoa ei ole vielä tässä vaiheessa.")
+    labels = {c["key"]: c["label"] for c in (rep.cfg.section("task_codebook") or {}).get("categories", [])}
+    measured = r["use"].groupby("arm")["worker_measured"].sum()
+    shares = costs.task_shares(r["by_task"])
+    cols = {}
+    for arm in ARMS:
+        ok = rep.dc.stat_ok(measured.get(arm, 0), "tyoaika_tehtavat", arm)
+        cols[plots.ARM_LABELS[arm]] = {labels.get(c, c): report.pct(shares.loc[arm, c]) if ok else NOT_SHOWN
+                                       for c in shares.columns}
+    tab = pd.DataFrame(cols)
+    tab.index.name = "Työtehtävä"
+    return Shown(table=tab, caption="Taulukko: asiakastyön minuuttien jakautuminen tehtäväluokkiin "
+                                    "mittauskuukausina (osuus ryhmän asiakastyöstä).")
+
+
+def resource_use(rep: Report, a: CostAnalysis) -> Shown:
+    """Resource use per client-month by arm (empty when there are no clients)."""
+    if not a.has:
+        return Shown()
+    rates = costs.use_per_client_month(a.results["use"])
+    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: report.num(rates.loc[arm, k]) if a.arm_ok[arm]
+                                                else NOT_SHOWN for k in USE_LABELS} for arm in ARMS})
+    tab.index.name = "Voimavara"
+    return Shown(table=tab, caption="Taulukko: voimavarojen käyttö asiakaskuukautta kohden (kaikkien asiakkaiden "
+                                    "yhteissumma jaettuna asiakkuuskuukausien summalla).")
+
+
+def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
+    """Mean costs by payer and arm with bootstrap CIs, per client-month or per clienthood (``basis``)."""
+    if not a.has:
+        return Shown()
+    s = a.results["summary"]
+    s = s[s["basis"] == basis].set_index(["arm", "item"])
+    rows = {}
+    for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
+        rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
+                                                         fmt=report.eur)
+                                               if a.arm_ok[arm] and (arm, item) in s.index else NOT_SHOWN)
+                       for arm in ARMS}
+    tab = pd.DataFrame(rows).T
+    tab.index.name = "Maksaja"
+    return Shown(table=tab, caption=PAYER_CAPTIONS[basis])
+
+
+def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
+    """Stacked bars of the cost per client-month by payer, for the arms that may be drawn."""
+    if not (a.has and any(a.arm_ok.values())):
+        return Shown()
+    s = a.results["summary"]
+    s = s[s["basis"] == "client_month"].set_index(["arm", "item"])["estimate"]
+    drawn = [arm for arm in ARMS if a.arm_ok[arm] and rep.dc.figure_ok(a.n[arm], f"kustannukset_kuvio.{arm}")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bottom = np.zeros(len(drawn))
+    for i, p in enumerate(costs.PAYERS):
+        vals = np.array([s.get((arm, f"cost_{p}"), 0.0) for arm in drawn])
+        ax.bar([plots.ARM_LABELS[arm] for arm in drawn], vals, bottom=bottom, label=costs.PAYER_LABELS[p],
+               color=plots.PALETTE[i])
+        bottom += vals
+    ax.set_ylabel("€ / asiakaskuukausi")
+    ax.set_xlabel("")
+    ax.legend(title="Maksaja", frameon=False)
+    plots.finish(fig, "Kustannukset asiakaskuukautta kohden maksajittain")
+    return Shown(figure=_close(fig), figure_caption=(
+        "Kuvio: pylvään korkeus on kokonaiskustannus asiakaskuukautta kohden ja osat kertovat, kuka sen "
+        "maksaa; vertaa kunnan osuutta ja asiakkaan sekä läheisten osuuksia ryhmien välillä."))
+
+
+def budgets(rep: Report, a: CostAnalysis) -> Shown:
+    """HB budgets and their realised use by provider type (HB clients with a budget)."""
+    if not a.has:
+        return Shown()
+    b = a.results["budget"].set_index("item")
+    nb = int(b["n"].iloc[0]) if len(b) else 0
+    if not rep.dc.stat_ok(nb, "budjetit", "hb"):
+        return Shown(text="HB-budjetteja on vielä niin vähän, ettei niitä voi raportoida.")
+    rows = [{"Erä": "Sovitut budjetit yhteensä", "Euroa": report.eur(b.loc["budget_eur", "total"]),
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]), "Osuus käytöstä": ""},
+            {"Erä": "Toteutunut käyttö yhteensä", "Euroa": report.eur(b.loc["budget_use_eur", "total"]),
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]), "Osuus käytöstä": "100 %"}]
+    for k, label in PROVIDERS.items():
+        r = b.loc[f"budget_use_{k}"]
+        rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]),
+                     "Keskimäärin / asiakas": report.eur(r["mean"]), "Osuus käytöstä": report.pct(r["share"])})
+    budget = b.loc["budget_eur", "total"]
+    use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
+    return Shown(table=pd.DataFrame(rows).set_index("Erä"), caption=(
+        f"Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin. Budjeteista käytettiin "
+        f"tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."))
+
+
+def differences(rep: Report, a: CostAnalysis) -> Shown:
+    """Incremental costs and effect differences HB − control, unadjusted and adjusted, with bootstrap CIs."""
+    if not a.both:
+        return Shown(text=TOO_FEW_TO_COMPARE)
+    r = a.results
+    rows = []
+    for basis, label in (("client_month", "Kustannus, € / asiakaskuukausi"),
+                         ("clienthood", "Kustannus, € / asiakkuus")):
+        inc = r["incremental"][basis]
+        rows.append({"Erotus (HB − verrokki)": label, **{
+            h: report.ci(*inc.loc[row, ["estimate", "ci_low", "ci_high"]], fmt=report.eur)
+            for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
+    for key, label in ((a.cea_conf.get("primary_effect"), "Kykyviisari"), ("osallisuustesti", "Osallisuustesti")):
+        e = r["cea"].get(key)
+        if e is None or e["result"] is None or not all(rep.dc.stat_ok(e["n"].get(arm, 0), f"vaikutus.{key}", arm)
+                                                       for arm in ARMS):
+            rows.append({"Erotus (HB − verrokki)": f"{label}: muutos", "Vakioimaton": NOT_SHOWN,
+                         "Vakioitu": NOT_SHOWN})
+            continue
+        rows.append({"Erotus (HB − verrokki)": f"{label} ({key.replace('_', ' ')}): muutos, pistettä",
+                     "Vakioimaton": report.ci(e["result"]["delta_e"], *e["delta_ci"]["e"], digits=2),
+                     "Vakioitu": report.ci(e["adjusted"]["delta_e"], *e["delta_ci_adjusted"]["e"], digits=2)})
+    return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
+        "Taulukko: lisäkustannukset ja vaikutusten erotukset (95 %:n bootstrap-luottamusväli suluissa)."))
+
+
+def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
+    """The cost-effectiveness plane of the bootstrap replicates (primary effect, costs per clienthood)."""
+    if not a.cea_ok(rep):
+        return Shown(text=TOO_FEW_FOR_CEA)
+    c = a.primary
+    cr = c["result"]
+    d = pd.DataFrame({"de": c["draws"]["effects"]["hb"] - c["draws"]["effects"]["verrokki"],
+                      "dc": c["draws"]["costs"]["hb"] - c["draws"]["costs"]["verrokki"]})
+    fig, ax = plt.subplots(figsize=(7, 5))
+    sns.scatterplot(data=d, x="de", y="dc", s=6, alpha=0.3, color=plots.PALETTE[0], edgecolor=None, ax=ax)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.scatter([cr["delta_e"]], [cr["delta_c"]], color=plots.PALETTE[3], s=60, label="Keskiarvo", zorder=3)
+    ax.set_xlabel("Vaikutuksen erotus Δe (pistettä)")
+    ax.set_ylabel("Kustannusten erotus Δc (€ / asiakkuus)")
+    ax.legend(frameon=False)
+    plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki)")
+    q = cr["quadrants"]
+    return Shown(figure=_close(fig), figure_caption=(
+        f"Kuvio: jokainen piste on yksi bootstrap-toisto. Toistoista {report.pct(q['NE'])} on koillisessa "
+        f"(parempi ja kalliimpi), {report.pct(q['SE'])} kaakossa (parempi ja halvempi), "
+        f"{report.pct(q['NW'])} luoteessa (huonompi ja kalliimpi) ja {report.pct(q['SW'])} lounaassa."))
+
+
+def ceac(rep: Report, a: CostAnalysis) -> Shown:
+    """The acceptability curve and EIB, CEAC and EVPI at the reported willingness-to-pay values."""
+    if not a.cea_ok(rep):
+        return Shown()
+    c = a.primary
+    cr = c["result"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.lineplot(data=cr["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[0], ax=ax,
+                 label="Vakioimaton")
+    sns.lineplot(data=c["adjusted"]["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[2],
+                 linestyle="--", ax=ax, label="Vakioitu")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Maksuhalukkuus k (€ / muutospiste)")
+    ax.set_ylabel("Todennäköisyys, että HB on kustannusvaikuttava")
+    ax.legend(frameon=False)
+    plots.finish(fig, "Kustannusvaikuttavuuden hyväksyttävyyskäyrä")
+    ks = [float(k) for k in a.cea_conf.get("wtp_report", [])]
+    tab = pd.DataFrame({"Maksuhalukkuus k": [report.eur(k) for k in ks],
+                        "Odotettu lisähyöty (EIB)": [report.eur(cr["eib"].loc[k]) for k in ks],
+                        "CEAC": [report.num(cr["ceac"].loc[k], 2) for k in ks],
+                        "EVPI / asiakas": [report.eur(cr["evpi"].loc[k]) for k in ks]}).set_index("Maksuhalukkuus k")
+    icer = report.eur(cr["icer"]) if np.isfinite(cr["icer"]) else NOT_SHOWN
+    return Shown(figure=_close(fig), figure_caption=(
+        "Kuvio: käyrä kertoo, kuinka suuri osa bootstrap-toistoista pitää HB-mallia kustannusvaikuttavana "
+        "kullakin maksuhalukkuudella; mitä korkeammalla käyrä on, sitä varmempi päätös."),
+        table=tab, caption=(
+        f"Taulukko: odotettu lisähyöty, hyväksyttävyys ja täydellisen tiedon odotusarvo (EVPI) valituilla "
+        f"maksuhalukkuuksilla. Kustannusvaikuttavuussuhde (ICER) on {icer} yhtä muutospistettä kohden."))
+
+
+def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
+    """Tornado of the incremental cost per client-month when one assumption at a time is changed."""
+    if not a.both:
+        return Shown()
+    sens = a.results["sensitivity"]
+    base = sens["base"].iloc[0]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    y = np.arange(len(sens))[::-1]
+    ax.barh(y, sens["high"] - base, left=base, color=plots.PALETTE[0], label="Suurempi arvo")
+    ax.barh(y, sens["low"] - base, left=base, color=plots.PALETTE[1], label="Pienempi arvo")
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(y, sens["scenario"])
+    ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
+    ax.legend(frameon=False, loc="lower right")
+    plots.finish(fig, "Herkkyysanalyysi (tornado)")
+    return Shown(figure=_close(fig), figure_caption=(
+        f"Kuvio: pylväät näyttävät, kuinka paljon lisäkustannus ({report.eur(base)} / asiakaskuukausi) muuttuu, "
+        f"kun yhtä oletusta muutetaan; pisin pylväs on tuloksen kannalta herkin oletus."))
+
+
+# -- results ------------------------------------------------------------------------------------------------------
+
+def _record_costs(rep: Report, a: CostAnalysis, glue: dict) -> None:
+    r, res = a.results, rep.res
+    s = r["summary"].set_index(["basis", "arm", "item"]) if a.has else None
+    for arm in ARMS:
+        for p in (None, *costs.PAYERS):
+            key = f"costs.per_client_month.{arm}" + (f".{p}" if p else "")
+            item = f"cost_{p}" if p else "cost_total"
+            label = (f"Kustannus € / asiakaskuukausi, {plots.ARM_LABELS[arm]}"
+                     + (f", {costs.PAYER_LABELS[p]}" if p else ""))
+            if a.has and a.arm_ok[arm] and ("client_month", arm, item) in s.index:
+                row = s.loc[("client_month", arm, item)]
+                res.add(key, label, row["estimate"], row["ci_low"], row["ci_high"], n=a.n[arm])
+            else:
+                res.add(key, label, suppressed=True)
+        glue[f"costs_per_client_month_{arm}"] = (report.eur(s.loc[("client_month", arm, "cost_total"), "estimate"])
+                                                 if a.has and a.arm_ok[arm] else NOT_SHOWN)
+    for basis, key in (("client_month", "costs.incremental"), ("clienthood", "costs.incremental_clienthood")):
+        for row, suffix in (("unadjusted", ""), ("adjusted", "_adjusted")):
+            label = ("Lisäkustannus HB − verrokki "
+                     f"({'€ / asiakaskuukausi' if basis == 'client_month' else '€ / asiakkuus'})")
+            if a.both:
+                inc = r["incremental"][basis].loc[row]
+                res.add(key + suffix, label + (", vakioitu" if suffix else ""), inc["estimate"], inc["ci_low"],
+                        inc["ci_high"], n=a.n["hb"] + a.n["verrokki"])
+            else:
+                res.add(key + suffix, label, suppressed=True)
+    glue["costs_incremental"] = (report.eur(r["incremental"]["client_month"].loc["unadjusted", "estimate"])
+                                 if a.both else NOT_SHOWN)
+
+
+def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
+    res, c, ok = rep.res, a.primary, a.cea_ok(rep)
+    cr = c["result"] if ok else None
+    n_cea = sum(c["n"].values()) if c is not None else None
+    if ok:
+        res.add("cea.icer", "ICER (€ / Kykyviisarin muutospiste)", cr["icer"], n=n_cea)
+        res.add("cea.delta_e", "Vaikutuksen erotus HB − verrokki", cr["delta_e"], *c["delta_ci"]["e"], n=n_cea)
+        res.add("cea.delta_c", "Kustannusten erotus HB − verrokki (€ / asiakkuus)", cr["delta_c"],
+                *c["delta_ci"]["c"], n=n_cea)
+        for q, share in cr["quadrants"].items():
+            res.add(f"cea.quadrant.{q.lower()}", f"Osuus toistoista, neljännes {q}", share, n=n_cea)
+    else:
+        for k in ("cea.icer", "cea.delta_e", "cea.delta_c"):
+            res.add(k, k, suppressed=True)
+    for k in a.cea_conf.get("wtp_report", []):
+        kk = int(k) if float(k).is_integer() else k
+        for name, label in (("ceac", "CEAC"), ("inmb", "Odotettu lisähyöty (INMB)"), ("evpi", "EVPI")):
+            if ok:
+                ser = {"ceac": cr["ceac"], "inmb": cr["eib"], "evpi": cr["evpi"]}[name]
+                res.add(f"cea.{name}.{kk}", f"{label}, k = {kk} €", ser.loc[float(k)], n=n_cea)
+            else:
+                res.add(f"cea.{name}.{kk}", f"{label}, k = {kk} €", suppressed=True)
+    glue["cea_icer"] = report.eur(cr["icer"]) if ok and np.isfinite(cr["icer"]) else NOT_SHOWN
+
+
+def record_results(rep: Report, a: CostAnalysis) -> dict[str, str]:
+    """Record the chapter's results rows in ``rep.res``; returns the glued headline numbers (name → text)."""
+    glue: dict[str, str] = {}
+    _record_costs(rep, a, glue)
+    _record_cea(rep, a, glue)
+    return glue

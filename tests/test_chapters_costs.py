@@ -1,0 +1,218 @@
+"""The costs chapter's section functions on the demo data: what they show respects disclosure control,
+the results table has every key, suppressed rows carry no numbers, and figures exist when data suffice."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from hbeval_lib import costs, report
+from hbeval_lib.chapters import costs as ch
+from hbeval_lib.config import load_config
+from hbeval_lib.disclosure import NOT_SHOWN
+
+matplotlib.use("Agg")
+
+CFG = load_config()
+PILOTS = ["kaikki", *(p.key for p in CFG.pilots)]
+RUNS = [(p, "loppuraportti") for p in PILOTS] + [("kainuu", "lahtotilanne")]
+REPLICATES = 300
+NUMERIC = ["estimate", "ci_low", "ci_high", "n", "p_value"]
+
+
+class Run:
+    """Every section of the chapter, called in the notebook's order."""
+
+    def __init__(self, processed, pilot, phase):
+        self.rep = rep = report.start("costs", phase, pilot, str(processed), prefix="kustannukset", cfg=CFG)
+        self.a = a = ch.analysis(rep, replicates=REPLICATES)
+        self.shown = {"unit_costs": ch.unit_costs(rep), "task_shares": ch.task_shares(rep, a),
+                      "resource_use": ch.resource_use(rep, a),
+                      "payer_month": ch.payer_table(rep, a, "client_month"),
+                      "payer_clienthood": ch.payer_table(rep, a, "clienthood"),
+                      "payer_figure": ch.payer_figure(rep, a), "budgets": ch.budgets(rep, a),
+                      "differences": ch.differences(rep, a), "cea_plane": ch.cea_plane(rep, a),
+                      "ceac": ch.ceac(rep, a), "sensitivity": ch.sensitivity(rep, a)}
+        self.glue = ch.record_results(rep, a)
+        self.res = rep.res.frame().set_index("key")
+        self.log = rep.dc.frame()
+        clients = costs.load_tables(processed, phase, pilot, CFG)["clients"]
+        self.n = {arm: int((clients["arm"] == arm).sum()) for arm in ch.ARMS}   # counted independently
+        self.min_n = rep.dc.min_n_stat
+
+
+@pytest.fixture(scope="module")
+def runs(demo_processed):
+    processed, _ = demo_processed
+    return {(p, ph): Run(processed, p, ph) for p, ph in RUNS}
+
+
+@pytest.fixture(params=RUNS, ids=lambda r: f"{r[0]}-{r[1]}")
+def run(request, runs) -> Run:
+    return runs[request.param]
+
+
+def _cells(table) -> list[str]:
+    return [str(v) for v in np.ravel(table.to_numpy())]
+
+
+def test_every_results_key_is_present(run):
+    keys = {f"costs.per_client_month.{a}" + (f".{p}" if p else "") for a in ch.ARMS for p in (None, *costs.PAYERS)}
+    keys |= {f"costs.incremental{s}" for s in ("", "_adjusted", "_clienthood", "_clienthood_adjusted")}
+    keys |= {"cea.icer", "cea.delta_e", "cea.delta_c"}
+    keys |= {f"cea.{m}.{int(k)}" for k in CFG.section("cea")["wtp_report"] for m in ("ceac", "inmb", "evpi")}
+    assert keys <= set(run.res.index)
+    quadrants = {f"cea.quadrant.{q}" for q in ("ne", "nw", "sw", "se")}
+    if run.res.loc["cea.icer", "suppressed"]:
+        assert not quadrants & set(run.res.index)
+    else:
+        assert quadrants <= set(run.res.index)
+        assert run.res.loc[sorted(quadrants), "estimate"].sum() == pytest.approx(1.0)
+    assert (run.res["strand"] == "costs").all()
+    assert set(run.glue) == {"costs_per_client_month_hb", "costs_per_client_month_verrokki", "costs_incremental",
+                             "cea_icer"}
+
+
+def test_suppressed_rows_carry_no_numbers_and_shown_rows_rest_on_enough_clients(run):
+    sup = run.res[run.res["suppressed"]]
+    assert sup[NUMERIC].isna().all().all()
+    shown = run.res[~run.res["suppressed"]]
+    assert shown["estimate"].notna().all()
+    assert (shown["n"] >= run.min_n).all()
+
+
+def test_no_statistic_of_an_arm_under_the_threshold(run):
+    for arm, n in run.n.items():
+        label = ch.plots.ARM_LABELS[arm]
+        per_month = run.res.loc[f"costs.per_client_month.{arm}"]
+        if n < run.min_n:
+            assert per_month["suppressed"]
+            assert run.glue[f"costs_per_client_month_{arm}"] == NOT_SHOWN
+            assert ((run.log["table"] == "kustannukset.asiakkaat") & (run.log["cell"] == arm)
+                    & (run.log["code"] == "stat")).any()
+            for key in ("payer_month", "payer_clienthood", "resource_use"):
+                if run.shown[key].table is not None:
+                    assert (run.shown[key].table[label] == NOT_SHOWN).all(), key
+        else:
+            assert not per_month["suppressed"] and per_month["n"] == n
+            assert run.glue[f"costs_per_client_month_{arm}"] == report.eur(per_month["estimate"])
+            assert not (run.shown["payer_month"].table[label] == NOT_SHOWN).any()
+    both = all(n >= run.min_n for n in run.n.values())
+    assert run.res.loc["costs.incremental", "suppressed"] == (not both)
+    assert (run.glue["costs_incremental"] == NOT_SHOWN) == (not both)
+
+
+def test_opening_text_hides_small_counts(run):
+    m = re.search(r"mukana (\S+) HB-asiakasta ja (\S+) verrokkiasiakasta", run.a.text)
+    assert m and "Hinnat ovat vuoden" in run.a.text
+    k = run.rep.dc.min_count
+    for arm, shown in zip(ch.ARMS, m.groups()):
+        n = run.n[arm]
+        small = 0 < n < k
+        assert shown == (run.rep.dc.suppressed_mark if small else str(n))
+        assert ((run.log["cell"] == arm) & (run.log["code"] == "count")).any() == small
+
+
+def test_figures_exist_when_data_suffice(run):
+    some = any(n >= run.min_n for n in run.n.values())
+    both = all(n >= run.min_n for n in run.n.values())
+    cea_ok = not run.res.loc["cea.icer", "suppressed"]
+    assert (run.shown["payer_figure"].figure is not None) == some
+    assert (run.shown["sensitivity"].figure is not None) == both
+    assert (run.shown["cea_plane"].figure is not None) == cea_ok
+    assert (run.shown["ceac"].figure is not None) == (run.shown["ceac"].table is not None) == cea_ok
+    if not cea_ok:
+        assert run.shown["cea_plane"].text == ch.TOO_FEW_FOR_CEA
+    if not both:
+        assert run.shown["differences"].table is None and run.shown["differences"].text == ch.TOO_FEW_TO_COMPARE
+    for s in run.shown.values():
+        if s.figure is not None:
+            assert s.figure.axes and s.figure_caption.startswith("Kuvio:")
+        if s.table is not None and not hasattr(s.table, "data"):   # a Styler has .data
+            assert s.caption.startswith("Taulukko:")
+            assert not any("nan" in c.lower() for c in _cells(s.table))
+
+
+def test_all_pilots_at_the_final_report_show_everything(runs):
+    r = runs[("kaikki", "loppuraportti")]
+    for key in ("payer_figure", "cea_plane", "ceac", "sensitivity"):
+        assert r.shown[key].figure is not None, key
+    for key in ("task_shares", "resource_use", "payer_month", "budgets", "differences", "ceac"):
+        assert r.shown[key].table is not None, key
+    assert r.glue["cea_icer"] != NOT_SHOWN
+    assert "ICER" in r.shown["ceac"].caption and r.glue["cea_icer"] in r.shown["ceac"].caption
+
+
+def test_effect_differences_only_on_enough_clients(run):
+    d = run.shown["differences"]
+    if d.table is None:
+        return
+    for key, e in run.a.results["cea"].items():
+        rows = [i for i in d.table.index if i.startswith(("Kykyviisari", "Osallisuustesti"))
+                and (key.replace("_", " ") in i)]
+        if rows:   # a shown effect row rests on at least min_n clients in both arms
+            assert all(e["n"].get(arm, 0) >= run.min_n for arm in ch.ARMS), key
+    hidden = d.table[d.table.index.str.endswith(": muutos")]
+    assert (hidden == NOT_SHOWN).all().all()
+
+
+def test_budgets_and_task_shares(run):
+    b = run.shown["budgets"]
+    if run.a.has:
+        nb = int(run.a.results["budget"]["n"].iloc[0]) if len(run.a.results["budget"]) else 0
+        assert (b.table is not None) == (nb >= run.min_n)
+        if b.table is not None:
+            assert re.search(r"käytettiin .* \d+ %\.$", b.caption)
+    t = run.shown["task_shares"]
+    if t.table is not None:
+        for col in t.table.columns:
+            vals = t.table[col]
+            if (vals != NOT_SHOWN).all():
+                total = sum(int(v.replace(" %", "")) for v in vals)
+                assert 100 - len(vals) <= total <= 100 + len(vals)   # rounded shares add up to about 100 %
+    assert run.shown["unit_costs"].glue["costs_price_index_source"] == (
+        (CFG.section("price_index") or {}).get("source", ""))
+
+
+def test_small_pilot_at_baseline_shows_no_comparison(runs):
+    r = runs[("kainuu", "lahtotilanne")]
+    assert any(n < r.min_n for n in r.n.values())
+    assert r.res.loc[r.res.index.str.startswith("costs.incremental"), "suppressed"].all()
+    assert r.res.loc[r.res.index.str.startswith("cea."), "suppressed"].all()
+    assert r.glue["costs_incremental"] == NOT_SHOWN and r.glue["cea_icer"] == NOT_SHOWN
+
+
+# -- the two report rates added to hbeval_lib.costs -------------------------------------------------------------
+
+def _use():
+    base = {"assist_min_laheiset": 0.0, "assist_min_jarjestot": 0.0, "svc_a": 0.0, "svc_b": 0.0,
+            "budget_use_eur": 0.0, "own_min": 0.0}
+    rows = [{**base, "arm": "hb", "months": 2.0, "worker_min_pm": 100.0, "own_min": 40.0, "assist_min_laheiset": 10.0,
+             "assist_min_jarjestot": 10.0, "svc_a": 1.0, "svc_b": 3.0, "budget_use_eur": 200.0},
+            {**base, "arm": "hb", "months": 6.0, "worker_min_pm": 200.0},
+            {**base, "arm": "verrokki", "months": 0.0, "worker_min_pm": 50.0}]
+    return pd.DataFrame(rows)
+
+
+def test_use_per_client_month_divides_sums_by_months():
+    r = costs.use_per_client_month(_use())
+    assert list(r.index) == list(costs.ARMS) and list(r.columns) == list(costs.USE_RATE_ITEMS)
+    hb = r.loc["hb"]
+    assert hb["worker_min_pm"] == pytest.approx((100 * 2 + 200 * 6) / 8)   # a rate: weighted by months
+    assert hb["own_min"] == pytest.approx(40 / 8)
+    assert hb["assist_min"] == pytest.approx(20 / 8)
+    assert hb["svc_units"] == pytest.approx(4 / 8)
+    assert hb["budget_use_eur"] == pytest.approx(200 / 8)
+    assert r.loc["verrokki"].isna().all()                                  # no months: no rate
+
+
+def test_task_shares_normalise_rows_and_drop_empty_general():
+    bt = pd.DataFrame({"a": [30.0, 0.0], "b": [10.0, 0.0], "yleinen": [0.0, 0.0]}, index=["hb", "muu"])
+    s = costs.task_shares(bt)
+    assert list(s.index) == list(costs.ARMS) and list(s.columns) == ["a", "b"]
+    assert s.loc["hb"].tolist() == pytest.approx([0.75, 0.25])
+    assert s.loc["verrokki"].isna().all()
