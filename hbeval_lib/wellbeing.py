@@ -734,3 +734,8 @@ def _fmt_p(p) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return ""
     return "< 0,001" if p < 0.001 else f"{p:.3f}".replace(".", ",")
+
+
+def fmt_p(p) -> str:
+    """A p-value for a Finnish table: three decimals with a decimal comma, ``< 0,001`` below that; NaN → empty."""
+    return _fmt_p(p)

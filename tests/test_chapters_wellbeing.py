@@ -1,0 +1,197 @@
+"""The wellbeing chapter's section functions on the demo data: disclosure rules in what they return and record,
+stable results keys, phase scoping, figures when the data suffice (properties, not snapshots)."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from hbeval_lib import report  # noqa: E402
+from hbeval_lib.chapters import wellbeing as ch  # noqa: E402
+from hbeval_lib.config import load_config  # noqa: E402
+from hbeval_lib.results import NUMERIC  # noqa: E402
+
+PILOTS = ["kaikki", *[p.key for p in load_config().pilots]]
+NUMBER = re.compile(r"^\d+$")
+
+
+def _run(processed, pilot: str, phase: str) -> dict:
+    """Every section of the notebook, in the notebook's order, on a fresh Report."""
+    rep = report.start("wellbeing", phase, pilot, str(processed), prefix="wellbeing")
+    s = {"rep": rep, "phase_note": ch.phase_note(rep), "recruitment": ch.recruitment(rep),
+         "coverage": ch.coverage(rep), "dropout": ch.dropout(rep), "balance": ch.balance(rep)}
+    s["balance_figure"] = ch.balance_figure(s["balance"].data)
+    for name in ("kykyviisari_change", "kykyviisari_trajectory", "kykyviisari_forest", "osallisuustesti",
+                 "survey_respondents", "survey_pairs_figure", "survey_comparison", "survey_hb_figure"):
+        s[name] = getattr(ch, name)(rep)
+    s["survey_choices"] = ch.survey_choices(rep)
+    for name in ("survey_themes", "esr", "assistant"):
+        s[name] = getattr(ch, name)(rep)
+    return s
+
+
+@pytest.fixture(scope="module")
+def runs(demo_processed):
+    processed, _ = demo_processed
+    cache: dict = {}
+
+    def get(pilot: str, phase: str) -> dict:
+        if (pilot, phase) not in cache:
+            cache[pilot, phase] = _run(processed, pilot, phase)
+        return cache[pilot, phase]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def small_pilot(demo_processed) -> str:
+    processed, _ = demo_processed
+    clients = pd.read_parquet(processed / "clients.parquet")
+    return clients["pilot"].value_counts().sort_values(kind="stable").index[0]
+
+
+def _sections(run: dict) -> list[ch.Section]:
+    out = []
+    for k, v in run.items():
+        if k != "rep":
+            out.extend(v if isinstance(v, list) else [v])
+    return out
+
+
+def _cells(table: pd.DataFrame, columns) -> list[str]:
+    return [str(v) for c in columns if c in table.columns for v in table[c]]
+
+
+# -- every pilot, final report ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_final_results_table_respects_disclosure(runs, pilot):
+    run = runs(pilot, "loppuraportti")
+    rep = run["rep"]
+    res = rep.res.frame()
+    assert res["key"].is_unique
+    assert {"recruitment.n.hb", "recruitment.n.verrokki", "recruitment.n.total",
+            "osallisuustesti.adjusted_diff", "osallisuustesti.change.hb", "osallisuustesti.change.verrokki"} <= set(
+        res["key"])
+    for d in ch.present_domains(rep):
+        assert {f"kykyviisari.{d}.adjusted_diff", f"kykyviisari.{d}.change.hb",
+                f"kykyviisari.{d}.ps_weighted_diff"} <= set(res["key"])
+    suppressed = res[res["suppressed"]]
+    assert suppressed[NUMERIC].isna().all().all(), "suppressed rows must carry no numbers"
+    stats_rows = res[~res["suppressed"] & res["n"].notna() & ~res["key"].str.startswith("recruitment.")]
+    assert (stats_rows["n"] >= rep.dc.min_n_stat).all()
+    counts = res[res["key"].str.startswith("recruitment.") & ~res["suppressed"]]
+    assert ((counts["estimate"] == 0) | (counts["estimate"] >= rep.dc.min_count)).all()
+    log = rep.dc.frame()
+    assert log.empty or log["table"].str.startswith("wellbeing.").all()
+
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_final_shown_tables_hide_small_counts_and_statistics(runs, pilot):
+    run = runs(pilot, "loppuraportti")
+    rep = run["rep"]
+    min_n, min_count = rep.dc.min_n_stat, rep.dc.min_count
+    # statistics tables: a shown statistic has n >= min_n_stat, otherwise every number is '–'
+    for name in ("kykyviisari_change", "osallisuustesti", "assistant"):
+        t = run[name].table
+        if t is None:
+            continue
+        for _, row in t.iterrows():
+            if row["n"] == "–":
+                assert all(row[c] in ("–", "") for c in t.columns if c not in ("Mittari", "Analyysi", "Ryhmä",
+                                                                               "Osa-alue", "Avustaja", "n"))
+            else:
+                assert int(row["n"]) >= min_n
+    cmp = run["survey_comparison"].table
+    if cmp is not None:
+        for _, row in cmp.iterrows():
+            if row["p"] != "–":
+                assert int(row["n (HB)"]) >= min_n and int(row["n (verrokki)"]) >= min_n
+            else:
+                assert row["HB"] == row["Verrokki"] == "–"
+    # count tables: no count 1..min_count-1 is shown as a number
+    count_tables = [run[n].table for n in ("recruitment", "coverage", "survey_themes", "esr")]
+    count_tables += [s.table for s in run["survey_choices"]]
+    for t in (t for t in count_tables if t is not None):
+        values = [v for v in t.drop(columns=["Osuus"], errors="ignore").to_numpy().ravel() if NUMBER.match(str(v))]
+        assert all(int(v) == 0 or int(v) >= min_count for v in values), t
+    for text in run["recruitment"].glue.values():
+        assert not NUMBER.match(text) or int(text) == 0 or int(text) >= min_count
+
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_final_sections_show_no_client_ids(runs, pilot, demo_processed):
+    processed, _ = demo_processed
+    ids = set(pd.read_parquet(processed / "clients.parquet")["client_id"].dropna().astype(str))
+    shown = []
+    for s in _sections(runs(pilot, "loppuraportti")):
+        shown += [s.text, s.caption, *s.glue.values()]
+        if s.table is not None:
+            shown += [str(v) for v in s.table.to_numpy().ravel()] + [str(i) for i in s.table.index]
+    text = "\n".join(shown)
+    assert not [i for i in ids if i in text]
+
+
+def test_all_pilots_final_has_figures_and_glue(runs):
+    run = runs("kaikki", "loppuraportti")
+    rep = run["rep"]
+    for name in ("balance_figure", "kykyviisari_trajectory", "kykyviisari_forest", "survey_pairs_figure",
+                 "survey_hb_figure"):
+        s = run[name]
+        assert isinstance(s.figure, Figure), name
+        assert s.caption.startswith("*Kuvio "), name
+    assert set(run["recruitment"].glue) == {"wellbeing_n_clients", "wellbeing_n_hb", "wellbeing_n_verrokki"}
+    assert int(run["recruitment"].glue["wellbeing_n_clients"]) == len(rep.load("clients"))
+    assert run["recruitment"].table is not None and rep.dc.total_label in run["recruitment"].table.index
+    # the forest plot draws exactly the published (unsuppressed) adjusted differences; glue names its maximum
+    res = rep.res.frame().set_index("key")
+    adj = res[res.index.str.match(r"kykyviisari\.\w+\.adjusted_diff$") & ~res["suppressed"]]
+    forest = run["kykyviisari_forest"]
+    assert len(forest.data) == len(adj)
+    assert forest.glue["wellbeing_max_adjusted_diff"] == report.num(adj["estimate"].max(), 2)
+    assert forest.glue["wellbeing_max_adjusted_diff_domain"].lower() in forest.caption
+    # the balance table's continuous rows are recorded as balance.*.smd
+    assert res.index.str.startswith("balance.").any()
+    assert "Osallisuustesti" in set(run["osallisuustesti"].table["Mittari"])
+    assert run["osallisuustesti"].caption  # the adjusted difference is estimable on the demo set
+
+
+def test_show_displays_every_part(runs, capsys):
+    run = runs("kaikki", "loppuraportti")
+    ch.show(run["recruitment"], ch.Section(), *run["survey_choices"])
+    out = capsys.readouterr().out
+    assert "Markdown" in out and "Yhteensä" in out
+
+
+# -- a small pilot at baseline ----------------------------------------------------------------------------------
+
+def test_small_pilot_baseline(runs, small_pilot):
+    run = runs(small_pilot, "lahtotilanne")
+    rep = run["rep"]
+    res = rep.res.frame()
+    assert res["key"].str.startswith("recruitment.").any()
+    assert not res["key"].str.match(r"(kykyviisari|osallisuustesti|asiakaskysely|esr|avustaja)\.").any()
+    assert res.loc[res["suppressed"], NUMERIC].isna().all().all()
+    assert "Lähtötilanteen raportissa" in run["phase_note"].text
+    assert run["kykyviisari_change"].table is None and "ei vielä" in run["kykyviisari_change"].text
+    for name in ("kykyviisari_trajectory", "kykyviisari_forest", "survey_pairs_figure", "survey_hb_figure"):
+        assert run[name].figure is None, name
+    assert run["survey_choices"] == []
+    for name in ("survey_comparison", "survey_themes"):
+        assert run[name].table is None
+    for name in ("survey_respondents", "esr", "assistant"):
+        assert run[name].table is None and "loppuraportissa" in run[name].text
+    # a small pilot: the balance table only with enough clients in both arms, and counts under 5 masked
+    n_arm = rep.load("clients").groupby("arm")["client_id"].nunique()
+    if n_arm.min() < rep.dc.min_n_stat:
+        assert run["balance"].table is None and run["balance_figure"].figure is None
+    for arm, n in n_arm.items():
+        shown = run["recruitment"].glue[f"wellbeing_n_{arm}"]
+        assert shown == (rep.dc.suppressed_mark if 0 < n < rep.dc.min_count else str(n))
