@@ -1,0 +1,529 @@
+"""The service-process chapter (strand 2, Metropolia): one function per section of
+``notebooks/service_process.md``.
+
+Every section function takes the notebook's :class:`~hbeval_lib.report.Report` (and what an earlier section
+computed), applies disclosure control, records its results rows and returns a :class:`Section`: the Markdown
+texts, tables and figures to show, in order, plus the values the notebook glues. The functions display
+nothing; the notebook calls ``section.show()``. The statistics themselves are in :mod:`hbeval_lib.services`
+and :mod:`hbeval_lib.qualitative`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .. import plots
+from .. import qualitative as ql
+from .. import services as sv
+from ..disclosure import NOT_SHOWN
+from ..likert import diverging_bar
+from ..report import NOT_AVAILABLE, Report, num, pct, say
+
+STRAND = "service_process"
+PREFIX = "palveluprosessi"
+QUARTILES = [("median", "mediaani", 0.5), ("q1", "alakvartiili", 0.25), ("q3", "yläkvartiili", 0.75)]
+BASELINE_OPEN_ITEMS = ["o1", "o2", "o7", "o8"]
+
+
+# -- what a section shows ----------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """What one section of a chapter shows, in order, and the values it glues.
+
+    ``blocks`` is a list of ``(kind, object)`` with kind ``"text"`` (Markdown), ``"table"`` (DataFrame) or
+    ``"figure"`` (matplotlib Figure). ``data`` holds computed frames that tests or later sections use.
+    """
+
+    blocks: list[tuple[str, object]] = field(default_factory=list)
+    glue: dict[str, object] = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+    def text(self, md: str) -> Section:
+        self.blocks.append(("text", md))
+        return self
+
+    def table(self, df: pd.DataFrame, caption: str | None = None) -> Section:
+        self.blocks.append(("table", df))
+        return self.text(caption) if caption else self
+
+    def figure(self, fig, caption: str | None = None) -> Section:
+        self.blocks.append(("figure", fig))
+        return self.text(caption) if caption else self
+
+    def _of(self, kind: str) -> list:
+        return [obj for k, obj in self.blocks if k == kind]
+
+    @property
+    def tables(self) -> list[pd.DataFrame]:
+        return self._of("table")
+
+    @property
+    def figures(self) -> list:
+        return self._of("figure")
+
+    @property
+    def texts(self) -> list[str]:
+        return self._of("text")
+
+    def show(self) -> None:
+        """Display the blocks in order (in the executed notebook); figures are closed once shown."""
+        from IPython.display import display
+
+        for kind, obj in self.blocks:
+            if kind == "text":
+                say(obj)
+            else:
+                display(obj)
+                if kind == "figure":
+                    plt.close(obj)
+
+    def close(self) -> None:
+        """Close the figures without showing them (tests, scripts)."""
+        for fig in self.figures:
+            plt.close(fig)
+
+
+def _books(rep: Report) -> dict:
+    return rep.cfg.section("theme_codebooks", {}) or {}
+
+
+def _record_count(rep: Report, table: str, cell: str) -> None:
+    rep.dc.record(table, cell, "count")
+
+
+# -- baseline survey ---------------------------------------------------------------------------------------
+
+def _baseline(rep: Report) -> tuple[pd.DataFrame, list[str]]:
+    lk = rep.load("lahtokysely")
+    return lk, [c for c in sv.BASELINE_STATEMENTS if c in lk.columns]
+
+
+def baseline_distribution(rep: Report) -> Section:
+    """The diverging bar chart of the baseline survey statements (1–7)."""
+    out = Section()
+    lk, items = _baseline(rep)
+    n_lk = len(lk)
+    if rep.dc.figure_ok(n_lk, "lahtokysely.jakauma") and items:
+        counts = sv.likert_distribution(lk, items, levels=range(1, 8))
+        percent = counts.div(counts.sum(axis=1), axis=0) * 100
+        fig = diverging_bar(percent, [str(i) for i in range(1, 8)],
+                            row_labels=[sv.BASELINE_STATEMENTS[i] for i in percent.index],
+                            colors=sns.color_palette("PuOr", 7), title=f"Lähtökyselyn väittämät (n = {n_lk})")
+        return out.figure(fig, "*Kuvio: väittämien vastausjakaumat (%). Keskikohdan oikealla puolella olevat "
+                               "osuudet ovat samaa mieltä olevia; mitä enemmän palkki on oikealla, sitä "
+                               "myönteisemmin vastaajat arvioivat palvelujaan.*")
+    return out.text("Lähtökyselyn vastauksia ei ole tässä rajauksessa riittävästi kuvion piirtämiseen.")
+
+
+def _median_row(rep: Report, r, group: str, cell: str, ok: bool | None = None) -> dict:
+    """One row of the baseline median table; ``ok`` is the disclosure decision when already taken."""
+    ok = rep.dc.stat_ok(r["n"], "lahtokysely", cell) if ok is None else ok
+    return {"Väittämä": sv.BASELINE_STATEMENTS[r["item"]], "Ryhmä": group,
+            "n": rep.count(r["n"], "lahtokysely", cell),
+            "Mediaani": num(r["median"], 1) if ok else NOT_SHOWN,
+            "IQR": f"{num(r['q1'], 1)}–{num(r['q3'], 1)}" if ok else NOT_SHOWN}
+
+
+def baseline_summary(rep: Report) -> Section:
+    """Median and IQR of each statement, overall and by respondent group (and by pilot on the all-pilots page).
+
+    Records ``lahtokysely.<item>.{median,q1,q3}``.
+    """
+    out = Section()
+    lk, items = _baseline(rep)
+    n_lk = len(lk)
+    summ = sv.likert_summary(lk, items, by="respondent_group") if items and n_lk else pd.DataFrame()
+    summ_all = sv.likert_summary(lk, items) if items and n_lk else pd.DataFrame()
+    rows = []
+    for _, r in summ_all.iterrows():
+        ok = rep.dc.stat_ok(r["n"], "lahtokysely", f"kaikki / {r['item']}")
+        for stat, name, _q in QUARTILES:
+            rep.res.add(f"lahtokysely.{r['item']}.{stat}", f"Lähtökysely {r['item']}: {name} (1–7)",
+                        estimate=r[stat], n=r["n"], suppressed=not ok)
+        rows.append(_median_row(rep, r, "Kaikki", f"kaikki / {r['item']}", ok))
+    for _, r in summ.iterrows():
+        rows.append(_median_row(rep, r, str(r["respondent_group"]).capitalize(),
+                                f"{r['respondent_group']} / {r['item']}"))
+    if rows:
+        out.table(pd.DataFrame(rows).sort_values(["Väittämä", "Ryhmä"], kind="stable")
+                  .set_index(["Väittämä", "Ryhmä"]),
+                  "*Taulukko: väittämien mediaani ja kvartiiliväli (IQR) kaikista vastaajista ja "
+                  "vastaajaryhmittäin.*")
+    if rep.all_pilots and n_lk:
+        per_pilot = sv.likert_summary(lk, items, by="pilot")
+        ok = [rep.dc.stat_ok(n, "lahtokysely.pilotti", f"{p} / {i}")
+              for n, p, i in zip(per_pilot["n"], per_pilot["pilot"], per_pilot["item"])]
+        tab = per_pilot.assign(val=[num(m, 1) if o else NOT_SHOWN for m, o in zip(per_pilot["median"], ok)]) \
+            .pivot(index="item", columns="pilot", values="val").rename(columns=rep.pilot_names)
+        tab.index = [sv.BASELINE_STATEMENTS[i] for i in tab.index]
+        out.table(tab, "*Taulukko: väittämien mediaanit piloteittain; pilotti, jossa vastaajia on alle "
+                       "kymmenen, jätetään pois.*")
+    return out
+
+
+def baseline_themes(rep: Report) -> Section:
+    """Keyword themes of the baseline survey's open answers (never published verbatim)."""
+    out = Section()
+    lk, _ = _baseline(rep)
+    cols = [c for c in BASELINE_OPEN_ITEMS if c in lk.columns]
+    answers = pd.concat([lk[c] for c in cols], ignore_index=True) if cols else pd.Series(dtype=object)
+    tc = sv.theme_counts(answers, _books(rep).get("lahtokysely_avoimet", []))
+    if not tc.attrs["n_answers"]:
+        return out.text("Lähtökyselyn avoimia vastauksia ei ole tässä rajauksessa.")
+    shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "lahtokysely.teemat")
+    shown.index = tc["label"]
+    return out.table(shown, f"*Taulukko: lähtökyselyn avointen vastausten ({rep.count(tc.attrs['n_answers'])} "
+                            "vastausta) teemat.*")
+
+
+# -- what HB clients bought and from whom ----------------------------------------------------------------
+
+def spending(rep: Report) -> pd.DataFrame:
+    """Every euro spent on the page's clients with its provider type (:func:`services.spending_by_provider`)."""
+    return sv.spending_by_provider(rep.load("budget_use"), rep.load("services"), sv.unit_prices(rep.cfg))
+
+
+def _budget(spend: pd.DataFrame) -> pd.DataFrame:
+    return spend[spend["source"] == "budjetti"]
+
+
+def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
+    """How HB budget euros were split between provider types. Records ``palvelut.provider_share.<provider>``."""
+    out = Section()
+    if spend.attrs.get("basis") == "budget_only":
+        out.text("Yksikkökustannuksia ei ole määritelty, joten kunnan palveluja ei voi muuttaa euroiksi: osuudet "
+                 "lasketaan vain HB-budjetin käytöstä.")
+    elif spend.attrs["unpriced_rows"]:
+        out.text(f"Palveluilla {', '.join(sorted(spend.attrs['unpriced_services']))} ei ole yksikkökustannusta "
+                 "(tai kirjattu yksikkö poikkeaa hinnan yksiköstä); ne jäävät euromääristä pois.")
+    budget = _budget(spend)
+    hb_shares = sv.provider_shares(budget) if len(budget) else pd.DataFrame()
+    n_hb = int(budget["client_id"].nunique())
+    ok = rep.dc.stat_ok(n_hb, "budjetti.tuottajat", "kaikki")
+    for p in sv.PROVIDER_ORDER:
+        rep.res.add(f"palvelut.provider_share.{p}", f"HB-budjetin käytön osuus: {sv.PROVIDER_LABELS[p]}",
+                    estimate=hb_shares.loc["kaikki", p] if ok and len(hb_shares) else None, n=n_hb,
+                    suppressed=not ok)
+    if not ok:
+        return out.text("HB-budjetin käyttötietoja on tässä rajauksessa liian vähän (alle kymmenen asiakasta) "
+                        "julkaistavaksi.")
+    data = hb_shares.loc["kaikki", sv.PROVIDER_ORDER].rename(sv.PROVIDER_LABELS).mul(100).reset_index()
+    data.columns = ["Tuottaja", "Osuus"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:5], legend=False, ax=ax)
+    ax.set(xlabel="Osuus HB-budjetin käytöstä (%)", ylabel="")
+    plots.finish(fig, f"HB-budjetin käyttö tuottajittain (n = {n_hb} asiakasta)")
+    return out.figure(fig, "*Kuvio: kuinka suuri osa HB-budjettien euroista käytettiin kunkin tuottajatyypin "
+                           "palveluihin ja tukeen.*")
+
+
+def _share_table(rep: Report, frame: pd.DataFrame, by: str, names: dict, table: str) -> pd.DataFrame | None:
+    """Provider shares by a grouping; the shares of groups under ``min_n_stat`` clients hidden."""
+    if frame.empty:
+        return None
+    t = sv.provider_shares(frame, by=by)
+    out = t[sv.PROVIDER_ORDER].map(pct).astype(object)
+    for g, n in t["n_clients"].items():
+        if not rep.dc.stat_ok(n, table, g):
+            out.loc[g] = NOT_SHOWN
+    out["Asiakkaita"] = [n if n >= rep.dc.min_count else rep.dc.suppressed_mark for n in t["n_clients"]]
+    out.index = [names.get(g, g) for g in out.index]
+    return out.rename(columns=sv.PROVIDER_LABELS)
+
+
+def budget_share_tables(rep: Report, spend: pd.DataFrame) -> Section:
+    """HB budget provider shares by client group (and by pilot on the all-pilots page)."""
+    out = Section()
+    groupings = [("client_group", rep.group_names, "asiakasryhmittäin")]
+    if rep.all_pilots:
+        groupings.append(("pilot", rep.pilot_names, "piloteittain"))
+    for by, names, title in groupings:
+        t = _share_table(rep, _budget(spend), by, names, f"budjetti.tuottajat.{by}")
+        if t is not None:
+            out.table(t, f"*Taulukko: HB-budjetin käytön jakautuminen tuottajille {title}.*")
+    return out
+
+
+def arm_comparison(rep: Report, spend: pd.DataFrame) -> Section:
+    """Non-public share of euros and provider types per client, HB vs control.
+
+    Records ``palvelut.nonpublic_share.<arm>`` and ``palvelut.provider_types_per_client.<arm>``; glues
+    ``nonpublic_share_hb``, ``nonpublic_share_verrokki`` and ``provider_types_hb``.
+    """
+    out = Section()
+    ns = sv.nonpublic_share(spend, by="arm") if len(spend) else pd.DataFrame()
+    types = sv.provider_types_per_client(spend, rep.load("clients"))
+    headline = {}
+    for arm in ["hb", "verrokki"]:
+        n = int(ns.loc[arm, "n_clients"]) if arm in ns.index else 0
+        ok = rep.dc.stat_ok(n, "palvelut.ei_julkinen_osuus", arm)
+        share = ns.loc[arm, "share"] if ok else None
+        rep.res.add(f"palvelut.nonpublic_share.{arm}",
+                    f"Muiden kuin julkisten tuottajien osuus euroista: {plots.ARM_LABELS[arm]}",
+                    estimate=share, n=n, suppressed=not ok)
+        t_arm = types[types["arm"] == arm]["n_types"]
+        ok_t = rep.dc.stat_ok(len(t_arm), "palvelut.tuottajatyypit", arm)
+        rep.res.add(f"palvelut.provider_types_per_client.{arm}",
+                    f"Tuottajatyyppejä asiakasta kohden: {plots.ARM_LABELS[arm]}",
+                    estimate=t_arm.mean() if ok_t else None, n=len(t_arm), suppressed=not ok_t)
+        headline[arm] = (share, t_arm.mean() if ok_t else None)
+    out.glue = {"nonpublic_share_hb": pct(headline["hb"][0], missing=NOT_AVAILABLE),
+                "nonpublic_share_verrokki": pct(headline["verrokki"][0], missing=NOT_AVAILABLE),
+                "provider_types_hb": num(headline["hb"][1], 1, missing=NOT_AVAILABLE)}
+    if not (len(spend) and all(h[0] is not None for h in headline.values())):
+        return out.text("HB- ja verrokkiasiakkaiden palvelujen vertailuun ei tässä rajauksessa ole riittävästi "
+                        "tietoja.")
+    mix = sv.provider_shares(spend, by="arm")[sv.PROVIDER_ORDER].mul(100)
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    left = np.zeros(len(mix))
+    for i, p in enumerate(sv.PROVIDER_ORDER):
+        ax.barh([plots.ARM_LABELS[a] for a in mix.index], mix[p], left=left, color=plots.PALETTE[i],
+                label=sv.PROVIDER_LABELS[p])
+        left += mix[p].to_numpy()
+    ax.set(xlabel="Osuus palvelujen euroista (%)", xlim=(0, 100))
+    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.4), frameon=False)
+    plots.finish(fig, "Palvelujen tuottajat HB- ja verrokkiasiakkailla")
+    out.figure(fig, f"*Kuvio: HB-asiakkaiden palveluista {out.glue['nonpublic_share_hb']} euroista tuli muilta "
+                    f"kuin julkisilta tuottajilta, verrokkiasiakkailla {out.glue['nonpublic_share_verrokki']}. "
+                    "Verrokkien palvelut tulevat kunnan rekistereistä, joten ne ovat määritelmän mukaan "
+                    "julkisia.*")
+    counts = types.groupby(["arm", "n_types"]).size().unstack(fill_value=0)
+    counts.index = [plots.ARM_LABELS[a] for a in counts.index]
+    counts.columns = [f"{c} tyyppiä" for c in counts.columns]
+    return out.table(rep.dc.counts(counts, "palvelut.tuottajatyypit.jakauma"),
+                     "*Taulukko: asiakkaiden lukumäärä käytettyjen tuottajatyyppien määrän mukaan (julkiset "
+                     "palvelut yhtenä tyyppinä).*")
+
+
+# -- why clients chose HB or not -------------------------------------------------------------------------
+
+CHOICE_QUESTIONS = [("hb", "q2_6", "hb_valinta", "HB-asiakkaat: miksi valitsisi / ei valitsisi HB:n"),
+                    ("verrokki", "q2_3", "ei_hb_valinta", "Verrokkiasiakkaat: miksi ei valinnut HB:tä")]
+
+
+def choice_reasons(rep: Report) -> Section:
+    """Keyword themes of why HB clients chose HB (2.6) and control clients did not (2.3).
+
+    Records ``valinta.<form>.<theme>`` (number of answers).
+    """
+    out = Section()
+    survey = rep.load("asiakaskysely")
+    for form, col, book, title in CHOICE_QUESTIONS:
+        texts = survey.loc[survey["form"] == form, col] if col in survey.columns else pd.Series(dtype=object)
+        tc = sv.theme_counts(texts, _books(rep).get(book, []))
+        n_ans = tc.attrs["n_answers"]
+        ok = rep.dc.stat_ok(n_ans, f"valinta.{form}", "vastaukset")
+        for key, r in tc.iterrows():
+            rep.res.add(f"valinta.{form}.{key}", f"{title}: {r['label']} (vastauksia)",
+                        estimate=r["n"] if ok else None, n=n_ans,
+                        suppressed=not ok or 0 < r["n"] < rep.dc.min_count)
+        if not ok:
+            out.text(f"{title}: vastauksia on alle kymmenen, joten teemoja ei näytetä.")
+            continue
+        shown = rep.dc.counts(tc[["n"]], f"valinta.{form}")
+        shown["Osuus vastaajista"] = [pct(s) if isinstance(v, (int, np.integer)) else NOT_SHOWN
+                                      for s, v in zip(tc["share"], shown["n"])]
+        shown.index = tc["label"]
+        out.table(shown.rename(columns={"n": "Vastauksia"}),
+                  f"*Taulukko: {title} — teemojen yleisyys ({n_ans} vastausta; vastaus voi kuulua useaan "
+                  "teemaan).*")
+    return out
+
+
+# -- HB assistants -----------------------------------------------------------------------------------------
+
+def _assistant_survey(rep: Report, out: Section) -> None:
+    ak = rep.load("avustajakysely")
+    if len(ak) < rep.dc.min_count:
+        if len(ak):
+            _record_count(rep, "avustajat.tausta", "kaikki")
+        out.text("Avustajakyselyn vastauksia ei ole tässä rajauksessa riittävästi julkaistavaksi.")
+        return
+    bg = ak["background"].fillna("ei tietoa").value_counts().to_frame("Vastaajia")
+    out.table(rep.dc.counts(bg, "avustajat.tausta"), f"*Taulukko: avustajakyselyn vastaajien ({len(ak)}) tausta.*")
+    tc = sv.theme_counts(ak["kokemukset"] if "kokemukset" in ak.columns else [],
+                         _books(rep).get("avustaja_kokemukset", []))
+    if rep.dc.stat_ok(tc.attrs["n_answers"], "avustajat.kokemukset", "vastaukset"):
+        shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "avustajat.kokemukset")
+        shown.index = tc["label"]
+        out.table(shown, "*Taulukko: avustajien kokemukset teemoittain (avainsanaluokittelu).*")
+
+
+def assistants(rep: Report) -> Section:
+    """The assistant survey (background, experiences) and the assistants' time (LIITE 3.3).
+
+    Records ``avustajat.hours.{median,q1,q3}``.
+    """
+    out = Section()
+    _assistant_survey(rep, out)
+    at = sv.assistant_time(rep.load("avustajakulut"))
+    n_ass = len(at)
+    ok = rep.dc.stat_ok(n_ass, "avustajat.aika", "kaikki")
+    for stat, name, q in QUARTILES:
+        rep.res.add(f"avustajat.hours.{stat}", f"Avustajan antama aika asiakasta kohden, {name} (h)",
+                    estimate=at["hours"].quantile(q) if ok else None, n=n_ass, suppressed=not ok)
+    if not ok:
+        return out.text("Avustajien ajankäyttölomakkeita on tässä rajauksessa alle kymmenen, joten niistä ei "
+                        "julkaista lukuja.")
+    rel = at["relationship"].fillna("ei tietoa").value_counts().to_frame("Avustajia")
+    out.table(rep.dc.counts(rel, "avustajat.lahisuhde"),
+              "*Taulukko: avustajien läheissuhde avustettavaan asiakkaaseen (LIITE 3.3).*")
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sns.histplot(at["hours"], bins=15, color=plots.PALETTE[0], ax=ax)
+    ax.set(xlabel="Avustajan aika asiakasta kohden (tuntia)", ylabel="Avustajia")
+    plots.finish(fig, f"HB-avustajien ajankäyttö (n = {n_ass})")
+    return out.figure(fig, f"*Kuvio: avustajien asiakkaalle antaman ajan jakauma; mediaani "
+                           f"{num(at['hours'].median(), 0)} tuntia (matka-aika ei mukana).*")
+
+
+# -- diaries and workshops -------------------------------------------------------------------------------
+
+def _heatmap(rep: Report, ex: pd.DataFrame, book: dict):
+    """Coded paragraphs by theme × (stage · informant group), small cells masked."""
+    ex = ex.assign(sarake=ex["stage"].map(ql.STAGE_LABELS) + " · " + ex["informant"])
+    cols = [f"{ql.STAGE_LABELS[s]} · {i}" for s in ql.STAGE_LABELS for i in sorted(ex["informant"].unique())]
+    heat = ex.groupby(["code", "sarake"]).size().unstack(fill_value=0) \
+        .reindex(index=list(book), columns=[c for c in cols if c in set(ex["sarake"])], fill_value=0)
+    shown = rep.dc.counts(heat, "laadullinen.lampokartta")
+    mask = shown.map(lambda v: v == rep.dc.suppressed_mark).to_numpy()
+    fig, ax = plt.subplots(figsize=(1.0 * heat.shape[1] + 4, 0.45 * len(heat) + 2))
+    sns.heatmap(heat.where(~mask), annot=shown.astype(str).to_numpy(), fmt="", cmap="viridis", mask=mask,
+                cbar_kws={"label": "Kappaleita"}, linewidths=0.5, ax=ax, yticklabels=[book[c] for c in heat.index])
+    ax.set(xlabel="", ylabel="", facecolor="0.85")
+    ax.grid(False)
+    for r, c in zip(*np.nonzero(mask)):
+        ax.text(c + 0.5, r + 0.5, rep.dc.suppressed_mark, ha="center", va="center", fontsize=9, color="0.3")
+    ax.tick_params(axis="x", rotation=60)
+    return plots.finish(fig, "Koodatut kappaleet teemoittain")
+
+
+def qualitative_codes(rep: Report) -> Section:
+    """Coded paragraphs per theme and stage, and the heat map by stage and informant group.
+
+    Records ``laadullinen.<code>.<stage>``; glues ``coded_paragraphs``.
+    """
+    out = Section()
+    qual = rep.load("qualitative")
+    book = ql.codebook(rep.cfg)
+    freq_stage = ql.code_frequencies(qual, by="stage", codes=book)
+    for code in book:
+        for stage in ql.STAGE_LABELS:
+            v = int(freq_stage.loc[code, stage]) if stage in freq_stage.columns else 0
+            small = 0 < v < rep.dc.min_count
+            if small:
+                _record_count(rep, "laadullinen", f"{code} / {stage}")
+            rep.res.add(f"laadullinen.{code}.{stage}",
+                        f"Koodattuja kappaleita: {book[code]} ({ql.STAGE_LABELS[stage]})",
+                        estimate=None if small else v, suppressed=small)
+    out.glue = {"coded_paragraphs": int((qual["tags"].fillna("") != "").sum())}
+    ex = ql.explode_codes(qual, book)
+    if not len(ex):
+        return out.text("Koodattua laadullista aineistoa ei ole tässä rajauksessa.")
+    return out.figure(_heatmap(rep, ex, book),
+                      "*Kuvio: koodattujen kappaleiden määrä teemoittain (rivit) aineiston vaiheen ja "
+                      "informanttiryhmän mukaan (sarakkeet). Kirkkaat solut ovat yleisiä teemoja, tummat "
+                      "harvinaisia; harmaat solut (<5) on peitetty.*")
+
+
+def qualitative_change(rep: Report) -> Section:
+    """Share of each stage's coded paragraphs per theme, baseline vs final, and the change."""
+    out = Section()
+    book = ql.codebook(rep.cfg)
+    ch = ql.stage_change(rep.load("qualitative"), book)
+    if not (ch["share_lahtotilanne"].notna().any() and ch["share_loppu"].notna().any()):
+        return out.text("Lähtötilanteen ja loppuvaiheen vertailu on mahdollinen vasta, kun molempien vaiheiden "
+                        "aineisto on koottu.")
+    t = pd.DataFrame({"Lähtötilanne (%)": ch["share_lahtotilanne"].round(0).to_numpy(),
+                      "Loppu (%)": ch["share_loppu"].round(0).to_numpy(),
+                      "Muutos (%-yks.)": ch["change_pp"].round(0).to_numpy()}, index=[book[c] for c in ch.index])
+    k = rep.dc.min_count
+    small = (ch["n_lahtotilanne"].between(1, k - 1) | ch["n_loppu"].between(1, k - 1)).to_numpy()
+    t = t.astype(object)
+    t.loc[small] = NOT_SHOWN
+    for c in ch.index[small]:
+        _record_count(rep, "laadullinen.muutos", c)
+    return out.table(t, "*Taulukko: kuinka suuri osa kunkin vaiheen koodatuista kappaleista käsitteli teemaa "
+                        "lähtötilanteessa ja lopussa; positiivinen muutos tarkoittaa, että teema nousi "
+                        "loppuvaiheessa useammin esiin.*")
+
+
+def quotes(rep: Report, max_quotes: int = 6) -> Section:
+    """Approved, scrubbed quotes from cells of at least ``min_count`` documents, as Markdown block quotes."""
+    out = Section()
+    book = ql.codebook(rep.cfg)
+    qs, supp = ql.approved_quotes(rep.load("qualitative"), min_docs=rep.dc.min_count, max_quotes=max_quotes,
+                                  seed=rep.cfg.seed, by=("informant",) if rep.all_pilots else ("pilot", "informant"))
+    for s in supp:
+        rep.dc.record("laadullinen.lainaukset", s["cell"], s["rule"])
+    if not len(qs):
+        return out.text("Tässä rajauksessa ei ole julkaistavia lainauksia.")
+    out.data["quotes"] = qs
+    for _, q in qs.iterrows():
+        teema = ", ".join(book.get(c, c) for c in q["codes"].split()) or "ei teemaa"
+        who = ", ".join(x for x in [q["informant"], rep.pilot_names.get(q["pilot"], q["pilot"]),
+                                    ql.STAGE_LABELS.get(q["stage"], q["stage"]).lower()] if x)
+        out.text(f"> {q['text']}\n>\n> — {who} ({teema})")
+    return out
+
+
+# -- self-evaluation of the development work -------------------------------------------------------------
+
+def event_feedback(rep: Report) -> Section:
+    """Event feedback ratings (1–5) per half-year. Records ``palaute.mean``."""
+    out = Section()
+    fb = rep.load("feedback")
+    n_fb = len(fb.dropna(subset=["rating"]))
+    ok = rep.dc.stat_ok(n_fb, "palaute", "kaikki")
+    rep.res.add("palaute.mean", "Tilaisuuksien palautteen keskiarvo (1–5)",
+                estimate=pd.to_numeric(fb["rating"]).mean() if ok else None, n=n_fb, suppressed=not ok)
+    per = sv.feedback_by_period(fb)
+    per = per[[rep.dc.stat_ok(n, "palaute.kausi", p) for n, p in zip(per["n"], per["period"])]]
+    if not len(per):
+        return out.text("Tilaisuuksien palautetta ei ole tässä rajauksessa riittävästi.")
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sns.pointplot(data=per, x="period", y="mean", color=plots.PALETTE[0], ax=ax)
+    ax.set(xlabel="Puolivuotiskausi", ylabel="Arvion keskiarvo (1–5)", ylim=(1, 5))
+    plots.finish(fig, "Tilaisuuksien palaute ajan mittaan")
+    return out.figure(fig, "*Kuvio: tilaisuuksista annetun palautteen keskiarvo puolivuotiskausittain (kaudet, "
+                           "joilla on vähintään kymmenen arviota).*")
+
+
+def self_evaluation(rep: Report) -> Section:
+    """The pilots' goal self-evaluations (1–5) by period. Records ``itsearviointi.mean.last``; glues
+    ``self_evaluation_last``."""
+    out = Section()
+    se = rep.load("self_evaluation")
+    summ = sv.self_evaluation_summary(se)
+    last = None
+    if not len(summ):
+        rep.res.add("itsearviointi.mean.last", "Tavoitteiden itsearviointi, viimeisin kausi (keskiarvo 1–5)",
+                    suppressed=True)
+        out.text("Tavoitteiden itsearviointeja ei ole vielä tässä rajauksessa.")
+    else:
+        last_period = sorted(summ["period"].unique())[-1]
+        lp = se[se["period"] == last_period]
+        n_last = len(lp.dropna(subset=["rating"]))
+        ok = rep.dc.stat_ok(n_last, "itsearviointi", last_period)
+        last = pd.to_numeric(lp["rating"]).mean() if ok else None
+        rep.res.add("itsearviointi.mean.last", f"Tavoitteiden itsearviointi, kausi {last_period} (keskiarvo 1–5)",
+                    estimate=last, n=n_last, suppressed=not ok)
+        tab = summ.assign(val=summ["mean"].map(lambda m: num(m, 1))) \
+            .pivot(index="pilot", columns="period", values="val")
+        tab.index = [rep.pilot_names.get(p, p) for p in tab.index]
+        out.table(tab.fillna(""), "*Taulukko: pilottien tavoitteiden itsearvioinnin keskiarvo (1–5) kausittain. "
+                                  "Luvut ovat projektiryhmien omia arvioita, eivät henkilötietoja, joten niitä "
+                                  "ei peitetä.*")
+    out.glue = {"self_evaluation_last": num(last, 1, missing=NOT_AVAILABLE)}
+    return out
+
+
+def closing_text(rep: Report) -> str:
+    """How many numbers the chapter published and how many cells disclosure control left out."""
+    return (f"Tässä luvussa julkaistiin {int((~rep.res.frame()['suppressed']).sum())} tunnuslukua; "
+            f"{len(rep.dc.frame())} solua tai lukua jätettiin tietosuojan vuoksi pois.")

@@ -1,0 +1,109 @@
+"""The synthesis chapter (final report): the success criteria of the evaluation plan (§3.1) with the evidence the
+three strands published. One function per section of ``notebooks/synthesis.md``.
+
+Nothing is computed from the data here: the numbers are read from the strands' results CSVs
+(``<results_dir>/<strand>/<pilot>.results.csv``), which already passed the strands' disclosure control, and
+formatted with :func:`hbeval_lib.services.evidence_table`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import services as sv
+from ..config import REPO_ROOT
+from ..report import Report
+from ..results import COLUMNS, read_results
+from .service_process import Section
+
+STRAND = "synthesis"
+PREFIX = "synteesi"
+STRANDS = {"wellbeing": "Hyvinvointi ja osallisuus", "service_process": "Palveluprosessi", "costs": "Kustannukset"}
+
+
+@dataclass
+class StrandResults:
+    """The strands' results for the page's phase and pilot, and which strands' files were found."""
+
+    results: pd.DataFrame
+    found: dict[str, Path]
+
+    @property
+    def missing(self) -> list[str]:
+        """Finnish names of the strands whose results file does not exist (yet)."""
+        return [STRANDS[s] for s, p in self.found.items() if not p.exists()]
+
+
+def strand_results(rep: Report, results_dir: str = "") -> StrandResults:
+    """Read the strands' results CSVs from ``results_dir`` (default ``book/<phase>``, relative to the repo)."""
+    root = Path(results_dir) if results_dir else Path("book") / rep.phase
+    root = root if root.is_absolute() else REPO_ROOT / root
+    found = {s: root / s / f"{rep.pilot}.results.csv" for s in STRANDS}
+    results = read_results([p for p in found.values() if p.exists()])
+    results = results[results["pilot"] == rep.pilot] if len(results) else pd.DataFrame(columns=COLUMNS)
+    return StrandResults(results, found)
+
+
+def status(rep: Report, sr: StrandResults) -> Section:
+    """The line under the title: the phase, and the strands whose results are still missing."""
+    missing = sr.missing
+    return Section().text(f"**Raportointivaihe:** {rep.phase_obj.name}. " + (
+        f"Seuraavien osien tuloksia ei ole vielä saatavilla: {', '.join(missing)}." if missing else
+        "Kaikkien kolmen osan tulokset ovat mukana."))
+
+
+def criteria(rep: Report) -> list[dict]:
+    """The success criteria of the configuration (``success_criteria``)."""
+    return rep.cfg.section("success_criteria", []) or []
+
+
+def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
+    """One success criterion: its wording, the evidence table and a one-line summary.
+
+    Records ``synteesi.<criterion>.evidence_available``; ``data["evidence"]`` is the evidence table.
+    """
+    t = sv.evidence_table(sr.results, crit)
+    out = Section(data={"evidence": t}).text(f"### {i}. {crit['text']}")
+    if t.empty:
+        return out.text("Tälle kriteerille ei ole määritelty tunnuslukuja.")
+    shown = pd.DataFrame({"Osa": [STRANDS.get(s, s) for s in t["strand"]], "Tunnusluku": t["label"],
+                          "Arvo": t["value"], "95 %:n luottamusväli": t["ci"],
+                          "n": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
+    out.table(shown.set_index(["Osa", "Tunnusluku"]))
+    k, total = int(t["available"].sum()), len(t)
+    clear = [r["label"] for _, r in t.iterrows() if r["ci_low"] is not None and r["ci_high"] is not None
+             and not pd.isna(r["ci_low"]) and (r["ci_low"] > 0 or r["ci_high"] < 0)]
+    text = f"*Näyttöä on saatavilla {k}/{total} tunnusluvusta.*"
+    if clear:
+        text += (" *Luottamusväli ei sisällä nollaa seuraavissa: " + "; ".join(clear) + ".*")
+    rep.res.add(f"synteesi.{crit['key']}.evidence_available", f"Saatavilla olevat tunnusluvut: {crit['text'][:60]}",
+                estimate=k, n=total)
+    return out.text(text)
+
+
+def value_of(sr: StrandResults, strand: str, key: str) -> str:
+    """A formatted number from a strand's results, or 'ei saatavilla'."""
+    return sv.evidence_table(sr.results, {"evidence": [{"strand": strand, "key": key}]}).loc[0, "value"]
+
+
+def summary(rep: Report, sr: StrandResults, sections: list[Section]) -> Section:
+    """The closing summary over all criteria; glues ``nonpublic_share_hb``, ``cost_per_client_month_hb`` and
+    ``wellbeing_adjusted_diff``."""
+    np_hb = value_of(sr, "service_process", "palvelut.nonpublic_share.hb")
+    np_ctrl = value_of(sr, "service_process", "palvelut.nonpublic_share.verrokki")
+    tabs = [s.data["evidence"] for s in sections]
+    n_avail = sum(int(t["available"].sum()) for t in tabs if len(t))
+    n_total = sum(len(t) for t in tabs)
+    out = Section(glue={
+        "nonpublic_share_hb": np_hb,
+        "cost_per_client_month_hb": value_of(sr, "costs", "costs.per_client_month.hb"),
+        "wellbeing_adjusted_diff": value_of(sr, "wellbeing", "kykyviisari.yleinen_hyvinvointi.adjusted_diff")})
+    return out.text(
+        f"Onnistumisen kriteereistä {len(sections)} käytiin läpi; niihin liitetyistä {n_total} tunnusluvusta "
+        f"{n_avail} oli tässä vaiheessa saatavilla. Palvelujen monipuolistumisen keskeinen mittari – muiden kuin "
+        f"julkisten tuottajien osuus palvelujen euroista – oli HB-asiakkailla {np_hb} ja verrokkiasiakkailla "
+        f"{np_ctrl}. Hyvinvointivaikutuksia ja kustannuksia koskevat luvut tulkitaan osien omissa luvuissa "
+        "luottamusväleineen; tämä luku kokoaa ne kriteereittäin.")

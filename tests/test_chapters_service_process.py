@@ -1,0 +1,224 @@
+"""The service-process and synthesis chapter functions on the demo data: every section runs for every pilot,
+disclosure control holds in what they return, and the results rows are the ones the book relies on."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from hbeval_lib import qualitative as ql
+from hbeval_lib import report
+from hbeval_lib import services as sv
+from hbeval_lib.chapters import service_process as ch
+from hbeval_lib.chapters import synthesis as syn
+from hbeval_lib.config import load_config
+from hbeval_lib.disclosure import NOT_SHOWN
+
+CFG = load_config()
+PILOTS = ["kaikki"] + [p.key for p in CFG.pilots]
+CASES = [(p, "loppuraportti") for p in PILOTS] + [("kainuu", "lahtotilanne")]
+
+
+@lru_cache(maxsize=None)
+def run_chapter(processed: Path, pilot: str, phase: str) -> tuple[report.Report, dict[str, ch.Section]]:
+    """All sections in the notebook's order (figures closed afterwards); run once per case."""
+    rep = report.start(ch.STRAND, phase, pilot, str(processed), prefix=ch.PREFIX, cfg=CFG)
+    spend = ch.spending(rep)
+    out = {"baseline_distribution": ch.baseline_distribution(rep), "baseline_summary": ch.baseline_summary(rep),
+           "baseline_themes": ch.baseline_themes(rep), "budget_providers": ch.budget_providers(rep, spend),
+           "budget_share_tables": ch.budget_share_tables(rep, spend), "arm_comparison": ch.arm_comparison(rep, spend),
+           "choice_reasons": ch.choice_reasons(rep), "assistants": ch.assistants(rep),
+           "qualitative_codes": ch.qualitative_codes(rep), "qualitative_change": ch.qualitative_change(rep),
+           "quotes": ch.quotes(rep), "event_feedback": ch.event_feedback(rep),
+           "self_evaluation": ch.self_evaluation(rep)}
+    for s in out.values():
+        s.close()
+    return rep, out
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{p}-{ph}" for p, ph in CASES])
+def chapter(request, demo_processed):
+    processed, _ = demo_processed
+    rep, sections = run_chapter(processed, *request.param)
+    return rep, sections, processed
+
+
+def test_expected_results_keys_and_suppressed_rows_empty(chapter):
+    rep, _, _ = chapter
+    res = rep.res.frame()
+    keys = set(res["key"])
+    expected = {f"palvelut.provider_share.{p}" for p in sv.PROVIDER_ORDER}
+    expected |= {f"palvelut.{m}.{a}" for m in ("nonpublic_share", "provider_types_per_client")
+                 for a in ("hb", "verrokki")}
+    expected |= {f"laadullinen.{c}.{s}" for c in ql.codebook(CFG) for s in ql.STAGE_LABELS}
+    expected |= {f"avustajat.hours.{s}" for s in ("median", "q1", "q3")}
+    expected |= {"palaute.mean", "itsearviointi.mean.last", "valinta.hb.muu", "valinta.verrokki.muu"}
+    assert expected <= keys
+    assert res["key"].is_unique and set(res["strand"]) == {"service_process"}
+    assert res.loc[res["suppressed"], ["estimate", "ci_low", "ci_high", "n", "p_value"]].isna().all().all()
+
+
+def test_no_published_statistic_rests_on_fewer_than_min_n_stat(chapter):
+    rep, _, _ = chapter
+    res = rep.res.frame()
+    shown = res[~res["suppressed"] & res["n"].notna()]
+    assert (shown["n"] >= rep.dc.min_n_stat).all(), shown[shown["n"] < rep.dc.min_n_stat]
+    counts = res[~res["suppressed"] & res["key"].str.startswith("laadullinen.")]["estimate"]
+    assert not counts.between(1, rep.dc.min_count - 1).any()
+
+
+def test_tables_show_no_small_counts(chapter):
+    rep, sections, _ = chapter
+    for name, s in sections.items():
+        for t in s.tables:
+            cells = t.to_numpy().ravel()
+            small = [v for v in cells if isinstance(v, (int, np.integer)) and 0 < v < rep.dc.min_count]
+            assert not small, (name, small)
+
+
+def test_baseline_medians_hidden_under_threshold(chapter):
+    rep, sections, _ = chapter
+    for t in sections["baseline_summary"].tables[:1]:
+        for _, r in t.iterrows():
+            few = r["n"] == rep.dc.suppressed_mark or int(r["n"]) < rep.dc.min_n_stat
+            assert (r["Mediaani"] == NOT_SHOWN and r["IQR"] == NOT_SHOWN) == few
+            assert few or re.fullmatch(r"\d,\d", r["Mediaani"])  # Finnish decimal comma
+    if rep.all_pilots and len(sections["baseline_summary"].tables) > 1:
+        lk = rep.load("lahtokysely")
+        per = sv.likert_summary(lk, [c for c in sv.BASELINE_STATEMENTS if c in lk.columns], by="pilot")
+        tab = sections["baseline_summary"].tables[1]
+        for _, r in per.iterrows():
+            cell = tab.loc[sv.BASELINE_STATEMENTS[r["item"]], rep.pilot_names[r["pilot"]]]
+            assert (cell == NOT_SHOWN) == (r["n"] < rep.dc.min_n_stat)
+
+
+def test_figures_drawn_when_data_suffice(chapter):
+    rep, sections, _ = chapter
+    n_lk = len(rep.load("lahtokysely"))
+    assert bool(sections["baseline_distribution"].figures) == (n_lk >= rep.dc.min_n_stat)
+    res = rep.res.frame().set_index("key")
+    assert bool(sections["budget_providers"].figures) == (not res.loc["palvelut.provider_share.julkinen",
+                                                                         "suppressed"])
+    assert bool(sections["assistants"].figures) == (not res.loc["avustajat.hours.median", "suppressed"])
+    assert bool(sections["qualitative_codes"].figures) == (len(rep.load("qualitative")) > 0)
+    for s in sections.values():  # every figure and table comes with a caption right after it
+        kinds = [k for k, _ in s.blocks]
+        for i, k in enumerate(kinds):
+            if k in ("figure", "table") and s is not sections["quotes"]:
+                assert i + 1 < len(kinds) and kinds[i + 1] == "text"
+
+
+def test_all_pilots_loppuraportti_publishes_library_values(demo_processed):
+    rep, sections = run_chapter(demo_processed[0], "kaikki", "loppuraportti")
+    spend = ch.spending(rep)
+    res = rep.res.frame().set_index("key")
+    assert res.loc["palvelut.nonpublic_share.hb", "estimate"] == pytest.approx(
+        sv.nonpublic_share(spend).loc["hb", "share"])
+    assert res.loc["palvelut.nonpublic_share.verrokki", "estimate"] == 0.0
+    glue = sections["arm_comparison"].glue
+    assert glue["nonpublic_share_hb"] == report.pct(res.loc["palvelut.nonpublic_share.hb", "estimate"])
+    assert glue["nonpublic_share_verrokki"] == "0 %"
+    assert re.fullmatch(r"\d+,\d", glue["provider_types_hb"])
+    assert all(s.figures for k, s in sections.items() if k in ("baseline_distribution", "budget_providers",
+                                                               "arm_comparison", "assistants", "event_feedback"))
+    assert sections["quotes"].data["quotes"].shape[0] > 0
+    assert isinstance(sections["qualitative_codes"].glue["coded_paragraphs"], int)
+
+
+def test_small_pilot_baseline_phase_hides_what_it_must(demo_processed):
+    rep, sections = run_chapter(demo_processed[0], "kainuu", "lahtotilanne")
+    res = rep.res.frame().set_index("key")
+    # a small pilot at baseline: every statistic on persons rests on fewer than ten, so none is published
+    person_stats = res[~res.index.str.startswith("laadullinen.")]
+    assert person_stats["suppressed"].all() and person_stats["estimate"].isna().all()
+    assert not any(s.figures for k, s in sections.items() if k != "qualitative_codes")
+    assert sections["arm_comparison"].glue == {"nonpublic_share_hb": report.NOT_AVAILABLE,
+                                               "nonpublic_share_verrokki": report.NOT_AVAILABLE,
+                                               "provider_types_hb": report.NOT_AVAILABLE}
+    assert sections["self_evaluation"].glue["self_evaluation_last"] == report.NOT_AVAILABLE
+    assert all("alle kymmenen" in t for t in sections["choice_reasons"].texts)
+    log = rep.dc.frame()
+    assert (log.loc[log["rule"].str.startswith("lukumäärä"), "code"] == "count").all()
+
+
+def test_closing_text_counts_results_and_suppressions(chapter):
+    rep, _, _ = chapter
+    text = ch.closing_text(rep)
+    assert f"julkaistiin {int((~rep.res.frame()['suppressed']).sum())} tunnuslukua" in text
+    assert f"{len(rep.dc.frame())} solua" in text
+
+
+def test_no_client_numbers_in_shown_text(chapter):
+    rep, sections, processed = chapter
+    ids = set(pd.read_parquet(processed / "clients.parquet")["client_id"].astype(str))
+    texts = " ".join(t for s in sections.values() for t in s.texts)
+    texts += " ".join(t.to_string() for s in sections.values() for t in s.tables)
+    assert not any(re.search(rf"(?<!\d){c}(?!\d)", texts) for c in ids)
+
+
+def test_show_displays_in_order_and_closes_figures(demo_processed, monkeypatch):
+    rep = report.start(ch.STRAND, "loppuraportti", "kaikki", str(demo_processed[0]), prefix=ch.PREFIX, cfg=CFG)
+    section = ch.budget_providers(rep, ch.spending(rep))
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(ch, "say", lambda md: shown.append(md))
+    fig = section.figures[0]
+    section.show()
+    assert shown == [obj for _, obj in section.blocks]
+    assert not plt.fignum_exists(fig.number)
+
+
+# -- synthesis ---------------------------------------------------------------------------------------------
+
+def _synthesis(pilot: str, phase: str, results_dir) -> tuple[report.Report, syn.StrandResults, list, ch.Section]:
+    rep = report.start(syn.STRAND, phase, pilot, "", prefix=syn.PREFIX, cfg=CFG)
+    sr = syn.strand_results(rep, str(results_dir))
+    sections = [syn.criterion(rep, sr, i, c) for i, c in enumerate(syn.criteria(rep), start=1)]
+    return rep, sr, sections, syn.summary(rep, sr, sections)
+
+
+def test_synthesis_reads_strand_results(demo_processed, tmp_path):
+    processed, _ = demo_processed
+    book = tmp_path / "loppuraportti"
+    rep, _ = run_chapter(processed, "kaikki", "loppuraportti")
+    rep.res.write(str(book / "service_process" / "kaikki.results.csv"))
+    costs = pd.DataFrame([
+        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.per_client_month.hb",
+         "label": "x", "estimate": 1234.5, "ci_low": 1000.0, "ci_high": 1500.0, "n": 90, "p_value": None,
+         "suppressed": False},
+        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.incremental",
+         "label": "x", "estimate": None, "ci_low": None, "ci_high": None, "n": None, "p_value": None,
+         "suppressed": True}])
+    (book / "costs").mkdir(parents=True)
+    costs.to_csv(book / "costs" / "kaikki.results.csv", index=False)
+
+    srep, sr, sections, summary = _synthesis("kaikki", "loppuraportti", book)
+    assert sr.missing == [syn.STRANDS["wellbeing"]]
+    assert "Hyvinvointi ja osallisuus" in syn.status(srep, sr).texts[0]
+    assert len(sections) == len(CFG.section("success_criteria"))
+    share = rep.res.frame().set_index("key").loc["palvelut.nonpublic_share.hb", "estimate"]
+    assert summary.glue["nonpublic_share_hb"] == f"{100 * share:.0f} %"
+    assert summary.glue["cost_per_client_month_hb"] in ("1 234,5", "1 235")
+    assert summary.glue["wellbeing_adjusted_diff"] == sv.NOT_AVAILABLE
+    res = srep.res.frame()
+    assert set(res["strand"]) == {"synthesis"} and len(res) == len(sections)
+    assert (res["estimate"] <= res["n"]).all() and (res["estimate"] > 0).any()
+    for s in sections:
+        ev = s.data["evidence"]
+        assert (ev.loc[~ev["available"], "value"] == sv.NOT_AVAILABLE).all()
+        assert s.texts[0].startswith("### ")
+    assert "Onnistumisen kriteereistä" in summary.texts[0]
+
+
+def test_synthesis_without_any_strand_results(tmp_path):
+    rep, sr, sections, summary = _synthesis("kainuu", "lahtotilanne", tmp_path)
+    assert len(sr.missing) == 3 and sr.results.empty
+    assert set(summary.glue.values()) == {sv.NOT_AVAILABLE}
+    assert (rep.res.frame()["estimate"] == 0).all()
+    assert rep.dc.frame().empty
