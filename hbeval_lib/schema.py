@@ -95,3 +95,6 @@ PHASE_DATE = {
     "esr": "date", "tyoaika": "date", "asiakaskulut": "date", "avustajakulut": "date", "budgets": "start_date",
     "budget_use": "date", "services": "start_date", "feedback": "date", "qualitative": "doc_date",
 }
+
+# tables dated by a half-year period (``2017/1``, ``2017/2``): a phase sees the periods that ended by its cut-off
+PHASE_PERIOD = {"self_evaluation": "period"}

@@ -11,7 +11,20 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ALL_PILOTS, Config, load_config
-from .schema import PHASE_DATE, TABLES
+from .schema import PHASE_DATE, PHASE_PERIOD, TABLES
+
+
+def period_end(periods: pd.Series) -> pd.Series:
+    """The last day of half-year periods written ``yyyy/1`` (January–June) or ``yyyy/2`` (July–December).
+
+    An unreadable period gives ``NaT`` (and so is seen by no phase).
+
+    >>> period_end(pd.Series(["2017/1", "2017/2", "x"])).dt.strftime("%Y-%m-%d").fillna("NaT").tolist()
+    ['2017-06-30', '2017-12-31', 'NaT']
+    """
+    parts = periods.astype("string").str.extract(r"^\s*(\d{4})\s*/\s*([12])\s*$")
+    text = parts[0] + parts[1].map({"1": "-06-30", "2": "-12-31"})
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
 def read_table(name: str, processed: str | Path) -> pd.DataFrame:
@@ -28,10 +41,13 @@ def restrict(df: pd.DataFrame, name: str, phase: str | None = None, pilot: str |
              cfg: Config | None = None) -> pd.DataFrame:
     """Keep the rows a phase may see (dated on or before its cut-off) and, unless ``pilot`` is all, one pilot."""
     cfg = cfg or load_config()
-    if phase is not None and name in PHASE_DATE and PHASE_DATE[name] in df.columns:
+    if phase is not None:
         cutoff = pd.Timestamp(cfg.phase(phase).cutoff)
-        dates = df[PHASE_DATE[name]]
-        df = df[dates.notna() & (dates <= cutoff)]
+        if name in PHASE_DATE and PHASE_DATE[name] in df.columns:
+            dates = df[PHASE_DATE[name]]
+            df = df[dates.notna() & (dates <= cutoff)]
+        elif name in PHASE_PERIOD and PHASE_PERIOD[name] in df.columns:
+            df = df[period_end(df[PHASE_PERIOD[name]]) <= cutoff]
     if pilot not in (None, ALL_PILOTS) and "pilot" in df.columns:
         cfg.pilot_by_key(pilot)  # validates the key
         df = df[df["pilot"] == pilot]

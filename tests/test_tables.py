@@ -40,3 +40,13 @@ def test_load_reads_parquet_and_reports_missing(tmp_path):
         load("clients", tmp_path)
     with pytest.raises(KeyError, match="unknown table"):
         load("nope", tmp_path)
+
+
+def test_half_year_periods_follow_the_cutoff():
+    from hbeval_lib.tables import period_end
+
+    df = pd.DataFrame({"pilot": ["pori"] * 4, "period": ["2017/1", "2017/2", "2018/1", "2019/1"]})
+    assert restrict(df, "self_evaluation", phase="lahtotilanne")["period"].tolist() == ["2017/1", "2017/2"]
+    assert restrict(df, "self_evaluation", phase="valiarviointi")["period"].tolist() == ["2017/1", "2017/2", "2018/1"]
+    assert len(restrict(df, "self_evaluation", phase="loppuraportti")) == 3  # 2019/1 ends after 31.3.2019
+    assert period_end(pd.Series(["2018/2"])).iloc[0] == pd.Timestamp("2018-12-31")
