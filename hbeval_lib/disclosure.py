@@ -206,6 +206,26 @@ class Disclosure:
                 out.at[idx, n_col] = self.suppressed_mark if 0 < int(n) < self.min_count else NOT_SHOWN
         return out
 
+    def parts_and_total(self, parts: dict, name: str) -> dict:
+        """Counts of the parts of a whole and the whole, protected together (e.g. HB, verrokki and all clients).
+
+        Publishing a total beside its parts lets a reader recover a suppressed part by subtraction; this applies
+        the same secondary suppression as a table with margins. Returns ``{part: shown, ..., "total": shown}``
+        where ``shown`` is the count as an ``int`` or a mark (``<5`` / ``–``), and logs what it hid.
+        """
+        keys = list(parts)
+        table = pd.DataFrame([[int(parts[k]) for k in keys]], index=["n"], columns=keys)
+        full, codes = self.protect(table)
+        shown = {}
+        for j, key in enumerate(keys + ["total"]):
+            code = codes.iat[0, j]
+            if isinstance(code, str):
+                shown[key] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
+                self.record(name, key, code)
+            else:
+                shown[key] = int(full.iat[0, j])
+        return shown
+
     # -- figures -------------------------------------------------------------
     def figure_ok(self, n, name: str) -> bool:
         """True when a figure of a group of ``n`` persons may be drawn; otherwise logs it."""

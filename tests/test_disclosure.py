@@ -261,3 +261,13 @@ def test_margins_when_a_total_itself_is_hidden():
     assert out.loc["aikuissosiaalityo", "hb"] == SUPPRESSED
     audit = dc.audit(out)
     assert audit["protected"].all()
+
+
+def test_parts_and_total_do_not_leak_a_part_by_subtraction():
+    dc = Disclosure(table_prefix="t")
+    shown = dc.parts_and_total({"hb": 12, "verrokki": 2}, "asiakkaat")
+    assert shown["verrokki"] == SUPPRESSED
+    assert shown["total"] == 14 and shown["hb"] == NOT_SHOWN      # 14 − 12 would reveal 2
+    assert set(dc.frame()["cell"]) == {"hb", "verrokki"}
+    big = Disclosure(table_prefix="t").parts_and_total({"hb": 12, "verrokki": 9}, "asiakkaat")
+    assert big == {"hb": 12, "verrokki": 9, "total": 21}

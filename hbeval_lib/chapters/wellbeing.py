@@ -117,9 +117,9 @@ def _survey(rep: Report) -> pd.DataFrame | None:
     return survey if _scope(rep)["survey"] and not survey.empty else None
 
 
-def _count_row(rep: Report, key: str, label: str, n: int, with_n: bool = True) -> None:
-    """A published count in the results table (small counts suppressed, zeros shown)."""
-    ok = n >= rep.dc.min_count or n == 0
+def _count_row(rep: Report, key: str, label: str, n: int, with_n: bool = True, hidden: bool = False) -> None:
+    """A published count in the results table (small counts and ``hidden`` ones suppressed, zeros shown)."""
+    ok = (n >= rep.dc.min_count or n == 0) and not hidden
     rep.res.add(key, label, estimate=n if ok else None, n=(n if ok else None) if with_n else None,
                 suppressed=not ok)
 
@@ -138,15 +138,23 @@ def recruitment(rep: Report) -> Section:
     clients = rep.load("clients")
     n_total = int(clients["client_id"].nunique())
     n_arm = _n_arm(rep)
-    shown = {"total": rep.count(n_total, "rekrytointi", "yhteensä"),
-             **{arm: rep.count(n_arm[arm], "rekrytointi", arm) for arm in wb.ARMS}}
+    # the arms and their total are protected together: a total beside one arm would reveal the other
+    shown = rep.dc.parts_and_total({arm: int(n_arm[arm]) for arm in wb.ARMS}, "rekrytointi")
+    shown = {k: str(v) for k, v in shown.items()}
     glue = {"wellbeing_n_clients": shown["total"], "wellbeing_n_hb": shown["hb"],
             "wellbeing_n_verrokki": shown["verrokki"]}
     for arm in wb.ARMS:
-        _count_row(rep, f"recruitment.n.{arm}", f"Asiakkaita ({ARM_FI[arm]})", int(n_arm[arm]))
-    _count_row(rep, "recruitment.n.total", "Asiakkaita yhteensä", n_total, with_n=False)
-    text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta: HB-asiakkaita {shown['hb']} ja "
-            f"verrokkiasiakkaita {shown['verrokki']}.")
+        _count_row(rep, f"recruitment.n.{arm}", f"Asiakkaita ({ARM_FI[arm]})", int(n_arm[arm]),
+                   hidden=not shown[arm].isdigit())
+    _count_row(rep, "recruitment.n.total", "Asiakkaita yhteensä", n_total, with_n=False,
+               hidden=not shown["total"].isdigit())
+    if all(v.isdigit() for v in shown.values()):
+        text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta: HB-asiakkaita {shown['hb']} ja "
+                f"verrokkiasiakkaita {shown['verrokki']}.")
+    else:
+        text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta. Ryhmien kokoja ei näytetä erikseen, "
+                f"koska toisessa ryhmässä on alle {rep.dc.min_count} asiakasta ja sen koko selviäisi "
+                "vähennyslaskulla.")
     if rep.all_pilots:
         text += (f" Koko hankkeen tavoite (vähintään {RECRUITMENT_TARGET} asiakasta) "
                  + ("on saavutettu." if n_total >= RECRUITMENT_TARGET else "ei ole (vielä) täyttynyt."))
