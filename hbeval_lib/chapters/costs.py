@@ -146,8 +146,9 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     n = {a: int(res["n"].get(a, 0)) for a in ARMS}
     arm_ok = {a: rep.dc.stat_ok(n[a], "asiakkaat", a) for a in ARMS}
     a = CostAnalysis(results=res, n=n, arm_ok=arm_ok, cea_conf=rep.cfg.section("cea") or {})
-    a.text = (f"Analyysissä on mukana {rep.count(n['hb'], 'asiakkaat', 'hb')} HB-asiakasta ja "
-              f"{rep.count(n['verrokki'], 'asiakkaat', 'verrokki')} verrokkiasiakasta. "
+    # protected with their total (as on the wellbeing page), so that no page lets a small arm be subtracted
+    shown = rep.dc.parts_and_total(n, "asiakkaat")
+    a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
               f"Hinnat ovat vuoden {res['uc'].price_year} tasossa.")
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
