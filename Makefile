@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test bench venv intake demo clean
+.PHONY: book test bench reference venv intake demo clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -22,15 +22,24 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(VENV)/bin/hbeval build --jobs $(JOBS)
 
-## make test: the whole test suite
+## make test: the whole test suite — unit tests, nbval regression on tests/reference/*.ipynb (text outputs strict,
+## sanitised), and the end-to-end build of the demo book (tests/test_book_e2e.py)
+NBVAL := --nbval --nbval-sanitize-with tests/reference/sanitize.cfg --nbval-kernel-name hbeval --nbval-cell-timeout 600
+## --dist loadfile: nbval must run a notebook's cells in one worker, and the end-to-end module builds the book once
+## (with pytest 9, xdist 3.8's xdist_group marks no longer change node ids, so --dist loadgroup does not group)
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL)
 
+## make reference: regenerate the nbval reference executions (all pilots, final phase, demo data seed 1)
+reference: $(STAMP)
+	$(VENV)/bin/hbeval run --update-reference
+
+## make bench: cold build, no-change rebuild, one-file rebuild and the naive pipeline; writes docs/benchmarks.md
 bench: $(STAMP)
-	$(PY) -m hbeval_lib.bench
+	$(PY) -m hbeval_lib.bench --jobs $(JOBS)
 
 intake: $(STAMP)
 	$(VENV)/bin/hbeval intake
 
 clean:
-	rm -rf book/_build book/_results book/lahtotilanne book/valiarviointi book/loppuraportti data/processed data/demo .hbeval_cache
+	rm -rf book/_build book/_results book/_generated book/.hbeval_staging book/lahtotilanne book/valiarviointi book/loppuraportti data/processed data/demo .hbeval_cache

@@ -1,0 +1,365 @@
+"""The orchestration of `hbeval run`: planning, cache keys, incremental re-execution, atomic outputs, failures,
+results merge, intake staleness and the generated pages.
+
+Real papermill runs use tiny strand notebooks written into a temporary folder (the real strand notebooks are
+exercised by the end-to-end book test and the nbval regression), with tiny processed tables whose per-pilot rows
+are planted by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hbeval_lib import bookpages, pipeline
+from hbeval_lib.config import REPO_ROOT, load_config
+from hbeval_lib.results import COLUMNS
+
+HEADER = textwrap.dedent("""\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      name: hbeval
+      display_name: hbeval
+    ---
+    # {title}
+
+    ```{{code-cell}} ipython3
+    :tags: [parameters]
+    pilot = "kaikki"
+    phase = "loppuraportti"
+    processed_dir = ""
+    results_path = ""
+    suppressions_path = ""
+    {extra}
+    ```
+    """)
+
+BODY = textwrap.dedent("""\
+    ```{{code-cell}} ipython3
+    from hbeval_lib import tables
+    from hbeval_lib.results import Results
+    from hbeval_lib.disclosure import Disclosure
+    df = tables.load("{table}", processed_dir, phase=phase, pilot=pilot)
+    {code}
+    r = Results("{strand}", phase, pilot)
+    r.add("n_rows", "Rivejä", estimate=len(df), n=len(df))
+    print("rivejä", len(df))
+    ```
+
+    ```{{code-cell}} ipython3
+    r.write(results_path)
+    Disclosure(table_prefix="{strand}").write(suppressions_path)
+    ```
+    """)
+
+
+def write_nb(folder: Path, strand: str, table: str = "clients", code: str = "", extra: str = "") -> Path:
+    p = folder / f"{strand}.md"
+    p.write_text(HEADER.format(title=f"Otsikko {strand}", extra=extra)
+                 + BODY.format(table=table, code=code, strand=strand), encoding="utf-8")
+    return p
+
+
+SYNTH = HEADER.format(title="Synteesi", extra='results_dir = ""') + textwrap.dedent("""\
+    ```{code-cell} ipython3
+    from pathlib import Path
+    import pandas as pd
+    from hbeval_lib.results import Results
+    from hbeval_lib.disclosure import Disclosure
+    from hbeval_lib.config import REPO_ROOT
+    d = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
+    total = sum(pd.read_csv(p)["estimate"].sum() for p in sorted(d.glob("*/kaikki.results.csv"))
+                if p.parent.name != "synthesis")
+    r = Results("synthesis", phase, pilot)
+    r.add("sum_of_strands", "Summa", estimate=total)
+    r.write(results_path)
+    Disclosure().write(suppressions_path)
+    ```
+    """)
+
+
+def clients_table(counts: dict[str, int]) -> pd.DataFrame:
+    rows = []
+    for pilot, n in counts.items():
+        for i in range(n):
+            rows.append({"client_id": f"{i:06d}", "pilot": pilot, "start_date": pd.Timestamp("2017-03-01")})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture()
+def project(tmp_path):
+    nb = tmp_path / "notebooks"
+    nb.mkdir()
+    proc = tmp_path / "processed"
+    proc.mkdir()
+    clients_table({"eksote": 3, "hameenlinna": 4, "kainuu": 2}).to_parquet(proc / "clients.parquet")
+    return {"nb": nb, "proc": proc, "book": tmp_path / "book", "cache": tmp_path / "cache", "tmp": tmp_path}
+
+
+def do_run(project, **kw):
+    kw.setdefault("phases", ["loppuraportti"])
+    kw.setdefault("pilots", ["kaikki", "eksote", "hameenlinna"])
+    return pipeline.run(None, project["proc"], project["book"], project["nb"], jobs=2, progress=False,
+                        cache_dir=project["cache"], **kw)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# planning and dependency scanning (no kernels)
+# ---------------------------------------------------------------------------------------------------------------------
+def test_plan_covers_every_phase_strand_pilot_plus_synthesis(project):
+    for s in pipeline.STRANDS:
+        write_nb(project["nb"], s)
+    (project["nb"] / "synthesis.md").write_text(SYNTH, encoding="utf-8")
+    cfg = load_config()
+    jobs = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"])
+    # 3 phases x 3 strands x (6 pilots + kaikki) + synthesis (final phase, all pilots) = 64 (issue #8)
+    assert len(jobs) == 64
+    assert len({j.output for j in jobs}) == 64
+    syn = [j for j in jobs if j.strand == "synthesis"]
+    assert [(j.phase, j.pilot) for j in syn] == [("loppuraportti", "kaikki")]
+    assert syn[0].parameters()["results_dir"].endswith("book/loppuraportti")
+    assert jobs[-1].strand == "synthesis"
+    narrowed = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["lahtotilanne"], ["pori"])
+    assert [(j.phase, j.strand, j.pilot) for j in narrowed] == [("lahtotilanne", s, "pori") for s in pipeline.STRANDS]
+    with pytest.raises(Exception, match="unknown pilot"):
+        pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], None, ["nowhere"])
+
+
+def test_table_scan_literal_names_and_fallback_to_all():
+    from hbeval_lib.schema import TABLES
+
+    src = 'a = tables.load("kykyviisari", p)\nb = load("budgets", p, phase=phase)\nx = json.load(fh)\n'
+    assert pipeline.scan_tables(src) == ({"kykyviisari", "budgets"}, False)
+    # a loader call with a name in a variable cannot be resolved: the notebook depends on every table
+    assert pipeline.scan_tables("for n in names:\n    load(n, p)\n") == (set(), True)
+    assert pipeline.notebook_tables("from hbeval_lib import tables\nfor n in x: tables.load(n, p)\n") == sorted(TABLES)
+    only = pipeline.notebook_tables('from hbeval_lib import tables\ndf = tables.load("services", p)\n')
+    assert only == ["services"]
+
+
+def test_notebook_modules_are_transitive():
+    mods = {m.name for m in pipeline.notebook_modules("from hbeval_lib import tables\n")}
+    # tables.py imports config and schema (relative imports); __init__ always counts
+    assert {"__init__.py", "tables.py", "config.py", "schema.py"} <= mods
+    assert "pipeline.py" not in mods and "bookpages.py" not in mods
+    mods2 = {m.name for m in pipeline.notebook_modules("import hbeval_lib.results as R\n")}
+    assert "results.py" in mods2 and "tables.py" not in mods2
+
+
+def test_cache_key_depends_on_imported_modules_only(project, monkeypatch):
+    write_nb(project["nb"], "wellbeing")
+    job = pipeline.plan_jobs(load_config(), project["nb"], project["book"], project["proc"],
+                             ["loppuraportti"], ["eksote"])[0]
+    hasher = pipeline.TableHasher(project["proc"])
+    comp = pipeline.cache_components(job, hasher)
+    assert "tables.py" in comp["hbeval_lib"] and "cea.py" not in comp["hbeval_lib"]
+    assert comp["tables"] == {"clients": hasher.digest("clients", "eksote")}
+    base = pipeline.cache_key(job, hasher)
+    real = pipeline.file_hash
+
+    def changed(name):
+        monkeypatch.setattr(pipeline, "file_hash", lambda p: "x" if Path(p).name == name else real(p))
+        key = pipeline.cache_key(job, pipeline.TableHasher(project["proc"]))
+        monkeypatch.setattr(pipeline, "file_hash", real)
+        return key
+
+    assert changed("tables.py") != base       # an imported module changed
+    assert changed("cea.py") == base          # a module the notebook does not import
+    assert changed("requirements.txt") != base
+
+
+def test_pilot_slice_hash_sees_only_that_pilot(project):
+    h1 = pipeline.TableHasher(project["proc"])
+    before = {p: h1.digest("clients", p) for p in ("eksote", "hameenlinna", "kaikki")}
+    clients_table({"eksote": 5, "hameenlinna": 4, "kainuu": 2}).to_parquet(project["proc"] / "clients.parquet")
+    h2 = pipeline.TableHasher(project["proc"])
+    after = {p: h2.digest("clients", p) for p in ("eksote", "hameenlinna", "kaikki")}
+    assert after["hameenlinna"] == before["hameenlinna"]
+    assert after["eksote"] != before["eksote"] and after["kaikki"] != before["kaikki"]
+    assert h2.digest("services", "eksote") == "absent"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# papermill runs
+# ---------------------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_run_is_incremental_and_atomic(project):
+    write_nb(project["nb"], "wellbeing")
+    write_nb(project["nb"], "costs")
+    (project["nb"] / "synthesis.md").write_text(SYNTH, encoding="utf-8")
+    rep = do_run(project)
+    assert sorted(rep.executed) == sorted(
+        [f"loppuraportti/{s}/{p}" for s in ("wellbeing", "costs") for p in ("kaikki", "eksote", "hameenlinna")]
+        + ["loppuraportti/synthesis/kaikki"])
+    book = project["book"]
+    for s in ("wellbeing", "costs"):
+        for p, n in (("kaikki", 9), ("eksote", 3), ("hameenlinna", 4)):
+            res = pd.read_csv(book / "loppuraportti" / s / f"{p}.results.csv")
+            assert res["estimate"].tolist() == [n]
+            assert (book / "loppuraportti" / s / f"{p}.suppressions.csv").exists()
+    # synthesis ran after the strands and read their results (9 + 9)
+    assert pd.read_csv(book / "loppuraportti/synthesis/kaikki.results.csv")["estimate"].tolist() == [18]
+    merged = pd.read_csv(rep.results_csv)
+    assert list(merged.columns) == COLUMNS and len(merged) == 7
+    assert not (book / ".hbeval_staging").exists()
+
+    # the executed notebook: parameters hidden, final relative-or-absolute paths, title names the pilot
+    nb = json.loads((book / "loppuraportti/wellbeing/eksote.ipynb").read_text(encoding="utf-8"))
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
+    src = "".join(injected[0]["source"])
+    assert "eksote.results.csv" in src and "staging" not in src
+    assert any("# Otsikko wellbeing: Eksote" in "".join(c["source"]) for c in nb["cells"])
+    assert nb["metadata"]["kernelspec"]["name"] == "hbeval"
+    assert "rivejä 3" in json.dumps(nb, ensure_ascii=False)
+
+    # nothing changed: nothing runs
+    assert do_run(project).executed == []
+
+    # one pilot's rows changed: that pilot + kaikki + synthesis (its inputs, the kaikki results, changed)
+    clients_table({"eksote": 6, "hameenlinna": 4, "kainuu": 2}).to_parquet(project["proc"] / "clients.parquet")
+    rep = do_run(project)
+    assert sorted(rep.executed) == sorted(["loppuraportti/wellbeing/eksote", "loppuraportti/wellbeing/kaikki",
+                                           "loppuraportti/costs/eksote", "loppuraportti/costs/kaikki",
+                                           "loppuraportti/synthesis/kaikki"])
+    assert pd.read_csv(book / "loppuraportti/synthesis/kaikki.results.csv")["estimate"].tolist() == [24]
+
+    # a changed notebook source re-executes only that strand (+ synthesis only if its results changed: they did not)
+    write_nb(project["nb"], "costs", code="x = 1")
+    rep = do_run(project)
+    assert sorted(rep.executed) == sorted(f"loppuraportti/costs/{p}" for p in ("kaikki", "eksote", "hameenlinna"))
+
+    # a missing output forces its notebook to run again
+    (book / "loppuraportti/wellbeing/hameenlinna.results.csv").unlink()
+    assert do_run(project).executed == ["loppuraportti/wellbeing/hameenlinna"]
+
+
+@pytest.mark.slow
+def test_failing_notebook_stops_with_name_parameters_and_traceback(project):
+    write_nb(project["nb"], "wellbeing", code='if pilot == "hameenlinna":\n    1 / 0')
+    with pytest.raises(pipeline.RunError) as err:
+        do_run(project, pilots=["hameenlinna"])
+    msg = str(err.value)
+    assert "wellbeing.md" in msg and "loppuraportti/wellbeing/hameenlinna" in msg
+    assert '"pilot": "hameenlinna"' in msg and '"phase": "loppuraportti"' in msg
+    assert "ZeroDivisionError" in msg and "1 / 0" in msg
+    assert "\x1b[" not in msg  # no terminal colour codes
+    out = project["book"] / "loppuraportti" / "wellbeing"
+    assert not any(out.glob("hameenlinna.*")) if out.exists() else True
+    assert not (project["book"] / ".hbeval_staging").exists()
+    assert (project["cache"] / "failed" / "loppuraportti-wellbeing-hameenlinna.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_notebook_that_writes_no_results_is_an_error(project):
+    p = project["nb"] / "wellbeing.md"
+    p.write_text(HEADER.format(title="T", extra="") + "```{code-cell} ipython3\nx = 1\n```\n", encoding="utf-8")
+    with pytest.raises(pipeline.RunError, match="did not write"):
+        do_run(project, pilots=["eksote"])
+    assert not (project["book"] / "loppuraportti/wellbeing/eksote.ipynb").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# intake staleness
+# ---------------------------------------------------------------------------------------------------------------------
+def test_intake_runs_only_when_raw_changed(tmp_path, monkeypatch):
+    import hbeval_lib.intake as intake
+
+    calls = []
+    monkeypatch.setattr(intake, "run_intake", lambda raw, out, cfg=None, progress=False, **kw: calls.append(raw))
+    raw, proc = tmp_path / "raw", tmp_path / "proc"
+    (raw / "asiakkaat").mkdir(parents=True)
+    (raw / "asiakkaat" / "a.xlsx").write_bytes(b"one")
+    assert pipeline.ensure_processed(raw, proc) is True
+    assert pipeline.ensure_processed(raw, proc) is False
+    (raw / "asiakkaat" / "a.xlsx").write_bytes(b"two")
+    assert pipeline.ensure_processed(raw, proc) is True
+    (raw / "asiakkaat" / "b.xlsx").write_bytes(b"new file")
+    assert pipeline.ensure_processed(raw, proc) is True
+    assert len(calls) == 3
+    manifest = json.loads((proc / pipeline.MANIFEST).read_text())
+    assert set(manifest["raw_files"]) == {"asiakkaat/a.xlsx", "asiakkaat/b.xlsx"} and manifest["demo"] is False
+
+
+def test_failed_intake_leaves_processed_stale(tmp_path, monkeypatch):
+    import hbeval_lib.intake as intake
+
+    def boom(*a, **k):
+        raise RuntimeError("intake failed")
+
+    raw, proc = tmp_path / "raw", tmp_path / "proc"
+    raw.mkdir()
+    (raw / "x.csv").write_text("1")
+    monkeypatch.setattr(intake, "run_intake", boom)
+    with pytest.raises(RuntimeError):
+        pipeline.ensure_processed(raw, proc)
+    assert pipeline.processed_is_stale(raw, proc)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# book pages
+# ---------------------------------------------------------------------------------------------------------------------
+def test_committed_toc_matches_configuration():
+    assert (REPO_ROOT / "_toc.yml").read_text(encoding="utf-8") == bookpages.toc(load_config())
+    assert (REPO_ROOT / "book" / "_toc.yml").resolve() == (REPO_ROOT / "_toc.yml").resolve()
+
+
+def test_data_quality_page_aggregates_without_file_names(tmp_path):
+    proc, book = tmp_path / "proc", tmp_path / "book"
+    proc.mkdir()
+    secret = "asiakas_120345_kulut.xlsx"  # file names may hold client numbers
+    pd.DataFrame([
+        {"instrument": "asiakaskulut", "file": secret, "sheet": "A", "read": 10, "accepted": 8, "skipped": 0,
+         "rejected": 2, "excluded_no_consent": 0},
+        {"instrument": "asiakaskulut", "file": "b.xlsx", "sheet": "A", "read": 5, "accepted": 5, "skipped": 0,
+         "rejected": 0, "excluded_no_consent": 1}]).to_csv(proc / "reconciliation.csv", index=False)
+    pd.DataFrame([{"instrument": "asiakaskulut", "file": secret, "sheet": "A", "row": 7, "column": "Pvm",
+                   "value": "120345", "reason": "bad_date"}] * 2).to_csv(proc / "quarantine.csv", index=False)
+    (book / "loppuraportti" / "costs").mkdir(parents=True)
+    pd.DataFrame([{"table": "kustannukset.palvelut", "cell": "eksote / hb", "rule": "count<5"}]).to_csv(
+        book / "loppuraportti/costs/eksote.suppressions.csv", index=False)
+    page = bookpages.data_quality_page(proc, book)
+    assert secret not in page and "120345" not in page and "b.xlsx" not in page
+    assert "| asiakaskulut | 15 | 13 | 0 | 2 | 1 |" in page      # planted sums per instrument
+    assert "| asiakaskulut | bad_date | 2 |" in page
+    assert "| loppuraportti | costs | eksote | kustannukset.palvelut | eksote / hb | count<5 |" in page
+
+
+def test_pilots_page_shows_facts_with_source():
+    cfg = load_config()
+    page = bookpages.pilots_page(cfg)
+    for p in cfg.pilots:
+        assert f"## {p.name}" in page
+        if p.facts.get("source"):
+            assert f"Lähde: {p.facts['source']}" in page
+
+
+def test_summary_page_glues_text_values_from_the_all_pilots_notebook(tmp_path):
+    import nbformat
+
+    cfg = load_config()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glue(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/text/plain": "12"},
+                               metadata={"scrapbook": {"name": "wellbeing_n", "mime_prefix":
+                                                       "application/papermill.record/"}}),
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/image/png": "x",
+                                                     "application/papermill.record/text/plain": "<Figure>"},
+                               metadata={"scrapbook": {"name": "wellbeing_fig", "mime_prefix":
+                                                       "application/papermill.record/"}})]
+    nb.cells = [cell]
+    (tmp_path / "lahtotilanne" / "wellbeing").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "lahtotilanne/wellbeing/kaikki.ipynb")
+    page = bookpages.summary_page(cfg, "lahtotilanne", tmp_path)
+    assert "{glue:text}`../lahtotilanne/wellbeing/kaikki.ipynb::wellbeing_n:s`" in page
+    assert "wellbeing_fig" not in page   # figures are not pasted into the summary table
+    assert "Palveluprosessi" not in page  # no executed notebook, no section
