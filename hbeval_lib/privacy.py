@@ -348,7 +348,7 @@ class Finding:
 
 
 def mask(s: str) -> str:
-    """Mask the middle of a string: ``'Anna Heinonen'`` → ``'An*********en'``, ``'110201'`` → ``'1****1'``."""
+    """Mask the middle of a string: ``'Aili Sarvela'`` → ``'Ai********la'``, ``'110201'`` → ``'1****1'``."""
     s = str(s)
     keep = 1 if len(s) <= 8 else 2
     if len(s) <= 2:

@@ -23,7 +23,7 @@ from hbeval_lib.privacy import (Finding, approved_quotes, check_privacy, collect
     ("Lankapuhelin (09) 310 1691 ja 03 621 2000.", "Lankapuhelin [puhelin] ja [puhelin]."),
     ("Posti: etunimi.sukunimi@kunta.fi.", "Posti: [sähköposti]."),
     ("Asuu osoitteessa Koulukatu 15 B 12 Porissa.", "Asuu osoitteessa [osoite] Porissa."),
-    ("Matka Mäntytie 40 C 28 - Harjutie 20 ja takaisin", "Matka [osoite] - [osoite] ja takaisin"),
+    ("Matka Vaahterakuja 7 B 12 - Sepänpolku 3 ja takaisin", "Matka [osoite] - [osoite] ja takaisin"),
     ("Kävelimme Rantaraitti 3:lle ja Kirkkorinne 7 as. 4:ään.", "Kävelimme [osoite]:lle ja [osoite]:ään."),
 ])
 def test_scrub_text(text, expected):
@@ -44,7 +44,7 @@ def test_scrub_extra_names_and_surnames_alone():
 def test_only_tagged_paragraphs_are_quoted_and_scrubbed():
     md = ("---\npilotti: Pori\nlaji: asiakas\n---\n\n## 1.2.2018\n\n### Havainnot\n\n"
           "Tämä ei ole lainaus. #tarpeet\n\n"
-          "Jari Rantanen sanoi, että budjetti auttoi, soita 040 111 2222. #lainaus #edistaa\n")
+          "Urho Kivelä sanoi, että budjetti auttoi, soita 040 111 2222. #lainaus #edistaa\n")
     assert approved_quotes(md) == ["[nimi] sanoi, että budjetti auttoi, soita [puhelin]."]
 
 
@@ -165,6 +165,6 @@ def test_cli_exit_codes_and_masked_output(tmp_path, capsys):
 
 def test_mask():
     assert mask("110201") == "1****1"
-    assert mask("Anna Heinonen") == "An*********en"
+    assert mask("Aili Sarvela") == "Ai********la"
     assert Finding(file=__import__("pathlib").Path("a.html"), string="110201", kind="client_number").masked() \
         == "a.html: client_number: 1****1"

@@ -79,8 +79,9 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
     text = f"*Näyttöä on saatavilla {k}/{total} tunnusluvusta.*"
     if clear:
         text += (" *Luottamusväli ei sisällä nollaa seuraavissa: " + "; ".join(clear) + ".*")
-    rep.res.add(f"synteesi.{crit['key']}.evidence_available", f"Saatavilla olevat tunnusluvut: {crit['text'][:60]}",
-                estimate=k, n=total)
+    # a count of indicators, not of persons: no n
+    rep.res.add(f"synteesi.{crit['key']}.evidence_available",
+                f"Saatavilla olevat tunnusluvut ({total} määritelty): {crit['text'][:60]}", estimate=k)
     return out.text(text)
 
 

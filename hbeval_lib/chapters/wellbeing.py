@@ -117,11 +117,13 @@ def _survey(rep: Report) -> pd.DataFrame | None:
     return survey if _scope(rep)["survey"] and not survey.empty else None
 
 
-def _count_row(rep: Report, key: str, label: str, n: int, with_n: bool = True, hidden: bool = False) -> None:
-    """A published count in the results table (small counts and ``hidden`` ones suppressed, zeros shown)."""
+def _count_row(rep: Report, key: str, label: str, n: int, hidden: bool = False) -> None:
+    """A published count in the results table (small counts and ``hidden`` ones suppressed, zeros shown).
+
+    The count is the estimate; ``n`` stays empty (it is the number of persons a statistic rests on).
+    """
     ok = (n >= rep.dc.min_count or n == 0) and not hidden
-    rep.res.add(key, label, estimate=n if ok else None, n=(n if ok else None) if with_n else None,
-                suppressed=not ok)
+    rep.res.add(key, label, estimate=n if ok else None, suppressed=not ok)
 
 
 # -- introduction -----------------------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ def recruitment(rep: Report) -> Section:
     for arm in wb.ARMS:
         _count_row(rep, f"recruitment.n.{arm}", f"Asiakkaita ({ARM_FI[arm]})", int(n_arm[arm]),
                    hidden=not shown[arm].isdigit())
-    _count_row(rep, "recruitment.n.total", "Asiakkaita yhteensä", n_total, with_n=False,
+    _count_row(rep, "recruitment.n.total", "Asiakkaita yhteensä", n_total,
                hidden=not shown["total"].isdigit())
     if all(v.isdigit() for v in shown.values()):
         text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta: HB-asiakkaita {shown['hb']} ja "
