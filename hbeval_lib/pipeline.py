@@ -159,7 +159,9 @@ def resolve_raw(cfg: Config, raw: str | os.PathLike | None = None, generate_demo
 _LOADER = re.compile(r"(?:(?<![\w.])|\btables\.)(?:load|read_table)\(\s*(?:name\s*=\s*)?(['\"]?)(\w*)")
 _DIRECT = re.compile(r"read_parquet\(")
 _LOADER_MODULES = {"tables.py", "pipeline.py", "bookpages.py"}  # the loader itself and the orchestration
-_IMPORT_NB = re.compile(r"^\s*(?:from\s+hbeval_lib(?:\.([\w.]+))?\s+import\s+([\w\s,()*]+)|import\s+hbeval_lib\.([\w.]+))",
+# names: a parenthesised list (may span lines) or the rest of one line — never the next statement
+_IMPORT_NB = re.compile(r"^[ \t]*(?:from[ \t]+hbeval_lib(?:\.([\w.]+))?[ \t]+import[ \t]+(\([^)]*\)|[\w \t,*]+)"
+                        r"|import[ \t]+hbeval_lib\.([\w.]+))",
                         re.MULTILINE)
 
 

@@ -154,6 +154,18 @@ def test_notebook_modules_are_transitive():
     assert "results.py" in mods2 and "tables.py" not in mods2
 
 
+def test_notebook_modules_sees_every_import_line():
+    """Regression: a second import line right after the first was swallowed as part of the first's names."""
+    src = ("from hbeval_lib import report\nfrom hbeval_lib.chapters import costs as ch\n"
+           "from hbeval_lib import (\n    plots,\n    likert,\n)\n")
+    mods = {str(m.relative_to(pipeline.LIB_DIR)) for m in pipeline.notebook_modules(src)}
+    assert {"report.py", "chapters/costs.py", "chapters/__init__.py", "costs.py", "cea.py", "plots.py",
+            "likert.py"} <= mods
+    real = {m.name for m in pipeline.notebook_modules((pipeline.REPO_ROOT / "notebooks" / "wellbeing.md")
+                                                       .read_text(encoding="utf-8"))}
+    assert {"wellbeing.py", "likert.py", "report.py"} <= real
+
+
 def test_cache_key_depends_on_imported_modules_only(project, monkeypatch):
     write_nb(project["nb"], "wellbeing")
     job = pipeline.plan_jobs(load_config(), project["nb"], project["book"], project["proc"],
