@@ -128,6 +128,7 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
     """Reconciliation and rejections per instrument (no identifiers, no file names) and the suppressed cells."""
     processed_dir, book_dir = Path(processed_dir), Path(book_dir)
+    cfg = load_config()
     out = ["# Aineisto ja sen laatu", "",
            "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla (`hbeval intake`). "
            "Alla olevat taulukot kertovat mittareittain, montako riviä luettiin, hyväksyttiin ja hylättiin ja miksi. "
@@ -167,9 +168,24 @@ def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
             frames.append(df)
     if frames:
         sup = pd.concat(frames, ignore_index=True)
-        out += [f"Peitettyjä soluja yhteensä {len(sup)}.", ""]
-        out.append(_md_table(sup.rename(columns={"phase": "Vaihe", "strand": "Osa", "pilot": "Pilotti",
-                                                 "table": "Taulukko", "cell": "Solu", "rule": "Sääntö"})))
+        phases = {ph.key: ph.name for ph in cfg.phases}
+        pilots = {"kaikki": "Kaikki pilotit", **{pl.key: pl.name for pl in cfg.pilots}}
+        sup["phase"] = pd.Categorical(sup["phase"].map(lambda k: phases.get(k, k)),
+                                      categories=[ph.name for ph in cfg.phases] + sorted(
+                                          set(sup["phase"]) - set(phases)), ordered=True)
+        sup["strand"] = sup["strand"].map(lambda k: STRAND_TITLES.get(k, k))
+        sup["pilot"] = sup["pilot"].map(lambda k: pilots.get(k, k))
+        names = {"phase": "Vaihe", "strand": "Osa", "pilot": "Pilotti", "table": "Taulukko", "cell": "Solu",
+                 "rule": "Sääntö"}
+        summary = (sup.groupby(["phase", "strand", "rule"], observed=True).size().rename("Soluja")
+                   .reset_index())
+        out += [f"Peitettyjä soluja yhteensä {len(sup)}. Yhteenveto raporteittain ja säännöittäin; "
+                "koko luettelo (taulukko, solu, sääntö) on vaiheittain avattavissa alla.", ""]
+        out.append(_md_table(summary.rename(columns=names)))
+        for phase, part in sup.groupby("phase", observed=True):
+            out += ["<details>", f"<summary>{phase}: kaikki peitetyt solut ({len(part)})</summary>", ""]
+            out.append(_md_table(part.drop(columns="phase").rename(columns=names)))
+            out += ["", "</details>", ""]
     else:
         out += ["Yhtään solua ei tarvinnut peittää.", ""]
     return "\n".join(out)
