@@ -60,6 +60,7 @@ def test_no_error_output_or_traceback(built):
         stderr = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
                          if o.get("name") == "stderr")
         assert "Error" not in stderr and "Traceback" not in stderr, page
+        assert "Warning" not in stderr, f"{page}: a warning reached the book:\n{stderr[:2000]}"
 
 
 def test_figures_present(built):
@@ -105,7 +106,8 @@ def test_every_results_key_is_documented(built):
 def test_privacy_check_clean(built):
     from hbeval_lib.privacy import check_privacy
 
-    assert check_privacy(built["html"], built["raw"]) == []
+    # the whole book folder: HTML, executed notebooks, results and suppression CSVs, downloads
+    assert check_privacy(built["book"], built["raw"]) == []
 
 
 def test_rebuild_with_nothing_changed_executes_nothing(built):
