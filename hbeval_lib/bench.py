@@ -160,10 +160,24 @@ def main(argv: list[str] | None = None) -> int:
               f"{n_phases * n_strands * 2 + 1}. Every executed notebook belongs to {CHANGED_PILOT} or kaikki: "
               f"{'yes' if affected else 'NO'}.", "", "Executed in the one-file rebuild:", ""]
     lines += [f"- `{n}`" for n in sorted(executed_one)]
+    lines += _bootstrap_section()
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+def _bootstrap_section() -> list[str]:
+    """The cost strand's bootstrap benchmark (goal: 10,000 replicates for 1,000 clients well under a second)."""
+    from .bench_costs import run as run_bootstrap
+
+    b = run_bootstrap()
+    print(f"bootstrap: {b['total_s']:.3f} s for {b['replicates']} replicates of {b['clients']} clients", flush=True)
+    return ["", "## Bootstrap of the cost strand", "",
+            f"Stratified joint bootstrap of mean cost and effect, {b['replicates']:,} replicates for "
+            f"{b['clients']:,} clients, and the CEA summary on a 51-point WTP grid (best of 3; goal: well under "
+            "a second).", "", "| step | seconds |", "|---|---:|",
+            *[f"| {k.removesuffix('_s')} | {b[k]:.3f} |" for k in ("indices_s", "means_s", "summarise_s", "total_s")]]
 
 
 if __name__ == "__main__":
