@@ -80,6 +80,9 @@ RULE_TEXTS = {
     "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista",
     "stat": "tunnusluku alle {n} henkilön tiedoista",
     "figure": "kuvio alle {n} henkilön ryhmästä, ei piirretä",
+    "docs": "lainaus ryhmästä, jossa on alle {k} asiakirjaa: ei näytetä",
+    "possible_name": "lainaus saattaa sisältää nimen: ei näytetä",
+    "no_scrubber": "tunnisteiden poistoa ei ollut käytettävissä: lainauksia ei näytetä",
 }
 
 

@@ -453,6 +453,8 @@ def to_ipynb(source: Path, dest: Path) -> Path:
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "hbeval (Python 3.11)", "language": "python"}
     nb.metadata.pop("jupytext", None)
+    for i, cell in enumerate(nb.cells):  # stable cell ids: same source, same executed notebook (clean diffs)
+        cell["id"] = f"cell-{i:03d}"
     nbformat.write(nb, dest)
     return dest
 
@@ -490,9 +492,10 @@ def _finalise_notebook(path: Path, job: Job) -> None:
         pm.pop(k, None)
     if "parameters" in pm:
         pm["parameters"] = params
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        cell["id"] = f"cell-{i:03d}"  # papermill's injected cell gets a random id: renumber all
     nb.metadata["hbeval"] = {"strand": job.strand, "phase": job.phase, "pilot": job.pilot}
     nbformat.write(nb, path)
 
@@ -816,11 +819,12 @@ def update_reference(reference_dir: str | os.PathLike | None = None, notebooks_d
             pm.execute_notebook(str(nb_in), str(out), parameters=params, kernel_name=KERNEL_NAME, progress_bar=False,
                                 cwd=str(reference_dir), kernel_manager_class=_ipc_kernel_manager())
             nb = nbformat.read(out, as_version=4)
-            for cell in nb.cells:
+            for i, cell in enumerate(nb.cells):
                 if "injected-parameters" in cell.metadata.get("tags", []):
                     cell.source = _reference_parameters_cell(strand)
                 cell.metadata.pop("papermill", None)
                 cell.metadata.pop("execution", None)
+                cell["id"] = f"cell-{i:03d}"  # stable ids: a regenerated reference differs only where outputs do
             nb.metadata.pop("papermill", None)
             dest = reference_dir / f"{strand}.ipynb"
             nbformat.write(nb, dest)

@@ -472,7 +472,7 @@ def approved_quotes(qual: pd.DataFrame, min_docs: int, scrub=None, max_quotes: i
     docs = df.groupby("_cell")[["source", "doc_id"]].apply(lambda g: len(g.drop_duplicates()))
     has_quote = df.groupby("_cell")["quote_approved"].any()
     ok = {cell for cell, n in docs.items() if n >= min_docs}
-    suppressed = [{"cell": " / ".join(cell), "rule": f"docs<{min_docs}"}
+    suppressed = [{"cell": " / ".join(cell), "rule": "docs"}
                   for cell, n in docs.items() if n < min_docs and has_quote[cell]]
     q = df[df["quote_approved"].astype(bool)]
     q = q[q["_cell"].isin(ok)]

@@ -70,7 +70,10 @@ def show(*sections: Section) -> None:
         if s.text:
             say(s.text)
         if s.table is not None:
-            display(s.table)
+            table = s.table
+            if isinstance(table, pd.DataFrame) and isinstance(table.index, pd.RangeIndex):
+                table = table.style.hide(axis="index").set_table_attributes('class="dataframe"')  # no row numbers
+            display(table)
         if s.figure is not None:
             display(s.figure)
         if s.caption:
