@@ -148,8 +148,13 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     a = CostAnalysis(results=res, n=n, arm_ok=arm_ok, cea_conf=rep.cfg.section("cea") or {})
     # protected with their total (as on the wellbeing page), so that no page lets a small arm be subtracted
     shown = rep.dc.parts_and_total(n, "asiakkaat")
-    a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
-              f"Hinnat ovat vuoden {res['uc'].price_year} tasossa.")
+    if all(isinstance(v, int) for v in shown.values()):
+        a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
+    else:
+        a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta "
+                  f"(toisessa ryhmässä on alle {rep.dc.min_count} asiakasta, joten ryhmien kokoja ei näytetä "
+                  "tarkasti). ")
+    a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
     return a
@@ -160,7 +165,7 @@ def unit_costs(rep: Report) -> Shown:
     uct = costs.unit_cost_table(rep.cfg)
     fmt = {c: (lambda v: report.num(v, 2)) for c in uct.columns if c.startswith("Arvo")}
     source = (rep.cfg.section("price_index") or {}).get("source", "")
-    return Shown(table=uct.style.format(fmt).hide(axis="index"), glue={"costs_price_index_source": source})
+    return Shown(table=uct.style.format(fmt).hide(axis="index").set_table_attributes('class="dataframe"'), glue={"costs_price_index_source": source})
 
 
 def task_shares(rep: Report, a: CostAnalysis) -> Shown:
