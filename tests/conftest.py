@@ -57,3 +57,26 @@ def demo_processed(demo_raw, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("demo_processed")
     run_intake(raw, out)
     return out, truth
+
+
+@pytest.fixture
+def write_costs_results():
+    """A writer of a hand-made costs results table for synthesis tests: one shown key
+    (``costs.per_client_month.hb`` = 1234.5) and one suppressed key (``costs.incremental``), written to
+    ``<book>/costs/kaikki.results.csv``."""
+    import pandas as pd
+
+    def write(book: Path) -> Path:
+        costs = pd.DataFrame([
+            {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.per_client_month.hb",
+             "label": "x", "estimate": 1234.5, "ci_low": 1000.0, "ci_high": 1500.0, "n": 90, "p_value": None,
+             "suppressed": False},
+            {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.incremental",
+             "label": "x", "estimate": None, "ci_low": None, "ci_high": None, "n": None, "p_value": None,
+             "suppressed": True}])
+        (book / "costs").mkdir(parents=True)
+        path = book / "costs" / "kaikki.results.csv"
+        costs.to_csv(path, index=False)
+        return path
+
+    return write

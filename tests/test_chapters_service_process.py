@@ -183,20 +183,12 @@ def _synthesis(pilot: str, phase: str, results_dir) -> tuple[report.Report, syn.
     return rep, sr, sections, syn.summary(rep, sr, sections)
 
 
-def test_synthesis_reads_strand_results(demo_processed, tmp_path):
+def test_synthesis_reads_strand_results(demo_processed, tmp_path, write_costs_results):
     processed, _ = demo_processed
     book = tmp_path / "loppuraportti"
     rep, _ = run_chapter(processed, "kaikki", "loppuraportti")
     rep.res.write(str(book / "service_process" / "kaikki.results.csv"))
-    costs = pd.DataFrame([
-        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.per_client_month.hb",
-         "label": "x", "estimate": 1234.5, "ci_low": 1000.0, "ci_high": 1500.0, "n": 90, "p_value": None,
-         "suppressed": False},
-        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.incremental",
-         "label": "x", "estimate": None, "ci_low": None, "ci_high": None, "n": None, "p_value": None,
-         "suppressed": True}])
-    (book / "costs").mkdir(parents=True)
-    costs.to_csv(book / "costs" / "kaikki.results.csv", index=False)
+    write_costs_results(book)
 
     srep, sr, sections, summary = _synthesis("kaikki", "loppuraportti", book)
     assert sr.missing == [syn.STRANDS["wellbeing"]]

@@ -112,7 +112,7 @@ def test_service_process_notebook_runs(demo_processed, tmp_path, pilot, phase):
         assert r.loc["palvelut.nonpublic_share.verrokki", "estimate"] == 0.0
 
 
-def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path):
+def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path, write_costs_results):
     processed, _ = demo_processed
     book = tmp_path / "book" / "loppuraportti"
     # the service-process strand's real results, and a hand-made costs table with one suppressed key
@@ -120,15 +120,7 @@ def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path):
                                                 "processed_dir": str(processed),
                                                 "results_path": str(book / "service_process" / "kaikki.results.csv"),
                                                 "suppressions_path": ""})
-    costs = pd.DataFrame([
-        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.per_client_month.hb",
-         "label": "x", "estimate": 1234.5, "ci_low": 1000.0, "ci_high": 1500.0, "n": 90, "p_value": None,
-         "suppressed": False},
-        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.incremental",
-         "label": "x", "estimate": None, "ci_low": None, "ci_high": None, "n": None, "p_value": None,
-         "suppressed": True}])
-    (book / "costs").mkdir(parents=True)
-    costs.to_csv(book / "costs" / "kaikki.results.csv", index=False)
+    write_costs_results(book)
     done = _run_notebook("synthesis", tmp_path, {"pilot": "kaikki", "phase": "loppuraportti",
                                                  "processed_dir": str(processed), "results_dir": str(book),
                                                  "results_path": str(tmp_path / "synth.results.csv"),
