@@ -306,16 +306,12 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             title = h1.get_text(" ", strip=True).rstrip("#").strip()
             if ":" in title:
                 book.pilot_names[norm(title.rsplit(":", 1)[1])] = page[2]
-        counter: dict[str, int] = defaultdict(int)
         for t in root.find_all("table"):
             sec = t.find_parent("section")
             section = sec.get("id", "") if sec is not None else ""
             tab = _read_table(t, page, section)
             if tab is None:
                 continue
-            counter[tab.table] += 1
-            if counter[tab.table] > 1:
-                tab.table += f" #{counter[tab.table]}"
             book.tables.append(tab)
         for sec in root.find_all("section"):
             paras = [p for p in sec.find_all("p") if p.find_parent("section") is sec and p.find_parent("table") is None]
@@ -328,6 +324,7 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             m = re.search(r"—\s*([^()\n]+?)\s*(?:\(|$)", ps)
             if m:
                 book.quotes.append(Quote(page, ps, m.group(1).strip()))
+    _disambiguate(book)
     for path in sorted(html_dir.rglob("results.csv")):
         book.files.append(str(path.relative_to(html_dir)))
         book.tables.extend(_results_tables(path, phases))
@@ -340,6 +337,24 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             if tab is not None:
                 book.tables.append(tab)
     return book
+
+
+def _disambiguate(book: Book) -> None:
+    """Name tables the same way on every page: a table whose rows are the pilots gets ``:: pilotit``, one whose rows
+    are the two arms ``:: HB / verrokki``; tables still sharing a name on one page get an ordinal."""
+    by_page = defaultdict(list)
+    for t in book.tables:
+        if t.source != "html":
+            continue
+        labels = [norm(r[-1]) for r in t.rows if r]
+        if labels and sum(x in book.pilot_names for x in labels) >= max(2, (len(labels) + 1) // 2):
+            t.table += " :: pilotit"
+        elif labels and all(arm_of(x) in ("HB", "verrokki", "Yhteensä") for x in labels):
+            t.table += " :: HB / verrokki"
+        by_page[(t.page, t.table)].append(t)
+    for tabs in by_page.values():
+        for i, t in enumerate(tabs[1:], start=2):
+            t.table += f" #{i}"
 
 
 def _results_tables(path: Path, phases) -> list[Table]:
@@ -570,6 +585,17 @@ def _build_model(cells: pd.DataFrame, book: Book, phases: list[str], pilots: lis
         if cands:
             add_eq({k: 1.0, cands[0]: -1.0}, "pilottirivit", f"{_page_url(k)}: {k[3]}: {k[4]} = {cands[0][3]}",
                    [True])
+            continue
+        # no total row: the pilot row is the column's sum over the rows of the pilot page's table
+        ptabs = sorted({x[3] for x in m.lo if x[:3] == (k[0], k[1], pkey) and x[3].split(" :: ")[0] == section
+                        and x[5] == k[5] and m.original.get(x) != ""})
+        if len(ptabs) == 1:
+            rows = sorted(x for x in m.lo if x[:4] == (k[0], k[1], pkey, ptabs[0]) and x[5] == k[5]
+                          and m.original.get(x) != "")
+            coeffs = {k: 1.0}
+            for x in rows:
+                coeffs[x] = -1.0
+            add_eq(coeffs, "pilottirivit", f"{_page_url(k)}: {k[3]}: {k[4]} = Σ {ptabs[0]}", [True])
 
     # 4. the same arm total printed twice in one section of a page
     totals = defaultdict(list)
