@@ -1222,6 +1222,26 @@ def attack(html_dir: str | Path, phases: Iterable[str] | None = None, pilots: It
     return Attack(df, cells, len(pages), len(model.eqs) + len(model.ubs))
 
 
+def html_root(build_dir: str | Path) -> Path:
+    """The folder holding ``<phase>/<strand>/<pilot>.html`` under a build folder (``book/``, ``book/_build``,
+    ``book/_build/html``)."""
+    build_dir = Path(build_dir)
+    for cand in (build_dir / "_build" / "html", build_dir / "html", build_dir):
+        if cand.is_dir() and any(cand.glob("*/*/*.html")):
+            return cand
+    return build_dir
+
+
+def report_lines(res: Attack, max_report: int = 200) -> list[str]:
+    """The findings as log lines (``intruder: class: pages: table: cell = value (how)``)."""
+    lines = []
+    for r in res.findings.head(max_report).itertuples(index=False):
+        lines.append(f"intruder: {r[0]}: {r.pages}: {r.table}: {r.cell} = {r.value} ({r.how})")
+    if len(res.findings) > max_report:
+        lines.append(f"intruder: ... and {len(res.findings) - max_report} more")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -1229,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("html_dir")
     ap.add_argument("--csv", help="write the findings here")
     args = ap.parse_args(argv)
-    res = attack(args.html_dir)
+    res = attack(html_root(args.html_dir))
     print(res.summary())
     if args.csv:
         res.findings.to_csv(args.csv, index=False)

@@ -495,6 +495,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="raw data folder whose identifiers must not appear (default: paths.raw, or "
                              "paths.demo when paths.raw holds no files)")
     parser.add_argument("--max-report", type=int, default=200, help="print at most this many findings")
+    parser.add_argument("--intruder", choices=["fail", "warn", "off"], default="fail",
+                        help="the intruder test (hbeval_lib.intruder: what a reader can recover from the published "
+                             "book): fail on a finding (default), only warn, or skip")
 
 
 def _default_raw(cfg: Config) -> Path:
@@ -502,6 +505,19 @@ def _default_raw(cfg: Config) -> Path:
     if raw.is_dir() and any(p.is_file() for p in raw.rglob("*")):
         return raw
     return cfg.path_of("demo")
+
+
+def _run_intruder(build: Path, mode: str, max_report: int) -> bool:
+    """Attack the build as a reader would (:mod:`hbeval_lib.intruder`); True when it should fail the check."""
+    if mode == "off":
+        return False
+    from .intruder import attack, html_root, report_lines
+
+    res = attack(html_root(build))
+    for line in report_lines(res, max_report):
+        print(line)
+    print(res.summary(), file=sys.stderr if not res.ok else sys.stdout)
+    return not res.ok and mode == "fail"
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -517,9 +533,11 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     identifiers = collect_identifiers(raw, int((cfg.section("disclosure", {}) or {}).get("min_identifier_length", 6)))
     findings = check_privacy(build, raw, cfg=cfg, identifiers=identifiers)
+    intruder_failed = _run_intruder(build, getattr(args, "intruder", "fail"), args.max_report)
     if not findings:
-        print(f"check-privacy: no findings ({len(identifiers)} identifier strings searched in {build})")
-        return 0
+        print(f"check-privacy: no identifier or small-cell findings ({len(identifiers)} identifier strings "
+              f"searched in {build})" + ("; the intruder test failed" if intruder_failed else ""))
+        return 1 if intruder_failed else 0
     for f in findings[: args.max_report]:
         print(f.masked())
     if len(findings) > args.max_report:
