@@ -839,8 +839,11 @@ def _pct_matches(k: int, n: int, p: float, d: int) -> bool:
     return n > 0 and abs(100.0 * k / n - p) <= 0.5 * 10 ** (-d) + 1e-9
 
 
-def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int) -> list[dict]:
+def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: dict | None = None) -> list[dict]:
+    """Shares turned into counts. ``resolved`` (optional, filled in): ``(page, table, arm) → (n, {row: k})`` for
+    arm columns whose denominator is pinned by every share block of the column."""
     out = []
+    resolved = {} if resolved is None else resolved
     counts = cells[cells["is_count"] & (cells["kind"] == "int")]
     for tab in book.tables:
         if tab.source != "html":
@@ -879,6 +882,8 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int) -> list[di
         for i, row in enumerate(tab.rows):
             blocks[row[0] if len(row) > 1 else ""].append(i)
         for j, arm in arms:
+            arm_ns = None
+            arm_ks: dict = {}
             cands = sorted({int(r.value) for r in page.itertuples(index=False) if r.value and r.value > 0 and (
                 arm_of(r.col) == arm or arm_of(r.row.split(" | ")[-1]) == arm)})
             for block, idxs in blocks.items():
@@ -900,6 +905,10 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int) -> list[di
                         fits[n] = ks
                 if not fits:
                     continue
+                arm_ns = set(fits) if arm_ns is None else arm_ns & set(fits)
+                for n_, ks_ in fits.items():
+                    for (i, _v), k_ in zip(shares, ks_):
+                        arm_ks.setdefault(n_, {})[" | ".join(tab.rows[i])] = k_
                 for pos, (i, v) in enumerate(shares):
                     ks = {f[pos] for f in fits.values()}
                     k = next(iter(ks))
@@ -907,6 +916,79 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int) -> list[di
                         out.append(_finding("percent_n", [tab.page], tab.table,
                                             f"{' | '.join(tab.rows[i])} × {tab.columns[j]}", k,
                                             f"{tab.values[i][j]} × n, n ∈ {sorted(fits)} ({arm}, sama sivu)"))
+            if arm_ns is not None and len(arm_ns) == 1:
+                n_ = next(iter(arm_ns))
+                means = {" | ".join(tab.rows[i]): (parsed[i][j].value, parsed[i][j].decimals)
+                         for i in range(len(tab.rows)) if parsed[i][j].kind == "num"}
+                resolved[(tab.page, tab.table, tab.columns[j])] = (n_, arm_ks.get(n_, {}), means)
+    return out
+
+
+def _hidden_pilots_attacks(resolved: dict, pilots: list[str], min_count: int, min_n_stat: int) -> list[dict]:
+    """The pilots whose table is hidden, taken together: their size, counts and means are the all-pilots page minus
+    the pilots shown (each resolved by percent × n)."""
+    out = []
+    for (page, table, col), (nK, kK, mK) in sorted(resolved.items(), key=lambda x: (x[0][0], x[0][1], x[0][2])):
+        if page[2] != ALL:
+            continue
+        shown = {p: resolved[((page[0], page[1], p), table, col)] for p in pilots
+                 if ((page[0], page[1], p), table, col) in resolved}
+        hidden = [p for p in pilots if p not in shown]
+        if not hidden or not shown:
+            continue
+        nh = nK - sum(v[0] for v in shown.values())
+        if nh < 1:
+            continue
+        who = " + ".join(hidden)
+        pages = [page] + [(page[0], page[1], p) for p in sorted(shown)]
+        for row in sorted(kK):
+            if all(row in v[1] for v in shown.values()):
+                kh = kK[row] - sum(v[1][row] for v in shown.values())
+                if 1 <= kh < min_count:
+                    out.append(_finding("percent_n", pages, table, f"{who}: {row} × {col}", kh,
+                                        f"kaikki {kK[row]}/{nK} − näkyvien pilottien osuudet × n"))
+        if nh >= min_n_stat:
+            continue
+        for row in sorted(mK):
+            if all(row in v[2] for v in shown.values()):
+                b, db = mK[row]
+                rest = sum(v[0] * v[2][row][0] for v in shown.values())
+                val = (nK * b - rest) / nh
+                err = (nK * 0.5 * 10 ** -db + sum(v[0] * 0.5 * 10 ** -v[2][row][1] for v in shown.values())) / nh
+                out.append(_finding("complement", pages, table, f"{who}: {row} × {col}",
+                                    f"{val:.2f} ± {err:.2f} (n = {nh})",
+                                    "kaikki-sivun keskiarvo × n miinus näkyvien pilottien keskiarvot × n"))
+    return out
+
+
+def _profile_attacks(resolved: dict, phases: list[str], min_count: int, min_n_stat: int) -> list[dict]:
+    """A table of baseline characteristics is cumulative: between two phases it gains the newcomers. With both
+    denominators known (percent × n), (n₂·m₂ − n₁·m₁)/(n₂ − n₁) is the newcomers' mean and k₂ − k₁ their count in a
+    category."""
+    out = []
+    order = {p: i for i, p in enumerate(phases)}
+    series = defaultdict(list)
+    for (page, table, col), v in resolved.items():
+        if page[0] in order:
+            series[(page[1], page[2], table, col)].append((order[page[0]], page, v))
+    for (_st, _pi, table, col), items in sorted(series.items(), key=lambda x: x[0]):
+        items.sort(key=lambda x: x[0])
+        for (_, pa, (n1, k1, m1)), (_, pb, (n2, k2, m2)) in zip(items, items[1:]):
+            dn = n2 - n1
+            if not (1 <= dn < min_n_stat) or any(k2.get(r, 10 ** 9) < k for r, k in k1.items()):
+                continue                     # not a growing (cumulative) table, or enough newcomers
+            for row in sorted(set(k1) & set(k2)):
+                d = k2[row] - k1[row]
+                if 1 <= d < min_count:
+                    out.append(_finding("phase_difference", [pa, pb], table, f"{row} × {col} ({pa[0]} → {pb[0]})",
+                                        d, f"osuudet × n: {k2[row]}/{n2} − {k1[row]}/{n1}; uusia {dn}"))
+            for row in sorted(set(m1) & set(m2)):
+                (a, da), (b, db) = m1[row], m2[row]
+                val = (n2 * b - n1 * a) / dn
+                err = (n2 * 0.5 * 10 ** -db + n1 * 0.5 * 10 ** -da) / dn
+                out.append(_finding("complement", [pa, pb], table, f"{row} × {col} ({pa[0]} → {pb[0]})",
+                                    f"{val:.2f} ± {err:.2f} (n = {dn})",
+                                    f"uusien keskiarvo: ({n2}·{b:g} − {n1}·{a:g}) / {dn}"))
     return out
 
 
@@ -1209,7 +1291,10 @@ def attack(html_dir: str | Path, phases: Iterable[str] | None = None, pilots: It
                                          f"{a[4]} × {a[5]} ({a[0]} → {b[0]})", res["value"],
                                          f"erotus {model.original.get(b) or '?'} − {model.original.get(a) or '?'}; "
                                          + res["how"]))
-    findings += _percent_attacks(book, cells, min_count)
+    resolved: dict = {}
+    findings += _percent_attacks(book, cells, min_count, resolved)
+    findings += _profile_attacks(resolved, phases, min_count, min_n_stat)
+    findings += _hidden_pilots_attacks(resolved, pilots, min_count, min_n_stat)
     findings += _complement_attacks(book, pilots, min_n_stat)
     findings += _euro_attacks(book, phases, min_count, min_n_stat)
     findings += _small_statistics(book, min_count, min_n_stat)
