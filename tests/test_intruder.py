@@ -152,6 +152,58 @@ def test_percent_of_a_known_arm_is_a_count(tmp_path):
     assert "n ∈ [50]" in f["how"].iloc[0]
 
 
+def _balance(age, shares):
+    rows = [["Ikä", "", age[0], age[1], "0,00"]]
+    for lab, hb, ver in shares:
+        rows.append(["Sukupuoli", lab, hb, ver, "0,00"])
+    return pd.DataFrame(rows, columns=["Muuttuja", "Luokka", "HB", "Verrokki", "SMD"])
+
+
+def test_newcomer_profiled_by_differencing_phases(tmp_path):
+    # interim: 20 HB (mies 8, nainen 12), mean age 30,0; final: 21 HB (mies 8, nainen 12, muu 1), mean age 31,0
+    # -> the one newcomer is 'muu' and (21 × 31,0 − 20 × 30,0) / 1 = 51 years old
+    for phase, age, shares, n in [
+            ("valiarviointi", ("30,0", "40,0"), [("mies", "40,0 %", "50,0 %"), ("muu", "0,0 %", "0,0 %"),
+                                                   ("nainen", "60,0 %", "50,0 %")], 20),
+            ("loppuraportti", ("31,0", "40,0"), [("mies", "38,1 %", "50,0 %"), ("muu", "4,8 %", "0,0 %"),
+                                                   ("nainen", "57,1 %", "50,0 %")], 21)]:
+        write_page(tmp_path, phase, "wellbeing", "alfa", [
+            {"id": "rekrytointi", "text": f"Arvioinnissa on mukana {n + 20} asiakasta: HB-asiakkaita {n} ja "
+                                          f"verrokkiasiakkaita 20."},
+            {"id": "vertailukelpoisuus", "tables": [(_balance(age, shares), False)]}])
+    res = run(tmp_path)
+    d = found(res, "phase_difference")
+    assert set(zip(d["cell"], d["value"])) == {("Sukupuoli | muu × HB (valiarviointi → loppuraportti)", "1"),
+                                               ("HB × n (valiarviointi → loppuraportti)", "1"),       # the text
+                                               ("Yhteensä × n (valiarviointi → loppuraportti)", "1")}
+    c = found(res, "complement")
+    assert list(c["cell"]) == ["Ikä × HB (valiarviointi → loppuraportti)"]
+    assert c["value"].iloc[0].startswith("51.00 ±") and c["value"].iloc[0].endswith("(n = 1)")
+
+
+def test_hidden_pilot_is_kaikki_minus_the_pilots_shown(tmp_path):
+    # kaikki: 30 verrokki (mies 12 = 40,0 %), alfa shows 24 (mies 9 = 37,5 %); beeta hidden: 6 persons, 3 men,
+    # mean age (30 × 40,0 − 24 × 41,0) / 6 = 36,0
+    write_page(tmp_path, "loppuraportti", "wellbeing", "kaikki", [
+        {"id": "rekrytointi", "text": "HB-asiakkaita 50 ja verrokkiasiakkaita 30."},
+        {"id": "vertailukelpoisuus", "tables": [(_balance(("35,0", "40,0"), [("mies", "40,0 %", "40,0 %"),
+                                                                            ("nainen", "60,0 %", "60,0 %")]), False)]}])
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [
+        {"id": "rekrytointi", "text": "HB-asiakkaita 40 ja verrokkiasiakkaita 24."},
+        {"id": "vertailukelpoisuus", "tables": [(_balance(("35,0", "41,0"), [("mies", "40,0 %", "37,5 %"),
+                                                                            ("nainen", "60,0 %", "62,5 %")]), False)]}])
+    res = run(tmp_path)
+    p = found(res, "percent_n")
+    # HB: 50 − 40 = 10 in beeta, 20 − 16 = 4 of them men
+    assert list(zip(p["cell"], p["value"])) == [("beeta: Sukupuoli | mies × HB", "4"),
+                                                ("beeta: Sukupuoli | mies × Verrokki", "3"),
+                                                ("beeta: Sukupuoli | nainen × Verrokki", "3")]
+    c = found(res, "complement")
+    assert list(c["cell"]) == ["beeta: Ikä × Verrokki"]
+    assert c["value"].iloc[0].startswith("36.00 ±") and c["value"].iloc[0].endswith("(n = 6)")
+    assert "HB" not in " ".join(c["cell"])          # 10 HB clients in beeta: not below the threshold
+
+
 def test_share_beside_a_hidden_count(tmp_path):
     t = counts({"kyllä": ["7", "58 %"], "ei": ["<5", "25 %"], "en osaa sanoa": ["<5", "–"]},
                ["Vastaajia", "Osuus"], "Valitsisi HB-mallin")
