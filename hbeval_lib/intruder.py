@@ -1,8 +1,8 @@
 """An intruder of our own: attack a built book with nothing but what a reader can see.
 
-The attacker reads only the published release — the HTML pages under ``_build/html`` (``<phase>/<strand>/<pilot>.html``),
-the downloadable ``results.csv`` and the executed notebooks behind the download buttons (``_sources/**.ipynb``; their
-glued values) — and tries to recover what the protection hid. It knows only what a reader knows: the page (phase,
+The attacker reads only the published release — the HTML pages under ``_build/html``
+(``<phase>/<strand>/<pilot>.html``), the downloadable ``results.csv`` and the executed notebooks behind the download
+buttons (``_sources/**.ipynb``; their glued values) — and tries to recover what the protection hid. It knows only what a reader knows: the page (phase,
 strand, pilot from the URL), the table (its section heading and index names), the row and column labels and the
 printed value or suppression mark (``<5``, ``–``).
 
@@ -126,7 +126,8 @@ MEAN_LABEL_RE = re.compile(r"^(estimaatti|keskiarvo|ka|muutos)$")
 
 
 def arm_of(label: str) -> str | None:
-    """``'HB-asiakkaat'``, ``'n (HB)'``, ``'HB'`` → ``'HB'``; the control arm → ``'verrokki'``; totals → ``'Yhteensä'``."""
+    """``'HB-asiakkaat'``, ``'n (HB)'``, ``'HB'`` → ``'HB'``; the control arm → ``'verrokki'``;
+    totals → ``'Yhteensä'``."""
     s = norm(label)
     if s in TOTAL_LABELS:
         return "Yhteensä"
@@ -1179,7 +1180,8 @@ def _small_statistics(book: Book, min_count: int, min_n_stat: int) -> list[dict]
                 nv = parsed[i][use[0]]
                 if nv.kind == "int" and 1 <= nv.value < min_n_stat:
                     out.append(_finding("small_statistic", [tab.page], tab.table,
-                                        f"{' | '.join(r)} × {tab.columns[j]}", f"{tab.values[i][j]} (n = {int(nv.value)})",
+                                        f"{' | '.join(r)} × {tab.columns[j]}",
+                                        f"{tab.values[i][j]} (n = {int(nv.value)})",
                                         f"n sarakkeessa '{tab.columns[use[0]]}'"))
     return out
 

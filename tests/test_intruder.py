@@ -28,7 +28,8 @@ def _table(df: pd.DataFrame, index: bool = True) -> str:
 def write_page(root, phase, strand, pilot, sections):
     """One page; ``sections`` = list of dicts with ``id``, optional ``text``, ``tables`` (DataFrames, or
     (DataFrame, False) for a table without index) and ``quotes`` ((text, label) pairs)."""
-    parts = [f"<html><body><nav>navigation</nav><article><section id='page'><h1>Luku: {NAMES.get(pilot, pilot.capitalize())}"
+    name = NAMES.get(pilot, pilot.capitalize())
+    parts = [f"<html><body><nav>navigation</nav><article><section id='page'><h1>Luku: {name}"
              f"<a class='headerlink'>#</a></h1>"]
     for sec in sections:
         parts.append(f"<section id='{sec['id']}'><h2>{sec['id']}</h2>")
@@ -145,7 +146,8 @@ def test_percent_of_a_known_arm_is_a_count(tmp_path):
                         ["Sukupuoli", "nainen", "58,0 %", "50,0 %", "0,16"]],
                        columns=["Muuttuja", "Luokka", "HB", "Verrokki", "SMD"])
     write_page(tmp_path, "loppuraportti", "wellbeing", "kaikki", [
-        {"id": "rekrytointi", "text": "Arvioinnissa on mukana 70 asiakasta: HB-asiakkaita 50 ja verrokkiasiakkaita 20."},
+        {"id": "rekrytointi",
+         "text": "Arvioinnissa on mukana 70 asiakasta: HB-asiakkaita 50 ja verrokkiasiakkaita 20."},
         {"id": "vertailukelpoisuus", "tables": [(bal, False)]}])
     f = found(run(tmp_path), "percent_n")
     assert list(zip(f["cell"], f["value"])) == [("Sukupuoli | muu × HB", "1")]
@@ -219,7 +221,8 @@ def _change(n, est):
 
 def test_complement_pilot_mean_from_kaikki(tmp_path):
     for pilot, n, est in [("kaikki", "30", "0,50"), ("alfa", "24", "0,40"), ("beeta", "–", "–")]:
-        write_page(tmp_path, "loppuraportti", "wellbeing", pilot, [{"id": "muutos", "tables": [(_change(n, est), False)]}])
+        write_page(tmp_path, "loppuraportti", "wellbeing", pilot,
+                   [{"id": "muutos", "tables": [(_change(n, est), False)]}])
     f = found(run(tmp_path), "complement")
     assert len(f) == 1
     # (30 × 0.50 − 24 × 0.40) / 6 = 0.90, from a group of 6 persons
@@ -240,7 +243,8 @@ def test_complement_assistant_yes_from_hb_total(tmp_path):
 
 
 def test_euro_sums_with_few_contributors(tmp_path):
-    for phase, budget, mean in [("valiarviointi", "50 000 €", "5 000 €"), ("loppuraportti", "56 000 €", "5 091 €")]:
+    for phase, budget, mean in [("valiarviointi", "50 000 €", "5 000 €"),
+                                ("loppuraportti", "56 000 €", "5 091 €")]:
         t = counts({"Sovitut budjetit yhteensä": [budget, mean], "– tuottaja: Muu": ["9 000 €", "3 000 €"]},
                    ["Euroa", "Keskimäärin / asiakas"], "Erä")
         write_page(tmp_path, phase, "costs", "alfa", [{"id": "budjetit", "tables": [t]}])
@@ -250,7 +254,8 @@ def test_euro_sums_with_few_contributors(tmp_path):
 
 
 def test_statistic_beside_its_small_n(tmp_path):
-    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [{"id": "muutos", "tables": [(_change("6", "0,55"), False)]}])
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa",
+               [{"id": "muutos", "tables": [(_change("6", "0,55"), False)]}])
     f = found(run(tmp_path), "small_statistic")
     assert list(f["value"]) == ["0,55 (n = 6)"]
 
@@ -259,14 +264,15 @@ def test_printed_small_count_and_quote_from_a_small_group(tmp_path):
     docs = counts({"Dokumentteja": ["<5", "12"]}, ["Asiakkaat, väli", "Työntekijät, väli"], "")
     docs2 = counts({"kyllä": ["3"]}, ["Vastaajia"], "Oli HB-avustaja")
     write_page(tmp_path, "valiarviointi", "service_process", "kaikki", [
-        {"id": "paivakirjat", "tables": [docs, docs2], "quotes": [("Jonot olivat pitkät.", "Asiakkaat, väli (Teema)")]}])
+        {"id": "paivakirjat", "tables": [docs, docs2],
+         "quotes": [("Jonot olivat pitkät.", "Asiakkaat, väli (Teema)")]}])
     res = run(tmp_path)
     assert list(found(res, "published_small_count")["value"]) == ["3"]
     q = found(res, "quote")
     assert len(q) == 1 and "Asiakkaat, väli" in q["how"].iloc[0]
 
 
-# -- a safe book: the same structures, nothing pinned to a small count -----------------------------------------------------
+# -- a safe book: the same structures, nothing pinned to a small count -------------------------------------------------
 
 def test_safe_book_recovers_nothing(tmp_path):
     # margins with two hidden cells in every row and column (each pair could be 1+9 … 5+5)
@@ -301,7 +307,8 @@ def test_inconsistent_margin_is_not_trusted(tmp_path):
     # the printed Yhteensä does not add up (11 ≠ 7 + 5): a reader cannot rely on it, so <5 stays unknown
     t = counts({"A": ["<5"], "B": ["7"], "C": ["5"], "Yhteensä": ["11"]}, ["n"], "Ryhmä")
     t2 = counts({"A": ["6"], "B": ["7"], "Yhteensä": ["11"]}, ["n"], "Ryhmä")
-    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [{"id": "x", "tables": [t]}, {"id": "y", "tables": [t2]}])
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa",
+               [{"id": "x", "tables": [t]}, {"id": "y", "tables": [t2]}])
     res = run(tmp_path)
     assert found(res, "pages_add_up").empty
 
@@ -312,7 +319,7 @@ def test_deterministic(tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
-# -- hbeval check-privacy -----------------------------------------------------------------------------------------------
+# -- hbeval check-privacy --------------------------------------------------------------------------------------------
 
 def test_check_privacy_runs_the_intruder(tmp_path, capsys):
     from hbeval_lib.cli import main
