@@ -627,7 +627,29 @@ def _build_model(cells: pd.DataFrame, book: Book, phases: list[str], pilots: lis
                 add_eq({first: 1.0, k: -1.0}, "sama luku kahdesti", f"{_page_url(k)}: {gkey[4]}: {first[3]} = {k[3]}",
                        [True])
 
-    # 5. cumulative phases: earlier ≤ later; differences are newcomers
+    # 5. a yes/no question with shares: the answers add up to the share's denominator (percent × n)
+    for tab in book.tables:
+        if tab.source != "html":
+            continue
+        labels = {norm(r[-1]) for r in tab.rows if r}
+        if not {"kyllä", "ei"} <= labels or len(tab.rows) > 4:
+            continue
+        dn = _share_denominators(tab)
+        if dn is None or len(dn[2]) != 1:
+            continue
+        jc, _js, ns = dn
+        col = tab.columns[jc]
+        keys = [tab.page + (tab.table, " | ".join(r), col) for r in tab.rows]
+        if not all(k in m.lo for k in keys):
+            continue
+        n = next(iter(ns))
+        total = m.var(tab.page + (tab.table, "Σ (osuuksien nimittäjä)", col), str(n), "int", n)
+        coeffs = {total: 1.0}
+        for k in keys:
+            coeffs[k] = -1.0
+        add_eq(coeffs, "osuuksien nimittäjä", f"{_page_url(total)}: {tab.table}: Σ {col} = {n}", [True])
+
+    # 6. cumulative phases: earlier ≤ later; differences are newcomers
     order = {p: i for i, p in enumerate(phases)}
     series = defaultdict(list)
     for k in m.lo:
@@ -840,6 +862,27 @@ def _pct_matches(k: int, n: int, p: float, d: int) -> bool:
     return n > 0 and abs(100.0 * k / n - p) <= 0.5 * 10 ** (-d) + 1e-9
 
 
+def _share_denominators(tab: Table):
+    """A table with one count column and one share column (``Osuus…``): ``(count col, share col, {n})`` — the
+    denominators consistent with every row where both are printed — or None."""
+    cols = [norm(c) for c in tab.columns]
+    cnt = [j for j, c in enumerate(cols) if COUNT_LABEL_RE.match(c)]
+    shr = [j for j, c in enumerate(cols) if c.startswith("osuus")]
+    if len(cnt) != 1 or len(shr) != 1:
+        return None
+    jc, js = cnt[0], shr[0]
+    parsed = tab.parsed()
+    ns = None
+    for i in range(len(tab.rows)):
+        kv, pv = parsed[i][jc], parsed[i][js]
+        if kv.kind == "int" and pv.kind == "pct" and kv.value > 0 and pv.value > 0:
+            k = int(kv.value)
+            top = int(100 * k / max(pv.value - 0.5 * 10 ** (-pv.decimals), 1e-9)) + 1
+            s = {n for n in range(k, min(top, 100000) + 1) if _pct_matches(k, n, pv.value, pv.decimals)}
+            ns = s if ns is None else ns & s
+    return None if not ns else (jc, js, ns)
+
+
 def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: dict | None = None) -> list[dict]:
     """Shares turned into counts. ``resolved`` (optional, filled in): ``(page, table, arm) → (n, {row: k})`` for
     arm columns whose denominator is pinned by every share block of the column."""
@@ -850,29 +893,18 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: 
         if tab.source != "html":
             continue
         parsed = tab.parsed()
-        cols = [norm(c) for c in tab.columns]
         # (a) a count column and a share column side by side: the shares give the denominator
-        cnt = [j for j, c in enumerate(cols) if COUNT_LABEL_RE.match(c)]
-        shr = [j for j, c in enumerate(cols) if c.startswith("osuus")]
-        if len(cnt) == 1 and len(shr) == 1:
-            jc, js = cnt[0], shr[0]
-            ns = None
+        dn = _share_denominators(tab)
+        if dn is not None:
+            jc, js, ns = dn
             for i in range(len(tab.rows)):
                 kv, pv = parsed[i][jc], parsed[i][js]
-                if kv.kind == "int" and pv.kind == "pct" and kv.value > 0 and pv.value > 0:
-                    k = int(kv.value)
-                    top = int(100 * k / max(pv.value - 0.5 * 10 ** (-pv.decimals), 1e-9)) + 1
-                    s = {n for n in range(k, min(top, 100000) + 1) if _pct_matches(k, n, pv.value, pv.decimals)}
-                    ns = s if ns is None else ns & s
-            if ns:
-                for i in range(len(tab.rows)):
-                    kv, pv = parsed[i][jc], parsed[i][js]
-                    if kv.kind in ("small", "hidden") and pv.kind == "pct":
-                        ks = {k for n in ns for k in range(0, n + 1) if _pct_matches(k, n, pv.value, pv.decimals)}
-                        if len(ks) == 1 and 1 <= next(iter(ks)) < min_count:
-                            out.append(_finding("percent_n", [tab.page], tab.table, f"{' | '.join(tab.rows[i])} × "
-                                                f"{tab.columns[jc]}", next(iter(ks)),
-                                                f"{tab.values[i][js]} × n, n ∈ {sorted(ns)[:5]} muista riveistä"))
+                if kv.kind in ("small", "hidden") and pv.kind == "pct":
+                    ks = {k for n in ns for k in range(0, n + 1) if _pct_matches(k, n, pv.value, pv.decimals)}
+                    if len(ks) == 1 and 1 <= next(iter(ks)) < min_count:
+                        out.append(_finding("percent_n", [tab.page], tab.table, f"{' | '.join(tab.rows[i])} × "
+                                            f"{tab.columns[jc]}", next(iter(ks)),
+                                            f"{tab.values[i][js]} × n, n ∈ {sorted(ns)[:5]} muista riveistä"))
         # (b) shares in arm columns (HB / verrokki): the denominator is an arm size printed on the same page
         arms = [(j, arm_of(c)) for j, c in enumerate(tab.columns) if arm_of(c) in ("HB", "verrokki")]
         if not arms or not any(v.kind == "pct" for r in parsed for v in r):

@@ -214,6 +214,15 @@ def test_share_beside_a_hidden_count(tmp_path):
     assert list(zip(f["cell"], f["value"])) == [("ei × Vastaajia", "3")]
 
 
+def test_yes_no_answers_add_up_to_the_share_denominator(tmp_path):
+    # 8 = 67 % → 12 respondents; the yes/no answers add up to them: kyllä = 12 − 8 = 4
+    t = counts({"kyllä": ["<5", "–"], "ei": ["8", "67 %"]}, ["Vastaajia", "Osuus"], "Oli HB-avustaja")
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [{"id": "kysely", "tables": [t]}])
+    f = found(run(tmp_path), "pages_add_up")
+    assert list(zip(f["cell"], f["value"])) == [("kyllä × Vastaajia [<5]", "4")]
+    assert "osuuksien nimittäjä" in f["how"].iloc[0]
+
+
 def _change(n, est):
     return pd.DataFrame([["Yleinen hyvinvointi", "Muutos (loppu − alku)", "HB", n, est]],
                         columns=["Mittari", "Analyysi", "Ryhmä", "n", "Estimaatti"])
