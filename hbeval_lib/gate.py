@@ -127,6 +127,12 @@ class Finding:
         parts += [p for p in (self.sheet, self.detail) if p]
         return ":".join(parts)
 
+    @property
+    def short(self) -> str:
+        """A short stable key of the id (``#`` + 10 hex digits of its SHA-256): acknowledge with it when the id
+        holds a file name that must not be committed (e.g. a name with a client number)."""
+        return "#" + hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:10]
+
     def where(self) -> str:
         """``tiedosto kykyviisari/x.xlsx, välilehti 'Vastaukset', rivi 5, sarake 'Ryhmä'`` (the parts known)."""
         parts = []
@@ -144,7 +150,7 @@ class Finding:
 
     def text(self) -> str:
         """The finding as one Finnish paragraph for the terminal summary."""
-        head = f"{SEVERITY_FI[self.severity]} [{self.id}] {KIND_TITLES.get(self.kind, self.kind)}"
+        head = f"{SEVERITY_FI[self.severity]} [{self.id}] ({self.short}) {KIND_TITLES.get(self.kind, self.kind)}"
         out = f"{head}\n    {self.where()}: {self.found}"
         if self.action:
             out += f"\n    Mitä tehdä: {self.action}"
@@ -201,7 +207,7 @@ class Acknowledgement:
 
     def matches(self, f: Finding) -> bool:
         if self.id:
-            return self.id == f.id
+            return self.id in (f.id, f.short)
         return self.kind == f.kind and self.file in (f.file, f.instrument)
 
     @property

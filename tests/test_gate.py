@@ -257,10 +257,22 @@ def test_client_of_another_pilot_in_a_pilots_file(raw, tmp_path):
     roster = list(openpyxl.load_workbook(raw / "asiakkaat" / "asiakkaat_eksote.xlsx").active.iter_rows(values_only=True))
     eksote_client = next(str(r[0]) for r in roster if r[0] and str(r[0]).isdigit() and str(r[0])[0] == "1")
     _set_cell(raw / "palvelut" / "palvelut_pori.xlsx", 2, 1, eksote_client)
+    # and a control client's number on the HB form of the client survey
+    survey = raw / "asiakaskysely" / "asiakaskysely.xlsx"
+    wb = openpyxl.load_workbook(survey)
+    controls = [str(r[0]) for r in roster if r[1] and str(r[1]).casefold() == "verrokki" and r[4] == "kyllä"]
+    hb = wb["HB"]
+    col = next(c.column for c in hb[1] if str(c.value).startswith("1.1"))
+    hb.cell(row=2, column=col, value=controls[0])
+    wb.save(survey)
     _, verdict = _intake(raw, tmp_path / "out")
-    [f] = _errors(verdict, "client_profile_conflict")
-    assert f.file == "palvelut/palvelut_pori.xlsx" and f.row == 2 and f.column == "Asiakasnumero"
+    found = {f.file: f for f in _errors(verdict, "client_profile_conflict")}
+    assert set(found) == {"palvelut/palvelut_pori.xlsx", "asiakaskysely/asiakaskysely.xlsx"}
+    f = found["palvelut/palvelut_pori.xlsx"]
+    assert f.row == 2 and f.column == "Asiakasnumero"
     assert "Eksote" in f.found and "Pori" in f.found and "Korjaa numerot" in f.action
+    f = found["asiakaskysely/asiakaskysely.xlsx"]
+    assert f.sheet == "HB" and f.row == 2 and "HB-lomakkeella" in f.found and "verrokki" in f.found
 
 
 def test_roster_row_with_a_second_profile(raw, tmp_path):
@@ -305,7 +317,7 @@ def test_acknowledged_error_lets_the_build_go_on_and_is_listed(raw, tmp_path):
         gate.check_build(raw, out, ack_path=NO_ACKS)
     assert f.id in str(exc.value) and "hbeval build --draft" in str(exc.value)
     ack = tmp_path / "kuitatut.yml"
-    ack.write_text(f"acknowledged:\n  - id: {json.dumps(f.id)}\n    reason: Kopio tarkistettu; rivit laskettu kerran.\n"
+    ack.write_text(f"acknowledged:\n  - id: {json.dumps(f.short)}\n    reason: Kopio tarkistettu; rivit laskettu kerran.\n"
                    "  - id: unreadable_file:x.xlsx\n    reason: vanha\n  - id: no_reason:x\n", encoding="utf-8")
     verdict = gate.check_build(raw, out, ack_path=ack)
     assert verdict.passed and [a.id for a in verdict.acknowledged] == [f.id]
