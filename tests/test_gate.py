@@ -20,6 +20,7 @@ from hbeval_lib import bookpages, gate, intake
 from hbeval_lib.config import REPO_ROOT
 
 NO_ACKS = "/nonexistent/kuitatut.yml"  # the repository's list must not change a test's verdict
+SAMPLES_ACK = Path(__file__).with_name("samples_kuitatut_havainnot.yml")
 
 
 @pytest.fixture(scope="module")
@@ -388,13 +389,18 @@ def test_intake_cli_exits_nonzero_with_a_finnish_summary(raw, tmp_path, capsys):
     assert "VIRHE [unreadable_file:asiakkaat/asiakkaat_pori.xlsx]" in out and "Mitä tehdä:" in out
 
 
-def test_the_independent_samples_pass_the_gate(samples_dir, samples_processed):
-    """The samples' planted faults (FAULTS.md) are single invalid rows: rejected and counted (warnings), none of
-    them changes what the report says, so the gate lets them through."""
+def test_the_independent_samples_and_the_gate(samples_dir, samples_processed, tmp_path):
+    """The samples' planted faults (FAULTS.md) are single invalid rows, rejected and counted. Most are warnings;
+    the two budget rows of a control client (client_not_hb -> group_mismatch) use a client number with another
+    client profile: an error, until acknowledged (as tests/test_book_samples.py does)."""
     verdict = gate.evaluate(samples_processed, ack_path=NO_ACKS, raw_dir=samples_dir / "raw")
-    assert verdict.passed, verdict.summary()
+    [f] = verdict.open_errors
+    assert (f.kind, f.file, f.sheet, f.rows, f.row) == ("client_profile_conflict", "budjetti/budjetti_pori.xlsx",
+                                                        "Maksusitoumukset", 2, 26)
     kinds = {(w.instrument, w.detail) for w in verdict.warnings if w.kind == "rejected_rows"}
-    assert ("kykyviisari", "unknown_client") in kinds and ("budjetti", "group_mismatch") in kinds
+    assert ("kykyviisari", "unknown_client") in kinds and ("tyoaika", "conflicting_marks") in kinds
+    verdict = gate.evaluate(samples_processed, ack_path=SAMPLES_ACK, raw_dir=samples_dir / "raw")
+    assert verdict.passed and [a.id for a in verdict.acknowledged] == [f.id]
 
 
 def test_repository_acknowledgement_list_is_valid():
