@@ -125,6 +125,12 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() and path.stat().st_size else None
 
 
+def fi_count(n: int, one: str, many: str) -> str:
+    from .gate import fi_count as _count
+
+    return _count(n, one, many)
+
+
 def _gate_rows(items: list[dict], with_ack: bool) -> pd.DataFrame:
     rows = []
     for f in items:
@@ -141,7 +147,8 @@ def gate_section(status: dict) -> list[str]:
     out: list[str] = []
     if status.get("open_errors"):
         n = len(status["open_errors"])
-        out += [":::{warning}", f"**Luonnos.** Aineistossa on {n} korjaamatonta virhettä, jotka muuttavat raportin "
+        what = (f"{n} korjaamatonta virhettä, jotka muuttavat" if n > 1 else "1 korjaamaton virhe, joka muuttaa")
+        out += [":::{warning}", f"**Luonnos.** Aineistossa on {what} raportin "
                 "sisältöä. Raportti on koottu luonnoksena (`hbeval build --draft`); sen luvut muuttuvat, kun "
                 "raakatiedostot korjataan.", ":::", "", "## Korjaamattomat virheet", "",
                 "Tiedostojen nimet, rivit ja korjausohjeet ovat koontiajon yhteenvedossa ja tiedostossa "
@@ -163,12 +170,12 @@ def not_read_section(status: dict) -> list[str]:
     rows = []
     for d in items:
         rows_txt = _fi(d["rows"]) if not d["unknown"] else (
-            f"tuntematon ({d['unknown']} tiedostoa)" if not d["rows"] else
+            f"tuntematon ({fi_count(d['unknown'], 'tiedosto', 'tiedostoa')})" if not d["rows"] else
             f"vähintään {_fi(d['rows'])} ({d['unknown']} tiedoston rivimäärä tuntematon)")
         rows.append({"Mittari": d["instrument"], "Tiedostoja": d["files"], "Rivejä lukematta": rows_txt})
     files = sum(d["files"] for d in items)
     return ["## Lukematta jääneet tiedostot", "",
-            f"{files} tiedostoa jäi lukematta (lukukelvoton, salasanalla suojattu, väärässä kansiossa tai "
+            f"{fi_count(files, 'tiedosto', 'tiedostoa')} jäi lukematta (lukukelvoton, salasanalla suojattu, väärässä kansiossa tai "
             "sovittujen kansioiden ulkopuolella). Niiden rivit eivät ole yllä olevassa täsmäytyksessä, joten "
             "täsmäytys ei kata koko aineistoa.", "", _md_table(pd.DataFrame(rows))]
 
@@ -264,16 +271,18 @@ def front_page_status(status: dict) -> str:
         n = len(status["open_errors"])
         kinds = sorted({f"{f['title'].lower()} ({f['instrument']})" if f["instrument"] else f["title"].lower()
                         for f in status["open_errors"]})
-        out += [":::{warning}", f"**Luonnos: aineistossa on {n} korjaamatonta virhettä** – " + "; ".join(kinds)
+        count = fi_count(n, "korjaamaton virhe", "korjaamatonta virhettä")
+        out += [":::{warning}", f"**Luonnos: aineistossa on {count}** – " + "; ".join(kinds)
                 + ". Raportti on koottu luonnoksena, eikä sen lukuja pidä julkaista. Virheet on lueteltu sivulla "
                 "{doc}`_generated/aineisto`.", ":::", ""]
     if status.get("acknowledged"):
         items = [f"- {f['title']} ({f['instrument'] or '–'}"
                  + (f", {_fi(f['rows'])} riviä" if f["rows"] is not None else "") + f"): {f['reason']}"
                  for f in status["acknowledged"]]
-        out += [":::{note}", f"**Aineistossa on {len(items)} kuitattua havaintoa.** Ne on tarkistettu ja hyväksytty "
-                "sellaisenaan (kuittauslista `data/kuitatut_havainnot.yml`); raportti on koottu niistä huolimatta. "
-                "Lisätiedot sivulla {doc}`_generated/aineisto`.", "", *items, ":::", ""]
+        count = fi_count(len(items), "kuitattu havainto", "kuitattua havaintoa")
+        out += [":::{note}", f"**Aineistossa on {count}.** Ne on tarkistettu ja hyväksytty sellaisenaan "
+                "(kuittauslista `data/kuitatut_havainnot.yml`); raportti on koottu niistä huolimatta. Lisätiedot "
+                "sivulla {doc}`_generated/aineisto`.", "", *items, ":::", ""]
     return "\n".join(out)
 
 

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -93,6 +93,11 @@ NOT_READ_KINDS = ("unreadable_file", "sheet_not_found", "file_outside_folders", 
 COLUMNS = ["id", "severity", "kind", "instrument", "file", "sheet", "row", "column", "rows", "detail", "found",
            "action"]
 GATE_DEFAULTS = {"drop_share": 0.2, "drop_min_rows": 20, "unlinked_share": 0.1, "unlinked_min_rows": 5}
+
+
+def fi_count(n: int, one: str, many: str) -> str:
+    """``1 korjaamaton virhe`` / ``3 korjaamatonta virhettä`` (Finnish singular after 1, partitive otherwise)."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def gate_option(cfg: Config | None, key: str) -> Any:
@@ -488,7 +493,10 @@ class Verdict:
         """The Finnish summary: every error (open, then acknowledged), the warnings, and what to do."""
         lines = []
         if self.open_errors:
-            lines.append(f"hbeval: aineistossa on {len(self.open_errors)} korjaamatonta virhettä, jotka muuttavat "
+            lines.append(f"hbeval: aineistossa on "
+                         f"{fi_count(len(self.open_errors), 'korjaamaton virhe', 'korjaamatonta virhettä')}, "
+                         "joka muuttaa raportin sisältöä:" if len(self.open_errors) == 1 else
+                         f"hbeval: aineistossa on {len(self.open_errors)} korjaamatonta virhettä, jotka muuttavat "
                          "raportin sisältöä:")
             lines += [f.text() for f in self.open_errors]
         if self.acknowledged:
@@ -572,23 +580,12 @@ def check_build(raw_dir: Path, processed_dir: Path, cfg: Config | None = None, d
         print(verdict.summary(draft=draft), file=sys.stderr)
     if verdict.passed:
         record_success(Path(processed_dir), Path(raw_dir))
-    _write_status(Path(processed_dir), verdict, draft)
     return verdict
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # what the book shows
 # ---------------------------------------------------------------------------------------------------------------------
-STATUS_FILE = "gate_status.json"
-
-
-def _write_status(processed_dir: Path, verdict: Verdict, draft: bool) -> None:
-    status = {"passed": verdict.passed, "draft": bool(draft and not verdict.passed),
-              "open_errors": [_public(f) for f in verdict.open_errors],
-              "acknowledged": [_public(f) for f in verdict.acknowledged]}
-    (processed_dir / STATUS_FILE).write_text(json.dumps(status, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 def _public(f: Finding) -> dict:
     """What the book may show of a finding: kind, instrument, rows and the acknowledgement — no file names
     (they may hold client numbers), no rows, no values."""

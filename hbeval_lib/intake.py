@@ -9,6 +9,7 @@ Column documentation and the reason vocabulary: ``data/README.md``.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
 from collections import Counter
@@ -633,7 +634,8 @@ def profile_conflicts(records: dict[str, list[dict]], cfg: Config) -> list["gate
                     "(tai siirrä rivit oikeaan tiedostoon) ja aja hbeval build uudelleen.")))
     for table, (col, once, header) in ONCE_PER_CLIENT.items():
         seen: dict[tuple, dict] = {}
-        for rec in sorted(records.get(table, []), key=lambda r: (r.get("date") or dt_min(), r["_file"], r["_row"])):
+        ordered = sorted(records.get(table, []), key=lambda r: (r.get("date") or dt.date.min, r["_file"], r["_row"]))
+        for rec in ordered:
             cid = rec.get("client_id")
             cid = getattr(cid, "client_id", cid)
             if rec.get(col) not in once or not cid:
@@ -651,12 +653,6 @@ def profile_conflicts(records: dict[str, list[dict]], cfg: Config) -> list["gate
                 action=("Tarkista rivin asiakasnumero ja mittauskerta (esim. väli); korjaa ne tai poista "
                         "ylimääräinen rivi ja aja hbeval build uudelleen.")))
     return out
-
-
-def dt_min():
-    import datetime as dt
-
-    return dt.date.min
 
 
 def _d(d) -> str:

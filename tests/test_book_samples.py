@@ -35,7 +35,7 @@ def test_every_notebook_ran_without_error(samples_book):
 
 def test_acknowledged_sample_fault_is_listed_in_the_book(samples_book):
     front = (samples_book["book"] / "_build" / "html" / "intro.html").read_text(encoding="utf-8")
-    assert "kuitattua havaintoa" in front and "Näytteen istutettu virhe" in front
+    assert "kuitattu havainto" in front and "Näytteen istutettu virhe" in front
     page = (samples_book["book"] / "_build" / "html" / "_generated" / "aineisto.html").read_text(encoding="utf-8")
     assert "Kuitatut havainnot" in page and "LUONNOS" not in front
 

@@ -327,7 +327,7 @@ def test_acknowledged_error_lets_the_build_go_on_and_is_listed(raw, tmp_path):
     status = gate.book_status(out, ack_path=ack)
     assert status["draft"] is False and status["acknowledged"][0]["reason"].startswith("Kopio tarkistettu")
     front = bookpages.front_page_status(status)
-    assert "1 kuitattua havaintoa" in front and "Kopio tarkistettu" in front and "Sama tiedosto kahdesti" in front
+    assert "1 kuitattu havainto" in front and "Kopio tarkistettu" in front and "Sama tiedosto kahdesti" in front
     page = bookpages.data_quality_page(out, tmp_path / "book", status)
     assert "## Kuitatut havainnot" in page and "Kopio tarkistettu" in page
     assert "kykyviisari_pori" not in page and "kykyviisari_pori" not in front  # no file names published
@@ -343,7 +343,7 @@ def test_draft_builds_anyway_with_the_banner(raw, tmp_path):
     info = json.loads((book / "_generated" / "build.json").read_text(encoding="utf-8"))
     assert info["draft"] is True and info["draft_banner"].startswith("LUONNOS")
     assert info["demo"] is True and info["banner"] == bookpages.DEMO_BANNER  # the demo banner stays
-    assert "korjaamatonta virhettä" in info["front"]
+    assert "**Luonnos: aineistossa on 1 korjaamaton virhe**" in info["front"]
     page = (book / "_generated" / "aineisto.md").read_text(encoding="utf-8")
     assert "**Luonnos.**" in page and "## Korjaamattomat virheet" in page
     # an unreadable file is a file whose rows are unknown, not "1 row"
@@ -377,7 +377,7 @@ def test_draft_banner_and_front_page_in_a_built_book(tmp_path):
         html = (book / "_build" / "html" / page).read_text(encoding="utf-8")
         assert gate.DRAFT_BANNER in html and bookpages.DEMO_BANNER in html, page
     front = (book / "_build" / "html" / "intro.html").read_text(encoding="utf-8")
-    assert "korjaamatonta virhettä" in front and front.index("Etusivu") < front.index("korjaamatonta virhettä")
+    assert "1 korjaamaton virhe" in front and front.index("Etusivu") < front.index("1 korjaamaton virhe")
 
 
 def test_intake_cli_exits_nonzero_with_a_finnish_summary(raw, tmp_path, capsys):
@@ -406,3 +406,15 @@ def test_the_independent_samples_and_the_gate(samples_dir, samples_processed, tm
 def test_repository_acknowledgement_list_is_valid():
     acks, bad = gate.load_acknowledgements(gate.DEFAULT_ACKNOWLEDGEMENTS)
     assert gate.DEFAULT_ACKNOWLEDGEMENTS.exists() and bad == []
+
+
+def test_build_stops_at_the_gate_before_any_notebook_runs(raw, tmp_path):
+    from hbeval_lib import pipeline
+
+    (raw / "asiakkaat" / "asiakkaat_pori.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    book = tmp_path / "book"
+    with pytest.raises(gate.GateError) as exc:
+        pipeline.build(raw, jobs=1, book_dir=book, processed_dir=tmp_path / "out", progress=False,
+                       acknowledgements=NO_ACKS)
+    assert "asiakkaat/asiakkaat_pori.xlsx" in str(exc.value) and "Raporttia ei koottu" in str(exc.value)
+    assert not list(book.glob("**/*.ipynb"))  # stopped before the notebooks
