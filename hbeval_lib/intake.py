@@ -274,12 +274,20 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
         claimed = {n for n in wb.sheets if G.norm_header(n) in named}
         failures: list[tuple] = []
         read_any = False
+        targets = []
         for spec, sheet in specs:
             sheet_name, grid, how = _find_sheet(spec, sheet, wb, cmap, claimed)
             if sheet_name is None:
                 failures.append(("sheet_not_found", grid))
                 continue
             claimed.add(sheet_name)
+            targets.append((spec, sheet, sheet_name, grid, how))
+            if sheet is None and how != "best_guess":  # every further sheet holding the same form is read too
+                for n in wb.sheets:
+                    if n not in claimed and header_matches(spec, wb.sheets[n], cmap):
+                        claimed.add(n)
+                        targets.append((spec, sheet, n, wb.sheets[n], "additional"))
+        for spec, sheet, sheet_name, grid, how in targets:
             try:
                 ctx = Context(cfg, roster, folder, rel, sheet_name, seq[folder], final_cutoff, **shared)
                 res = process_sheet(spec, grid, ctx, cmap)
@@ -288,7 +296,7 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
                                                                      exc.action)))
                 continue
             read_any = True
-            if how != "as_expected":
+            if how not in ("as_expected", "best_guess"):
                 report.finding(_sheet_elsewhere(folder, rel, sheet, sheet_name, how, list(wb.sheets)))
             notes.extend((folder, rel, sheet_name, *n) for n in ctx.notes)
             _merged_findings(report, folder, rel, sheet_name, wb.merged.get(sheet_name, []), grid, res.header_row)
@@ -297,6 +305,9 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
             frows.extend(ctx.flags)
             recon.append(dict(instrument=folder, file=rel, sheet=sheet_name, read=res.read, accepted=res.accepted,
                               skipped=res.skipped, rejected=res.rejected, excluded_no_consent=res.excluded))
+        if read_any:
+            for f in _unread_sheets(folder, rel, wb, claimed):
+                report.finding(f)
         if failures:
             guess = None if read_any else identify_form(wb, column_maps, exclude=folder)
             if guess is not None:
@@ -378,7 +389,8 @@ def _find_sheet(spec: SheetSpec, wanted: str | None, wb: G.Workbook, cmap: dict,
 
     ``wanted`` None = the first sheet whose headers match (an instructions sheet in front is passed over);
     a named sheet is taken by its name, else the first unclaimed sheet whose headers match.
-    ``how``: ``as_expected``, ``behind_other_sheets`` or ``renamed``.
+    ``how``: ``as_expected``, ``behind_other_sheets``, ``renamed``, or ``best_guess`` (no sheet matches: the closest
+    one, whose processing reports the missing headers).
     """
     names = list(wb.sheets)
     if not names:
@@ -389,7 +401,7 @@ def _find_sheet(spec: SheetSpec, wanted: str | None, wb: G.Workbook, cmap: dict,
                 return n, wb.sheets[n], "as_expected" if n == names[0] else "behind_other_sheets"
         # no sheet matches: report the sheet that comes closest (most required headers), else the first one
         best = max(names, key=lambda n: (_partial_match(spec, wb.sheets[n], cmap), -names.index(n)))
-        return best, wb.sheets[best], "as_expected"
+        return best, wb.sheets[best], "best_guess"
     for n in names:
         if G.norm_header(n) == G.norm_header(wanted):
             return n, wb.sheets[n], "as_expected"
@@ -408,7 +420,34 @@ def _partial_match(spec: SheetSpec, grid: list, cmap: dict) -> int:
     return max((len(G.match_headers(r, known)) for r in grid[:60]), default=0)
 
 
+def _unread_sheets(folder: str, rel: str, wb: G.Workbook, read: set) -> list["gate.Finding"]:
+    """Sheets of a workbook that were not read: a warning when they look like a table (two or more rows of three or
+    more filled cells), else an info (an instructions sheet)."""
+    out = []
+    for name, grid in wb.sheets.items():
+        if name in read:
+            continue
+        filled = [sum(not G.is_empty(c) for c in r) for r in grid]
+        n = sum(1 for k in filled if k)
+        if not n:
+            continue
+        table = sum(1 for k in filled if k >= 3) >= 2
+        out.append(gate.Finding(
+            "other_sheet_not_read", instrument=folder, file=rel, sheet=name, rows=n,
+            severity=gate.WARNING if table else gate.INFO,
+            found=f"välilehteä {name!r} ({n} ei-tyhjää riviä) ei luettu: sen otsikot eivät ole lomakkeen otsikot",
+            action=("Jos välilehdellä on aineistoa, korjaa sen otsikkorivi lomakkeen mukaiseksi; ohjevälilehti "
+                    "voi jäädä sellaisenaan.")))
+    return out
+
+
 def _sheet_elsewhere(folder: str, rel: str, wanted: str | None, found: str, how: str, names: list) -> "gate.Finding":
+    if how == "additional":
+        return gate.Finding("data_sheet_elsewhere", instrument=folder, file=rel, sheet=found,
+                            found=f"työkirjassa on useampi saman lomakkeen välilehti; myös välilehti {found!r} "
+                                  "luettiin",
+                            action="Ei toimenpiteitä tarvita, jos välilehdet ovat eri rivejä (päällekkäiset rivit "
+                                   "on ilmoitettu erikseen).")
     if how == "renamed":
         return gate.Finding("data_sheet_elsewhere", instrument=folder, file=rel, sheet=found, severity=gate.WARNING,
                             found=f"välilehteä {wanted!r} ei ole; sen taulukko löytyi välilehdeltä {found!r} "
@@ -555,33 +594,36 @@ def _duplicate_findings(shared: dict, digests: dict[str, list[str]]) -> list["ga
     out = []
     same_bytes = {f: files[0] for files in digests.values() for f in files[1:]}
     keys = shared["file_keys"]
-    for (first, later), (n, row, first_row) in sorted(shared["overlaps"].items()):
-        a, b = len(keys.get(first, ())), len(keys.get(later, ()))
-        folder = later.split("/")[0]
+    for ((f1, s1), (f2, s2)), (n, row, first_row) in sorted(shared["overlaps"].items()):
+        a, b = len(keys.get((f1, s1), ())), len(keys.get((f2, s2), ()))
+        folder = f2.split("/")[0]
+        first = f1 + (f" [{s1}]" if s1 and f1 == f2 else "")
         if n >= b or n >= a:
-            if same_bytes.get(later) == first:
+            if same_bytes.get(f2) == f1:
                 what = "tiedostot ovat tavu tavulta samat"
             elif a == b:
-                what = "tiedostoissa on täsmälleen samat rivit"
+                what = f"tässä ja kohteessa {first} on täsmälleen samat rivit"
             elif b < a:
-                what = f"kaikki tämän tiedoston {b} eri riviä ovat myös tiedostossa {first} (vanhempi versio?)"
+                what = f"kaikki tämän välilehden {b} eri riviä ovat myös kohteessa {first} (vanhempi versio?)"
             else:
-                what = f"kaikki tiedoston {first} {a} eri riviä ovat myös tässä tiedostossa (päivitetty versio?)"
+                what = f"kaikki kohteen {first} {a} eri riviä ovat myös tässä (päivitetty versio?)"
             out.append(gate.Finding(
-                "duplicate_file", instrument=folder, file=later, row=row, rows=n, detail=f"= {first}",
+                "duplicate_file", instrument=folder, file=f2, sheet=s2 if f1 == f2 else "", row=row, rows=n,
+                detail=f"= {first}",
                 found=(f"sama aineisto kahdesti: {what}. Tämän tiedoston {n} päällekkäistä riviä laskettiin vain "
                        f"kerran (hylätty syyllä duplicate_across_files; ensimmäinen esiintymä {first}, "
                        f"rivi {first_row})"),
-                action=(f"Säilytä vain yksi tiedosto (uusin versio) ja poista toinen kansiosta {folder}/; aja "
-                        "sitten hbeval build uudelleen.")))
+                action=(f"Säilytä vain yksi tiedosto tai välilehti (uusin versio) ja poista toinen kansiosta "
+                        f"{folder}/; aja sitten hbeval build uudelleen.")))
         else:
             out.append(gate.Finding(
-                "duplicate_rows_across_files", instrument=folder, file=later, row=row, rows=n, detail=f"= {first}",
-                found=(f"{n} riviä on samoja kuin tiedostossa {first} (ensimmäinen päällekkäinen rivi {row}, "
+                "duplicate_rows_across_files", instrument=folder, file=f2, sheet=s2 if f1 == f2 else "", row=row,
+                rows=n, detail=f"= {first}",
+                found=(f"{n} riviä on samoja kuin kohteessa {first} (ensimmäinen päällekkäinen rivi {row}, "
                        f"sama kuin rivi {first_row}); ne laskettiin vain kerran (hylätty syyllä "
                        "duplicate_across_files)"),
-                action=("Tarkista, onko samat lomakkeet tallennettu kahteen tiedostoon; poista päällekkäiset rivit "
-                        "toisesta tiedostosta ja aja hbeval build uudelleen.")))
+                action=("Tarkista, onko samat lomakkeet tallennettu kahteen tiedostoon tai välilehteen; poista "
+                        "päällekkäiset rivit toisesta ja aja hbeval build uudelleen.")))
     return out
 
 
@@ -702,7 +744,8 @@ def run_cli(args: argparse.Namespace) -> int:
     if code:
         print("--strict: hylättyjä rivejä tai lukukelvottomia tiedostoja — paluukoodi 1", file=sys.stderr)
     if not verdict.passed:
-        print(f"hbeval intake: {len(verdict.open_errors)} korjaamatonta virhettä — paluukoodi 1", file=sys.stderr)
+        print(f"hbeval intake: {gate.fi_count(len(verdict.open_errors), 'korjaamaton virhe', 'korjaamatonta virhettä')}"
+              " — paluukoodi 1", file=sys.stderr)
         return 1
     gate.record_success(Path(out), Path(raw))
     return code

@@ -107,7 +107,34 @@ def test_instructions_sheet_in_front_does_not_drop_the_workbook(raw, base, tmp_p
     assert _rows(out, "services") == _rows(base[1], "services")
     rec = report.reconciliation.set_index("file").loc["palvelut/palvelut_pori.xlsx"]
     assert rec["sheet"] == "Palvelut" and rec["accepted"] == _accepted(base[1], "palvelut/palvelut_pori.xlsx") > 0
-    assert [f.kind for f in verdict.findings if f.file == "palvelut/palvelut_pori.xlsx"] == ["data_sheet_elsewhere"]
+    kinds = {(f.kind, f.sheet, f.severity) for f in verdict.findings if f.file == "palvelut/palvelut_pori.xlsx"}
+    assert kinds == {("data_sheet_elsewhere", "Palvelut", "info"), ("other_sheet_not_read", "Ohjeet", "info")}
+
+
+def test_every_sheet_holding_the_form_is_read_and_a_copied_sheet_counted_once(raw, base, tmp_path):
+    path = raw / "kykyviisari" / "kykyviisari_tampere.xlsx"
+    wb = openpyxl.load_workbook(path)
+    rows = [[c.value for c in r] for r in wb.active.iter_rows()]
+    more = wb.create_sheet("Vastaukset 2019")
+    more.append(rows[0])
+    new = list(rows[1])
+    new[2] = "väli"
+    more.append(new)  # a new row on a second data sheet: read, not lost
+    copy = wb.create_sheet("Kopio")
+    for r in rows:  # a copy of the whole data sheet: counted once
+        copy.append(r)
+    notes = wb.create_sheet("Muistiinpanot")
+    for r in (["Asiakas", "Huom", "Pvm", "Kuka"], ["a", "b", "c", "d"]):  # a table intake cannot read
+        notes.append(r)
+    wb.save(path)
+    out = tmp_path / "out"
+    _, verdict = _intake(raw, out)
+    assert _rows(out, "kykyviisari") == _rows(base[1], "kykyviisari") + 1
+    [dup] = _errors(verdict, "duplicate_file")
+    assert (dup.file, dup.sheet) == ("kykyviisari/kykyviisari_tampere.xlsx", "Kopio")
+    assert dup.rows == len(rows) - 1
+    [w] = [f for f in verdict.warnings if f.kind == "other_sheet_not_read"]
+    assert w.sheet == "Muistiinpanot" and w.rows == 2
 
 
 def test_data_sheet_not_found_names_the_sheets(raw, tmp_path):

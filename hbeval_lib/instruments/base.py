@@ -185,8 +185,8 @@ class Context:
     flags: list[dict] = field(default_factory=list)
     # shared by every file of one intake run (None: no cross-file duplicate check)
     rows_seen: dict | None = None        # row key -> (file, sheet, row) of its first occurrence
-    overlaps: dict | None = None         # (earlier file, file) -> [rows, first row]
-    file_keys: dict | None = None        # file -> set of row keys
+    overlaps: dict | None = None         # ((file, sheet) earlier, (file, sheet)) -> [rows, first row, its first row]
+    file_keys: dict | None = None        # (file, sheet) -> set of row keys
     notes: list = field(default_factory=list)  # (kind, row, column, text) for intake's findings
     row: int = 0                                # the Excel row being processed (for row rules' notes)
 
@@ -307,7 +307,7 @@ def _norm_cell(v: Any) -> Any:
 
 
 def _check_across_files(spec: SheetSpec, raw: dict, block_raw: dict, ctx: Context, rownum: int) -> None:
-    """Reject a row identical (same table, header block and cells) to a row of an earlier file."""
+    """Reject a row identical (same table, header block and cells) to a row of an earlier file or sheet."""
     key = (spec.table, tuple(sorted(spec.constants.items())),
            tuple(sorted((k, _norm_cell(v)) for k, v in block_raw.items())),
            tuple(sorted((k, _norm_cell(v)) for k, v in raw.items())))
@@ -315,12 +315,14 @@ def _check_across_files(spec: SheetSpec, raw: dict, block_raw: dict, ctx: Contex
         hash(key)
     except TypeError:
         key = repr(key)
-    ctx.file_keys.setdefault(ctx.file, set()).add(key)
+    here = (ctx.file, ctx.sheet)
+    ctx.file_keys.setdefault(here, set()).add(key)
     first = ctx.rows_seen.setdefault(key, (ctx.file, ctx.sheet, rownum))
-    if first[0] != ctx.file:
-        hit = ctx.overlaps.setdefault((first[0], ctx.file), [0, rownum, first[2]])
+    if first[:2] != here:
+        hit = ctx.overlaps.setdefault((first[:2], here), [0, rownum, first[2]])
         hit[0] += 1
-        raise RowError(R_DUPLICATE_ACROSS, WHOLE_ROW, f"= {first[0]} rivi {first[2]}")
+        where = first[0] + (f" [{first[1]}]" if first[1] else "")
+        raise RowError(R_DUPLICATE_ACROSS, WHOLE_ROW, f"= {where} rivi {first[2]}")
 
 
 def header_matches(spec: SheetSpec, grid: list[tuple], column_map: dict[str, str]) -> bool:
