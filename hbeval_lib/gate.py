@@ -574,7 +574,9 @@ def check_build(raw_dir: Path, processed_dir: Path, cfg: Config | None = None, d
     from .pipeline import ensure_processed
 
     cfg = cfg or load_config()
-    ensure_processed(Path(raw_dir), Path(processed_dir), cfg, progress=progress)
+    # tables made by an intake without findings (an older version) are redone: the gate must see the files
+    force = not (Path(processed_dir) / FINDINGS_FILE).exists()
+    ensure_processed(Path(raw_dir), Path(processed_dir), cfg, force=force, progress=progress)
     verdict = evaluate(processed_dir, cfg, ack_path, raw_dir)
     if not verdict.passed and not draft:
         raise GateError(verdict)
