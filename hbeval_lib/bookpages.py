@@ -125,16 +125,77 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() and path.stat().st_size else None
 
 
-def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
-    """Reconciliation and rejections per instrument (no identifiers, no file names) and the suppressed cells."""
+def fi_count(n: int, one: str, many: str) -> str:
+    from .gate import fi_count as _count
+
+    return _count(n, one, many)
+
+
+def _gate_rows(items: list[dict], with_ack: bool) -> pd.DataFrame:
+    rows = []
+    for f in items:
+        row = {"Havainto": f["title"], "Mittari": f["instrument"] or "–",
+               "Rivejä": "tuntematon" if f["rows"] is None else _fi(f["rows"])}
+        if with_ack:
+            row.update({"Perustelu": f["reason"], "Kuittaaja": f["by"] or "–", "Päivämäärä": f["date"] or "–"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gate_section(status: dict) -> list[str]:
+    """The gate's state on the data-quality page: open errors (a draft) and acknowledged errors."""
+    out: list[str] = []
+    if status.get("open_errors"):
+        n = len(status["open_errors"])
+        what = (f"{n} korjaamatonta virhettä, jotka muuttavat" if n > 1 else "1 korjaamaton virhe, joka muuttaa")
+        out += [":::{warning}", f"**Luonnos.** Aineistossa on {what} raportin "
+                "sisältöä. Raportti on koottu luonnoksena (`hbeval build --draft`); sen luvut muuttuvat, kun "
+                "raakatiedostot korjataan.", ":::", "", "## Korjaamattomat virheet", "",
+                "Tiedostojen nimet, rivit ja korjausohjeet ovat koontiajon yhteenvedossa ja tiedostossa "
+                "`findings.csv`; tässä ne näytetään mittareittain.", ""]
+        out.append(_md_table(_gate_rows(status["open_errors"], with_ack=False)))
+    if status.get("acknowledged"):
+        out += ["## Kuitatut havainnot", "",
+                "Nämä virheet on tarkistettu ja kuitattu (kuittauslista `data/kuitatut_havainnot.yml`): raportti on "
+                "koottu niistä huolimatta. Perustelu kertoo, miksi havainto hyväksyttiin sellaisenaan.", ""]
+        out.append(_md_table(_gate_rows(status["acknowledged"], with_ack=True)))
+    return out
+
+
+def not_read_section(status: dict) -> list[str]:
+    """Files whose rows were not read (unreadable, outside the folders, in the wrong folder), per instrument."""
+    items = status.get("not_read") or []
+    if not items:
+        return []
+    rows = []
+    for d in items:
+        rows_txt = _fi(d["rows"]) if not d["unknown"] else (
+            f"tuntematon ({fi_count(d['unknown'], 'tiedosto', 'tiedostoa')})" if not d["rows"] else
+            f"vähintään {_fi(d['rows'])} ({d['unknown']} tiedoston rivimäärä tuntematon)")
+        rows.append({"Mittari": d["instrument"], "Tiedostoja": d["files"], "Rivejä lukematta": rows_txt})
+    files = sum(d["files"] for d in items)
+    return ["## Lukematta jääneet tiedostot", "",
+            f"{fi_count(files, 'tiedosto', 'tiedostoa')} jäi lukematta (lukukelvoton, salasanalla suojattu, väärässä kansiossa tai "
+            "sovittujen kansioiden ulkopuolella). Niiden rivit eivät ole yllä olevassa täsmäytyksessä, joten "
+            "täsmäytys ei kata koko aineistoa.", "", _md_table(pd.DataFrame(rows))]
+
+
+def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None = None) -> str:
+    """Reconciliation and rejections per instrument (no identifiers, no file names), the gate's findings (files
+    not read, open and acknowledged errors; :mod:`hbeval_lib.gate`) and the suppressed cells."""
+    from . import gate
+
     processed_dir, book_dir = Path(processed_dir), Path(book_dir)
     cfg = load_config()
+    status = status if status is not None else gate.book_status(processed_dir, cfg)
     out = ["# Aineisto ja sen laatu", "",
            "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla (`hbeval intake`). "
            "Alla olevat taulukot kertovat mittareittain, montako riviä luettiin, hyväksyttiin ja hylättiin ja miksi. "
            "Tiedostojen nimiä tai rivinumeroita ei näytetä, koska ne voivat sisältää tunnistetietoja.", ""]
+    out += gate_section(status)
     rec = _read_csv(processed_dir / "reconciliation.csv")
     out += ["## Rivien täsmäytys mittareittain", ""]
+    not_read = {d["instrument"]: d["files"] for d in status.get("not_read") or []}
     if rec is None:
         out += ["Täsmäytystiedosto puuttuu.", ""]
     else:
@@ -142,13 +203,24 @@ def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
         agg = rec.groupby("instrument", sort=True)[cols].sum(numeric_only=True).reset_index()
         names = {"instrument": "Mittari", "read": "Luettu", "accepted": "Hyväksytty", "skipped": "Ohitettu",
                  "rejected": "Hylätty", "excluded_no_consent": "Ei suostumusta"}
+        if not_read:
+            extra = sorted(set(not_read) - set(agg["instrument"]))
+            agg = pd.concat([agg, pd.DataFrame({"instrument": extra})], ignore_index=True)
+            agg[cols] = agg[cols].fillna(0).astype(int)
+            agg["not_read"] = agg["instrument"].map(not_read).fillna(0).astype(int)
+            names["not_read"] = "Lukematta (tiedostoja)"
         out.append(_md_table(agg.rename(columns=names)))
+        if not_read:
+            out += ["Luettu-sarake ei sisällä lukematta jääneiden tiedostojen rivejä (ks. alla).", ""]
+    out += not_read_section(status)
     for fname, title, intro in [
             ("quarantine.csv", "Hylätyt rivit syittäin", "Hylättyjä rivejä ei käytetä analyyseissa."),
             ("flags.csv", "Huomautukset syittäin", "Huomautetut rivit on käytetty, mutta niissä on jotain "
                                                     "tarkistettavaa.")]:
         df = _read_csv(processed_dir / fname)
         out += [f"## {title}", "", intro, ""]
+        if df is not None and "reason" in df.columns:
+            df = df[df["reason"] != "unreadable_file"]  # files, not rows: counted under "Lukematta jääneet"
         if df is None or df.empty:
             out += ["Ei rivejä.", ""]
             continue
@@ -188,6 +260,29 @@ def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
             out += ["", "</details>", ""]
     else:
         out += ["Yhtään solua ei tarvinnut peittää.", ""]
+    return "\n".join(out)
+
+
+def front_page_status(status: dict) -> str:
+    """MyST text the banner extension puts on the front page under its title: a draft warning and the
+    acknowledged errors (empty when the gate passed without acknowledgements)."""
+    out: list[str] = []
+    if status.get("open_errors"):
+        n = len(status["open_errors"])
+        kinds = sorted({f"{f['title'].lower()} ({f['instrument']})" if f["instrument"] else f["title"].lower()
+                        for f in status["open_errors"]})
+        count = fi_count(n, "korjaamaton virhe", "korjaamatonta virhettä")
+        out += [":::{warning}", f"**Luonnos: aineistossa on {count}** – " + "; ".join(kinds)
+                + ". Raportti on koottu luonnoksena, eikä sen lukuja pidä julkaista. Virheet on lueteltu sivulla "
+                "{doc}`_generated/aineisto`.", ":::", ""]
+    if status.get("acknowledged"):
+        items = [f"- {f['title']} ({f['instrument'] or '–'}"
+                 + (f", {_fi(f['rows'])} riviä" if f["rows"] is not None else "") + f"): {f['reason']}"
+                 for f in status["acknowledged"]]
+        count = fi_count(len(items), "kuitattu havainto", "kuitattua havaintoa")
+        out += [":::{note}", f"**Aineistossa on {count}.** Ne on tarkistettu ja hyväksytty sellaisenaan "
+                "(kuittauslista `data/kuitatut_havainnot.yml`); raportti on koottu niistä huolimatta. Lisätiedot "
+                "sivulla {doc}`_generated/aineisto`.", "", *items, ":::", ""]
     return "\n".join(out)
 
 
@@ -315,14 +410,19 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
 
 def write_pages(book_dir: Path, processed_dir: Path, raw_dir: Path | None = None, cfg: Config | None = None) -> list[Path]:
     """Write every generated page and ``build.json`` into ``<book>/_generated/``; return the paths."""
+    from . import gate
+
     cfg = cfg or load_config()
     gen = Path(book_dir) / GENERATED
     prov = provenance(Path(processed_dir), Path(raw_dir) if raw_dir else None)
+    status = gate.book_status(Path(processed_dir), cfg)
     written = [
-        _write(gen / "build.json", json.dumps({"demo": prov["demo"], "banner": DEMO_BANNER if prov["demo"] else ""},
+        _write(gen / "build.json", json.dumps({"demo": prov["demo"], "banner": DEMO_BANNER if prov["demo"] else "",
+                                               "draft": status["draft"], "draft_banner": status["banner"],
+                                               "front": front_page_status(status)},
                                               ensure_ascii=False)),
         _write(gen / "pilotit.md", pilots_page(cfg)),
-        _write(gen / "aineisto.md", data_quality_page(Path(processed_dir), Path(book_dir))),
+        _write(gen / "aineisto.md", data_quality_page(Path(processed_dir), Path(book_dir), status)),
         _write(gen / "tekninen.md", provenance_page(prov)),
     ]
     for ph in cfg.phases:

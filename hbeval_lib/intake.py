@@ -9,6 +9,7 @@ Column documentation and the reason vocabulary: ``data/README.md``.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
 from collections import Counter
@@ -21,7 +22,8 @@ import pandas as pd
 from .config import Config, load_config
 from .instruments import (ACCOUNT_COLUMNS, INSTRUMENTS, MARKDOWN_INSTRUMENTS, RECON_COLUMNS, Context, Roster,
                           process_sheet)
-from .instruments.base import R_UNREADABLE, SheetSpec
+from . import gate
+from .instruments.base import R_UNREADABLE, SheetSpec, header_matches, slug
 from .readers import grid as G
 from .schema import TABLES
 
@@ -38,6 +40,7 @@ class IntakeReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
+    findings: list = field(default_factory=list)  # gate.Finding: what intake found about the files
 
     @property
     def n_rejected(self) -> int:
@@ -76,6 +79,9 @@ class IntakeReport:
         for w in self.warnings:
             lines.append(f"VAROITUS: {w}")
         return "\n".join(lines)
+
+    def finding(self, f: "gate.Finding") -> None:
+        self.findings.append(f)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -236,37 +242,88 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
     frows: list[dict] = []
     recon: list[dict] = []
     if not raw_dir.is_dir():
-        report.errors.append(f"raw-data folder not found: {raw_dir}")
+        report.errors.append(f"raakakansiota ei löydy: {raw_dir}")
+    else:
+        for f in scan_tree(raw_dir, column_maps):
+            report.finding(f)
 
     jobs = [(folder, p) for folder in INSTRUMENTS for p in raw_files(raw_dir / folder)]
     for folder in list(INSTRUMENTS) + list(MARKDOWN_INSTRUMENTS):
         if raw_dir.is_dir() and not (raw_dir / folder).is_dir():
-            report.warnings.append(f"{folder}/: folder missing — no data for this instrument")
+            report.warnings.append(f"{folder}/: kansio puuttuu — tämän mittarin aineistoa ei ole")
+            report.finding(gate.Finding("folder_missing", instrument=folder,
+                                        found=f"kansiota {folder}/ ei ole; mittarin "
+                                              f"{gate.INSTRUMENT_TITLES.get(folder, folder)} aineistoa ei ole",
+                                        action=f"Jos aineistoa on, tallenna se kansioon {folder}/."))
     seq: Counter = Counter()
+    shared = dict(rows_seen={}, overlaps={}, file_keys={})
+    notes: list[tuple] = []
+    digests: dict[str, list[str]] = {}
     for folder, path in tqdm(jobs, desc="intake", unit="file", disable=not progress, file=sys.stderr):
         seq[folder] += 1
         rel = path.relative_to(raw_dir).as_posix()
+        digests.setdefault(pipeline_sha(path), []).append(rel)
         specs = _sheet_specs(folder, path)
-        wanted = None if any(s is None for _, s in specs) else [s for _, s in specs]
         try:
-            wb = G.read_file(path, wanted)
+            wb = G.read_file(path)
         except G.UnreadableFile as exc:
-            _unreadable(report, qrows, recon, folder, rel, exc.sheet, str(exc), exc.column)
+            _unreadable(report, qrows, recon, folder, rel, exc.sheet, str(exc), exc.column, exc.action)
             continue
+        cmap = column_maps.get(folder) or {}
+        named = {G.norm_header(s) for _, s in specs if s is not None}
+        claimed = {n for n in wb.sheets if G.norm_header(n) in named}
+        failures: list[tuple] = []
+        read_any = False
+        targets = []
         for spec, sheet in specs:
-            sheet_name = sheet or ""
-            try:
-                sheet_name, grid = wb.sheet(sheet)
-                ctx = Context(cfg, roster, folder, rel, sheet_name, seq[folder], final_cutoff)
-                res = process_sheet(spec, grid, ctx, column_maps.get(folder) or {})
-            except G.UnreadableFile as exc:
-                _unreadable(report, qrows, recon, folder, rel, exc.sheet or sheet_name, str(exc), exc.column)
+            sheet_name, grid, how = _find_sheet(spec, sheet, wb, cmap, claimed)
+            if sheet_name is None:
+                failures.append(("sheet_not_found", grid))
                 continue
+            claimed.add(sheet_name)
+            targets.append((spec, sheet, sheet_name, grid, how))
+            if sheet is None and how != "best_guess":  # every further sheet holding the same form is read too
+                for n in wb.sheets:
+                    if n not in claimed and header_matches(spec, wb.sheets[n], cmap):
+                        claimed.add(n)
+                        targets.append((spec, sheet, n, wb.sheets[n], "additional"))
+        for spec, sheet, sheet_name, grid, how in targets:
+            try:
+                ctx = Context(cfg, roster, folder, rel, sheet_name, seq[folder], final_cutoff, **shared)
+                res = process_sheet(spec, grid, ctx, cmap)
+            except G.UnreadableFile as exc:
+                failures.append(("unreadable_file", G.UnreadableFile(str(exc), exc.sheet or sheet_name, exc.column,
+                                                                     exc.action)))
+                continue
+            read_any = True
+            if how not in ("as_expected", "best_guess"):
+                report.finding(_sheet_elsewhere(folder, rel, sheet, sheet_name, how, list(wb.sheets)))
+            notes.extend((folder, rel, sheet_name, *n) for n in ctx.notes)
+            _merged_findings(report, folder, rel, sheet_name, wb.merged.get(sheet_name, []), grid, res.header_row)
             records[spec.table].extend(dict(r, _file=rel, _sheet=sheet_name) for r in res.records)
             qrows.extend(res.quarantine)
             frows.extend(ctx.flags)
             recon.append(dict(instrument=folder, file=rel, sheet=sheet_name, read=res.read, accepted=res.accepted,
                               skipped=res.skipped, rejected=res.rejected, excluded_no_consent=res.excluded))
+        if read_any:
+            for f in _unread_sheets(folder, rel, wb, claimed):
+                report.finding(f)
+        if failures:
+            guess = None if read_any else identify_form(wb, column_maps, exclude=folder)
+            if guess is not None:
+                report.finding(_misplaced(folder, rel, guess))
+            for kind, exc in failures:
+                _unreadable(report, qrows, recon, folder, rel, exc.sheet, str(exc), exc.column, exc.action,
+                            rows=_content_rows(wb, exc.sheet), kind=kind, finding=guess is None)
+    for f in _duplicate_findings(shared, digests):
+        report.finding(f)
+    for folder, rel, sheet_name, kind, row, column, text in notes:
+        report.finding(gate.Finding(kind, instrument=folder, file=rel, sheet=sheet_name, row=row, column=column,
+                                    detail=f"r{row}", found=text,
+                                    action="Tarkista asiakasnumero ja asiakkaan tiedot: kahdella eri asiakkaalla "
+                                           "ei voi olla samaa numeroa. Korjaa numero tai poista ylimääräinen rivi."))
+    for f in profile_conflicts(records, cfg):
+        report.finding(f)
     qual = []
     for folder in MARKDOWN_INSTRUMENTS:
         if (raw_dir / folder).is_dir():
@@ -293,17 +350,355 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
     report.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
     report.flags.to_csv(out_dir / "flags.csv", index=False)
     report.reconciliation.to_csv(out_dir / "reconciliation.csv", index=False)
+    gate.write_findings(out_dir, report.findings)
     return report
 
 
 def _unreadable(report: IntakeReport, qrows: list, recon: list, folder: str, rel: str, sheet: str, message: str,
-                column: str) -> None:
-    where = f"{rel}" + (f", sheet {sheet!r}" if sheet else "")
+                column: str, action: str = "", rows: int | None = None, kind: str = "unreadable_file",
+                finding: bool = True) -> None:
+    where = f"{rel}" + (f", välilehti {sheet!r}" if sheet else "")
     report.errors.append(f"{where}: {message}")
+    if finding:
+        not_read = ("rivien määrä ei ole tiedossa" if rows is None else
+                    f"sen {rows} ei-tyhjää riviä jäivät lukematta")
+        report.finding(gate.Finding(kind, instrument=folder, file=rel, sheet=sheet, column=column, rows=rows,
+                                    found=f"{message}; tiedostoa ei luettu ({not_read})",
+                                    action=action or G.ACTION_RESAVE))
     qrows.append(dict(instrument=folder, file=rel, sheet=sheet, row=None, column=column, value="",
                       reason=R_UNREADABLE))
     recon.append(dict(instrument=folder, file=rel, sheet=sheet, read=0, accepted=0, skipped=0, rejected=0,
                       excluded_no_consent=0))
+
+
+# --- intake's findings about the files (gate.Finding; severities and the verdict: hbeval_lib.gate) -----------------
+IGNORED_AT_ROOT = {"truth.json", "faults.md", "readme.md", "readme.txt", "lueminut.txt"}
+SPREADSHEET_LIKE = {".xls", ".xlsm", ".xlsb", ".ods", ".tsv", ".txt", ".numbers"}
+
+
+def pipeline_sha(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _find_sheet(spec: SheetSpec, wanted: str | None, wb: G.Workbook, cmap: dict, claimed: set
+                ) -> tuple[str | None, Any, str]:
+    """The sheet holding ``spec``'s table: ``(name, grid, how)`` or ``(None, UnreadableFile, "")``.
+
+    ``wanted`` None = the first sheet whose headers match (an instructions sheet in front is passed over);
+    a named sheet is taken by its name, else the first unclaimed sheet whose headers match.
+    ``how``: ``as_expected``, ``behind_other_sheets``, ``renamed``, or ``best_guess`` (no sheet matches: the closest
+    one, whose processing reports the missing headers).
+    """
+    names = list(wb.sheets)
+    if not names:
+        return None, G.UnreadableFile("työkirjassa ei ole yhtään välilehteä", action=G.ACTION_RESAVE), ""
+    if wanted is None:
+        for n in names:
+            if header_matches(spec, wb.sheets[n], cmap):
+                return n, wb.sheets[n], "as_expected" if n == names[0] else "behind_other_sheets"
+        # no sheet matches: report the sheet that comes closest (most required headers), else the first one
+        best = max(names, key=lambda n: (_partial_match(spec, wb.sheets[n], cmap), -names.index(n)))
+        return best, wb.sheets[best], "best_guess"
+    for n in names:
+        if G.norm_header(n) == G.norm_header(wanted):
+            return n, wb.sheets[n], "as_expected"
+    for n in names:
+        if n not in claimed and header_matches(spec, wb.sheets[n], cmap):
+            return n, wb.sheets[n], "renamed"
+    try:
+        wb.sheet(wanted)
+    except G.UnreadableFile as exc:
+        return None, exc, ""
+    raise AssertionError("unreachable")
+
+
+def _partial_match(spec: SheetSpec, grid: list, cmap: dict) -> int:
+    known = spec.known(cmap)
+    return max((len(G.match_headers(r, known)) for r in grid[:60]), default=0)
+
+
+def _unread_sheets(folder: str, rel: str, wb: G.Workbook, read: set) -> list["gate.Finding"]:
+    """Sheets of a workbook that were not read: a warning when they look like a table (two or more rows of three or
+    more filled cells), else an info (an instructions sheet)."""
+    out = []
+    for name, grid in wb.sheets.items():
+        if name in read:
+            continue
+        filled = [sum(not G.is_empty(c) for c in r) for r in grid]
+        n = sum(1 for k in filled if k)
+        if not n:
+            continue
+        table = sum(1 for k in filled if k >= 3) >= 2
+        out.append(gate.Finding(
+            "other_sheet_not_read", instrument=folder, file=rel, sheet=name, rows=n,
+            severity=gate.WARNING if table else gate.INFO,
+            found=f"välilehteä {name!r} ({n} ei-tyhjää riviä) ei luettu: sen otsikot eivät ole lomakkeen otsikot",
+            action=("Jos välilehdellä on aineistoa, korjaa sen otsikkorivi lomakkeen mukaiseksi; ohjevälilehti "
+                    "voi jäädä sellaisenaan.")))
+    return out
+
+
+def _sheet_elsewhere(folder: str, rel: str, wanted: str | None, found: str, how: str, names: list) -> "gate.Finding":
+    if how == "additional":
+        return gate.Finding("data_sheet_elsewhere", instrument=folder, file=rel, sheet=found,
+                            found=f"työkirjassa on useampi saman lomakkeen välilehti; myös välilehti {found!r} "
+                                  "luettiin",
+                            action="Ei toimenpiteitä tarvita, jos välilehdet ovat eri rivejä (päällekkäiset rivit "
+                                   "on ilmoitettu erikseen).")
+    if how == "renamed":
+        return gate.Finding("data_sheet_elsewhere", instrument=folder, file=rel, sheet=found, severity=gate.WARNING,
+                            found=f"välilehteä {wanted!r} ei ole; sen taulukko löytyi välilehdeltä {found!r} "
+                                  f"(välilehdet {names}) ja luettiin sieltä",
+                            action=f"Nimeä välilehti {wanted!r}:ksi, niin tiedosto on sopimuksen mukainen.")
+    return gate.Finding("data_sheet_elsewhere", instrument=folder, file=rel, sheet=found,
+                        found=f"tietovälilehti {found!r} ei ole työkirjan ensimmäinen (välilehdet {names}); "
+                              "taulukko luettiin siltä",
+                        action="Ei toimenpiteitä tarvita.")
+
+
+def _content_rows(wb: G.Workbook, sheet: str | None) -> int | None:
+    """Non-empty rows of a sheet (all sheets when ``sheet`` is not one of them); None when nothing was read."""
+    grids = [wb.sheets[sheet]] if sheet in wb.sheets else list(wb.sheets.values())
+    n = sum(1 for g in grids for r in g if not all(G.is_empty(c) for c in r))
+    return n if grids else None
+
+
+def identify_form(wb: G.Workbook, column_maps: dict, exclude: str = "") -> tuple[str, str, int] | None:
+    """Which instrument's form a workbook holds, by its headers and header block: ``(folder, sheet, data rows)``.
+
+    Every sheet spec of every instrument is tried on every sheet; the best match (most matched headers and
+    header-block labels) wins. None when no instrument's required headers are all present.
+    """
+    best: tuple[int, str, str, int] | None = None
+    for folder, inst in INSTRUMENTS.items():
+        if folder == exclude:
+            continue
+        cmap = column_maps.get(folder) or {}
+        for spec in inst.sheets:
+            known = spec.known(cmap)
+            required = {f.name for f in spec.fields if f.required}
+            for name, grid in wb.sheets.items():
+                rows = grid[:60]
+                if spec.header_canon is not None:
+                    rows = [tuple(spec.header_canon(G.norm_header(c)) for c in r) for r in rows]
+                try:
+                    hdr, cols = G.find_header_row(rows, known, required)
+                except G.UnreadableFile:
+                    continue
+                labels = {G.norm_header(h): f.name for f in spec.block for h in f.headers}
+                score = len(cols) + 2 * len(G.read_header_block(grid, hdr, labels)) if labels else len(cols)
+                data_rows = sum(1 for r in grid[hdr + 1:] if not all(G.is_empty(c) for c in r))
+                if best is None or score > best[0]:
+                    best = (score, folder, name, data_rows)
+    return None if best is None else best[1:]
+
+
+def _misplaced(folder: str, rel: str, guess: tuple[str, str, int]) -> "gate.Finding":
+    target, sheet, rows = guess
+    title = gate.INSTRUMENT_TITLES.get(target, target)
+    return gate.Finding("misplaced_form", instrument=folder, file=rel, sheet=sheet, rows=rows,
+                        found=f"tiedosto on kansiossa {folder}/, mutta sen sarakeotsikot ovat lomakkeen "
+                              f"{title} otsikot; sen {rows} riviä jäivät lukematta",
+                        action=f"Siirrä tiedosto kansioon {target}/ ja aja hbeval build uudelleen.")
+
+
+def scan_tree(raw_dir: Path, column_maps: dict) -> list["gate.Finding"]:
+    """Files the instrument folders do not cover: at the raw root, in unknown folders or subfolders, and files
+    in a format intake does not read. Each is named with the folder it seems to belong to."""
+    out = []
+    known_folders = set(INSTRUMENTS) | set(MARKDOWN_INSTRUMENTS)
+    for p in sorted(raw_dir.rglob("*")):
+        rel = p.relative_to(raw_dir)
+        if not p.is_file() or any(part.startswith((".", "~$")) for part in rel.parts):
+            continue
+        parts, suffix, name = rel.parts, p.suffix.lower(), rel.as_posix()
+        top = parts[0] if len(parts) > 1 else ""
+        if len(parts) == 1 and p.name.casefold() in IGNORED_AT_ROOT:
+            continue
+        if top in INSTRUMENTS and len(parts) == 2:
+            if suffix in (".xlsx", ".csv"):
+                continue
+            if suffix in SPREADSHEET_LIKE:
+                out.append(gate.Finding("unsupported_file", instrument=top, file=name,
+                                        found=f"tiedostomuotoa {suffix} ei lueta; tiedoston rivit jäivät lukematta",
+                                        action="Tallenna tiedosto Excel-työkirjana (.xlsx) tai CSV-tiedostona "
+                                               "(.csv) samaan kansioon ja poista alkuperäinen."))
+            else:
+                out.append(gate.Finding("other_file", instrument=top, file=name,
+                                        found=f"kansiossa on tiedosto, jota ei lueta (muoto {suffix or 'ei päätettä'})",
+                                        action="Siirrä tiedosto pois raakakansiosta, jos se ei ole aineistoa."))
+            continue
+        if top in MARKDOWN_INSTRUMENTS and len(parts) == 2:
+            if suffix != ".md":
+                out.append(gate.Finding("other_file", instrument=top, file=name,
+                                        found=f"kansiossa on tiedosto, jota ei lueta (vain .md-tiedostot luetaan)",
+                                        action="Tallenna teksti Markdown-tiedostona (.md) tai siirrä tiedosto pois."))
+            continue
+        # outside the contract's folders
+        where = ("raakakansion juuressa" if len(parts) == 1 else
+                 f"kansiossa {Path(name).parent.as_posix()}/, joka ei ole sopimuksen mukainen kansio")
+        target, rows = None, None
+        if suffix in (".xlsx", ".csv"):
+            try:
+                guess = identify_form(G.read_file(p), column_maps)
+            except G.UnreadableFile:
+                guess = None
+            if guess is not None:
+                target, _, rows = guess
+        if target is None:
+            stem = slug(parts[-2] if len(parts) > 1 else p.stem)
+            target = next((k for k in sorted(known_folders, key=len, reverse=True) if stem.startswith(k)
+                           or k in stem.split("_")), None)
+        if target is None and suffix == ".md":
+            target = "paivakirjat tai tyopajat"
+        lost = "rivien määrä ei ole tiedossa" if rows is None else f"sen {rows} riviä jäivät lukematta"
+        action = (f"Siirrä tiedosto kansioon {target}/ (sopimuksen kansiot: data-contract §1) ja aja hbeval build "
+                  "uudelleen." if target else
+                  "Siirrä tiedosto oikean mittarin kansioon (data-contract §1) tai pois raakakansiosta.")
+        out.append(gate.Finding("file_outside_folders", instrument=top if top in known_folders else "",
+                                file=name, rows=rows,
+                                found=f"tiedosto on {where}, eikä sitä luettu ({lost})"
+                                      + (f"; se näyttää mittarin {gate.INSTRUMENT_TITLES.get(target, target)} "
+                                         "lomakkeelta" if target else ""),
+                                action=action))
+    return out
+
+
+def _merged_findings(report: IntakeReport, folder: str, rel: str, sheet: str, ranges: list[str], grid: list,
+                     header_row: int) -> None:
+    """An error for every merged range that reaches below the header row (a merged value fills one cell only)."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    header = grid[header_row - 1] if 0 < header_row <= len(grid) else ()
+    for coord in ranges:
+        c1, r1, c2, r2 = range_boundaries(coord)
+        if r2 <= header_row:
+            continue  # a title or a group header above the table: harmless
+        cols = [str(header[c - 1]).strip() for c in range(c1, c2 + 1) if c - 1 < len(header) and header[c - 1]]
+        col_txt = ", ".join(repr(c) for c in cols) or f"{get_column_letter(c1)}–{get_column_letter(c2)}"
+        report.finding(gate.Finding(
+            "merged_cells", instrument=folder, file=rel, sheet=sheet, row=max(r1, header_row + 1),
+            column=", ".join(cols), detail=coord, rows=r2 - max(r1, header_row + 1) + 1,
+            found=(f"solut {coord} (sarake {col_txt}, rivit {max(r1, header_row + 1)}–{r2}) on yhdistetty: arvo on "
+                   "vain ensimmäisessä solussa, joten muilla riveillä sarake on tyhjä (rivit voivat hylkääntyä syyllä "
+                   "missing_value, ja asiakkaan muut rivit syyllä unknown_client)"),
+            action=("Pura solujen yhdistäminen (Excel: Aloitus → Yhdistä ja keskitä → Pura solut), kirjoita arvo "
+                    "jokaiselle riville ja aja hbeval build uudelleen.")))
+
+
+def _duplicate_findings(shared: dict, digests: dict[str, list[str]]) -> list["gate.Finding"]:
+    """Files whose rows are all in another file (a copy or an older version), and rows repeated across files."""
+    out = []
+    same_bytes = {f: files[0] for files in digests.values() for f in files[1:]}
+    keys = shared["file_keys"]
+    for ((f1, s1), (f2, s2)), (n, row, first_row) in sorted(shared["overlaps"].items()):
+        a, b = len(keys.get((f1, s1), ())), len(keys.get((f2, s2), ()))
+        folder = f2.split("/")[0]
+        first = f1 + (f" [{s1}]" if s1 and f1 == f2 else "")
+        if n >= b or n >= a:
+            if same_bytes.get(f2) == f1:
+                what = "tiedostot ovat tavu tavulta samat"
+            elif a == b:
+                what = f"tässä ja kohteessa {first} on täsmälleen samat rivit"
+            elif b < a:
+                what = f"kaikki tämän välilehden {b} eri riviä ovat myös kohteessa {first} (vanhempi versio?)"
+            else:
+                what = f"kaikki kohteen {first} {a} eri riviä ovat myös tässä (päivitetty versio?)"
+            out.append(gate.Finding(
+                "duplicate_file", instrument=folder, file=f2, sheet=s2 if f1 == f2 else "", row=row, rows=n,
+                detail=f"= {first}",
+                found=(f"sama aineisto kahdesti: {what}. Tämän tiedoston {n} päällekkäistä riviä laskettiin vain "
+                       f"kerran (hylätty syyllä duplicate_across_files; ensimmäinen esiintymä {first}, "
+                       f"rivi {first_row})"),
+                action=(f"Säilytä vain yksi tiedosto tai välilehti (uusin versio) ja poista toinen kansiosta "
+                        f"{folder}/; aja sitten hbeval build uudelleen.")))
+        else:
+            out.append(gate.Finding(
+                "duplicate_rows_across_files", instrument=folder, file=f2, sheet=s2 if f1 == f2 else "", row=row,
+                rows=n, detail=f"= {first}",
+                found=(f"{n} riviä on samoja kuin kohteessa {first} (ensimmäinen päällekkäinen rivi {row}, "
+                       f"sama kuin rivi {first_row}); ne laskettiin vain kerran (hylätty syyllä "
+                       "duplicate_across_files)"),
+                action=("Tarkista, onko samat lomakkeet tallennettu kahteen tiedostoon tai välilehteen; poista "
+                        "päällekkäiset rivit toisesta ja aja hbeval build uudelleen.")))
+    return out
+
+
+def _file_pilot(rel: str, cfg: Config) -> str | None:
+    tokens = set(slug(Path(rel).stem).split("_"))
+    hits = [p.key for p in cfg.pilots if p.key in tokens or slug(p.name) in tokens]
+    return hits[0] if len(hits) == 1 else None
+
+
+CLIENT_TABLES = ("clients", "kykyviisari", "osallisuustesti", "asiakaskysely", "esr", "tyoaika", "asiakaskulut",
+                 "avustajakulut", "budgets", "budget_use", "services")
+ONCE_PER_CLIENT = {"kykyviisari": ("occasion", ("alku", "loppu"), "Mittauskerta"),
+                   "osallisuustesti": ("occasion", ("alku", "loppu"), "Mittauskerta"),
+                   "esr": ("form", ("aloitus", "lopetus"), "Lomake")}
+OCCASION_FI = {"alku": "alkumittaus", "loppu": "loppumittaus", "aloitus": "aloituslomake",
+               "lopetus": "lopetuslomake"}
+
+
+def profile_conflicts(records: dict[str, list[dict]], cfg: Config) -> list["gate.Finding"]:
+    """Accepted rows whose client number points to another client profile: a pilot other than the file's (or the
+    time-use form's), a survey form of the other arm, or a second baseline / end measurement."""
+    out = []
+    by_file: dict[tuple, list] = {}
+    for table in CLIENT_TABLES:
+        for rec in records.get(table, []):
+            cid = rec.get("client_id")
+            cid = getattr(cid, "client_id", cid)
+            if not isinstance(cid, str) or len(cid) != 6 or not cid.isdigit():
+                continue
+            pilot = cfg.pilot_by_code(int(cid[0]))
+            own = rec.get("pilot") if table == "tyoaika" else _file_pilot(rec["_file"], cfg)
+            if pilot is not None and own and own != pilot.key:
+                by_file.setdefault(("pilot", rec["_file"], rec["_sheet"], own, pilot.key), []).append(rec["_row"])
+            if table == "asiakaskysely" and rec.get("arm") and rec.get("form") and rec["arm"] != rec["form"]:
+                by_file.setdefault(("arm", rec["_file"], rec["_sheet"], rec["form"], rec["arm"]), []).append(rec["_row"])
+    for (what, file, sheet, a, b), rows in sorted(by_file.items()):
+        folder = file.split("/")[0]
+        shown = ", ".join(str(r) for r in rows[:8]) + (" …" if len(rows) > 8 else "")
+        if what == "pilot":
+            found = (f"{len(rows)} rivin asiakasnumero kuuluu pilotille {cfg.pilot_by_key(b).name} (numeron "
+                     f"ensimmäinen numero), vaikka tiedosto on pilotin {cfg.pilot_by_key(a).name} (rivit {shown}); "
+                     "rivit on hyväksytty toisen pilotin asiakkaalle")
+        else:
+            found = (f"{len(rows)} vastausta on {a.upper() if a == 'hb' else a}-lomakkeella, mutta asiakas on "
+                     f"asiakasrekisterissä ryhmässä {b} (rivit {shown})")
+        out.append(gate.Finding(
+            "client_profile_conflict", instrument=folder, file=file, sheet=sheet, row=rows[0], column="Asiakasnumero",
+            rows=len(rows), detail=f"{what}-{a}-{b}", found=found,
+            action=("Tarkista asiakasnumerot: näppäilyvirhe voi osua toisen asiakkaan numeroon. Korjaa numerot "
+                    "(tai siirrä rivit oikeaan tiedostoon) ja aja hbeval build uudelleen.")))
+    for table, (col, once, header) in ONCE_PER_CLIENT.items():
+        seen: dict[tuple, dict] = {}
+        ordered = sorted(records.get(table, []), key=lambda r: (r.get("date") or dt.date.min, r["_file"], r["_row"]))
+        for rec in ordered:
+            cid = rec.get("client_id")
+            cid = getattr(cid, "client_id", cid)
+            if rec.get(col) not in once or not cid:
+                continue
+            first = seen.setdefault((cid, rec[col]), rec)
+            if first is rec:
+                continue
+            out.append(gate.Finding(
+                "second_baseline", instrument=table, file=rec["_file"], sheet=rec["_sheet"], row=rec["_row"],
+                column=header, detail=f"r{rec['_row']}", rows=1,
+                found=(f"asiakkaalla on jo {OCCASION_FI[rec[col]]} ({first['_file']}, rivi {first['_row']}, "
+                       f"{_d(first.get('date'))}); tämä rivi ({_d(rec.get('date'))}) on toinen. Todennäköisesti "
+                       "asiakasnumerossa on näppäilyvirhe, joka osuu toisen asiakkaan numeroon, tai mittauskerta on "
+                       "väärä"),
+                action=("Tarkista rivin asiakasnumero ja mittauskerta (esim. väli); korjaa ne tai poista "
+                        "ylimääräinen rivi ja aja hbeval build uudelleen.")))
+    return out
+
+
+def _d(d) -> str:
+    return f"{d.day}.{d.month}.{d.year}" if d is not None else "ei päivämäärää"
 
 
 def _accounts(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -328,17 +723,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="configuration file (default: hbeval.yml)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when any row or file is rejected")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--acknowledgements", type=Path, default=None,
+                        help="the reviewed list of acknowledged findings (default: data/kuitatut_havainnot.yml)")
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Run ``hbeval intake`` and print the summary."""
+    """Run ``hbeval intake``, print the summary and the gate's verdict; exit 1 on an unacknowledged error
+    (or, with ``--strict``, on any rejected row or unreadable file)."""
     cfg = load_config(args.config)
     raw = args.raw or cfg.path_of("raw")
     out = args.out or cfg.path_of("processed")
     report = run_intake(raw, out, cfg, strict=args.strict, progress=not args.no_progress)
     print(report.summary())
     print(f"Taulut ja tilitys: {out}")
+    verdict = gate.evaluate(out, cfg, getattr(args, "acknowledgements", None), raw)
+    text = verdict.summary()
+    if text:
+        print(text)
     code = report.exit_code(args.strict)
     if code:
         print("--strict: hylättyjä rivejä tai lukukelvottomia tiedostoja — paluukoodi 1", file=sys.stderr)
+    if not verdict.passed:
+        print(f"hbeval intake: {gate.fi_count(len(verdict.open_errors), 'korjaamaton virhe', 'korjaamatonta virhettä')}"
+              " — paluukoodi 1", file=sys.stderr)
+        return 1
+    gate.record_success(Path(out), Path(raw))
     return code

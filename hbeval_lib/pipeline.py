@@ -848,14 +848,19 @@ def jupyter_book_build(book_dir: Path, builder: str = "html") -> None:
 
 def build(raw: str | os.PathLike | None = None, jobs: int = 2, cfg: Config | None = None,
           book_dir: str | os.PathLike | None = None, notebooks_dir: str | os.PathLike | None = None,
-          processed_dir: str | os.PathLike | None = None, progress: bool = True, force: bool = False) -> RunReport:
-    """The whole book: raw (``data/raw`` or the demo set) → intake if stale → run → generated pages → jupyter-book."""
-    from . import bookpages
+          processed_dir: str | os.PathLike | None = None, progress: bool = True, force: bool = False,
+          draft: bool = False, acknowledgements: str | os.PathLike | None = None) -> RunReport:
+    """The whole book: raw (``data/raw`` or the demo set) → intake if stale → the gate → run → generated pages →
+    jupyter-book. The gate (:mod:`hbeval_lib.gate`) raises ``GateError`` on an unacknowledged error unless
+    ``draft`` (then every page carries the draft banner)."""
+    from . import bookpages, gate
 
     cfg = cfg or load_config()
     raw_dir = resolve_raw(cfg, raw)
     book_dir = Path(book_dir) if book_dir else REPO_ROOT / "book"
     processed_dir = Path(processed_dir) if processed_dir else cfg.path_of("processed")
+    # --- the build gate (hbeval_lib/gate.py): intake if stale, then stop on unacknowledged errors ---
+    gate.check_build(raw_dir, processed_dir, cfg, draft=draft, ack_path=acknowledgements, progress=progress)
     report = run(raw_dir, processed_dir, book_dir, notebooks_dir, jobs=jobs, cfg=cfg, progress=progress, force=force)
     bookpages.write_pages(book_dir, processed_dir, raw_dir, cfg)
     jupyter_book_build(book_dir)
@@ -911,11 +916,21 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=2, help="parallel notebooks (default 2)")
     parser.add_argument("--force", action="store_true", help="execute every notebook regardless of the cache")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--draft", action="store_true",
+                        help="build even when the gate finds unacknowledged errors (a draft banner on every page)")
+    parser.add_argument("--acknowledgements", help="the reviewed list of acknowledged findings "
+                                                   "(default: data/kuitatut_havainnot.yml)")
 
 
 def run_build_cli(args: argparse.Namespace) -> int:
+    from .gate import GateError
+
     try:
-        rep = build(args.raw, jobs=args.jobs, progress=not args.no_progress, force=args.force)
+        rep = build(args.raw, jobs=args.jobs, progress=not args.no_progress, force=args.force,
+                    draft=args.draft, acknowledgements=args.acknowledgements)
+    except GateError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     except RunError as exc:
         print(f"hbeval build: {exc}", file=sys.stderr)
         return 1

@@ -64,36 +64,41 @@ def _error(report, name):
 
 def test_truncated_xlsx(corrupt_raw):
     msg = _error(corrupt_raw[2], "b_truncated.xlsx")
-    assert "truncated or corrupt" in msg
+    assert "katkennut tai vioittunut" in msg
 
 
 def test_empty_file(corrupt_raw):
-    assert "empty" in _error(corrupt_raw[2], "c_empty.xlsx")
-    assert "empty" in _error(corrupt_raw[2], "f_empty.csv")
+    assert "tyhjä" in _error(corrupt_raw[2], "c_empty.xlsx")
+    assert "tyhjä" in _error(corrupt_raw[2], "f_empty.csv")
 
 
 def test_text_file_renamed_xlsx(corrupt_raw):
-    assert "not an .xlsx workbook" in _error(corrupt_raw[2], "d_text.xlsx")
+    assert "ei ole .xlsx-työkirja" in _error(corrupt_raw[2], "d_text.xlsx")
 
 
 def test_encrypted_workbook(corrupt_raw):
-    assert "encrypted" in _error(corrupt_raw[2], "e_encrypted.xlsx")
+    assert "salasanalla suojattu" in _error(corrupt_raw[2], "e_encrypted.xlsx")
+    # and the gate's finding says what to do
+    [f] = [f for f in corrupt_raw[2].findings if f.file == "kykyviisari/e_encrypted.xlsx"]
+    assert f.kind == "unreadable_file" and f.severity == "error" and "poista salasanasuojaus" in f.action
 
 
 def test_wrong_sheet_names(corrupt_raw):
     report = corrupt_raw[2]
     msgs = [e for e in report.errors if "budjetti_pori.xlsx" in e]
     assert len(msgs) == 2  # both required sheets reported
-    assert any("'Budjetit' not found" in m and "Taul1" in m and "Taul2" in m for m in msgs)
-    assert any("'Maksusitoumukset' not found" in m for m in msgs)
+    assert any("välilehteä 'Budjetit' ei löydy" in m and "Taul1" in m and "Taul2" in m for m in msgs)
+    assert any("välilehteä 'Maksusitoumukset' ei löydy" in m for m in msgs)
+    kinds = {(f.kind, f.sheet) for f in report.findings if f.file == "budjetti/budjetti_pori.xlsx"}
+    assert kinds == {("sheet_not_found", "Budjetit"), ("sheet_not_found", "Maksusitoumukset")}
 
 
 def test_missing_required_header(corrupt_raw):
     msg = _error(corrupt_raw[2], "palvelut_pori.xlsx")
-    assert "sheet 'Palvelut'" in msg
-    assert "missing required headers ['määrä']" in msg
-    assert "expected" in msg and "'määrä'" in msg  # which headers were expected
-    assert "found on row 1" in msg and "'Yksikkö'" in msg  # and which were found
+    assert "välilehti 'Palvelut'" in msg
+    assert "pakollisia sarakeotsikoita puuttuu: ['määrä']" in msg
+    assert "odotetut otsikot" in msg and "'määrä'" in msg  # which headers were expected
+    assert "rivillä 1 on" in msg and "'Yksikkö'" in msg  # and which were found
 
 
 def test_other_files_still_processed(corrupt_raw):
@@ -124,9 +129,11 @@ def _cli(raw, out, strict):
 
 def test_strict_exit_code(corrupt_raw, tmp_path, capsys):
     raw = corrupt_raw[0]
-    assert _cli(raw, tmp_path / "a", strict=False) == 0
+    # unreadable files are errors of the build gate: intake exits 1 even without --strict
+    assert _cli(raw, tmp_path / "a", strict=False) == 1
     summary = capsys.readouterr().out
     assert "LUKUVIRHE" in summary and "b_truncated.xlsx" in summary and "unknown_client 1" in summary
+    assert "VIRHE [unreadable_file:kykyviisari/b_truncated.xlsx]" in summary and "Mitä tehdä:" in summary
     assert _cli(raw, tmp_path / "b", strict=True) == 1
 
 

@@ -164,7 +164,7 @@ def test_header_row_missing_is_explained():
     with pytest.raises(G.UnreadableFile) as exc:
         G.find_header_row(grid, {"päivämäärä": "date", "tuntia": "h", "minuuttia": "m"}, {"date", "h", "m"})
     msg = str(exc.value)
-    assert "minuuttia" in msg and "expected" in msg and "'Selite'" in msg
+    assert "minuuttia" in msg and "odotetut otsikot" in msg and "'Selite'" in msg
 
 
 # --- files ----------------------------------------------------------------------------------------------------

@@ -35,9 +35,10 @@ R_GROUP_MISMATCH = "group_mismatch"
 R_INVALID_VALUE = "invalid_value"
 R_MISSING_VALUE = "missing_value"
 R_UNREADABLE = "unreadable_file"
+R_DUPLICATE_ACROSS = "duplicate_across_files"
 REASONS = (R_INVALID_CLIENT, R_UNKNOWN_CLIENT, R_OUT_OF_RANGE, R_DUPLICATE, R_INVALID_DATE, R_DATE_OUT_OF_PERIOD,
            R_INVALID_NUMBER, R_CONFLICTING_MARKS, R_NEGATIVE, R_GROUP_MISMATCH, R_INVALID_VALUE, R_MISSING_VALUE,
-           R_UNREADABLE)
+           R_UNREADABLE, R_DUPLICATE_ACROSS)
 # --- data-quality flags (kept rows) ---------------------------------------------------------------
 F_OUTSIDE_CLIENTHOOD = "outside_clienthood"
 F_AFTER_CUTOFF = "after_cutoff"
@@ -163,6 +164,7 @@ class Roster:
     start: dict[str, dt.date | None] = field(default_factory=dict)
     end: dict[str, dt.date | None] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
+    where: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # file, sheet, row of the roster row
 
     def __contains__(self, cid: str) -> bool:
         return cid in self.arm
@@ -181,6 +183,12 @@ class Context:
     final_cutoff: dt.date | None = None
     block: dict[str, Any] = field(default_factory=dict)
     flags: list[dict] = field(default_factory=list)
+    # shared by every file of one intake run (None: no cross-file duplicate check)
+    rows_seen: dict | None = None        # row key -> (file, sheet, row) of its first occurrence
+    overlaps: dict | None = None         # ((file, sheet) earlier, (file, sheet)) -> [rows, first row, its first row]
+    file_keys: dict | None = None        # (file, sheet) -> set of row keys
+    notes: list = field(default_factory=list)  # (kind, row, column, text) for intake's findings
+    row: int = 0                                # the Excel row being processed (for row rules' notes)
 
     def flag(self, row: int, column: str, value: Any, reason: str) -> None:
         self.flags.append(dict(instrument=self.instrument, file=self.file, sheet=self.sheet, row=row,
@@ -286,6 +294,50 @@ def _row_key(row: tuple) -> tuple:
     return tuple(c.strip() if isinstance(c, str) else c for c in row[:end])
 
 
+def _norm_cell(v: Any) -> Any:
+    if V.is_empty(v):
+        return None
+    if isinstance(v, str):
+        return " ".join(v.split()).casefold()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, dt.datetime) and v.time() == dt.time(0):
+        return v.date()
+    return v
+
+
+def _check_across_files(spec: SheetSpec, raw: dict, block_raw: dict, ctx: Context, rownum: int) -> None:
+    """Reject a row identical (same table, header block and cells) to a row of an earlier file or sheet."""
+    key = (spec.table, tuple(sorted(spec.constants.items())),
+           tuple(sorted((k, _norm_cell(v)) for k, v in block_raw.items())),
+           tuple(sorted((k, _norm_cell(v)) for k, v in raw.items())))
+    try:
+        hash(key)
+    except TypeError:
+        key = repr(key)
+    here = (ctx.file, ctx.sheet)
+    ctx.file_keys.setdefault(here, set()).add(key)
+    first = ctx.rows_seen.setdefault(key, (ctx.file, ctx.sheet, rownum))
+    if first[:2] != here:
+        hit = ctx.overlaps.setdefault((first[:2], here), [0, rownum, first[2]])
+        hit[0] += 1
+        where = first[0] + (f" [{first[1]}]" if first[1] else "")
+        raise RowError(R_DUPLICATE_ACROSS, WHOLE_ROW, f"= {where} rivi {first[2]}")
+
+
+def header_matches(spec: SheetSpec, grid: list[tuple], column_map: dict[str, str]) -> bool:
+    """True when the grid holds the spec's header row (all required headers) within its first 60 rows."""
+    known = spec.known(column_map)
+    rows = grid[:60]
+    if spec.header_canon is not None:
+        rows = [tuple(spec.header_canon(G.norm_header(c)) for c in r) for r in rows]
+    try:
+        G.find_header_row(rows, known, {f.name for f in spec.fields if f.required})
+    except G.UnreadableFile:
+        return False
+    return True
+
+
 def _client_check(spec: SheetSpec, cid: clientid.ClientId, ctx: Context, column: str, raw: Any) -> None:
     if spec.link == "roster":
         if cid.client_id not in ctx.roster:
@@ -329,8 +381,10 @@ def process_sheet(spec: SheetSpec, grid: list[tuple], ctx: Context, column_map: 
         found = G.read_header_block(grid, hdr, labels)
         missing = [f.header for f in spec.block if f.need and f.name not in found]
         if missing:
-            raise G.UnreadableFile(f"header block is missing {missing} above the table (row {hdr + 1})",
-                                   column="; ".join(missing))
+            raise G.UnreadableFile(f"lomakkeen otsikko-osasta puuttuu {missing} taulukon yläpuolelta "
+                                   f"(otsikkorivi {hdr + 1})", column="; ".join(missing),
+                                   action="Täytä lomakkeen otsikko-osan kentät (arvo nimikkeen oikealle puolelle) "
+                                          "ja aja hbeval build uudelleen.")
         for f in spec.block:
             raw = found.get(f.name, (None, 0))[0]
             block_raw[f.name] = raw
@@ -364,9 +418,12 @@ def process_sheet(spec: SheetSpec, grid: list[tuple], ctx: Context, column_map: 
             res.skipped += 1
             continue
         raw = {f.name: (row[i] if i < len(row) else None) for i, f in fields_at}
+        ctx.row = rownum
         try:
             if block_error is not None:
                 raise block_error
+            if ctx.rows_seen is not None:
+                _check_across_files(spec, raw, block_raw, ctx, rownum)
             rec: dict[str, Any] = {}
             for i, f in fields_at:
                 rec[f.name] = _parse_cached(f, raw[f.name], ctx.cfg, cache)

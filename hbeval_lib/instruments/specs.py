@@ -25,6 +25,14 @@ def _client(required: bool = True) -> F:
 def _roster_rule(rec: dict, raw: dict, ctx: Context) -> None:
     cid = rec["client_id"].client_id
     if cid in ctx.roster:
+        arm, start = ctx.roster.arm[cid], ctx.roster.start[cid]
+        if (arm, start) != (rec["arm"], rec["start_date"]):
+            f0, s0, r0 = ctx.roster.where[cid]
+            first = f"{f0}" + (f", välilehti {s0!r}" if s0 else "") + f", rivi {r0}"
+            ctx.notes.append(("client_profile_conflict", ctx.row, CLIENT,
+                              f"sama asiakasnumero on asiakasrekisterissä jo kohdassa {first} eri tiedoin "
+                              f"(ryhmä {arm} / {rec['arm']}, alkupäivä {start} / {rec['start_date']}); "
+                              "toinen rivi hylättiin (duplicate)"))
         raise RowError(R_DUPLICATE, CLIENT, raw["client_id"])
     if rec.get("end_date") is not None and rec["end_date"] < rec["start_date"]:
         raise RowError(R_INVALID_DATE, "Asiakkuus päättyi", raw["end_date"])
@@ -32,6 +40,7 @@ def _roster_rule(rec: dict, raw: dict, ctx: Context) -> None:
     ctx.roster.start[cid] = rec["start_date"]
     ctx.roster.end[cid] = rec.get("end_date")
     ctx.roster.consent[cid] = bool(rec["consent"])
+    ctx.roster.where[cid] = (ctx.file, ctx.sheet, ctx.row)
 
 
 ASIAKKAAT = Instrument("asiakkaat", [SheetSpec("clients", None, [

@@ -21,12 +21,19 @@ CSV_SHEET = ""  # the sheet name used for CSV files in reports
 
 
 class UnreadableFile(Exception):
-    """A file (or one of its sheets) cannot be read at all; the message says why."""
+    """A file (or one of its sheets) cannot be read at all; the (Finnish) message says why and ``action`` what to do."""
 
-    def __init__(self, message: str, sheet: str = "", column: str = ""):
+    def __init__(self, message: str, sheet: str = "", column: str = "", action: str = ""):
         super().__init__(message)
         self.sheet = sheet
         self.column = column
+        self.action = action
+
+
+ACTION_HEADERS = ("Korjaa otsikkorivi lomakkeen mukaiseksi (sarakkeiden nimet: data-contract §3) tai kuvaa "
+                  "poikkeavat otsikot hbeval.yml:n column_maps-osassa; aja sitten hbeval build uudelleen.")
+ACTION_RESAVE = ("Tallenna tiedosto uudelleen alkuperäisestä lähteestä (tai pyydä pilotilta uusi kopio) "
+                 "Excel-työkirjana (.xlsx) ja korvaa tämä tiedosto sillä.")
 
 
 # --- headers -------------------------------------------------------------------------------------
@@ -107,16 +114,16 @@ def find_header_row(grid: list[tuple], known: dict[str, str], required: set[str]
             best = (i, cols)
     expected = sorted({h for h, f in known.items() if f in required})
     if best is None or not (set(best[1].values()) & required):
-        raise UnreadableFile(f"missing required headers: expected {expected}; found no row with any of them",
-                             column="; ".join(expected))
+        raise UnreadableFile(f"lomakkeen otsikkoriviä ei löydy: yhdelläkään rivillä ei ole odotettuja otsikoita "
+                             f"(odotetut otsikot {expected})", column="; ".join(expected), action=ACTION_HEADERS)
     i, cols = best
     first_header: dict[str, str] = {}
     for h, f in known.items():
         first_header.setdefault(f, h)
     missing = sorted(first_header.get(f, f) for f in required - set(cols.values()))
     found = [str(c) for c in grid[i] if not is_empty(c)]
-    raise UnreadableFile(f"missing required headers {missing}: expected {expected}; "
-                         f"found on row {i + 1}: {found}", column="; ".join(missing))
+    raise UnreadableFile(f"pakollisia sarakeotsikoita puuttuu: {missing} (odotetut otsikot {expected}; "
+                         f"rivillä {i + 1} on {found})", column="; ".join(missing), action=ACTION_HEADERS)
 
 
 def read_header_block(grid: list[tuple], until: int, labels: dict[str, str], reach: int = 3) -> dict[str, tuple[Any, int]]:
@@ -156,19 +163,22 @@ class Workbook:
 
     path: Path
     sheets: dict[str, list[tuple]] = field(default_factory=dict)
+    merged: dict[str, list[str]] = field(default_factory=dict)  # sheet -> merged ranges ("B5:B9")
 
     def sheet(self, wanted: str | None) -> tuple[str, list[tuple]]:
         """The named sheet (case-insensitive), or the first sheet when ``wanted`` is None."""
         if not self.sheets:
-            raise UnreadableFile("the workbook has no sheets")
+            raise UnreadableFile("työkirjassa ei ole yhtään välilehteä", action=ACTION_RESAVE)
         if wanted is None:
             name = next(iter(self.sheets))
             return name, self.sheets[name]
         for name, grid in self.sheets.items():
             if norm_header(name) == norm_header(wanted):
                 return name, grid
-        raise UnreadableFile(f"sheet {wanted!r} not found; the workbook has sheets {list(self.sheets)}",
-                             sheet=wanted)
+        raise UnreadableFile(f"välilehteä {wanted!r} ei löydy, eikä yhdeltäkään välilehdeltä löytynyt sen "
+                             f"sarakeotsikoita; työkirjan välilehdet ovat {list(self.sheets)}", sheet=wanted,
+                             action=f"Nimeä tietovälilehti {wanted!r}:ksi (data-contract §3) tai korjaa sen "
+                                    "sarakeotsikot lomakkeen mukaisiksi; aja sitten hbeval build uudelleen.")
 
 
 def _trim(rows: list[tuple]) -> list[tuple]:
@@ -183,20 +193,25 @@ def read_xlsx(path: Path, sheets: Iterable[str] | None = None) -> Workbook:
 
     data = path.read_bytes()
     if not data:
-        raise UnreadableFile("the file is empty (0 bytes)")
+        raise UnreadableFile("tiedosto on tyhjä (0 tavua)", action=ACTION_RESAVE)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise UnreadableFile("the file is an OLE compound document: an encrypted (password-protected) "
-                             "workbook or an old .xls saved as .xlsx; save it as an unprotected .xlsx")
+        raise UnreadableFile("tiedosto on salasanalla suojattu (salattu) työkirja tai vanha .xls-tiedosto, "
+                             "jonka pääte on muutettu .xlsx:ksi",
+                             action="Avaa tiedosto Excelissä, poista salasanasuojaus (Tiedosto → Tiedot → Suojaa "
+                                    "työkirja → Salaa salasanalla → tyhjennä salasana) ja tallenna se "
+                                    "Excel-työkirjana (.xlsx); aja sitten hbeval build uudelleen.")
     if data[:2] != b"PK":
-        raise UnreadableFile("the file is not an .xlsx workbook (no zip signature); it may be a text file "
-                             "renamed .xlsx")
+        raise UnreadableFile("tiedosto ei ole .xlsx-työkirja (ei zip-rakennetta); se voi olla tekstitiedosto, "
+                             "jonka pääte on muutettu .xlsx:ksi",
+                             action="Avaa tiedosto ja tallenna se Excel-työkirjana (.xlsx) tai CSV-tiedostona "
+                                    "(.csv) oikealla päätteellä.")
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
             wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to open is reported per file
-        raise UnreadableFile(f"cannot open the workbook ({type(exc).__name__}: {exc}); it may be truncated "
-                             "or corrupt") from exc
+        raise UnreadableFile(f"työkirjaa ei voi avata ({type(exc).__name__}: {exc}); tiedosto voi olla "
+                             "katkennut tai vioittunut", action=ACTION_RESAVE) from exc
     out = Workbook(path)
     wanted = {norm_header(s) for s in sheets} if sheets is not None else None
     try:
@@ -209,11 +224,45 @@ def read_xlsx(path: Path, sheets: Iterable[str] | None = None) -> Workbook:
                 ws.reset_dimensions()
                 out.sheets[ws.title] = _trim([tuple(r) for r in ws.iter_rows(values_only=True)])
     except Exception as exc:  # noqa: BLE001
-        raise UnreadableFile(f"cannot read the workbook ({type(exc).__name__}: {exc}); it may be truncated "
-                             "or corrupt") from exc
+        raise UnreadableFile(f"työkirjaa ei voi lukea ({type(exc).__name__}: {exc}); tiedosto voi olla "
+                             "katkennut tai vioittunut", action=ACTION_RESAVE) from exc
     finally:
         wb.close()
+    out.merged = merged_ranges(data)
     return out
+
+
+def merged_ranges(data: bytes) -> dict[str, list[str]]:
+    """Merged cell ranges per sheet title (``{"Asiakkaat": ["B5:B9"]}``); empty when the workbook has none.
+
+    Read-only openpyxl does not report merged cells, so the sheets' XML is scanned first and the workbook is
+    loaded in full (``ws.merged_cells``) only when some sheet has a ``<mergeCell>``.
+    """
+    import zipfile
+
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if not any(n.startswith("xl/worksheets/") and b"<mergeCell " in z.read(n) for n in z.namelist()
+                       if n.endswith(".xml")):
+                return {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+            wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        out = {ws.title: sorted((r.coord for r in ws.merged_cells.ranges), key=_range_order)
+               for ws in wb.worksheets if ws.merged_cells.ranges}
+        wb.close()
+        return out
+    except Exception:  # noqa: BLE001 - a workbook that opened read-only but not in full: no merge report
+        return {}
+
+
+def _range_order(coord: str) -> tuple:
+    from openpyxl.utils.cell import range_boundaries
+
+    c1, r1, c2, r2 = range_boundaries(coord)
+    return (r1, c1, r2, c2)
 
 
 def decode_text(data: bytes) -> str:
@@ -228,7 +277,7 @@ def read_csv(path: Path) -> Workbook:
     """Read a Finnish-locale (``;``) or international (``,``) CSV file; cells stay text."""
     data = path.read_bytes()
     if not data.strip():
-        raise UnreadableFile("the file is empty")
+        raise UnreadableFile("tiedosto on tyhjä", action=ACTION_RESAVE)
     text = decode_text(data)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     sep = ";" if first.count(";") >= first.count(",") and ";" in first else ("," if "," in first else ";")
