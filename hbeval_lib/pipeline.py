@@ -216,9 +216,49 @@ def _dotted(path: Path) -> str:
     return ".".join(parts)
 
 
+# memoised derivations keyed by content hashes (persisted in <cache>/memo.json between runs, see load_memo):
+# "imports": module text -> hbeval_lib modules it imports; "code": notebook text -> code digest;
+# "tables": parquet file + pilot -> digest of that pilot's rows
+MEMO: dict[str, dict] = {"imports": {}, "code": {}, "tables": {}}
+MEMO_FILE = "memo.json"
+
+
+def load_memo(cache_dir: Path) -> None:
+    try:
+        data = json.loads((Path(cache_dir) / MEMO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for k in MEMO:
+        if isinstance(data.get(k), dict):
+            MEMO[k].update(data[k])
+
+
+def save_memo(cache_dir: Path) -> None:
+    """Keep what is valid now (entries of files that no longer exist are dropped by size: at most 5,000 each)."""
+    out = {k: dict(list(v.items())[-5000:]) for k, v in MEMO.items()}
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        tmp = Path(cache_dir) / (MEMO_FILE + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(out), encoding="utf-8")
+        os.replace(tmp, Path(cache_dir) / MEMO_FILE)
+    except OSError:
+        pass
+
+
 def _imports_of_module(path: Path) -> set[Path]:
-    """``hbeval_lib`` module files imported anywhere in the module at ``path`` (absolute or relative imports)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """``hbeval_lib`` module files imported anywhere in the module at ``path`` (absolute or relative imports);
+    memoised on the file's content."""
+    text = path.read_text(encoding="utf-8")
+    # the answer also depends on which module files exist: their list is part of the key
+    files = _sha("|".join(sorted(str(f.relative_to(LIB_DIR)) for f in LIB_DIR.rglob("*.py"))).encode())
+    memo = f"{path.relative_to(LIB_DIR).as_posix()}|{_sha(text.encode())}|{files}"
+    if memo not in MEMO["imports"]:
+        MEMO["imports"][memo] = sorted(str(f.relative_to(LIB_DIR)) for f in _parse_imports(path, text))
+    return {LIB_DIR / f for f in MEMO["imports"][memo]}
+
+
+def _parse_imports(path: Path, text: str) -> set[Path]:
+    tree = ast.parse(text)
     me = _dotted(path).split(".")
     package = me if path.name == "__init__.py" else me[:-1]
     found: set[Path] = set()
@@ -313,7 +353,13 @@ class TableHasher:
         self.processed_dir = Path(processed_dir)
         self._frames: dict = {}
         self._hashes: dict = {}
+        self._files: dict = {}
         self.sources: dict = {}  # notebook source -> its dependencies (see cache_components)
+
+    def _file_sha(self, name: str) -> str:
+        if name not in self._files:
+            self._files[name] = file_hash(self.processed_dir / f"{name}.parquet")
+        return self._files[name]
 
     def _frame(self, name: str):
         import pandas as pd
@@ -328,6 +374,12 @@ class TableHasher:
         import pandas as pd
 
         key = (name, pilot)
+        # per-pilot digests by the SHA-256 of the parquet file (same bytes, same slices): a no-change run reads
+        # no table
+        sha = self._file_sha(name)
+        memo = f"{sha}|{pilot}"
+        if key not in self._hashes and sha and memo in MEMO["tables"]:
+            self._hashes[key] = MEMO["tables"][memo]
         if key not in self._hashes:
             df = self._frame(name)
             if df is None:
@@ -337,7 +389,7 @@ class TableHasher:
                     df = df[df["pilot"] == pilot]
                 h = hashlib.sha256(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
                 h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-                self._hashes[key] = h.hexdigest()
+                self._hashes[key] = MEMO["tables"][memo] = h.hexdigest()
         return self._hashes[key]
 
 
@@ -435,10 +487,13 @@ def code_digest(source: str, fmt: str = "md") -> str:
     in order. Markdown cells and display-only tags (``remove-input``, ``hide-output``…) do not count."""
     import jupytext
 
-    nb = jupytext.reads(source, fmt=fmt)
-    cells = [[c.source, sorted(set(c.metadata.get("tags", [])) & EXECUTION_TAGS)]
-             for c in nb.cells if c.cell_type == "code"]
-    return _sha(json.dumps(cells, ensure_ascii=False).encode())
+    memo = f"{fmt}|{_sha(source.encode())}"
+    if memo not in MEMO["code"]:
+        nb = jupytext.reads(source, fmt=fmt)
+        cells = [[c.source, sorted(set(c.metadata.get("tags", [])) & EXECUTION_TAGS)]
+                 for c in nb.cells if c.cell_type == "code"]
+        MEMO["code"][memo] = _sha(json.dumps(cells, ensure_ascii=False).encode())
+    return MEMO["code"][memo]
 
 
 def _source_dependencies(source: str, fmt: str = "md") -> tuple[list[Path], list[str], dict[str, str], str]:
@@ -506,11 +561,28 @@ def is_fresh(job: Job) -> bool:
     return job_status(job) != "stale"
 
 
-def _write_key_file(job: Job) -> None:
+def _write_key_file(job: Job, seconds: float | None = None) -> None:
+    """The key, the text hash and the key's components; ``seconds``: how long the last execution took (kept
+    across prose refreshes; used to start the longest notebooks first)."""
+    if seconds is None:
+        seconds = _stored_key(job).get("seconds")
     tmp = job.key_file.with_name(job.key_file.name + ".tmp")
-    tmp.write_text(json.dumps({"key": job.key, "text": job.text_hash, "components": job.components}, indent=1,
-                              sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps({"key": job.key, "text": job.text_hash, "components": job.components,
+                               "seconds": seconds}, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, job.key_file)
+
+
+_STRAND_WEIGHT = {"wellbeing": 3, "costs": 2, "service_process": 1}
+
+
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """Order jobs so the longest start first (shorter makespan with parallel workers): by the seconds the last
+    execution took when known, else all-pilots notebooks and heavier strands first."""
+    def expected(j: Job) -> float:
+        known = _stored_key(j).get("seconds") if j.key_file.exists() else None
+        return known if isinstance(known, (int, float)) else (
+            5.0 * _STRAND_WEIGHT.get(j.strand, 1) * (2 if j.pilot == ALL_PILOTS else 1))
+    return sorted(jobs, key=expected, reverse=True)
 
 
 def refresh_prose(job: Job) -> bool:
@@ -934,7 +1006,7 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
         job.key_file.unlink(missing_ok=True)  # the old key must not vouch for half-replaced outputs
         for src, dst in zip((out_nb, res, sup), job.outputs()):
             os.replace(src, dst)
-        _write_key_file(job)
+        _write_key_file(job, round(time.monotonic() - t0, 2))
         return {"ok": True, "name": job.name, "error": "", "seconds": time.monotonic() - t0, "attempts": attempt}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -963,6 +1035,7 @@ class RunReport:
     seconds: float
     prose: list[str] = dataclasses.field(default_factory=list)
     stale_elsewhere: list[str] = dataclasses.field(default_factory=list)
+    job_seconds: dict = dataclasses.field(default_factory=dict)  # executed notebook -> seconds (kernel reset incl.)
 
 
 class Executor:
@@ -972,6 +1045,7 @@ class Executor:
     def __init__(self, n: int, warm: bool = True):
         self.n, self.warm = max(1, n), warm
         self.slots: list[KernelSlot] = []
+        self.seconds: dict[str, float] = {}
 
     def run(self, jobs: list[Job], staging_root: Path, failed_dir: Path, bar_state: dict) -> list[str]:
         """Execute ``jobs``; on the first failure stop taking new jobs, let the running ones finish and raise
@@ -980,7 +1054,7 @@ class Executor:
             return []
         bar = bar_state.get("bar")
         todo: queue.Queue = queue.Queue()
-        for j in jobs:
+        for j in longest_first(jobs):
             todo.put(j)
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -1014,6 +1088,7 @@ class Executor:
                 continue
             if out["ok"]:
                 done.append(job.name)
+                self.seconds[job.name] = round(out.get("seconds", 0.0), 2)
                 if bar is not None:
                     bar.update(1)
             elif failure is None:
@@ -1034,16 +1109,21 @@ def merge_results(book_dir: Path, jobs: list[Job]) -> Path:
     """Merge the results tables of ``jobs`` (those present) into ``<book>/_results/results.csv``."""
     from .results import read_results
 
-    paths = [j.out_dir / f"{j.pilot}.results.csv" for j in jobs]
-    df = read_results([p for p in paths if p.exists()])
+    paths = [p for p in (j.out_dir / f"{j.pilot}.results.csv" for j in jobs) if p.exists()]
     out = Path(book_dir) / "_results" / "results.csv"
+    inputs = fingerprint_digest({str(p): file_hash(p) for p in paths})
+    seen = out.with_name(".results.inputs")
+    if out.exists() and seen.exists() and seen.read_text(encoding="utf-8") == inputs:
+        return out  # the same results files as last time: nothing to merge
+    df = read_results(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
+    seen.unlink(missing_ok=True)
     text = df.to_csv(index=False, float_format="%.6g")
-    if out.exists() and out.read_text(encoding="utf-8") == text:
-        return out  # unchanged: keep the mtime, so Sphinx does not rebuild the pages offering it
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    if not (out.exists() and out.read_text(encoding="utf-8") == text):  # unchanged: keep the mtime (Sphinx)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    seen.write_text(inputs, encoding="utf-8")
     return out
 
 
@@ -1164,6 +1244,7 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     cache_dir = Path(cache_dir) if cache_dir else REPO_ROOT / ".hbeval_cache"
     extra_inputs = [Path(x) for x in extra_inputs or ()]
     stamp_path(book_dir).unlink(missing_ok=True)  # no stamp until this run has finished
+    load_memo(cache_dir)
     intake_ran = ensure_processed(Path(raw_dir), processed_dir, cfg, progress=progress) if raw_dir else False
     full = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, extra_inputs=extra_inputs)
     selected = {j.name for j in plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, phases, pilots)}
@@ -1219,10 +1300,11 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
             stale_elsewhere.append(j.name)
     write_stamp(book_dir, notebooks_dir, cfg.path, processed_dir, Path(raw_dir) if raw_dir else None,
                 extra_inputs, stale_elsewhere)
+    save_memo(cache_dir)
     done = set(executed)
     skipped = [j.name for j in all_jobs if j.name not in done]
     return RunReport(executed, skipped, intake_ran, results_csv, time.monotonic() - t0,
-                     prose=[j.name for j in prose], stale_elsewhere=stale_elsewhere)
+                     prose=[j.name for j in prose], stale_elsewhere=stale_elsewhere, job_seconds=executor.seconds)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1230,7 +1312,23 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
 # ---------------------------------------------------------------------------------------------------------------------
 REFERENCE_DIR = REPO_ROOT / "tests" / "reference"
 REFERENCE_ENV = "HBEVAL_REFERENCE_PROCESSED"
-REFERENCE_PHASE = "loppuraportti"
+REFERENCE_PHASE = "loppuraportti"  # the synthesis reference reads the strands' results of this phase
+REFERENCE_PILOT = "kainuu"  # the small pilot (14 clients in the demo set): suppression and small-n paths
+
+
+def reference_set(cfg: Config | None = None) -> list[tuple[str, str, str]]:
+    """(strand, phase, pilot) of every reference execution: each strand for every phase, all pilots; the synthesis
+    (final phase, all pilots); each strand for the final phase of :data:`REFERENCE_PILOT`."""
+    cfg = cfg or load_config()
+    phases = [p.key for p in cfg.phases]
+    out = [(s, ph, ALL_PILOTS) for s in STRANDS for ph in phases]
+    out.append((SYNTHESIS, REFERENCE_PHASE, ALL_PILOTS))
+    out += [(s, REFERENCE_PHASE, REFERENCE_PILOT) for s in STRANDS]
+    return out
+
+
+def reference_name(strand: str, phase: str, pilot: str) -> str:
+    return f"{strand}.{phase}.{pilot}.ipynb"
 
 
 def reference_processed(work_dir: str | os.PathLike) -> Path:
@@ -1246,68 +1344,121 @@ def reference_processed(work_dir: str | os.PathLike) -> Path:
     return work_dir / "processed"
 
 
-def _reference_parameters_cell(strand: str) -> str:
+def _reference_parameters_cell(strand: str, phase: str = REFERENCE_PHASE, pilot: str = ALL_PILOTS) -> str:
     lines = ["# Parametrit: nbval-regressiotesti (tests/reference); aineisto = demoaineisto (siemen 1)",
-             "import os", f"pilot = {ALL_PILOTS!r}", f"phase = {REFERENCE_PHASE!r}",
+             "import os", f"pilot = {pilot!r}", f"phase = {phase!r}",
              f"processed_dir = os.environ[{REFERENCE_ENV!r}]", 'results_path = ""', 'suppressions_path = ""']
     if strand == SYNTHESIS:
         lines += ["from hbeval_lib.config import REPO_ROOT",
-                  f'results_dir = str(REPO_ROOT / "tests" / "reference" / "results" / {REFERENCE_PHASE!r})']
+                  f'results_dir = str(REPO_ROOT / "tests" / "reference" / "results" / {phase!r})']
     return "\n".join(lines)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def update_reference(reference_dir: str | os.PathLike | None = None, notebooks_dir: str | os.PathLike | None = None,
                      work_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Regenerate the nbval reference executions ``tests/reference/<strand>.ipynb`` (all pilots, final phase,
-    demo data seed 1). The strands' results tables are kept in ``tests/reference/results/`` as the synthesis
-    notebook's fixed input. The parameters cell of each reference reads the data folder from
-    ``$HBEVAL_REFERENCE_PROCESSED`` (set by ``tests/reference/conftest.py``)."""
+    """Regenerate the nbval reference executions ``tests/reference/<strand>.<phase>.<pilot>.ipynb``
+    (:func:`reference_set`, demo data seed 1) and return the files whose content changed (a file is rewritten only
+    then; outputs are made run-independent by :func:`stabilise_outputs`, so an unchanged result gives an unchanged
+    file). The strands' final-phase all-pilots results tables are kept in ``tests/reference/results/`` as the
+    synthesis notebook's fixed input. The parameters cell of each reference reads the data folder from
+    ``$HBEVAL_REFERENCE_PROCESSED`` (set by ``tests/reference/conftest.py``). References no longer in the set are
+    removed."""
     import tempfile
 
     import nbformat
-    import papermill as pm
 
     reference_dir = Path(reference_dir) if reference_dir else REFERENCE_DIR
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
-    written = []
+    changed = []
+    wanted = set()
+    slot = KernelSlot(warm=True)
     with tempfile.TemporaryDirectory(prefix="hbeval-reference-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         processed = reference_processed(work)
-        results_dir = reference_dir / "results" / REFERENCE_PHASE
-        for strand in STRANDS + [SYNTHESIS]:
-            src = notebooks_dir / f"{strand}.md"
-            if not src.exists():
-                print(f"hbeval: {src} missing: no reference for {strand}", file=sys.stderr)
-                continue
-            nb_in = to_ipynb(src, Path(tmp) / f"{strand}.input.ipynb")
-            params = {"pilot": ALL_PILOTS, "phase": REFERENCE_PHASE, "processed_dir": str(processed),
-                      "results_path": "", "suppressions_path": ""}
-            if strand == SYNTHESIS:
-                params["results_dir"] = str(results_dir)
-            else:
-                params["results_path"] = str(results_dir / strand / f"{ALL_PILOTS}.results.csv")
-            out = Path(tmp) / f"{strand}.ipynb"
-            pm.execute_notebook(str(nb_in), str(out), parameters=params, kernel_name=KERNEL_NAME, progress_bar=False,
-                                cwd=str(reference_dir), kernel_manager_class=_ipc_kernel_manager())
-            nb = nbformat.read(out, as_version=4)
-            for i, cell in enumerate(nb.cells):
-                if "injected-parameters" in cell.metadata.get("tags", []):
-                    cell.source = _reference_parameters_cell(strand)
-                cell.metadata.pop("papermill", None)
-                cell.metadata.pop("execution", None)
-                cell["id"] = f"cell-{i:03d}"  # stable ids: a regenerated reference differs only where outputs do
-            nb.metadata.pop("papermill", None)
-            dest = reference_dir / f"{strand}.ipynb"
-            nbformat.write(nb, dest)
-            written.append(dest)
-    return written
+        try:
+            for strand, phase, pilot in reference_set():
+                src = notebooks_dir / f"{strand}.md"
+                if not src.exists():
+                    print(f"hbeval: {src} missing: no reference for {strand}", file=sys.stderr)
+                    continue
+                name = reference_name(strand, phase, pilot)
+                wanted.add(name)
+                results_dir = reference_dir / "results" / phase
+                nb_in = to_ipynb(src, Path(tmp) / f"{strand}.input.ipynb")
+                scratch = Path(tmp) / "scratch"
+                scratch.mkdir(exist_ok=True)
+                params = {"pilot": pilot, "phase": phase, "processed_dir": str(processed),
+                          "results_path": str(scratch / f"{strand}.results.csv"),
+                          "suppressions_path": str(scratch / f"{strand}.suppressions.csv")}
+                if strand == SYNTHESIS:
+                    params["results_dir"] = str(results_dir)
+                out = Path(tmp) / name
+                slot.execute(nb_in, out, params)
+                if strand != SYNTHESIS and phase == REFERENCE_PHASE and pilot == ALL_PILOTS:
+                    res = results_dir / strand / f"{ALL_PILOTS}.results.csv"
+                    if _write_if_changed(res, (scratch / f"{strand}.results.csv").read_text(encoding="utf-8")):
+                        changed.append(res)
+                nb = nbformat.read(out, as_version=4)
+                for i, cell in enumerate(nb.cells):
+                    if "injected-parameters" in cell.metadata.get("tags", []):
+                        cell.source = _reference_parameters_cell(strand, phase, pilot)
+                    cell.metadata.pop("papermill", None)
+                    cell.metadata.pop("execution", None)
+                    cell["id"] = f"cell-{i:03d}"  # stable ids: a regenerated reference differs only where outputs do
+                nb.metadata.pop("papermill", None)
+                stabilise_outputs(nb)
+                dest = reference_dir / name
+                if _write_if_changed(dest, nbformat.writes(nb) + "\n"):
+                    changed.append(dest)
+        finally:
+            slot.discard()
+    for old in sorted(reference_dir.glob("*.ipynb")):
+        if old.name not in wanted:
+            old.unlink()
+            changed.append(old)
+    return changed
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # build
 # ---------------------------------------------------------------------------------------------------------------------
-def jupyter_book_build(book_dir: Path, builder: str = "html") -> None:
-    """``jupyter-book build <book> -W --keep-going``: warnings are errors (a broken page fails the build)."""
+BUILT_MARKER = ".hbeval_built"  # in <book>/_build/: digest of the book sources of the last successful build
+
+
+def book_sources_digest(book_dir: Path, builder: str = "html") -> str:
+    """Hash of every file of the book folder outside ``_build`` (configuration, toc, extensions, pages, executed
+    notebooks, generated pages, the stamp), of the builder and of the jupyter-book version."""
+    from importlib.metadata import version
+
+    book_dir = Path(book_dir)
+    h = hashlib.sha256(f"{builder} {version('jupyter-book')}".encode())
+    for p in sorted(book_dir.rglob("*")):
+        rel = p.relative_to(book_dir)
+        if rel.parts[0] in ("_build", ".hbeval_staging") or "__pycache__" in rel.parts or not p.is_file():
+            continue
+        h.update(f"{rel.as_posix()}\0{file_hash(p)}\0".encode())
+    return h.hexdigest()
+
+
+def jupyter_book_build(book_dir: Path, builder: str = "html", skip_unchanged: bool = True) -> bool:
+    """``jupyter-book build <book> -W --keep-going``: warnings are errors (a broken page fails the build).
+
+    When no file of the book changed since the last successful build (:func:`book_sources_digest`), the build is
+    skipped (its output would be identical); returns whether jupyter-book ran."""
+    book_dir = Path(book_dir)
+    marker = book_dir / "_build" / f"{BUILT_MARKER}-{builder}"
+    digest = book_sources_digest(book_dir, builder)
+    if skip_unchanged and marker.exists() and marker.read_text(encoding="utf-8") == digest:
+        return False
+    marker.unlink(missing_ok=True)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(book_dir), "-W", "--keep-going",
            "--builder", builder]
@@ -1315,6 +1466,9 @@ def jupyter_book_build(book_dir: Path, builder: str = "html") -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-60:])
         raise RunError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest, encoding="utf-8")
+    return True
 
 
 def build(raw: str | os.PathLike | None = None, jobs: int = 2, cfg: Config | None = None,
@@ -1374,8 +1528,10 @@ def _print_report(rep: RunReport, command: str = "hbeval run") -> None:
 def run_run_cli(args: argparse.Namespace) -> int:
     cfg = load_config()
     if args.update_reference:
-        for p in update_reference(notebooks_dir=args.notebooks):
-            print(f"hbeval run: wrote {_show_path(p)}")
+        changed = update_reference(notebooks_dir=args.notebooks)
+        for p in changed:
+            print(f"hbeval run: {'wrote' if p.exists() else 'removed'} {_show_path(p)}")
+        print(f"hbeval run: {len(changed)} reference files changed" + ("" if changed else " (all up to date)"))
         return 0
     try:
         raw = resolve_raw(cfg, args.raw)
