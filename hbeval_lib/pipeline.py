@@ -642,12 +642,14 @@ def to_ipynb(source: Path, dest: Path) -> Path:
 
 
 _STYLER_ID = re.compile(r"(?<![\w])T_([0-9a-f]{5})(?![0-9a-zA-Z])")
+_OBJECT_AT = re.compile(r"(<[\w.]+) at 0x[0-9a-fA-F]{6,16}>")  # default object reprs: a memory address
 
 
 def stabilise_outputs(nb) -> None:
     """Make an executed notebook's outputs independent of the run: pandas Styler's random table ids
-    (``T_1a2b3``) become ``T_00001``, ``T_00002``… in order of appearance, and execution counts run 1, 2, … over
-    the executed code cells (a warm kernel's counter does not start at 1)."""
+    (``T_1a2b3``) become ``T_00001``, ``T_00002``… in order of appearance, memory addresses in default object
+    reprs (``<… at 0x7f…>``) become ``0x000000000000``, and execution counts run 1, 2, … over the executed code
+    cells (a warm kernel's counter does not start at 1)."""
     ids: dict[str, str] = {}
 
     def sub(m):
@@ -655,7 +657,7 @@ def stabilise_outputs(nb) -> None:
 
     def fix(value):
         if isinstance(value, str):
-            return _STYLER_ID.sub(sub, value)
+            return _OBJECT_AT.sub(r"\1 at 0x000000000000>", _STYLER_ID.sub(sub, value))
         if isinstance(value, list):
             return [fix(v) for v in value]
         if isinstance(value, dict):

@@ -427,7 +427,8 @@ def test_stabilise_outputs_makes_styler_ids_and_counts_deterministic():
     c1.execution_count = 17
     c1.outputs = [nbformat.v4.new_output("execute_result", execution_count=17, data={
         "text/html": '<style>#T_9f3a1_row0_col0 {x}</style><table id="T_9f3a1"><td id="T_9f3a1_row0_col0">'
-                     '</td></table><table id="T_0be22"></table>', "text/plain": "<Styler>"})]
+                     '</td></table><table id="T_0be22"></table>',
+        "text/plain": "<pandas.io.formats.style.Styler at 0x7efd6314aed0>"})]
     c2 = nbformat.v4.new_code_cell("b")
     c2.execution_count = 18
     nb.cells = [nbformat.v4.new_markdown_cell("T_abcde stays in prose"), c1, c2]
@@ -435,6 +436,7 @@ def test_stabilise_outputs_makes_styler_ids_and_counts_deterministic():
     html = nb.cells[1].outputs[0]["data"]["text/html"]
     assert "T_9f3a1" not in html and "T_0be22" not in html
     assert '#T_00001_row0_col0' in html and 'id="T_00001"' in html and 'id="T_00002"' in html
+    assert nb.cells[1].outputs[0]["data"]["text/plain"] == "<pandas.io.formats.style.Styler at 0x000000000000>"
     assert [c.get("execution_count") for c in nb.cells[1:]] == [1, 2]
     assert nb.cells[1].outputs[0]["execution_count"] == 1
     assert nb.cells[0].source == "T_abcde stays in prose"
@@ -604,3 +606,18 @@ def test_warm_kernel_state_leak_is_caught_by_the_isolation_check(project, monkey
     with pytest.raises(pipeline.RunError, match="AssertionError"):
         pipeline.run(None, project["proc"], project["book"], project["nb"], phases=["loppuraportti"],
                      pilots=["eksote", "hameenlinna"], jobs=1, progress=False, cache_dir=project["cache"])
+
+
+def test_run_report_says_what_ran_what_was_fresh_and_what_is_stale_elsewhere(capsys):
+    rep = pipeline.RunReport(executed=["loppuraportti/costs/pori"], skipped=["loppuraportti/wellbeing/pori"],
+                             intake_ran=False, results_csv=None, seconds=1.0, prose=["loppuraportti/wellbeing/pori"],
+                             stale_elsewhere=["lahtotilanne/costs/pori", "loppuraportti/costs/kaikki"])
+    pipeline._print_report(rep)
+    out = capsys.readouterr().out
+    assert "1 notebooks executed, 1 up to date (of which 1 got new text without running)" in out
+    assert "executed: loppuraportti/costs/pori" in out
+    assert "text only (no kernel): loppuraportti/wellbeing/pori" in out
+    assert "STALE elsewhere" in out and "2 notebooks" in out and "lahtotilanne/costs/pori" in out
+    rep.stale_elsewhere = []
+    pipeline._print_report(rep)
+    assert "every other notebook is up to date" in capsys.readouterr().out
