@@ -55,6 +55,9 @@ def test_readable_diff_names_row_column_old_and_new():
                                                                            "<td>8</td></tr>"))
     assert added == ["taulukko 1 (Asiakkaat): uusi rivi «Pori» / new row: ['Pori', '9', '8']"]
     assert not any("<td" in x for x in lines + added)                  # no raw HTML
+    md_old = "Taulukko\n\n| Pilotti | HB | Verrokki |\n|---|---:|---:|\n| Eksote | 22 | 17 |\n| Pori | 9 | 8 |\n"
+    assert nbdiff.readable_diff("text/markdown", md_old, md_old.replace("| 9 |", "| 10 |")) == [
+        "taulukko 1: rivi «Pori» × sarake «HB»: 9 → 10"]
     text = nbdiff.readable_diff("text/plain", "n = 12\nosuus 0,5", "n = 13\nosuus 0,5")
     assert "  -n = 12" in text and "  +n = 13" in text
 

@@ -43,7 +43,7 @@ def _install_readable_report() -> None:
 
     def format_output_compare(self, key, left, right):
         if Path(str(self.path)).parent == HERE and isinstance(left, str) and isinstance(right, str) \
-                and key in ("text/html", "text/plain"):
+                and key in ("text/html", "text/plain", "text/markdown"):
             lines = readable_diff(key, left, right)
             if lines:
                 self.comparison_traceback.append(f" muuttunut tulos / changed output '{key}' (reference → now):")

@@ -117,6 +117,27 @@ def table_changes(old: dict, new: dict, name: str) -> list[str]:
     return out
 
 
+def parse_md_tables(text: str) -> list[dict]:
+    """Markdown pipe tables: the row before ``|---|`` is the header; the first cell labels a row."""
+    tables, lines = [], text.splitlines()
+    i = 0
+    while i < len(lines):
+        if i + 1 < len(lines) and lines[i].lstrip().startswith("|") and re.match(r"^\s*\|[\s:|-]+\|?\s*$",
+                                                                                 lines[i + 1]):
+            def cells(line):
+                return [c.strip() for c in line.strip().strip("|").split("|")]
+            head = [[(True, c) for c in cells(lines[i])]]
+            body, i = [], i + 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                row = cells(lines[i])
+                body.append([(True, row[0])] + [(False, c) for c in row[1:]])
+                i += 1
+            tables.append({"caption": "", "head": head, "body": body})
+        else:
+            i += 1
+    return tables
+
+
 _TAG = re.compile(r"<style.*?</style>|<[^>]+>", re.S)
 
 
@@ -129,8 +150,9 @@ def _text_lines(s: str, html: bool) -> list[str]:
 def readable_diff(mime: str, old: str, new: str) -> list[str]:
     """Lines describing how ``new`` differs from ``old`` (reference → test output)."""
     lines: list[str] = []
-    if mime == "text/html":
-        t_old, t_new = parse_tables(old), parse_tables(new)
+    if mime in ("text/html", "text/markdown"):
+        parse = parse_tables if mime == "text/html" else parse_md_tables
+        t_old, t_new = parse(old), parse(new)
         if t_old and len(t_old) == len(t_new):
             for i, (a, b) in enumerate(zip(t_old, t_new), 1):
                 name = f"taulukko {i}" + (f" ({b['caption'] or a['caption']})" if (b["caption"] or a["caption"]) else "")
