@@ -39,6 +39,11 @@ open figures closed, and matplotlib rcParams, pandas options, numpy error/print 
 imports), so no variable or setting leaks from one notebook into the next. A kernel whose notebook failed is shut
 down and the next notebook gets a new one. ``warm=False`` (``--cold-kernels``) starts one kernel per notebook.
 
+A no-change run is cheap: the derived digests (a module's imports, a notebook's code digest, a pilot's slice of a
+table) are memoised by content hash in ``<cache>/memo.json``, the results merge is skipped when no results file
+changed, and :func:`jupyter_book_build` skips jupyter-book when no file of the book folder changed since its last
+successful build (``_build/.hbeval_built-html``).
+
 Stale check
 -----------
 After each run ``<book>/_generated/hbeval_stamp.json`` records a digest of every input of the book (notebooks,
