@@ -30,11 +30,13 @@ NBVAL := --nbval --nbval-sanitize-with tests/reference/sanitize.cfg --nbval-kern
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL)
 
-## make reference: regenerate the nbval reference executions (all pilots, final phase, demo data seed 1)
+## make reference: regenerate the nbval reference executions (every phase of the all-pilots pages + the final phase
+## of Kainuu, demo data seed 1); only files whose content changed are rewritten
 reference: $(STAMP)
 	$(VENV)/bin/hbeval run --update-reference
 
-## make bench: cold build, no-change rebuild, one-file rebuild and the naive pipeline; writes docs/benchmarks.md
+## make bench: cold build, no-change rebuild, prose-only edit, code edit, one raw file, naive pipeline (one run,
+## ratios against the goals of issue 14); writes docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) -m hbeval_lib.bench --jobs $(JOBS)
 

@@ -1,9 +1,10 @@
-"""The nbval regression catches an edited number in a strand notebook, and says where.
+"""The nbval regression catches an edited number in a strand notebook, and says where and how.
 
 The nbval run executes the *current* code of ``notebooks/<strand>.md`` against the committed reference outputs
 (``tests/reference/conftest.py``). Here pytest + nbval runs in a subprocess on one strand's reference with a copy
-of the notebooks in which one numeric literal of the analysis code is changed; the run must fail with nbval's
-"Cell outputs differ" and show the edited input.
+of the notebooks in which one numeric literal of the analysis code is changed; the run must fail with
+"Cell outputs differ" (never "execution failed": the cell ran) and show the edited input. The readable table diff
+(``tests/reference/nbdiff.py``) is checked on planted tables; the reference set on its names.
 """
 
 from __future__ import annotations
@@ -17,8 +18,61 @@ from pathlib import Path
 
 import pytest
 
+from hbeval_lib import pipeline
+
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.\"'])(\d+)(?![\w.\"'])")
+
+
+def _ref(strand: str) -> str:
+    return pipeline.reference_name(strand, pipeline.REFERENCE_PHASE, "kaikki")
+
+
+def _nbdiff():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nbdiff", REPO / "tests" / "reference" / "nbdiff.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+TABLE = """<style>#T_00001_row0_col0 {{color: red}}</style>
+<table id="T_00001"><caption>Asiakkaat</caption>
+<thead><tr><th></th><th>HB-asiakkaat</th><th>Verrokkiasiakkaat</th></tr>
+<tr><th>Pilotti</th><th></th><th></th></tr></thead>
+<tbody><tr><th>Eksote</th><td>{a}</td><td>17</td></tr>
+<tr><th>Kainuu</th><td>&lt;5</td><td>–</td></tr>{extra}</tbody></table>"""
+
+
+def test_readable_diff_names_row_column_old_and_new():
+    nbdiff = _nbdiff()
+    old = TABLE.format(a="22", extra="")
+    lines = nbdiff.readable_diff("text/html", old, TABLE.format(a="23", extra=""))
+    assert lines == ["taulukko 1 (Asiakkaat): rivi «Eksote» × sarake «HB-asiakkaat»: 22 → 23"]
+    assert nbdiff.readable_diff("text/html", old, old) == []            # no change, nothing to report
+    added = nbdiff.readable_diff("text/html", old, TABLE.format(a="22", extra="<tr><th>Pori</th><td>9</td>"
+                                                                           "<td>8</td></tr>"))
+    assert added == ["taulukko 1 (Asiakkaat): uusi rivi «Pori» / new row: ['Pori', '9', '8']"]
+    assert not any("<td" in x for x in lines + added)                  # no raw HTML
+    md_old = "Taulukko\n\n| Pilotti | HB | Verrokki |\n|---|---:|---:|\n| Eksote | 22 | 17 |\n| Pori | 9 | 8 |\n"
+    assert nbdiff.readable_diff("text/markdown", md_old, md_old.replace("| 9 |", "| 10 |")) == [
+        "taulukko 1: rivi «Pori» × sarake «HB»: 9 → 10"]
+    text = nbdiff.readable_diff("text/plain", "n = 12\nosuus 0,5", "n = 13\nosuus 0,5")
+    assert "  -n = 12" in text and "  +n = 13" in text
+
+
+def test_reference_set_covers_every_phase_of_all_pilots_and_one_small_pilot():
+    from hbeval_lib.config import load_config
+
+    refs = pipeline.reference_set()
+    phases = [p.key for p in load_config().phases]
+    for s in pipeline.STRANDS:
+        assert {ph for st, ph, pi in refs if st == s and pi == "kaikki"} == set(phases)
+        assert (s, pipeline.REFERENCE_PHASE, pipeline.REFERENCE_PILOT) in refs
+    assert ("synthesis", pipeline.REFERENCE_PHASE, "kaikki") in refs
+    committed = {p.name for p in (REPO / "tests" / "reference").glob("*.ipynb")}
+    assert committed == {pipeline.reference_name(*r) for r in refs}
 
 
 def first_number_edit():
@@ -27,7 +81,7 @@ def first_number_edit():
 
     for strand in ["wellbeing", "service_process", "costs", "synthesis"]:
         md = REPO / "notebooks" / f"{strand}.md"
-        if not md.exists() or not (REPO / "tests" / "reference" / f"{strand}.ipynb").exists():
+        if not md.exists() or not (REPO / "tests" / "reference" / _ref(strand)).exists():
             continue
         text = md.read_text(encoding="utf-8")
         for cell in jupytext.read(md).cells:
@@ -51,11 +105,13 @@ def test_editing_a_number_in_a_strand_notebook_fails_nbval_with_a_diff(tmp_path)
     shutil.copytree(REPO / "notebooks", nbdir)
     (nbdir / f"{strand}.md").write_text(new, encoding="utf-8")
     env = {**os.environ, "HBEVAL_NOTEBOOKS_DIR": str(nbdir)}
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "tests" / "reference" / f"{strand}.ipynb"), "-p", "no:xdist",
+    cmd = [sys.executable, "-m", "pytest", str(REPO / "tests" / "reference" / _ref(strand)), "-p", "no:xdist",
            "-p", "no:cacheprovider", "-q", "--nbval", "--nbval-sanitize-with",
            str(REPO / "tests" / "reference" / "sanitize.cfg"), "--nbval-kernel-name", "hbeval", "--color=no"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "Cell outputs differ" in out, out[-3000:]
+    assert "execution failed" not in out                    # the cell ran: only its output changed
+    assert "make reference" in out
     assert line in out  # the failing cell's edited input is shown

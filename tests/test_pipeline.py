@@ -9,6 +9,7 @@ are planted by the test.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -376,3 +377,247 @@ def test_summary_page_glues_text_values_from_the_all_pilots_notebook(tmp_path):
     assert "{glue:text}`../lahtotilanne/wellbeing/kaikki.ipynb::wellbeing_n:s`" in page
     assert "wellbeing_fig" not in page   # figures are not pasted into the summary table
     assert "Palveluprosessi" not in page  # no executed notebook, no section
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# issue 14: prose edits do not re-execute, extra inputs, warm kernels, the stale check
+# ---------------------------------------------------------------------------------------------------------------------
+def _nb_text(project, strand="wellbeing", pilot="eksote"):
+    return (project["book"] / "loppuraportti" / strand / f"{pilot}.ipynb").read_text(encoding="utf-8")
+
+
+def test_code_digest_ignores_markdown_and_display_tags():
+    src = HEADER.format(title="Otsikko", extra="") + BODY.format(table="clients", code="", strand="wellbeing")
+    base = pipeline.code_digest(src)
+    assert pipeline.code_digest(src.replace("# Otsikko", "# Uusi otsikko\n\nUusi kappale.")) == base
+    assert pipeline.code_digest(src.replace("```{code-cell} ipython3\nfrom hbeval_lib import tables",
+                                            "```{code-cell} ipython3\n:tags: [remove-input]\n"
+                                            "from hbeval_lib import tables")) == base
+    assert pipeline.code_digest(src.replace('print("rivejä"', 'print("rivit"')) != base   # a code edit
+    assert pipeline.code_digest(src.replace(":tags: [parameters]\n", "")) != base        # execution tag
+
+
+def test_cache_key_ignores_prose_and_covers_extra_inputs(project):
+    p = write_nb(project["nb"], "wellbeing")
+    ledger = project["tmp"] / "ledger.csv"
+    ledger.write_text("a\n", encoding="utf-8")
+    cfg = load_config()
+
+    def key(extra=()):
+        job = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["loppuraportti"],
+                                 ["eksote"], extra_inputs=extra)[0]
+        return pipeline.cache_key(job, pipeline.TableHasher(project["proc"])), job
+
+    base, job = key()
+    p.write_text(p.read_text(encoding="utf-8").replace("# Otsikko wellbeing", "# Otsikko wellbeing\n\nLisäys."),
+                 encoding="utf-8")
+    k2, job2 = key()
+    assert k2 == base and job2.text_hash != job.text_hash   # prose: same key, new text
+    with_ledger, _ = key([ledger])
+    assert with_ledger != base
+    ledger.write_text("b\n", encoding="utf-8")
+    assert key([ledger])[0] != with_ledger                  # the ledger's content is in the key
+
+
+def test_stabilise_outputs_makes_styler_ids_and_counts_deterministic():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    c1 = nbformat.v4.new_code_cell("a")
+    c1.execution_count = 17
+    c1.outputs = [nbformat.v4.new_output("execute_result", execution_count=17, data={
+        "text/html": '<style>#T_9f3a1_row0_col0 {x}</style><table id="T_9f3a1"><td id="T_9f3a1_row0_col0">'
+                     '</td></table><table id="T_0be22"></table>',
+        "text/plain": "<pandas.io.formats.style.Styler at 0x7efd6314aed0>"})]
+    c2 = nbformat.v4.new_code_cell("b")
+    c2.execution_count = 18
+    nb.cells = [nbformat.v4.new_markdown_cell("T_abcde stays in prose"), c1, c2]
+    pipeline.stabilise_outputs(nb)
+    html = nb.cells[1].outputs[0]["data"]["text/html"]
+    assert "T_9f3a1" not in html and "T_0be22" not in html
+    assert '#T_00001_row0_col0' in html and 'id="T_00001"' in html and 'id="T_00002"' in html
+    assert nb.cells[1].outputs[0]["data"]["text/plain"] == "<pandas.io.formats.style.Styler at 0x000000000000>"
+    assert [c.get("execution_count") for c in nb.cells[1:]] == [1, 2]
+    assert nb.cells[1].outputs[0]["execution_count"] == 1
+    assert nb.cells[0].source == "T_abcde stays in prose"
+
+
+def _stamp_project(project):
+    """A book folder with a stamp written for the tiny project; returns (book, config copy, notebook, ledger)."""
+    import shutil
+
+    cfg_copy = project["tmp"] / "hbeval.yml"
+    shutil.copyfile(load_config().path, cfg_copy)
+    nb = write_nb(project["nb"], "wellbeing")
+    ledger = project["tmp"] / "ledger.csv"
+    ledger.write_text("a\n", encoding="utf-8")
+    raw = project["tmp"] / "raw"
+    (raw / "asiakkaat").mkdir(parents=True, exist_ok=True)
+    (raw / "asiakkaat" / "a.xlsx").write_bytes(b"one")
+    pipeline.write_stamp(project["book"], project["nb"], cfg_copy, project["proc"], raw, [ledger])
+    return cfg_copy, nb, ledger, raw
+
+
+def test_stale_check_names_every_changed_input(project):
+    book = project["book"]
+    assert "hbeval build" in pipeline.check_stamp(book)[0]          # no stamp at all
+    cfg_copy, nb, ledger, raw = _stamp_project(project)
+    assert pipeline.check_stamp(book) == []
+    cfg_copy.write_text(cfg_copy.read_text(encoding="utf-8") + "\n# toinen valinta\n", encoding="utf-8")
+    (msg,) = pipeline.check_stamp(book)
+    assert "config:hbeval.yml" in msg and "hbeval build" in msg and "lähtötiedot" in msg
+    _stamp_project(project)
+    nb.write_text(nb.read_text(encoding="utf-8") + "\nUusi lause.\n", encoding="utf-8")   # prose counts here too
+    assert "notebooks/wellbeing.md" in pipeline.check_stamp(book)[0]
+    _stamp_project(project)
+    ledger.write_text("b\n", encoding="utf-8")
+    assert "extra:" in pipeline.check_stamp(book)[0]
+    _stamp_project(project)
+    (raw / "asiakkaat" / "a.xlsx").write_bytes(b"two")                # raw changed, intake not rerun
+    assert "raw" in pipeline.check_stamp(book)[0]
+    cfg_copy, nb, ledger, raw = _stamp_project(project)
+    pipeline.write_stamp(book, project["nb"], cfg_copy, project["proc"], raw, [ledger],
+                         stale=["lahtotilanne/costs/pori"])
+    (msg,) = pipeline.check_stamp(book)
+    assert "lahtotilanne/costs/pori" in msg and "ajamatta" in msg
+
+
+@pytest.mark.slow
+def test_bare_jupyter_book_build_refuses_a_stale_book(project):
+    """The Sphinx extension book/_ext/hbeval_stale.py stops `jupyter-book build` (the README's bare command)."""
+    import shutil
+    import subprocess
+    import sys
+
+    book = project["book"]
+    book.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO_ROOT / "book" / "_ext", book / "_ext")
+    (book / "_config.yml").write_text(
+        "title: T\nexecute:\n  execute_notebooks: 'off'\nsphinx:\n  local_extensions:\n    hbeval_stale: _ext\n",
+        encoding="utf-8")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\n", encoding="utf-8")
+    (book / "intro.md").write_text("# Johdanto\n", encoding="utf-8")
+    cfg_copy, _nb, _ledger, _raw = _stamp_project(project)
+    exe = Path(sys.executable).with_name("jupyter-book")
+
+    def jb():
+        return subprocess.run([str(exe), "build", str(book)], capture_output=True, text=True, cwd=REPO_ROOT)
+
+    ok = jb()
+    assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
+    cfg_copy.write_text(cfg_copy.read_text(encoding="utf-8") + "\n# muutos\n", encoding="utf-8")
+    bad = jb()
+    out = bad.stdout + bad.stderr
+    assert bad.returncode != 0, out[-2000:]
+    assert "hbeval build" in out and "config:hbeval.yml" in out
+
+
+@pytest.mark.slow
+def test_prose_edit_updates_text_without_a_kernel_and_code_edit_only_its_strand(project):
+    p = write_nb(project["nb"], "wellbeing")
+    write_nb(project["nb"], "costs")
+    first = do_run(project)
+    assert len(first.executed) == 6 and first.prose == []
+    mtime_costs = (project["book"] / "loppuraportti/costs/eksote.ipynb").stat().st_mtime_ns
+
+    # prose-only edit in one strand: nothing executed, the new sentence in the executed notebooks, outputs kept
+    text = p.read_text(encoding="utf-8").replace("# Otsikko wellbeing", "# Otsikko wellbeing\n\nAivan uusi lause.")
+    p.write_text(text.replace("```{code-cell} ipython3\nfrom hbeval_lib import tables",
+                              "```{code-cell} ipython3\n:tags: [remove-input]\nfrom hbeval_lib import tables"),
+                 encoding="utf-8")
+    rep = do_run(project)
+    assert rep.executed == []
+    assert sorted(rep.prose) == [f"loppuraportti/wellbeing/{x}" for x in ("eksote", "hameenlinna", "kaikki")]
+    nb = json.loads(_nb_text(project))
+    assert "Aivan uusi lause." in json.dumps(nb, ensure_ascii=False)
+    assert "rivejä 3" in json.dumps(nb, ensure_ascii=False)                  # outputs kept
+    assert any("# Otsikko wellbeing: Eksote" in "".join(c["source"]) for c in nb["cells"])
+    code = [c for c in nb["cells"] if "tables.load" in "".join(c["source"])]
+    assert code[0]["metadata"]["tags"] == ["remove-input"] and code[0]["outputs"]   # display tag, outputs kept
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
+    assert (project["book"] / "loppuraportti/costs/eksote.ipynb").stat().st_mtime_ns == mtime_costs
+    again = do_run(project)
+    assert again.executed == [] and again.prose == []
+
+    # a code edit in one strand re-executes only that strand's notebooks
+    p.write_text(p.read_text(encoding="utf-8").replace('print("rivejä", len(df))', 'print("rivejä:", len(df))'),
+                 encoding="utf-8")
+    rep = do_run(project)
+    assert sorted(rep.executed) == [f"loppuraportti/wellbeing/{x}" for x in ("eksote", "hameenlinna", "kaikki")]
+    assert "rivejä: 3" in _nb_text(project)
+
+    # a narrowed run reports what it left stale elsewhere, and the stamp makes the bare book build refuse
+    p.write_text(p.read_text(encoding="utf-8").replace('print("rivejä:", len(df))', 'print("rivit", len(df))'),
+                 encoding="utf-8")
+    rep = do_run(project, pilots=["eksote"])
+    assert rep.executed == ["loppuraportti/wellbeing/eksote"]
+    assert {"loppuraportti/wellbeing/kaikki", "loppuraportti/wellbeing/hameenlinna"} <= set(rep.stale_elsewhere)
+    assert "loppuraportti/costs/eksote" not in rep.stale_elsewhere
+    assert any(f"{len(rep.stale_elsewhere)} muistikirjaa on ajamatta" in m
+               for m in pipeline.check_stamp(project["book"]))
+
+
+ISOLATION = '''
+import os, sys, warnings
+import matplotlib.pyplot as plt
+import pandas as pd
+print("kernel", os.getpid())
+if pilot == "eksote":          # the first notebook on the kernel pollutes everything it can
+    leaked_variable = 1
+    pd.set_option("display.max_rows", 3)
+    plt.rcParams["lines.linewidth"] = 9
+    warnings.filterwarnings("error", message="hbeval-leak")
+    os.environ["HBEVAL_LEAK"] = "1"
+    sys.path.insert(0, "/nowhere")
+    fig = plt.figure()
+    os.chdir("/")
+else:                          # the next one must see none of it
+    assert "leaked_variable" not in globals()
+    assert pd.get_option("display.max_rows") == 60
+    assert plt.rcParams["lines.linewidth"] == 1.5
+    assert "HBEVAL_LEAK" not in os.environ and "/nowhere" not in sys.path
+    assert plt.get_fignums() == []
+    assert not any(getattr(f[1], "pattern", None) == "hbeval-leak" for f in warnings.filters)
+    assert os.getcwd() == str(REPO_ROOT)
+'''
+
+
+@pytest.mark.slow
+def test_warm_kernel_is_reused_and_isolates_notebooks(project):
+    """One worker, one warm kernel for both notebooks (same kernel pid), and nothing leaks from the first."""
+    write_nb(project["nb"], "wellbeing", code="from hbeval_lib.config import REPO_ROOT\n" + ISOLATION)
+    rep = pipeline.run(
+        None, project["proc"], project["book"], project["nb"], phases=["loppuraportti"],
+        pilots=["eksote", "hameenlinna"], jobs=1, progress=False, cache_dir=project["cache"])
+    assert rep.executed == ["loppuraportti/wellbeing/eksote", "loppuraportti/wellbeing/hameenlinna"]
+    pids = [re.search(r"kernel (\d+)", _nb_text(project, pilot=x)).group(1) for x in ("eksote", "hameenlinna")]
+    assert pids[0] == pids[1]                          # the kernel was reused: isolation is really tested
+    nb = json.loads(_nb_text(project, pilot="hameenlinna"))
+    counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # numbered as in a fresh kernel
+
+
+@pytest.mark.slow
+def test_warm_kernel_state_leak_is_caught_by_the_isolation_check(project, monkeypatch):
+    """Known-bad: without the reset the second notebook sees the first one's variable and fails."""
+    monkeypatch.setattr(pipeline, "WARM_RESET", "pass\n")
+    write_nb(project["nb"], "wellbeing", code="from hbeval_lib.config import REPO_ROOT\n" + ISOLATION)
+    with pytest.raises(pipeline.RunError, match="AssertionError"):
+        pipeline.run(None, project["proc"], project["book"], project["nb"], phases=["loppuraportti"],
+                     pilots=["eksote", "hameenlinna"], jobs=1, progress=False, cache_dir=project["cache"])
+
+
+def test_run_report_says_what_ran_what_was_fresh_and_what_is_stale_elsewhere(capsys):
+    rep = pipeline.RunReport(executed=["loppuraportti/costs/pori"], skipped=["loppuraportti/wellbeing/pori"],
+                             intake_ran=False, results_csv=None, seconds=1.0, prose=["loppuraportti/wellbeing/pori"],
+                             stale_elsewhere=["lahtotilanne/costs/pori", "loppuraportti/costs/kaikki"])
+    pipeline._print_report(rep)
+    out = capsys.readouterr().out
+    assert "1 notebooks executed, 1 up to date (of which 1 got new text without running)" in out
+    assert "executed: loppuraportti/costs/pori" in out
+    assert "text only (no kernel): loppuraportti/wellbeing/pori" in out
+    assert "STALE elsewhere" in out and "2 notebooks" in out and "lahtotilanne/costs/pori" in out
+    rep.stale_elsewhere = []
+    pipeline._print_report(rep)
+    assert "every other notebook is up to date" in capsys.readouterr().out

@@ -3,8 +3,12 @@
 Before the notebooks run, the reference data (demo set, seed 1, and its intake) are generated once per test
 session into a temporary folder shared by the xdist workers (a file lock makes one worker do it) and its
 ``processed/`` path is exported as ``$HBEVAL_REFERENCE_PROCESSED``, which the reference notebooks' parameter
-cell reads. nbval runs a notebook's cells in order in one kernel, so ``make test`` distributes
-tests by file (``--dist loadfile``). Regenerate the references with ``make reference``.
+cell reads. The references are named ``<strand>.<phase>.<pilot>.ipynb`` (every phase of the all-pilots pages and
+the final phase of one small pilot). nbval runs a notebook's cells in order in one kernel, so ``make test``
+distributes tests by file (``--dist loadfile``). Regenerate the references with ``make reference``.
+
+When an output changed, the failure says so ("Cell outputs differ", not "execution failed") and names each changed
+number of a table by row and column, old → new (``nbdiff.py``), instead of printing raw HTML.
 """
 
 from __future__ import annotations
@@ -18,6 +22,51 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def _install_readable_report() -> None:
+    """nbval's failure report, made readable: changed table cells by row and column, and a header that does not
+    call a changed output an execution failure."""
+    try:
+        from nbval.plugin import IPyNbCell, NbCellError
+    except ImportError:  # nbval not installed: nothing to improve
+        return
+    if getattr(IPyNbCell, "_hbeval_readable", False):
+        return
+    import sys
+
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from nbdiff import readable_diff
+
+    original_compare, original_repr = IPyNbCell.format_output_compare, IPyNbCell.repr_failure
+
+    def format_output_compare(self, key, left, right):
+        if Path(str(self.path)).parent == HERE and isinstance(left, str) and isinstance(right, str) \
+                and key in ("text/html", "text/plain", "text/markdown"):
+            lines = readable_diff(key, left, right)
+            if lines:
+                self.comparison_traceback.append(f" muuttunut tulos / changed output '{key}' (reference → now):")
+                self.comparison_traceback.extend(lines)
+                return
+        original_compare(self, key, left, right)
+
+    def repr_failure(self, excinfo):
+        exc = excinfo.value
+        if isinstance(exc, NbCellError) and str(exc) == "Cell outputs differ" and Path(str(self.path)).parent == HERE:
+            return "\n".join([
+                f"Cell outputs differ — the cell ran without error, its output changed (tulos muuttui): "
+                f"{Path(str(self.path)).name}, cell {exc.cell_num}",
+                "If the change is intended, regenerate the references: make reference",
+                "", "Input:", exc.source, "", exc.inner_traceback or ""])
+        return original_repr(self, excinfo)
+
+    IPyNbCell.format_output_compare = format_output_compare
+    IPyNbCell.repr_failure = repr_failure
+    IPyNbCell._hbeval_readable = True
+
+
+_install_readable_report()
 
 
 def _prepare_reference_data() -> None:
@@ -56,12 +105,13 @@ def _use_current_sources(items) -> None:
         by_file.setdefault(Path(str(it.path)), []).append(it)
     for path, its in by_file.items():
         notebooks = Path(os.environ.get("HBEVAL_NOTEBOOKS_DIR") or HERE.parents[1] / "notebooks")
-        src = notebooks / f"{path.stem}.md"
+        strand = path.name.split(".")[0]  # <strand>.<phase>.<pilot>.ipynb
+        src = notebooks / f"{strand}.md"
         cells = [it for it in its if "injected-parameters" not in it.cell.metadata.get("tags", [])]
         current = ([c.source for c in jupytext.read(src).cells if c.cell_type == "code"] if src.exists() else [])
         if len(current) != len(cells):
             its[0].cell.source = (f"raise RuntimeError('tests/reference/{path.name} is out of date: {len(cells)} code "
-                                  f"cells there, {len(current)} in notebooks/{path.stem}.md; run make reference')")
+                                  f"cells there, {len(current)} in notebooks/{strand}.md; run make reference')")
             continue
         for it, code in zip(cells, current):
             it.cell.source = code
