@@ -357,14 +357,12 @@ def table_to_latex(table: dict) -> str:
             lines += head_tex + [r"\midrule"]
         lines += [row_tex(r) for r in body] + [r"\bottomrule", r"\end{tabulary}"]
     else:
-        natural, share = _natural_widths(head + body, ncol)
-        if _fits(natural):
-            spec = "".join("r" if n else "l" for n in numeric)
-            spec = "@{}" + spec + "@{}"
+        shares = column_widths(head, body, ncol)
+        if shares is None:
+            spec = "@{}" + "".join("r" if n else "l" for n in numeric) + "@{}"
         else:
             cols = []
-            for j in range(ncol):
-                frac = share[j] / sum(share)
+            for j, frac in enumerate(shares):
                 align = r"\raggedleft" if numeric[j] else r"\raggedright"
                 cols.append(rf">{{{align}\arraybackslash}}p{{\dimexpr {frac:.4f}\linewidth-2\tabcolsep\relax}}")
             spec = "".join(cols)
@@ -511,21 +509,47 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
 # ---------------------------------------------------------------------------------------------------------------------
 # Sphinx extension (loaded by the staged book only): long Markdown tables get column widths
 # ---------------------------------------------------------------------------------------------------------------------
-def _natural_widths(rows: list[list[str]], ncol: int) -> tuple[list[int], list[int]]:
-    """Per column, in characters: the natural width (longest cell) and a share for wrapping (longest cell capped
-    at 45 characters, at least the longest word)."""
-    natural, share = [], []
+def column_widths(head: list[list[str]], body: list[list[str]], ncol: int) -> list[float] | None:
+    """Shares of the text width for a table's columns, or None when the table fits at natural width.
+
+    Widths are estimated in characters. A column never gets less than its longest word (headers are set in bold
+    sans, a little wider); number columns keep their natural width; the text columns share the rest in proportion
+    to their longest cell (capped at 45 characters, so one long sentence does not take the whole line).
+    """
+    cols = [[r[j] for r in head + body if j < len(r)] for j in range(ncol)]
+    numeric = [_is_numeric_column([r[j] for r in body if j < len(r)]) for j in range(ncol)]
+    natural = [max([len(c) for c in col] + [1]) for col in cols]
+    if sum(natural) + 2 * ncol <= LINE_CHARS:
+        return None
+    min_w = []
     for j in range(ncol):
-        col = [r[j] for r in rows if j < len(r)]
-        longest_word = max((len(w) for c in col for w in c.split()), default=2)
-        longest = max((len(c) for c in col), default=2)
-        natural.append(max(longest, 2))
-        share.append(max(longest_word, min(longest, 45), 2))
-    return natural, share
-
-
-def _fits(natural: list[int]) -> bool:
-    return sum(natural) + 2 * len(natural) <= LINE_CHARS
+        body_word = max((len(w) for r in body if j < len(r) for w in r[j].split()), default=1)
+        head_word = max((len(w) for r in head if j < len(r) for w in r[j].split()), default=1)
+        min_w.append(max(body_word, int(head_word * 1.15 + 0.99), 2))
+    avail = LINE_CHARS - 2 * ncol
+    widths = [float(max(natural[j] + 1, min_w[j])) if numeric[j] else 0.0 for j in range(ncol)]
+    text = [j for j in range(ncol) if not numeric[j]]
+    rest = avail - sum(widths)
+    share = {j: max(min(natural[j], 45), min_w[j]) for j in text}
+    # text columns: proportional to their share, never below their longest word (fix those first, then re-share)
+    fixed: set[int] = set()
+    while text:
+        free = [j for j in text if j not in fixed]
+        if not free:
+            break
+        budget = rest - sum(widths[j] for j in fixed)
+        total = sum(share[j] for j in free)
+        too_narrow = [j for j in free if budget * share[j] / total < min_w[j]]
+        if not too_narrow:
+            for j in free:
+                widths[j] = budget * share[j] / total
+            break
+        for j in too_narrow:
+            widths[j] = float(min_w[j])
+            fixed.add(j)
+    # a share of the line includes the column's separation (2 × \tabcolsep ≈ 2 characters)
+    total = sum(widths) + 2 * ncol
+    return [(w + 2) / total for w in widths]
 
 
 def size_long_tables(app, doctree) -> None:
@@ -546,12 +570,17 @@ def size_long_tables(app, doctree) -> None:
         n_body = sum(len([r for r in b.children if isinstance(r, nodes.row)]) for b in bodies)
         if n_body <= LONG_TABLE_ROWS or not colspecs or "colwidths-given" in table["classes"]:
             continue
-        rows = [[e.astext() for e in row.children if isinstance(e, nodes.entry)] for row in tgroup.findall(nodes.row)]
-        natural, widths = _natural_widths(rows, len(colspecs))
-        if _fits(natural):
+        def texts(part):
+            return [[e.astext() for e in row.children if isinstance(e, nodes.entry)] for row in part.findall(nodes.row)]
+
+        heads = [t for t in tgroup.children if isinstance(t, nodes.thead)]
+        head_rows = [r for h in heads for r in texts(h)]
+        body_rows = [r for b in bodies for r in texts(b)]
+        shares = column_widths(head_rows, body_rows, len(colspecs))
+        if shares is None:
             continue
-        for spec, w in zip(colspecs, widths):
-            spec["colwidth"] = w
+        for spec, w in zip(colspecs, shares):
+            spec["colwidth"] = max(1, round(1000 * w))
         table["classes"] = [c for c in table["classes"] if c != "colwidths-auto"] + ["colwidths-given"]
 
 
