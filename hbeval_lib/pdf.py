@@ -665,8 +665,8 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     return dest
 
 
-_OVERFULL = re.compile(r"^Overfull \\hbox \((?P<pt>[\d.]+)pt too wide\) (?P<where>.*?(?:lines? (?P<a>\d+)(?:--(?P<b>\d+))?)?)$",
-                       re.M)
+_OVERFULL = re.compile(r"^Overfull \\hbox \((?P<pt>[\d.]+)pt too wide\) "
+                       r"(?P<where>.*?(?:lines? (?P<a>\d+)(?:--(?P<b>\d+))?)?)$", re.M)
 _TABLE_ENV = re.compile(r"\\(begin|end)\{(tabulary|longtable|tabular\*?|tabularx)\}")
 
 

@@ -3,11 +3,11 @@
 Unit tests (no TeX): the per-phase table of contents, HTML tables → LaTeX, break points in long tokens, the
 overfull-box classification of a LaTeX log, the message when TeX Live is missing.
 
-With TeX Live (CI installs it via `make test` → `make tex`; a user's machine without it skips with the command to run):
-the three PDFs of the demo book (tests/conftest.py::demo_book, the build tests/test_book_e2e.py also uses) open, are
-A4, have an outline and a "Sisällys" page, page numbers on every page, the demo notice, Finnish hyphenation, no
-word in the page margins and no overfull box in a table; the phase summaries link them. A tiny book with a table
-too wide for any page shows that the checks fail when they should.
+With TeX Live (CI installs it via `make test` → `make tex`; a user's machine without it skips with the command to
+run): the three PDFs of the demo book (built with it by tests/conftest.py::demo_book, shared with
+tests/test_book_e2e.py) open, are A4, have an outline and a "Sisällys" page, page numbers on every page, the demo
+notice, Finnish hyphenation, no word in the page margins, no overfull box in a table and no identifier of the raw
+data; the phase summaries link them. A tiny book with a table too wide for any page shows that the checks fail.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def _need_tex():
 @pytest.fixture(scope="module")
 def pdfs(demo_book):
     _need_tex()
-    report = pdf.build_pdfs(demo_book["book"])
+    report = demo_book["pdf"]  # built with the book, as `make book` does (tests/conftest.py::demo_book)
+    assert report is not None, demo_book["pdf_error"]
     return {"book": demo_book["book"], "html": demo_book["html"], "report": report,
             "files": {k: Path(report[k]["pdf"]) for k in PHASES}}
 
@@ -246,6 +247,15 @@ def test_phase_summary_links_its_pdf(pdfs):
         html = (pdfs["html"] / "_generated" / f"{phase}.html").read_text(encoding="utf-8")
         assert f'href="{pdf.pdf_href(phase)}"' in html
         assert (pdfs["html"] / pdf.STATIC_PDF / pdf.pdf_name(phase)).exists()
+
+
+@pytest.mark.slow
+def test_pdf_text_passes_the_privacy_check(pdfs, demo_book, tmp_path):
+    from hbeval_lib.privacy import check_privacy
+
+    for phase, path in pdfs["files"].items():
+        subprocess.run(["pdftotext", str(path), str(tmp_path / f"{phase}.txt")], check=True)
+    assert check_privacy(tmp_path, demo_book["raw"]) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------------
