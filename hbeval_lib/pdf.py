@@ -212,7 +212,7 @@ def toc_files(toc: dict) -> list[str]:
 # HTML tables of executed notebooks → LaTeX
 # ---------------------------------------------------------------------------------------------------------------------
 class _TableParser(HTMLParser):
-    """The tables of an HTML fragment: header rows and body rows of cells ``(text, colspan)``."""
+    """The tables of an HTML fragment: header rows and body rows of cells ``(text, colspan, rowspan)``."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -221,7 +221,7 @@ class _TableParser(HTMLParser):
         self._section = "body"
         self._row: list | None = None
         self._cell: list | None = None
-        self._colspan = 1
+        self._span = (1, 1)
         self._caption: list | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -241,10 +241,13 @@ class _TableParser(HTMLParser):
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
-            try:
-                self._colspan = max(1, int(a.get("colspan") or 1))
-            except ValueError:
-                self._colspan = 1
+            spans = []
+            for key in ("colspan", "rowspan"):
+                try:
+                    spans.append(max(1, int(a.get(key) or 1)))
+                except ValueError:
+                    spans.append(1)
+            self._span = (spans[0], spans[1])
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
@@ -255,7 +258,7 @@ class _TableParser(HTMLParser):
             self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
             self._caption = None
         elif tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append((" ".join("".join(self._cell).split()), self._colspan))
+            self._row.append((" ".join("".join(self._cell).split()), *self._span))
             self._cell = None
         elif tag == "tr" and self._row is not None and self.tables:
             if self._row:
@@ -306,11 +309,29 @@ def _is_numeric_column(cells: list[str]) -> bool:
     return bool(filled) and all(_NUMERIC.match(c) for c in filled) and any(re.search(r"\d", c) for c in filled)
 
 
-def _expand(row: list[tuple[str, int]], repeat: bool = False) -> list[str]:
-    out = []
-    for text, span in row:
-        out += [text] * span if repeat else [text] + [""] * (span - 1)
-    return out
+def _grid(rows: list[list[tuple[str, int, int]]], repeat: bool = False) -> list[list[str]]:
+    """Rows of cells with column and row spans as a grid of texts: a spanned cell's text in its first position
+    (``repeat``: in every position it covers), the positions it covers to the right and below empty."""
+    grid, pending = [], {}  # column -> (text, rows still covered)
+    for row in rows:
+        out: dict[int, str] = {}
+        for col, (text, left) in list(pending.items()):
+            out[col] = text if repeat else ""
+            if left > 1:
+                pending[col] = (text, left - 1)
+            else:
+                del pending[col]
+        col = 0
+        for text, colspan, rowspan in row:
+            while col in out:
+                col += 1
+            for k in range(colspan):
+                out[col + k] = text if (k == 0 or repeat) else ""
+                if rowspan > 1:
+                    pending[col + k] = (text, rowspan - 1)
+            col += colspan
+        grid.append([out.get(i, "") for i in range(max(out) + 1)] if out else [])
+    return grid
 
 
 def _merge_header(rows: list[list[str]], ncol: int) -> list[str]:
@@ -333,8 +354,8 @@ def _cell(text: str) -> str:
 
 def table_to_latex(table: dict) -> str:
     """One parsed table as LaTeX: ``tabulary`` (short) or ``longtable`` (long), small font, header on every page."""
-    head = [_expand(r, repeat=True) for r in table["head"]]
-    body = [_expand(r) for r in table["body"]]
+    head = _grid(table["head"], repeat=True)
+    body = _grid(table["body"])
     ncol = max((len(r) for r in head + body), default=0)
     if ncol == 0:
         return ""
@@ -441,7 +462,8 @@ def _demo_notice(book_dir: Path) -> str:
 def latex_settings(phase_name: str, published: str, book_title: str, demo_notice: str) -> dict:
     """Sphinx ``latex_*`` settings of one phase report (merged into the staged ``_config.yml``)."""
     notice = latex_escape(demo_notice)
-    foot = (r"\fancyfoot[L]{{\py@HeaderFamily\scriptsize " + notice + "}}") if notice else ""
+    foot = (r"\fancyfoot[L]{\parbox[b]{0.88\linewidth}{\raggedright\py@HeaderFamily\scriptsize " + notice + "}}"
+            if notice else "")
     preamble = PREAMBLE + r"""
 \makeatletter
 % the phase is the title page's subtitle (Sphinx's "release" line)
