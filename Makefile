@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test bench reference venv intake demo clean
+.PHONY: book pdf tex test bench reference venv intake demo clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -18,16 +18,27 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-## make book: set up .venv and build the whole book (demo data unless data/raw/ holds data)
-book: $(STAMP)
+## make book: set up .venv, TeX Live (see `tex`), build the whole book (demo data unless data/raw/ holds data) and
+## the PDF of each phase report (book/_build/pdf/, linked from the phase summaries)
+book: $(STAMP) tex
 	$(VENV)/bin/hbeval build --jobs $(JOBS)
+	$(VENV)/bin/hbeval pdf
+
+## make pdf: the PDF reports again from the built book (after `make book` or `hbeval build`)
+pdf: $(STAMP) tex
+	$(VENV)/bin/hbeval pdf
+
+## make tex: TeX Live for the PDFs (Debian/Ubuntu packages, hbeval_lib/pdf.py APT_PACKAGES): installed with apt-get
+## when missing and run as root; otherwise prints the `sudo apt-get install ...` to run (the PDFs are then skipped)
+tex: $(STAMP)
+	$(VENV)/bin/hbeval pdf --install --tools-only
 
 ## make test: the whole test suite — unit tests, nbval regression on tests/reference/*.ipynb (text outputs strict,
 ## sanitised), and the end-to-end build of the demo book (tests/test_book_e2e.py)
 NBVAL := --nbval --nbval-sanitize-with tests/reference/sanitize.cfg --nbval-kernel-name hbeval --nbval-cell-timeout 600
 ## --dist loadfile: nbval must run a notebook's cells in one worker, and the end-to-end module builds the book once
 ## (with pytest 9, xdist 3.8's xdist_group marks no longer change node ids, so --dist loadgroup does not group)
-test: $(STAMP)
+test: $(STAMP) tex
 	$(PY) -m pytest -n $(JOBS) --dist loadfile $(NBVAL)
 
 ## make reference: regenerate the nbval reference executions (every phase of the all-pilots pages + the final phase

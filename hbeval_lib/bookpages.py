@@ -384,6 +384,10 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
            f"Tämä osa on arvioinnin {ph.name.lower()} ({ph.published}); se perustuu aineistoon, joka oli kertynyt "
            f"{ph.cutoff.day}.{ph.cutoff.month}.{ph.cutoff.year} mennessä. Alla ovat osan keskeiset luvut "
            "kaikista piloteista; luvut ja niiden perustelut löytyvät lukujen sivuilta.", ""]
+    from . import pdf  # the phase report as PDF (hbeval pdf); an HTML block, so the PDF itself leaves it out
+    if pdf.tools_available():
+        out += [f'<p class="hbeval-pdf"><a href="{pdf.pdf_href(phase_key)}">{ph.name}: koko raportti '
+                'PDF-tiedostona</a></p>', ""]
     strands = STRANDS + (["synthesis"] if phase_key == cfg.phases[-1].key else [])
     res = _read_csv(book_dir / "_results" / "results.csv")
     for strand in strands:

@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "check-privacy": ("hbeval_lib.privacy", "scan a built book for identifiers and small cells"),
     "run": ("hbeval_lib.pipeline", "execute the strand notebooks for every phase and pilot"),
     "build": ("hbeval_lib.pipeline", "intake + run + jupyter-book build (the demo set when data/raw is empty)"),
+    "pdf": ("hbeval_lib.pdf", "PDF of each phase report from the built book (TeX Live; --install as root)"),
 }
 
 

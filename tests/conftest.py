@@ -80,3 +80,49 @@ def write_costs_results():
         return path
 
     return write
+
+
+def _shared_dir(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the session's own folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory) -> dict:
+    """The whole demo book (seed 1) built as `make book` builds it — HTML, and the PDF reports when TeX Live is
+    installed — once per test session: the first worker that asks builds it under a file lock, the others wait and
+    reuse it (tests/test_book_e2e.py, tests/test_pdf.py). ``pdf`` holds the PDF build's report, or ``pdf_error``
+    why there is none."""
+    import fcntl
+
+    from hbeval_lib import bench, pdf, pipeline
+    from hbeval_lib.demo import generate
+
+    shared = _shared_dir(tmp_path_factory)
+    info = shared / "demo_book.json"
+    with open(shared / "demo_book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not info.exists():
+            work = shared / "demo_book"
+            raw = work / "raw"
+            generate(raw, seed=1, faults="none")
+            book = bench.copy_book_sources(work / "book")
+            processed = work / "processed"
+            report = pipeline.build(raw, jobs=2, book_dir=book, processed_dir=processed, progress=False)
+            pdf_report, pdf_error = None, ""
+            missing = pdf.missing_tools()
+            if missing:
+                pdf_error = f"TeX Live missing ({', '.join(missing)}): {pdf.install_command()}"
+            else:
+                try:
+                    pdf_report = pdf.build_pdfs(book)
+                except pdf.PdfError as exc:
+                    pdf_error = str(exc)
+            info.write_text(json.dumps({"raw": str(raw), "book": str(book), "processed": str(processed),
+                                        "executed": report.executed, "pdf": pdf_report, "pdf_error": pdf_error}),
+                            encoding="utf-8")
+    d = json.loads(info.read_text(encoding="utf-8"))
+    return {"raw": Path(d["raw"]), "book": Path(d["book"]), "processed": Path(d["processed"]),
+            "html": Path(d["book"]) / "_build" / "html", "executed": d["executed"], "pdf": d["pdf"],
+            "pdf_error": d["pdf_error"]}

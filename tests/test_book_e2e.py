@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 
-from hbeval_lib import bench, bookpages, pipeline
+from hbeval_lib import bookpages, pipeline
 from hbeval_lib.config import ALL_PILOTS, load_config
 
 # one module, one build: `make test` distributes by file (--dist loadfile), so these tests share one worker
@@ -21,13 +21,9 @@ pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def built(demo_raw, tmp_path_factory):
-    raw, _truth = demo_raw
-    work = tmp_path_factory.mktemp("e2e")
-    book = bench.copy_book_sources(work / "book")
-    processed = work / "processed"
-    report = pipeline.build(raw, jobs=2, book_dir=book, processed_dir=processed, progress=False)
-    return {"raw": raw, "book": book, "processed": processed, "html": book / "_build" / "html", "report": report}
+def built(demo_book):
+    # one build per test session, shared with tests/test_pdf.py (tests/conftest.py::demo_book)
+    return demo_book
 
 
 def expected_pages():
@@ -46,7 +42,7 @@ def test_every_page_exists(built):
     for page in ["intro", "arviointiasetelma", "_generated/pilotit", "_generated/aineisto", "_generated/tekninen",
                  "_generated/lahtotilanne", "_generated/valiarviointi", "_generated/loppuraportti"]:
         assert (built["html"] / f"{page}.html").exists(), page
-    assert sorted(built["report"].executed) == sorted(pages)
+    assert sorted(built["executed"]) == sorted(pages)
 
 
 def test_no_error_output_or_traceback(built):
