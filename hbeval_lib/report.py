@@ -116,10 +116,37 @@ class Report:
         return str(n)
 
     def header(self) -> None:
-        """The line under the chapter title saying which pilot and phase the page shows."""
+        """The line under the chapter title saying which pilot and phase the page shows; on a pilot's page the pilot
+        in brief (:meth:`case`); then the researchers' introduction to the page (slot ``johdanto``)."""
         ph = self.phase_obj
         say(f"**Pilotti:** {self.pilot_name} · **Raportointivaihe:** {ph.name} "
             f"(aineisto {ph.cutoff.day}.{ph.cutoff.month}.{ph.cutoff.year} asti)")
+        self.case()
+        self.text("johdanto")
+
+    def text(self, slot: str, heading: str = "") -> None:
+        """The researchers' text of this page's slot ``slot`` (``book/text/<phase>/<strand>/<pilot>.md``, section
+        ``## <slot>``), filled in after execution by :func:`hbeval_lib.text.render_book`; ``heading`` (e.g.
+        ``"## Tulkinta"``) is shown only when the slot has text."""
+        slot_marker(self.strand, self.phase, self.pilot, slot, heading)
+
+    def case(self) -> None:
+        """On a pilot's page: the pilot in brief (organisation and target groups from the configuration) and the
+        researchers' case description (slot ``pilotti.<key>`` of ``book/text/<phase>/raportti.md``)."""
+        if self.all_pilots:
+            return
+        p = self.cfg.pilot_by_key(self.pilot)
+        facts = dict(p.facts)
+        bits = []
+        if facts.get("organisation"):
+            bits.append(f"Järjestäjä: {facts['organisation']}.")
+        groups = facts.get("target_groups")
+        if groups:
+            groups = ", ".join(groups) if isinstance(groups, list) else str(groups)
+            bits.append(f"Kohderyhmät: {groups}.")
+        if bits:
+            say(f"**Pilotti lyhyesti.** {' '.join(bits)} Taustatiedot lähteineen ovat sivulla *Pilotit*.")
+        slot_marker(self.strand, self.phase, self.pilot, f"pilotti.{self.pilot}", "", source="raportti")
 
     def finish(self, results_path: str = "", suppressions_path: str = "") -> None:
         """Write the results table and the suppression log beside the executed notebook."""
@@ -139,6 +166,20 @@ def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: 
     plots.setup()
     return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed,
                   dc=Disclosure(table_prefix=prefix or strand, cfg=cfg), res=Results(strand, phase, pilot))
+
+
+SLOT_MARKER = "hbeval_slot"  # output metadata key of a researchers' text slot (filled by hbeval_lib.text)
+
+
+def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "", source: str = "") -> None:
+    """Display the (empty) marker of a researchers' text slot; :func:`hbeval_lib.text.render_book` fills it after
+    execution. ``heading`` is shown only when the slot has text; ``source="raportti"`` reads the slot from the
+    phase's ``raportti.md`` instead of the page's own text file."""
+    from IPython.display import display
+
+    meta = {SLOT_MARKER: {"strand": strand, "phase": phase, "pilot": pilot, "slot": slot, "heading": heading,
+                          "source": source}}
+    display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
 def say(text: str) -> None:
