@@ -66,6 +66,64 @@ def ci(est, lo, hi, fmt=num, **kw) -> str:
     return f"{fmt(est, **kw)} ({fmt(lo, **kw)} … {fmt(hi, **kw)})"
 
 
+# -- tables: a Finnish safety net for every DataFrame a notebook displays --------------------------------------
+
+# axis and column names that come from the code's tidy tables; a chapter normally names its columns in Finnish,
+# these are what is left when it does not (None: the name is dropped)
+AXIS_NAMES = {"label": None, "key": None, "period": "Kausi", "pilot": "Pilotti", "background": "Tausta",
+              "relationship": "Suhde asiakkaaseen", "group": "Ryhmä", "arm": "Ryhmä", "strand": "Osa",
+              "phase": "Vaihe", "item": "Väittämä", "value": "Arvo", "count": "Lukumäärä", "mean": "Keskiarvo",
+              "median": "Mediaani", "share": "Osuus", "total": "Yhteensä", "client_group": "Asiakasryhmä",
+              "instrument": "Mittari", "reason": "Syy"}
+
+
+def _digits_needed(x) -> int:
+    if _missing(x):
+        return 0
+    d = Decimal(repr(round(float(x), 6))).normalize()
+    return 0 if d == d.to_integral_value() else min(6, max(0, -d.as_tuple().exponent))
+
+
+def _fi_float_column(col: pd.Series) -> pd.Series:
+    """A float column in Finnish notation, every cell with the decimals the column needs (at most 6)."""
+    digits = max((_digits_needed(x) for x in col), default=0)
+    return col.map(lambda x: num(x, digits))
+
+
+def _fi_name(name):
+    if isinstance(name, str) and name in AXIS_NAMES:
+        return AXIS_NAMES[name]
+    return name
+
+
+def finnish_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as shown to a reader: float columns in Finnish notation (decimal comma, true minus, thin
+    thousands), English axis names of the code's tables in Finnish. The data of the notebook are untouched."""
+    out = df.copy()
+    for i, c in enumerate(out.columns):
+        if pd.api.types.is_float_dtype(out.iloc[:, i]):
+            out.isetitem(i, _fi_float_column(out.iloc[:, i]))
+    out.index = out.index.set_names([_fi_name(n) for n in out.index.names])
+    out.columns = out.columns.set_names([_fi_name(n) for n in out.columns.names])
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [(_fi_name(c) or "") if isinstance(c, str) and c in AXIS_NAMES else c for c in out.columns]
+    return out
+
+
+def _register_table_formatters() -> None:
+    """Make the notebook kernel display every DataFrame through :func:`finnish_frame` (HTML and plain text)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    fmts = ip.display_formatter.formatters
+    fmts["text/html"].for_type(pd.DataFrame, lambda df: finnish_frame(df).to_html(na_rep=NOT_SHOWN))
+    fmts["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(finnish_frame(df).to_string()))
+
+
 # -- the notebook context ------------------------------------------------------------------------------------
 
 @dataclass
@@ -164,6 +222,7 @@ def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: 
     processed = Path(processed_dir) if processed_dir else cfg.path_of("processed")
     processed = processed if processed.is_absolute() else REPO_ROOT / processed
     plots.setup()
+    _register_table_formatters()
     return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed,
                   dc=Disclosure(table_prefix=prefix or strand, cfg=cfg), res=Results(strand, phase, pilot))
 

@@ -333,8 +333,8 @@ def render_notebook(nb_path: Path, book_dir: Path, results: ResultsIndex, cfg: C
             out["data"] = {"text/markdown": md}
             changed = True
         meta = cell.setdefault("metadata", {})
-        if (meta.get("mystnb") or {}).get("render_markdown_format") != "myst":
-            meta.setdefault("mystnb", {})["render_markdown_format"] = "myst"  # {cite} and colon fences in slots
+        if (meta.get("mystnb") or {}).get("markdown_format") != "myst":
+            meta.setdefault("mystnb", {})["markdown_format"] = "myst"  # {cite} and colon fences in slots
             changed = True
     if changed:
         tmp = Path(nb_path).with_name(Path(nb_path).name + ".tmp")
@@ -400,3 +400,136 @@ def render_report_slot(book_dir: Path, phase: str, slot: str, cfg: Config, demo:
         raise SlotError(f"Tutkijan teksti {_show(path)}: kohtaa ”{unknown[0]}” ei ole raportin sivuilla. "
                         f"Kohdat: {', '.join(report_slots(cfg))}.")
     return render_slot(tf, Context(path, slot, phase, pilot), ResultsIndex(book_dir), cfg, heading, draft, demo)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# no code in published text: a scan of the built book (HTML, and PDF text when a PDF exists)
+# ---------------------------------------------------------------------------------------------------------------------
+# pages whose subject is the code itself (software versions, the results table's columns): only warnings,
+# tracebacks and paths are looked for there
+TECHNICAL_PAGES = {"_generated/tekninen"}
+# English words that have no place in the Finnish text (outside the English abstract, quotations and references)
+ENGLISH_WORDS = {"the", "and", "of", "with", "for", "not", "is", "are", "label", "labels", "background",
+                 "relationship", "period", "pilot", "pilots", "default", "zero", "leisure", "wage", "unknown",
+                 "items", "too", "few", "client", "clients", "value", "values", "estimate", "missing", "table",
+                 "figure", "count", "mean", "median", "total", "other", "phase", "strand", "key", "group", "arm",
+                 "none", "nan", "null", "true", "false", "warning", "error", "suppressed", "last", "updated",
+                 "change", "diff", "adjusted", "cost", "costs", "wellbeing", "survey", "yes"}
+# statistical notation that looks like an identifier but is written so in Finnish reports too
+NOTATION = {"d_z"}
+_SECTION_WORDS = re.compile(r"(luku|luvu|liite|liitte|kysymy|kohta|kohda|§|versio|LIITE)\w*\s*$", re.IGNORECASE)
+CODE_PATTERNS = [
+    ("ohjelman varoitus tai virheilmoitus", re.compile(
+        r"Traceback \(most recent call last\)|\b\w*(?:Warning|Error|Exception)\b:|File \"[^\"]+\", line \d+")),
+    ("tiedostopolku", re.compile(r"(?:/(?:work|home|tmp|usr|opt)/[\w./-]+)|site-packages|\.venv\b|"
+                                 r"\b[\w-]+\.(?:py|ipynb|parquet|yml|yaml)\b")),
+    ("tunniste koodista tai asetuksista", re.compile(r"\b[A-Za-z][a-z0-9]*_[a-z0-9_]+(?:\.[a-z0-9_.]+)?\b|"
+                                                     r"\b[a-z]+\.[a-z_]+\.[a-z_.]*[a-z]\b")),
+    ("vanhentunut päivitysrivi", re.compile(r"Last updated")),
+]
+_HYPHEN_MINUS = re.compile(r"(?<![\w\-−/.,])-\d")
+_DECIMAL_POINT_NUM = re.compile(r"(?<![\d.,])\d+\.\d+(?![\d.]|\w)")
+_REPEATED_NAME = re.compile(r"\b([A-ZÅÄÖa-zåäö][\w-]*) \(([\w-]+)\)")
+_WORD = re.compile(r"[A-Za-zÅÄÖåäö]+")
+
+
+def visible_text(html: str, whole_page: bool = False) -> str:
+    """The text a reader sees in a built page's article (or the whole page), without the English abstract
+    (``lang-en``), quotations, the reference list, scripts and styles."""
+    from html.parser import HTMLParser
+
+    skip_tags = {"script", "style", "blockquote", "q"}
+    skip_classes = {"lang-en", "citation", "bibliography", "citation-list", "headerlink", "mjx-container"}
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.stack: list[bool] = []  # per open element: is it (or an ancestor) skipped
+            self.depth_article = 0 if whole_page else None
+            self.out: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in {"br", "img", "meta", "link", "input", "hr", "wbr", "source"}:
+                return
+            a = dict(attrs)
+            classes = set((a.get("class") or "").split())
+            skipped = (bool(self.stack and self.stack[-1]) or tag in skip_tags or bool(classes & skip_classes)
+                       or a.get("lang") == "en")
+            if tag == "article" and self.depth_article is None:
+                self.depth_article = len(self.stack) + 1
+            self.stack.append(skipped)
+
+        def handle_endtag(self, tag):
+            if tag in {"br", "img", "meta", "link", "input", "hr", "wbr", "source"}:
+                return
+            if self.stack:
+                self.stack.pop()
+            if tag == "article" and not whole_page and self.depth_article and len(self.stack) < self.depth_article:
+                self.depth_article = -1  # the article ended
+
+        def handle_data(self, data):
+            inside = whole_page or (self.depth_article is not None and self.depth_article > 0)
+            if inside and not (self.stack and self.stack[-1]):
+                self.out.append(data)
+
+    p = P()
+    p.feed(html)
+    text_ = " ".join(p.out)
+    text_ = re.sub(r"[”\"«][^”\"»\n]{0,400}[”\"»]", " ", text_)  # quoted words are not the report's own
+    return re.sub(r"\s+", " ", text_)
+
+
+def find_code_in_text(text_: str, technical: bool = False) -> list[str]:
+    """Findings (Finnish, with the offending snippet) of code, configuration, English or non-Finnish numbers."""
+    found = []
+
+    def snippet(m) -> str:
+        return text_[max(0, m.start() - 40):m.end() + 40].strip()
+
+    for what, rx in CODE_PATTERNS:
+        if technical and what not in {"ohjelman varoitus tai virheilmoitus", "vanhentunut päivitysrivi"}:
+            continue
+        for m in rx.finditer(text_):
+            if "http" in text_[max(0, m.start() - 60):m.start()] or m.group(0) in NOTATION:
+                continue
+            found.append(f"{what}: ”{m.group(0)}” … {snippet(m)}")
+    if technical:
+        return found
+    for m in _HYPHEN_MINUS.finditer(text_):
+        found.append(f"yhdysmerkki miinusmerkkinä: … {snippet(m)}")
+    for m in _DECIMAL_POINT_NUM.finditer(text_):
+        if _SECTION_WORDS.search(text_[max(0, m.start() - 25):m.start()]):
+            continue
+        found.append(f"desimaalipiste: ”{m.group(0)}” … {snippet(m)}")
+    for m in _REPEATED_NAME.finditer(text_):
+        if m.group(1).lower() == m.group(2).lower():
+            found.append(f"nimi toistettu koodina: ”{m.group(0)}”")
+    for m in _WORD.finditer(text_):
+        if m.group(0).lower() in ENGLISH_WORDS and not (m.group(0).isupper() and len(m.group(0)) > 1):
+            found.append(f"englanninkielinen sana: ”{m.group(0)}” … {snippet(m)}")
+    return found
+
+
+def scan_book(html_dir: Path, pdf_dir: Path | None = None) -> dict[str, list[str]]:
+    """page (or PDF) → findings, for every built HTML page (``_build/html``) and every PDF in ``pdf_dir``."""
+    html_dir = Path(html_dir)
+    out: dict[str, list[str]] = {}
+    for page in sorted(html_dir.rglob("*.html")):
+        rel = page.relative_to(html_dir).with_suffix("").as_posix()
+        if rel.startswith(("_static", "_sources", "genindex", "search", "_downloads")):
+            continue
+        html = page.read_text(encoding="utf-8")
+        found = find_code_in_text(visible_text(html), technical=rel in TECHNICAL_PAGES)
+        found += [f for f in find_code_in_text(visible_text(html, whole_page=True), technical=True)
+                  if f.startswith("vanhentunut")]
+        if found:
+            out[rel] = found
+    for pdf in sorted(Path(pdf_dir).glob("*.pdf")) if pdf_dir and Path(pdf_dir).exists() else []:
+        import subprocess
+
+        proc = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True)
+        if proc.returncode == 0:
+            found = find_code_in_text(re.sub(r"\s+", " ", proc.stdout))
+            if found:
+                out[pdf.name] = found
+    return out

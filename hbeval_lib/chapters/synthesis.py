@@ -83,8 +83,12 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
     out = Section(data={"evidence": t})
     if t.empty:
         return out.text("Tälle kriteerille ei ole määritelty tunnuslukuja.")
+    def minus(v) -> str:  # true minus sign in the formatted numbers
+        return str(v or "").replace("-", "−")
+
     shown = pd.DataFrame({"Osa": [STRANDS.get(s, s) for s in t["strand"]], "Tunnusluku": t["label"],
-                          "Arvo": t["value"], "95 %:n luottamusväli": [c or "" for c in t["ci"]],
+                          "Arvo": [minus(v) for v in t["value"]],
+                          "95 %:n luottamusväli": [minus(c) for c in t["ci"]],
                           "Henkilöitä": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
     out.table(shown.set_index(["Osa", "Tunnusluku"]))
     k, total = int(t["available"].sum()), len(t)
