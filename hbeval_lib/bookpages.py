@@ -339,7 +339,13 @@ PUBLICATION_LABELS = [("publisher", "Julkaisija"), ("date", "Julkaisuaika"), ("a
                       ("funding", "Rahoittaja"), ("keywords", "Asiasanat"), ("place", "Julkaisupaikka")]
 
 
-class PublicationError(ValueError):
+def _run_error():
+    from .pipeline import RunError
+
+    return RunError
+
+
+class PublicationError(_run_error()):
     """The publication data cannot be published (example values in a report made from real data)."""
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ALL_PILOTS, Config, load_config
+from .pipeline import RunError
 from .report import SLOT_MARKER
 
 TEXT_DIR = "text"  # inside the book folder
@@ -65,10 +66,11 @@ _CITE_REF = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
 _ADDRESS = re.compile(r"^(?:(?P<phase>[a-z_]+)/)?(?:(?P<pilot>[a-z_]+):)?(?P<strand>[a-z_]+)\.(?P<key>[A-Za-z0-9_.\-]+)$")
 
 
-class SlotError(ValueError):
+class SlotError(RunError):
     """A researcher's text cannot be published (a cited number is missing or suppressed, a slot is unknown …).
 
-    The message is Finnish and names the file, the slot and the cited name."""
+    The message is Finnish and names the file, the slot and the cited name; ``hbeval run`` / ``hbeval build`` print
+    it and exit with status 1 (it is a :class:`~hbeval_lib.pipeline.RunError`)."""
 
 
 def draft_mode(book_dir: Path | None = None) -> bool:

@@ -243,3 +243,52 @@ def test_shipped_example_texts_parse_and_name_existing_slots():
     syn = root / "loppuraportti" / "synthesis" / "kaikki.md"
     slots = set(text.TextFile.read(syn).slots)
     assert crits <= slots, crits - slots  # the demo judges every criterion
+
+
+# -- the phase report's own pages (hbeval_lib.bookpages) ----------------------------------------------------
+
+def test_unit_cost_sources_dated_after_the_report_are_flagged():
+    from hbeval_lib import bookpages
+
+    assert bookpages._source_note("Mäklin & Kokko 2021, THL työpaperi 21/2021: kotipalvelu", 2019).startswith(
+        "Lähde on julkaistu vuonna 2021, raportin (2019) jälkeen")
+    assert bookpages._source_note("Tilastokeskus, kuntasektorin palkat 2017", 2019) == ""
+    assert "oletus" in bookpages._source_note("Oletus: hallinto 15 %", 2019).lower()
+    page = bookpages.unit_costs_page(CFG, "loppuraportti")
+    assert "raportin (2019) jälkeen" in page  # the demo configuration cites a 2021 working paper
+    for code in ("default", "zero", "leisure", "wage", "hours_per_month"):
+        assert f"| {code} |" not in page
+
+
+def test_example_publication_data_are_marked_and_refused_for_real_data(tmp_path):
+    from hbeval_lib import bookpages
+
+    assert CFG.section("publication")["example"] is True
+    page = bookpages.front_page(CFG, "loppuraportti", tmp_path, demo=True)
+    assert "esimerkkejä" in page and "Kuvailulehti" in page and "ISBN" in page
+    with pytest.raises(bookpages.PublicationError, match="example: false"):
+        bookpages.front_page(CFG, "loppuraportti", tmp_path, demo=False)
+
+
+def test_front_page_abstract_is_marked_english_and_empty_slots_vanish(tmp_path):
+    from hbeval_lib import bookpages
+
+    write_text(tmp_path, "lahtotilanne/raportti.md", "## abstract\n\nThe project piloted personal budgets.\n")
+    page = bookpages.front_page(CFG, "lahtotilanne", tmp_path, demo=True)
+    assert ":::{container} lang-en\nThe project piloted personal budgets." in page
+    assert "## Tiivistelmä" not in page  # empty slot, no heading
+    assert "## Johtopäätökset" not in bookpages.discussion_page(CFG, "lahtotilanne", tmp_path)
+
+
+def test_every_phase_part_is_a_complete_report():
+    from hbeval_lib import bookpages
+
+    toc = bookpages.toc(CFG)
+    for ph in CFG.phases:
+        part = toc.split(f"caption: {ph.name}")[1].split("caption:")[0]
+        for name in [bookpages.FRONT, bookpages.DESIGN, bookpages.DISCUSSION, bookpages.REFERENCES,
+                     bookpages.APPENDICES, *bookpages.APPENDIX_PAGES]:
+            assert f"_generated/{ph.key}/{name}" in part, (ph.key, name)
+        for strand in ["wellbeing", "service_process", "costs"]:
+            assert f"{ph.key}/{strand}/kaikki" in part
+    assert "synthesis" in toc.split(f"caption: {CFG.phases[-1].name}")[1]
