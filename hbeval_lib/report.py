@@ -101,8 +101,15 @@ def finnish_frame(df: pd.DataFrame) -> pd.DataFrame:
     thousands), English axis names of the code's tables in Finnish. The data of the notebook are untouched."""
     out = df.copy()
     for i, c in enumerate(out.columns):
-        if pd.api.types.is_float_dtype(out.iloc[:, i]):
-            out.isetitem(i, _fi_float_column(out.iloc[:, i]))
+        col = out.iloc[:, i]
+        if pd.api.types.is_float_dtype(col):
+            out.isetitem(i, _fi_float_column(col))
+        elif col.dtype == object and any(isinstance(v, float) for v in col):
+            # a mixed column (numbers and "–" marks): format the numbers, keep the marks
+            nums = pd.Series([v if isinstance(v, float) else float("nan") for v in col], index=col.index)
+            shown = _fi_float_column(nums)
+            out.isetitem(i, pd.Series([shown[k] if isinstance(v, float) else v for k, v in col.items()],
+                                      index=col.index, dtype=object))
     out.index = out.index.set_names([_fi_name(n) for n in out.index.names])
     out.columns = out.columns.set_names([_fi_name(n) for n in out.columns.names])
     if not isinstance(out.columns, pd.MultiIndex):
