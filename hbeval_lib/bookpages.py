@@ -145,7 +145,7 @@ def data_quality_page(processed_dir: Path, book_dir: Path) -> str:
     processed_dir, book_dir = Path(processed_dir), Path(book_dir)
     cfg = load_config()
     out = ["# Aineisto ja sen laatu", "",
-           "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla (`hbeval intake`). "
+           "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla. "
            "Alla olevat taulukot kertovat mittareittain, montako riviä luettiin, hyväksyttiin ja hylättiin ja miksi. "
            "Tiedostojen nimiä tai rivinumeroita ei näytetä, koska ne voivat sisältää tunnistetietoja.", ""]
     rec = _read_csv(processed_dir / "reconciliation.csv")
@@ -375,7 +375,7 @@ def front_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, d
     """Title page, description page (kuvailulehti), tiivistelmä and English abstract of one phase report."""
     ph = cfg.phase(phase_key)
     pub = publication(cfg, phase_key)
-    if pub.get("example") and not demo:
+    if pub.get("example") and not demo and not draft:
         raise PublicationError("hbeval.yml, kohta publication: julkaisutiedot ovat esimerkkejä (example: true), "
                                "mutta raportti tehdään hankkeen aineistosta. Kirjaa oikeat tekijät, sarja, ISBN ja "
                                "ISSN ja aseta example: false.")

@@ -10,8 +10,9 @@ Where the text lives
 
 A file is Markdown (MyST) split into **slots** by level-2 headings naming the slot: ``## tulkinta``. Text before the
 first slot heading and HTML comments (``<!-- … -->``) are ignored (use them for notes to co-authors). A file whose
-first line is ``<!-- esimerkki -->`` is the demo's example text: it is published only in a demo build (a build from
-the project's real data fails while an example file remains, so example words can never reach a real report).
+first line is ``<!-- esimerkki -->`` is the demo's example text: it is published only in a demo build or a draft (a
+final build from the project's real data fails while an example file remains, so example words can never reach a
+real report).
 
 Citing numbers
 --------------
@@ -288,7 +289,7 @@ def judgement(md: str, ctx: Context) -> tuple[str, str]:
 def render_slot(tf: TextFile, ctx: Context, results: ResultsIndex, cfg: Config, heading: str = "",
                 draft: bool = False, demo: bool = True) -> str:
     """The Markdown of one slot as published (empty string for an empty slot outside draft mode)."""
-    if tf.example and not demo:
+    if tf.example and not demo and not draft:
         raise SlotError(f"Tutkijan teksti {_show(tf.path)} on demon esimerkkiteksti (ensimmäinen rivi "
                         f"{EXAMPLE_MARK}), mutta raportti tehdään hankkeen aineistosta. Kirjoita oma teksti ja "
                         "poista merkintä, tai poista tiedosto.")

@@ -17,8 +17,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.samples]
 def samples_book(samples_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("samples_book")
     book = bench.copy_book_sources(work / "book")
-    report = pipeline.build(samples_dir / "raw", jobs=2, book_dir=book, processed_dir=work / "processed",
-                            progress=False)
+    # not demo data: the demo's example texts and publication data are allowed only in a draft build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HBEVAL_DRAFT", "1")
+        report = pipeline.build(samples_dir / "raw", jobs=2, book_dir=book, processed_dir=work / "processed",
+                                progress=False)
     return {"book": book, "report": report}
 
 

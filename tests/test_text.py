@@ -197,6 +197,8 @@ def test_example_text_is_marked_and_refused_for_real_data(book):
     assert out.startswith("*Esimerkkiteksti") and SENTENCE in out
     with pytest.raises(text.SlotError, match="esimerkkiteksti"):
         text.render_book(book, CFG, demo=False)
+    text.render_book(book, CFG, demo=False, draft=True)  # a draft from real data may show the marked example
+    assert slot_outputs(book / "loppuraportti" / "wellbeing" / "pori.ipynb")["tulkinta"].startswith("*Esimerkki")
 
 
 def test_case_description_comes_from_the_phase_report_file(book):
@@ -268,6 +270,7 @@ def test_example_publication_data_are_marked_and_refused_for_real_data(tmp_path)
     assert "esimerkkejä" in page and "Kuvailulehti" in page and "ISBN" in page
     with pytest.raises(bookpages.PublicationError, match="example: false"):
         bookpages.front_page(CFG, "loppuraportti", tmp_path, demo=False)
+    assert "esimerkkejä" in bookpages.front_page(CFG, "loppuraportti", tmp_path, demo=False, draft=True)
 
 
 def test_front_page_abstract_is_marked_english_and_empty_slots_vanish(tmp_path):
