@@ -35,7 +35,7 @@ import yaml
 from . import bookpages, pipeline
 from .config import ALL_PILOTS, REPO_ROOT, load_config
 
-BOOK_SOURCES = ["intro.md", "arviointiasetelma.md", "_ext"]
+BOOK_SOURCES = ["intro.md", "arviointiasetelma.md", "_ext", "references.bib", "text", "yhteiset"]
 CHANGED_PILOT = "pori"
 PROSE_STRAND = "wellbeing"
 CODE_STRAND = "costs"

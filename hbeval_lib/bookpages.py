@@ -25,6 +25,10 @@ import pandas as pd
 from .config import ALL_PILOTS, REPO_ROOT, Config, load_config
 
 GENERATED = "_generated"
+# the pages of each phase report besides the strands: <book>/_generated/<phase>/<name>.md
+FRONT, DESIGN, DISCUSSION, REFERENCES, APPENDICES = "kansi", "asetelma", "pohdinta", "lahteet", "liitteet"
+APPENDIX_PAGES = ["liite_menetelmat", "liite_yksikkokustannukset", "liite_aineisto"]
+SHARED = "yhteiset"  # shared sources of the phase pages (book/yhteiset/*.md), written into every phase
 STRANDS = ["wellbeing", "service_process", "costs"]
 STRAND_TITLES = {"wellbeing": "Hyvinvointi ja osallisuus", "service_process": "Palveluprosessi",
                  "costs": "Kustannukset", "synthesis": "Synteesi"}
@@ -75,12 +79,19 @@ def toc(cfg: Config | None = None) -> str:
              f"      - file: {GENERATED}/aineisto", f"      - file: {GENERATED}/tekninen"]
     final = cfg.phases[-1].key
     for ph in cfg.phases:
-        lines += [f"  - caption: {ph.name}", "    chapters:", f"      - file: {GENERATED}/{ph.key}"]
+        # one part per phase report, complete in itself (the PDF of a phase is built from its part): front matter,
+        # summary, design and pilots, the strands, (synthesis), discussion, references, appendices
+        g = f"{GENERATED}/{ph.key}"
+        lines += [f"  - caption: {ph.name}", "    chapters:", f"      - file: {g}/{FRONT}",
+                  f"      - file: {GENERATED}/{ph.key}", f"      - file: {g}/{DESIGN}"]
         for strand in STRANDS:
             lines += [f"      - file: {ph.key}/{strand}/{ALL_PILOTS}", "        sections:"]
             lines += [f"          - file: {ph.key}/{strand}/{p.key}" for p in cfg.pilots]
         if ph.key == final:
             lines.append(f"      - file: {ph.key}/synthesis/{ALL_PILOTS}")
+        lines += [f"      - file: {g}/{DISCUSSION}", f"      - file: {g}/{REFERENCES}",
+                  f"      - file: {g}/{APPENDICES}", "        sections:"]
+        lines += [f"          - file: {g}/{name}" for name in APPENDIX_PAGES]
     return "\n".join(lines) + "\n"
 
 
@@ -94,30 +105,34 @@ FACT_LABELS = {"population": "Väestö", "population_year": "Väestön ajankohta
                "share_65_plus_pct": "65 vuotta täyttäneiden osuus (%)", "staff": "Henkilöstö"}
 
 
+def pilot_facts(p) -> list[str]:
+    """A pilot's facts (plan §2.2, from the configuration) as a Markdown table with its source line."""
+    facts = dict(p.facts)
+    if not facts:
+        return ["Taustatietoja ei ole kirjattu asetustiedostoon.", ""]
+    source = facts.pop("source", None)
+    rows = []
+    for k, v in facts.items():
+        if isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        elif isinstance(v, float):
+            v = _fi(v, 1)
+        elif isinstance(v, int) and not isinstance(v, bool) and v > 9999:
+            v = _fi(v)
+        rows.append({"Tieto": FACT_LABELS.get(k, k.replace("_", " ").capitalize()), "Arvo": v})
+    out = [_md_table(pd.DataFrame(rows))]
+    if source:
+        out += [f"Lähde: {source}", ""]
+    return out
+
+
 def pilots_page(cfg: Config) -> str:
     """The six pilots: the facts of the evaluation plan §2.2 from the configuration, each with its source."""
     out = ["# Pilotit", "",
            "Henkilökohtaista budjetointia kokeiltiin kuudessa pilotissa. Taulukot kokoavat arviointisuunnitelman "
            "luvun 2.2 taustatiedot (lähde mainittu kunkin pilotin kohdalla).", ""]
     for p in cfg.pilots:
-        out += [f"## {p.name}", ""]
-        facts = dict(p.facts)
-        if not facts:
-            out += ["Taustatietoja ei ole kirjattu asetustiedostoon.", ""]
-            continue
-        source = facts.pop("source", None)
-        rows = []
-        for k, v in facts.items():
-            if isinstance(v, list):
-                v = ", ".join(str(x) for x in v)
-            elif isinstance(v, float):
-                v = _fi(v, 1)
-            elif isinstance(v, int) and not isinstance(v, bool) and v > 9999:
-                v = _fi(v)
-            rows.append({"Tieto": FACT_LABELS.get(k, k.replace("_", " ").capitalize()), "Arvo": v})
-        out.append(_md_table(pd.DataFrame(rows)))
-        if source:
-            out += [f"Lähde: {source}", ""]
+        out += [f"## {p.name}", ""] + pilot_facts(p)
     return "\n".join(out)
 
 
@@ -189,7 +204,7 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
     cfg = load_config()
     status = status if status is not None else gate.book_status(processed_dir, cfg)
     out = ["# Aineisto ja sen laatu", "",
-           "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla (`hbeval intake`). "
+           "Raakatiedostot luettiin, tarkistettiin ja yhdistettiin asiakasnumeron avulla. "
            "Alla olevat taulukot kertovat mittareittain, montako riviä luettiin, hyväksyttiin ja hylättiin ja miksi. "
            "Tiedostojen nimiä tai rivinumeroita ei näytetä, koska ne voivat sisältää tunnistetietoja.", ""]
     out += gate_section(status)
@@ -251,12 +266,15 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
                  "rule": "Sääntö"}
         summary = (sup.groupby(["phase", "strand", "rule"], observed=True).size().rename("Soluja")
                    .reset_index())
+        # the full cell list (table and cell identifiers of the code) is in the notebooks' suppression files; the
+        # published page counts the cells per page and rule, in Finnish
         out += [f"Peitettyjä soluja yhteensä {len(sup)}. Yhteenveto raporteittain ja säännöittäin; "
-                "koko luettelo (taulukko, solu, sääntö) on vaiheittain avattavissa alla.", ""]
+                "sivukohtainen erittely on vaiheittain avattavissa alla.", ""]
         out.append(_md_table(summary.rename(columns=names)))
         for phase, part in sup.groupby("phase", observed=True):
-            out += ["<details>", f"<summary>{phase}: kaikki peitetyt solut ({len(part)})</summary>", ""]
-            out.append(_md_table(part.drop(columns="phase").rename(columns=names)))
+            per_page = part.groupby(["strand", "pilot", "rule"], sort=False).size().rename("Soluja").reset_index()
+            out += ["<details>", f"<summary>{phase}: peitetyt solut sivuittain ({len(part)})</summary>", ""]
+            out.append(_md_table(per_page.rename(columns=names)))
             out += ["", "</details>", ""]
     else:
         out += ["Yhtään solua ei tarvinnut peittää.", ""]
@@ -412,25 +430,262 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
     return "\n".join(out)
 
 
-def write_pages(book_dir: Path, processed_dir: Path, raw_dir: Path | None = None, cfg: Config | None = None) -> list[Path]:
-    """Write every generated page and ``build.json`` into ``<book>/_generated/``; return the paths."""
-    from . import gate
+# ---------------------------------------------------------------------------------------------------------------------
+# the pages of each phase report (front matter, design and pilots, discussion, references, appendices)
+# ---------------------------------------------------------------------------------------------------------------------
+EXAMPLE_PUBLICATION = ("Julkaisutiedot (tekijät, sarja, ISBN ja ISSN) ovat **esimerkkejä**: arvioijat korvaavat ne "
+                       "asetustiedoston kohdassa *publication* ennen julkaisua.")
+PUBLICATION_LABELS = [("publisher", "Julkaisija"), ("date", "Julkaisuaika"), ("authors", "Tekijät"),
+                      ("organisations", "Toteuttajat"), ("title", "Julkaisun nimi"), ("series", "Julkaisusarja"),
+                      ("number", "Numero"), ("isbn", "ISBN (verkkojulkaisu)"), ("issn", "ISSN"),
+                      ("funding", "Rahoittaja"), ("keywords", "Asiasanat"), ("place", "Julkaisupaikka")]
+
+
+def _run_error():
+    from .pipeline import RunError
+
+    return RunError
+
+
+class PublicationError(_run_error()):
+    """The publication data cannot be published (example values in a report made from real data)."""
+
+
+def publication(cfg: Config, phase_key: str) -> dict:
+    """The ``publication`` section merged with its ``phases.<phase>`` entry."""
+    pub = dict(cfg.section("publication", {}) or {})
+    per_phase = (pub.pop("phases", None) or {}).get(phase_key, {}) or {}
+    return {**pub, **per_phase}
+
+
+def _fi_date(d) -> str:
+    if isinstance(d, (dt.date, dt.datetime)):
+        return f"{d.day}.{d.month}.{d.year}"
+    return str(d or "")
+
+
+def _rendered(book_dir: Path, phase: str, slot: str, cfg: Config, demo: bool, draft: bool) -> str:
+    from . import gate, text
+
+    return text.render_report_slot(book_dir, phase, slot, cfg, demo=demo, draft=draft).strip()
+
+
+def front_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> str:
+    """Title page, description page (kuvailulehti), tiivistelmä and English abstract of one phase report."""
+    ph = cfg.phase(phase_key)
+    pub = publication(cfg, phase_key)
+    if pub.get("example") and not demo and not draft:
+        raise PublicationError("hbeval.yml, kohta publication: julkaisutiedot ovat esimerkkejä (example: true), "
+                               "mutta raportti tehdään hankkeen aineistosta. Kirjaa oikeat tekijät, sarja, ISBN ja "
+                               "ISSN ja aseta example: false.")
+    title = pub.get("title") or cfg.section("title", "") or "Arviointiraportti"
+    subtitle = pub.get("subtitle") or ph.name
+    out = [f"# {subtitle}: {title}", "",
+           f"**{title}**", "", f"**{subtitle}** – aineisto {_fi_date(ph.cutoff)} asti, julkaistu {ph.published}", ""]
+    if pub.get("authors"):
+        out += [", ".join(pub["authors"]), ""]
+    if pub.get("organisations"):
+        out += [" · ".join(pub["organisations"]), ""]
+    if pub.get("example"):
+        out += [":::{note}", EXAMPLE_PUBLICATION, ":::", ""]
+    rows = []
+    for key, label in PUBLICATION_LABELS:
+        v = title if key == "title" else pub.get(key)
+        if key == "title":
+            v = f"{title}. {subtitle}"
+        if v in (None, "", []):
+            continue
+        if isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        elif key == "date":
+            v = _fi_date(v)
+        rows.append({"Tieto": label, "Arvo": str(v)})
+    out += ["## Kuvailulehti", "", _md_table(pd.DataFrame(rows))]
+    tiiv = _rendered(book_dir, phase_key, "tiivistelma", cfg, demo, draft)
+    if tiiv:
+        out += ["## Tiivistelmä", "", tiiv, ""]
+    abstract = _rendered(book_dir, phase_key, "abstract", cfg, demo, draft)
+    if abstract:
+        kw = pub.get("keywords_en") or []
+        out += ["## Abstract", "", ":::{container} lang-en", abstract, ""]
+        if kw:
+            out += [f"*Keywords:* {', '.join(kw)}", ""]
+        out += [":::", ""]
+    return "\n".join(out)
+
+
+def _shared(book_dir: Path, name: str, phase_key: str) -> str:
+    """A shared source page (``book/yhteiset/<name>.md``) for one phase: citations get the phase's key prefix."""
+    from . import gate, text
+
+    path = Path(book_dir) / SHARED / f"{name}.md"
+    if not path.exists():
+        return ""
+    return text._prefix_citations(path.read_text(encoding="utf-8"), phase_key).strip()
+
+
+def design_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> str:
+    """Evaluation questions and design (the shared ``arviointiasetelma.md``) and the pilots' case descriptions."""
+    out = ["```{include} ../../arviointiasetelma.md", "```", "",
+           "## Pilottien tapauskuvaukset", "",
+           "Kunkin pilotin taustatiedot ovat arviointisuunnitelman luvusta 2.2; tapauskuvauksen on kirjoittanut "
+           "arviointiryhmä.", ""]
+    for p in cfg.pilots:
+        out += [f"### {p.name}", ""]
+        case = _rendered(book_dir, phase_key, f"pilotti.{p.key}", cfg, demo, draft)
+        if case:
+            out += [case, ""]
+        out += pilot_facts(p)
+    return "\n".join(out)
+
+
+def discussion_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> str:
+    """Limitations (shared text + the phase's own), conclusions and recommendations."""
+    out = ["# Pohdinta, johtopäätökset ja suositukset", "", "## Tulkinnan rajoitukset", "",
+           _shared(book_dir, "rajoitukset", phase_key), ""]
+    own = _rendered(book_dir, phase_key, "rajoitukset", cfg, demo, draft)
+    if own:
+        out += [own, ""]
+    for slot, title in [("johtopaatokset", "Johtopäätökset"), ("suositukset", "Suositukset")]:
+        body = _rendered(book_dir, phase_key, slot, cfg, demo, draft)
+        if body:
+            out += [f"## {title}", "", body, ""]
+    return "\n".join(out)
+
+
+def references_page(phase_key: str) -> str:
+    """The phase report's own reference list (``references.bib``; keys cited with the phase's prefix)."""
+    return "\n".join(["# Lähteet", "", "```{bibliography}", f":keyprefix: {phase_key}-", "```", ""])
+
+
+def appendices_page(cfg: Config, phase_key: str) -> str:
+    return "\n".join(["# Liitteet", "", "1. Menetelmät", "2. Yksikkökustannukset ja niiden lähteet",
+                      "3. Aineisto ja sen laatu", ""])
+
+
+UNIT_COST_LABELS = {"hours_per_month": "Työtunnit kuukaudessa", "side_cost_factor": "Henkilösivukulut (osuus palkasta)",
+                    "overhead_factor": "Yleiskustannuslisä (osuus)", "km_rate": "Kilometrikorvaus",
+                    "default": "Muu tai tuntematon nimike", "zero": "Aikaa ei arvoteta",
+                    "leisure": "Vapaa-ajan arvo", "wage": "Työajan arvo (palkka ja sivukulut)"}
+UNIT_COST_GROUPS = {"workers": "Työntekijät", "titles": "Kuukausipalkka nimikkeittäin", "services": "Palvelut",
+                    "time_valuation": "Asiakkaiden ja läheisten ajan arvo"}
+
+
+def _source_note(source: str, report_year: int) -> str:
+    years = [int(y) for y in __import__("re").findall(r"(?<![\d/])((?:19|20)\d{2})(?!\d)", source)]
+    late = [y for y in years if y > report_year]
+    notes = []
+    if late:
+        notes.append(f"Lähde on julkaistu vuonna {max(late)}, raportin ({report_year}) jälkeen: arvoa ei ole voitu "
+                     "perustaa siihen. Arvo on tarkistettava raportin aikaan saatavilla olleesta lähteestä "
+                     "(esim. THL:n yksikkökustannukset vuodelta 2011).")
+    if source.lower().startswith("oletus"):
+        notes.append("Arvioijien oletus, ei julkaistua lähdettä; herkkyysanalyysi vaihtelee sitä.")
+    return " ".join(notes)
+
+
+def unit_costs_page(cfg: Config, phase_key: str) -> str:
+    """Every unit cost with its value, unit, price year and source; sources that postdate the report are flagged."""
+    from .report import num
+
+    pub = publication(cfg, phase_key)
+    d = pub.get("date")
+    report_year = d.year if isinstance(d, (dt.date, dt.datetime)) else cfg.phase(phase_key).cutoff.year + 1
+    uc = cfg.section("unit_costs", {}) or {}
+    rows = []
+
+    def add(group: str, key: str, item) -> None:
+        if not isinstance(item, dict) or "value" not in item:
+            return
+        v = float(item["value"])
+        unit = str(item.get("unit", ""))
+        value = (f"{num(100 * v, 0)} %" if unit == "osuus" else
+                 f"{num(v, 2 if v < 10 else 0)} {unit.replace('€/', '€ / ').replace('h/kk', 'h / kk')}"
+                 if unit.startswith(("€", "h")) else f"{num(v, 2 if v < 10 else 0)} € / {unit}")
+        src = str(item.get("source", ""))
+        rows.append({"Ryhmä": group, "Kustannuserä": UNIT_COST_LABELS.get(key, key[:1].upper() + key[1:]),
+                     "Arvo": value, "Hintavuosi": str(item.get("year", "")), "Lähde": src,
+                     "Huomio": _source_note(src, report_year)})
+
+    for key, item in (uc.get("workers") or {}).items():
+        if key == "titles":
+            for t, it in item.items():
+                add(UNIT_COST_GROUPS["titles"], t, it)
+        else:
+            add(UNIT_COST_GROUPS["workers"], key, item)
+    if "km_rate" in uc:
+        add(UNIT_COST_GROUPS["workers"], "km_rate", uc["km_rate"])
+    for key, item in (uc.get("services") or {}).items():
+        add(UNIT_COST_GROUPS["services"], key, item)
+    for key, item in ((cfg.section("time_valuation", {}) or {}).get("alternatives") or {}).items():
+        add(UNIT_COST_GROUPS["time_valuation"], key, item)
+    flagged = sum(bool(r["Huomio"]) for r in rows)
+    pi = cfg.section("price_index", {}) or {}
+    out = ["# Liite 2. Yksikkökustannukset ja niiden lähteet", "",
+           f"Kustannukset on laskettu alla olevilla yksikkökustannuksilla ja muunnettu vuoden "
+           f"{uc.get('price_year', '')} hintoihin hintaindeksillä ({pi.get('source', 'lähde puuttuu')}). "
+           "Herkkyysanalyysi vaihtelee yksikkökustannuksia.", ""]
+    if flagged:
+        out += [":::{warning}", f"{flagged} yksikkökustannuksen lähdettä ei voi tarkistaa raportin ajankohdan "
+                "tiedoista (ks. sarake Huomio). Nämä arvot ovat arvioita, kunnes ne on tarkistettu.", ":::", ""]
+    out.append(_md_table(pd.DataFrame(rows)))
+    return "\n".join(out)
+
+
+def methods_page(book_dir: Path, phase_key: str) -> str:
+    return _shared(book_dir, "menetelmat", phase_key) + "\n"
+
+
+def data_appendix_page() -> str:
+    return "\n".join(["# Liite 3. Aineisto ja sen laatu", "", "```{include} ../aineisto.md", ":start-line: 1",
+                      "```", ""])
+
+
+def phase_pages(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> dict[str, str]:
+    """name → Markdown of the generated pages of one phase report (``_generated/<phase>/<name>.md``)."""
+    return {FRONT: front_page(cfg, phase_key, book_dir, demo, draft),
+            DESIGN: design_page(cfg, phase_key, book_dir, demo, draft),
+            DISCUSSION: discussion_page(cfg, phase_key, book_dir, demo, draft),
+            REFERENCES: references_page(phase_key),
+            APPENDICES: appendices_page(cfg, phase_key),
+            "liite_menetelmat": methods_page(book_dir, phase_key),
+            "liite_yksikkokustannukset": unit_costs_page(cfg, phase_key),
+            "liite_aineisto": data_appendix_page()}
+
+
+TEXT_DRAFT_BANNER = "LUONNOS – ei julkaistavaksi: tyhjät tekstipaikat näkyvät merkintöinä."
+
+
+def write_pages(book_dir: Path, processed_dir: Path, raw_dir: Path | None = None, cfg: Config | None = None,
+                draft: bool | None = None) -> list[Path]:
+    """Fill the researchers' text slots of the executed notebooks (:func:`hbeval_lib.text.render_book`), then write
+    every generated page and ``build.json`` into ``<book>/_generated/``; return the paths.
+
+    ``draft`` (default: ``$HBEVAL_DRAFT``) shows empty text slots as notes; it is recorded in ``build.json``."""
+    from . import gate, text
 
     cfg = cfg or load_config()
-    gen = Path(book_dir) / GENERATED
+    book_dir = Path(book_dir)
+    gen = book_dir / GENERATED
     prov = provenance(Path(processed_dir), Path(raw_dir) if raw_dir else None)
     status = gate.book_status(Path(processed_dir), cfg)
+    # a draft: the gate let unacknowledged input errors through (--draft), or the researchers asked for one
+    draft = (text.draft_mode(None) if draft is None else draft) or bool(status["draft"])
+    text.render_book(book_dir, cfg, demo=prov["demo"], draft=draft)
     written = [
         _write(gen / "build.json", json.dumps({"demo": prov["demo"], "banner": DEMO_BANNER if prov["demo"] else "",
-                                               "draft": status["draft"], "draft_banner": status["banner"],
+                                               "draft": bool(draft),
+                                               "draft_banner": status["banner"] or (TEXT_DRAFT_BANNER if draft else ""),
                                                "front": front_page_status(status)},
                                               ensure_ascii=False)),
         _write(gen / "pilotit.md", pilots_page(cfg)),
-        _write(gen / "aineisto.md", data_quality_page(Path(processed_dir), Path(book_dir), status)),
+        _write(gen / "aineisto.md", data_quality_page(Path(processed_dir), book_dir, status)),
         _write(gen / "tekninen.md", provenance_page(prov)),
     ]
     for ph in cfg.phases:
-        written.append(_write(gen / f"{ph.key}.md", summary_page(cfg, ph.key, Path(book_dir))))
+        written.append(_write(gen / f"{ph.key}.md", summary_page(cfg, ph.key, book_dir)))
+        for name, md in phase_pages(cfg, ph.key, book_dir, prov["demo"], draft).items():
+            written.append(_write(gen / ph.key / f"{name}.md", md))
     return written
 
 

@@ -66,6 +66,71 @@ def ci(est, lo, hi, fmt=num, **kw) -> str:
     return f"{fmt(est, **kw)} ({fmt(lo, **kw)} … {fmt(hi, **kw)})"
 
 
+# -- tables: a Finnish safety net for every DataFrame a notebook displays --------------------------------------
+
+# axis and column names that come from the code's tidy tables; a chapter normally names its columns in Finnish,
+# these are what is left when it does not (None: the name is dropped)
+AXIS_NAMES = {"label": None, "key": None, "period": "Kausi", "pilot": "Pilotti", "background": "Tausta",
+              "relationship": "Suhde asiakkaaseen", "group": "Ryhmä", "arm": "Ryhmä", "strand": "Osa",
+              "phase": "Vaihe", "item": "Väittämä", "value": "Arvo", "count": "Lukumäärä", "mean": "Keskiarvo",
+              "median": "Mediaani", "share": "Osuus", "total": "Yhteensä", "client_group": "Asiakasryhmä",
+              "instrument": "Mittari", "reason": "Syy"}
+
+
+def _digits_needed(x) -> int:
+    if _missing(x):
+        return 0
+    d = Decimal(repr(round(float(x), 6))).normalize()
+    return 0 if d == d.to_integral_value() else min(6, max(0, -d.as_tuple().exponent))
+
+
+def _fi_float_column(col: pd.Series) -> pd.Series:
+    """A float column in Finnish notation, every cell with the decimals the column needs (at most 6)."""
+    digits = max((_digits_needed(x) for x in col), default=0)
+    return col.map(lambda x: num(x, digits))
+
+
+def _fi_name(name):
+    if isinstance(name, str) and name in AXIS_NAMES:
+        return AXIS_NAMES[name]
+    return name
+
+
+def finnish_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as shown to a reader: float columns in Finnish notation (decimal comma, true minus, thin
+    thousands), English axis names of the code's tables in Finnish. The data of the notebook are untouched."""
+    out = df.copy()
+    for i, c in enumerate(out.columns):
+        col = out.iloc[:, i]
+        if pd.api.types.is_float_dtype(col):
+            out.isetitem(i, _fi_float_column(col))
+        elif col.dtype == object and any(isinstance(v, float) for v in col):
+            # a mixed column (numbers and "–" marks): format the numbers, keep the marks
+            nums = pd.Series([v if isinstance(v, float) else float("nan") for v in col], index=col.index)
+            shown = _fi_float_column(nums)
+            out.isetitem(i, pd.Series([shown[k] if isinstance(v, float) else v for k, v in col.items()],
+                                      index=col.index, dtype=object))
+    out.index = out.index.set_names([_fi_name(n) for n in out.index.names])
+    out.columns = out.columns.set_names([_fi_name(n) for n in out.columns.names])
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [(_fi_name(c) or "") if isinstance(c, str) and c in AXIS_NAMES else c for c in out.columns]
+    return out
+
+
+def _register_table_formatters() -> None:
+    """Make the notebook kernel display every DataFrame through :func:`finnish_frame` (HTML and plain text)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    fmts = ip.display_formatter.formatters
+    fmts["text/html"].for_type(pd.DataFrame, lambda df: finnish_frame(df).to_html(na_rep=NOT_SHOWN))
+    fmts["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(finnish_frame(df).to_string()))
+
+
 # -- the notebook context ------------------------------------------------------------------------------------
 
 @dataclass
@@ -116,10 +181,37 @@ class Report:
         return str(n)
 
     def header(self) -> None:
-        """The line under the chapter title saying which pilot and phase the page shows."""
+        """The line under the chapter title saying which pilot and phase the page shows; on a pilot's page the pilot
+        in brief (:meth:`case`); then the researchers' introduction to the page (slot ``johdanto``)."""
         ph = self.phase_obj
         say(f"**Pilotti:** {self.pilot_name} · **Raportointivaihe:** {ph.name} "
             f"(aineisto {ph.cutoff.day}.{ph.cutoff.month}.{ph.cutoff.year} asti)")
+        self.case()
+        self.text("johdanto")
+
+    def text(self, slot: str, heading: str = "") -> None:
+        """The researchers' text of this page's slot ``slot`` (``book/text/<phase>/<strand>/<pilot>.md``, section
+        ``## <slot>``), filled in after execution by :func:`hbeval_lib.text.render_book`; ``heading`` (e.g.
+        ``"## Tulkinta"``) is shown only when the slot has text."""
+        slot_marker(self.strand, self.phase, self.pilot, slot, heading)
+
+    def case(self) -> None:
+        """On a pilot's page: the pilot in brief (organisation and target groups from the configuration) and the
+        researchers' case description (slot ``pilotti.<key>`` of ``book/text/<phase>/raportti.md``)."""
+        if self.all_pilots:
+            return
+        p = self.cfg.pilot_by_key(self.pilot)
+        facts = dict(p.facts)
+        bits = []
+        if facts.get("organisation"):
+            bits.append(f"Järjestäjä: {facts['organisation']}.")
+        groups = facts.get("target_groups")
+        if groups:
+            groups = ", ".join(groups) if isinstance(groups, list) else str(groups)
+            bits.append(f"Kohderyhmät: {groups}.")
+        if bits:
+            say(f"**Pilotti lyhyesti.** {' '.join(bits)} Taustatiedot lähteineen ovat sivulla *Pilotit*.")
+        slot_marker(self.strand, self.phase, self.pilot, f"pilotti.{self.pilot}", "", source="raportti")
 
     def finish(self, results_path: str = "", suppressions_path: str = "") -> None:
         """Write the results table and the suppression log beside the executed notebook."""
@@ -137,8 +229,23 @@ def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: 
     processed = Path(processed_dir) if processed_dir else cfg.path_of("processed")
     processed = processed if processed.is_absolute() else REPO_ROOT / processed
     plots.setup()
+    _register_table_formatters()
     return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed,
                   dc=Disclosure(table_prefix=prefix or strand, cfg=cfg), res=Results(strand, phase, pilot))
+
+
+SLOT_MARKER = "hbeval_slot"  # output metadata key of a researchers' text slot (filled by hbeval_lib.text)
+
+
+def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "", source: str = "") -> None:
+    """Display the (empty) marker of a researchers' text slot; :func:`hbeval_lib.text.render_book` fills it after
+    execution. ``heading`` is shown only when the slot has text; ``source="raportti"`` reads the slot from the
+    phase's ``raportti.md`` instead of the page's own text file."""
+    from IPython.display import display
+
+    meta = {SLOT_MARKER: {"strand": strand, "phase": phase, "pilot": pilot, "slot": slot, "heading": heading,
+                          "source": source}}
+    display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
 def say(text: str) -> None:

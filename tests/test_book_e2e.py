@@ -109,3 +109,18 @@ def test_privacy_check_clean(built):
 def test_rebuild_with_nothing_changed_executes_nothing(built):
     rep = pipeline.run(built["raw"], built["processed"], built["book"], jobs=2, progress=False)
     assert rep.executed == [] and not rep.intake_ran
+
+
+def test_no_code_in_published_text(built):
+    """No identifiers, paths, warnings, English or non-Finnish numbers in any page (hbeval_lib.text.scan_book)."""
+    from hbeval_lib import text
+
+    found = text.scan_book(built["html"])
+    assert found == {}, "\n".join(f"{p}: {f[0]} (+{len(f) - 1})" for p, f in found.items())
+
+
+def test_researchers_text_for_final_pori_wellbeing_is_on_that_page_only(built):
+    needle = "Porin pilotissa arviointiin osallistui"  # book/text/loppuraportti/wellbeing/pori.md
+    pages = sorted(p.relative_to(built["html"]).as_posix() for p in built["html"].rglob("*.html")
+                   if needle in p.read_text(encoding="utf-8"))
+    assert pages == ["loppuraportti/wellbeing/pori.html"]

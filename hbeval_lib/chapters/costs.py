@@ -17,6 +17,8 @@ in the notebook's order: :func:`analysis`, :func:`unit_costs`, :func:`task_share
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,9 +162,15 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     return a
 
 
+# names of configuration keys that the unit-cost table would otherwise show as such
+UNIT_COST_NAMES = {"default (kuukausipalkka)": "muu tai tuntematon nimike (kuukausipalkka)", "zero": "ei arvoteta",
+                   "leisure": "vapaa-ajan arvo", "wage": "työajan arvo (palkka ja sivukulut)"}
+
+
 def unit_costs(rep: Report) -> Shown:
     """The configured unit costs with their units, price years and sources."""
     uct = costs.unit_cost_table(rep.cfg)
+    uct["Nimike"] = uct["Nimike"].replace(UNIT_COST_NAMES)  # configuration keys → Finnish names
     fmt = {c: (lambda v: report.num(v, 2)) for c in uct.columns if c.startswith("Arvo")}
     source = (rep.cfg.section("price_index") or {}).get("source", "")
     return Shown(table=uct.style.format(fmt).hide(axis="index").set_table_attributes('class="dataframe"'), glue={"costs_price_index_source": source})
@@ -281,7 +289,8 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
             rows.append({"Erotus (HB − verrokki)": f"{label}: muutos", "Vakioimaton": NOT_SHOWN,
                          "Vakioitu": NOT_SHOWN})
             continue
-        rows.append({"Erotus (HB − verrokki)": f"{label} ({key.replace('_', ' ')}): muutos, pistettä",
+        name = label if key.replace("_", " ") == label.lower() else f"{label} ({key.replace('_', ' ')})"
+        rows.append({"Erotus (HB − verrokki)": f"{name}: muutos, pistettä",
                      "Vakioimaton": report.ci(e["result"]["delta_e"], *e["delta_ci"]["e"], digits=2),
                      "Vakioitu": report.ci(e["adjusted"]["delta_e"], *e["delta_ci_adjusted"]["e"], digits=2)})
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
@@ -353,7 +362,8 @@ def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
     ax.barh(y, sens["high"] - base, left=base, color=plots.PALETTE[0], label="Suurempi arvo")
     ax.barh(y, sens["low"] - base, left=base, color=plots.PALETTE[1], label="Pienempi arvo")
     ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(y, sens["scenario"])
+    ax.set_yticks(y, [re.sub(r"\b(zero|leisure|wage)\b", lambda m: UNIT_COST_NAMES[m.group(1)], str(s))
+                      for s in sens["scenario"]])
     ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
     ax.legend(frameon=False, loc="lower right")
     plots.finish(fig, "Herkkyysanalyysi (tornado)")

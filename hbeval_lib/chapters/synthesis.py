@@ -55,34 +55,58 @@ def status(rep: Report, sr: StrandResults) -> Section:
         "Kaikkien kolmen osan tulokset ovat mukana."))
 
 
-def criteria(rep: Report) -> list[dict]:
-    """The success criteria of the configuration (``success_criteria``)."""
-    return rep.cfg.section("success_criteria", []) or []
+GROUPS = {"vaikutukset": "Tavoitellut vaikutukset", "toimivuus": "Henkilökohtaisen budjetoinnin toimivuus"}
+
+
+def criteria(rep: Report, group: str | None = None) -> list[dict]:
+    """The success criteria of the configuration (``success_criteria``; plan §3.1), optionally of one group
+    (``vaikutukset`` — the default of a criterion without ``group`` — or ``toimivuus``)."""
+    crits = rep.cfg.section("success_criteria", []) or []
+    return [c for c in crits if group is None or c.get("group", "vaikutukset") == group]
+
+
+def heading(i: int, crit: dict) -> Section:
+    """The criterion's number and wording (and, for a toimivuus criterion, its viewpoint)."""
+    view = f" *(näkökulma: {crit['viewpoint']})*" if crit.get("viewpoint") else ""
+    return Section().text(f"### {i}. {crit['text']}{view}")
 
 
 def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
-    """One success criterion: its wording, the evidence table and a one-line summary.
+    """One success criterion's evidence: the table of its indicators and how many of them are available.
 
+    The judgement is the researchers' (slot ``kriteeri.<key>`` of ``book/text/<phase>/synthesis/<pilot>.md``, shown
+    above this table); nothing here turns a number into a verdict — whether a cost difference is "reasonable", or a
+    count of coded paragraphs shows change, needs the evaluators' reading of all the evidence.
     Records ``synteesi.<criterion>.evidence_available``; ``data["evidence"]`` is the evidence table.
     """
     t = sv.evidence_table(sr.results, crit)
-    out = Section(data={"evidence": t}).text(f"### {i}. {crit['text']}")
+    out = Section(data={"evidence": t})
     if t.empty:
         return out.text("Tälle kriteerille ei ole määritelty tunnuslukuja.")
+    def minus(v) -> str:  # true minus sign in the formatted numbers
+        return str(v or "").replace("-", "−")
+
     shown = pd.DataFrame({"Osa": [STRANDS.get(s, s) for s in t["strand"]], "Tunnusluku": t["label"],
-                          "Arvo": t["value"], "95 %:n luottamusväli": t["ci"],
-                          "n": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
+                          "Arvo": [minus(v) for v in t["value"]],
+                          "95 %:n luottamusväli": [minus(c) for c in t["ci"]],
+                          "Henkilöitä": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
     out.table(shown.set_index(["Osa", "Tunnusluku"]))
     k, total = int(t["available"].sum()), len(t)
-    clear = [r["label"] for _, r in t.iterrows() if r["ci_low"] is not None and r["ci_high"] is not None
-             and not pd.isna(r["ci_low"]) and (r["ci_low"] > 0 or r["ci_high"] < 0)]
-    text = f"*Näyttöä on saatavilla {k}/{total} tunnusluvusta.*"
-    if clear:
-        text += (" *Luottamusväli ei sisällä nollaa seuraavissa: " + "; ".join(clear) + ".*")
     # a count of indicators, not of persons: no n
     rep.res.add(f"synteesi.{crit['key']}.evidence_available",
                 f"Saatavilla olevat tunnusluvut ({total} määritelty): {crit['text'][:60]}", estimate=k)
-    return out.text(text)
+    return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla; puuttuva tunnusluku on "
+                    "peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt.*")
+
+
+def show_criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
+    """Show one criterion in the executed notebook: its wording, the researchers' judgement (slot
+    ``kriteeri.<key>``) and the evidence table beside it; return the evidence section."""
+    heading(i, crit).show()
+    rep.text(f"kriteeri.{crit['key']}")
+    section = criterion(rep, sr, i, crit)
+    section.show()
+    return section
 
 
 def value_of(sr: StrandResults, strand: str, key: str) -> str:
