@@ -499,7 +499,7 @@ def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: st
     arm coefficient of an unweighted OLS regression of the per-client cost (per client-month: cost / months,
     months floored at a quarter) on the arm and dummies of ``adjust_for`` (rare levels merged,
     :func:`hbeval_lib.cea.collapse_rare`). Note that the adjusted estimate weights clients equally while the
-    unadjusted one weights them by months. The intervals are HC2 t intervals
+    unadjusted one weights them by months. The intervals are HC3 t intervals
     (:func:`hbeval_lib.cea.ols_t_interval`), which keep their coverage with skewed costs and small arms where
     the percentile bootstrap does not; ``replicates`` and ``seed`` are kept for the callers' signature.
 

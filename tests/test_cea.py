@@ -183,8 +183,9 @@ def _covers_nominally(coverage: float) -> bool:
 
 
 def test_interval_coverage_with_skewed_costs():
-    """Why the report's cost differences use HC2 t intervals: with skewed costs and 20–60 clients per arm the
-    percentile bootstrap undercovers (the check rejects it), the t interval covers about 95 %."""
+    """Why the report's cost differences use HC3 t intervals: with skewed costs and 20–60 clients per arm the
+    percentile bootstrap undercovers (the check rejects it), the t interval covers about 95 %. With this seed:
+    percentile 0.924, HC3 t 0.936 (900 data sets each; the issue's own simulation found 0.89–0.90)."""
     pct = _coverage("percentile")
     t = _coverage("t")
     assert not _covers_nominally(pct), f"percentile bootstrap covered {pct:.3f}"
@@ -192,19 +193,22 @@ def test_interval_coverage_with_skewed_costs():
     assert _covers_nominally(t), f"t interval covered {t:.3f}"
 
 
-def test_hc2_interval_of_two_groups_is_welch():
+def test_robust_interval_of_two_groups_against_welch():
     # HC2 variance of a difference of means = s1²/n1 + s0²/n0 (Imbens & Kolesár 2016): the t statistic equals
-    # Welch's statistic from scipy.stats.ttest_ind(equal_var=False)
+    # Welch's statistic from scipy.stats.ttest_ind(equal_var=False); HC3 (the default) = s1²/(n1−1) + s0²/(n0−1)
     rng = np.random.default_rng(4)
     a, b = rng.gamma(0.7, 1000, 23), rng.gamma(1.5, 600, 31)
     y = np.concatenate([a, b])
     X = np.column_stack([np.ones(54), np.r_[np.ones(23), np.zeros(31)]])
-    r = cea.ols_t_interval(y, X)
+    r2 = cea.ols_t_interval(y, X, hc="HC2")
     welch = stats.ttest_ind(a, b, equal_var=False)
-    assert r["hc"] == "HC2" and r["df"] == 52
-    assert r["estimate"] / r["se"] == pytest.approx(welch.statistic, rel=1e-10)
-    half = stats.t.ppf(0.975, 52) * r["se"]
-    assert (r["ci_low"], r["ci_high"]) == pytest.approx((r["estimate"] - half, r["estimate"] + half))
+    assert r2["hc"] == "HC2" and r2["df"] == 52
+    assert r2["estimate"] / r2["se"] == pytest.approx(welch.statistic, rel=1e-10)
+    r3 = cea.ols_t_interval(y, X)
+    assert r3["hc"] == "HC3"
+    assert r3["se"] ** 2 == pytest.approx(a.var(ddof=1) / 22 + b.var(ddof=1) / 30, rel=1e-10)
+    half = stats.t.ppf(0.975, 52) * r3["se"]
+    assert (r3["ci_low"], r3["ci_high"]) == pytest.approx((r3["estimate"] - half, r3["estimate"] + half))
 
 
 def test_leverage_one_falls_back_to_hc1_and_stays_finite():

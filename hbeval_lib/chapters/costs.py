@@ -301,7 +301,7 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
             for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
-        "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC2) keskivirheellä: pienissä ryhmissä "
+        "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC3) keskivirheellä: pienissä ryhmissä "
         "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi."))
 
 
@@ -390,7 +390,7 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
     tab = pd.DataFrame(cols)
     tab.index.name = "HB − verrokki"
     caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa, t-väli "
-               "HC2-keskivirheellä). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
+               "HC3-keskivirheellä). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
                "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän keskipisteenä.")
     if notes:
         caption += " " + NON_FINITE
