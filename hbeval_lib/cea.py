@@ -13,6 +13,13 @@ comparator ``j``, per draw ``s``
 * ``ICER = mean(delta_c) / mean(delta_e)`` (ratio of means)
 * ``EIB(k) = mean(IB(k))``, ``CEAC(k) = mean(IB(k) > 0)``
 * ``EVPI(k) = mean_s(max_j NB_j) − max_j mean_s(NB_j)`` with ``NB_j = k·e_j − c_j``.
+
+The report's base case (:func:`bootstrap_cea` with ``adjust=True``) feeds :func:`summarise` with
+covariate-adjusted differences: in every replicate the effect and the cost are regressed on the arm and the
+clients' baseline characteristics (:func:`covariate_design`), because clients chose HB themselves; the draws
+are centred on the full-sample estimates so that the ICER, the INMB and the CE plane's centre are the
+published point estimates. Intervals of differences are HC3 t intervals (:func:`ols_t_interval`), which
+keep their coverage with skewed costs in small arms where the percentile bootstrap does not.
 """
 
 from __future__ import annotations
@@ -412,7 +419,8 @@ def covariate_design(data: pd.DataFrame, reference: str, covariates=CEA_COVARIAT
     Columns: intercept, arm indicator (1 = ``reference``), then one block per covariate in the given order
     while the model keeps at least ``per_parameter`` clients per parameter (against over-fitting small
     pilots; Austin & Steyerberg 2015, *J. Clin. Epidemiol.* 68:627–636, found two per parameter enough for
-    linear regression coefficients, five leaves a margin for the robust standard errors). Numeric covariates (start score, age) enter linearly; a missing value is set
+    linear regression coefficients, five leaves a margin for the robust standard errors). Numeric covariates
+    (start score, age) enter linearly; a missing value is set
     to the median and a missingness indicator is added. Categorical covariates pass through
     :func:`collapse_rare` (``min_level``) and enter as dummies; a covariate with one level left is skipped.
 

@@ -391,7 +391,8 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
     tab.index.name = "HB − verrokki"
     caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa, t-väli "
                "HC3-keskivirheellä). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
-               "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän keskipisteenä.")
+               "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän "
+               "keskipisteenä.")
     if notes:
         caption += " " + NON_FINITE
     return Shown(table=tab, caption=caption)
@@ -420,7 +421,7 @@ def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
     plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki, vakioitu)")
     q = cr["quadrants"]
     return Shown(figure=_close(fig), figure_caption=(
-        f"Kuvio: jokainen piste on yksi vakioidun analyysin bootstrap-toisto ja punainen piste taulukon "
+        f"Kuvio: jokainen piste on yksi vakioidun analyysin bootstrap-toisto ja oranssi piste taulukon "
         f"piste-estimaatti. Toistoista {report.pct(q['NE'])} on koillisessa (parempi ja kalliimpi), "
         f"{report.pct(q['SE'])} kaakossa (parempi ja halvempi), {report.pct(q['NW'])} luoteessa (huonompi ja "
         f"kalliimpi) ja {report.pct(q['SW'])} lounaassa (huonompi ja halvempi)."))
@@ -441,7 +442,7 @@ def ceac(rep: Report, a: CostAnalysis) -> Shown:
         ax.axvline(cr["icer"], color="grey", lw=0.8, linestyle=":")
     ax.set_ylim(0, 1)
     ax.set_xlabel("Maksuhalukkuus k (€ / piste)")
-    ax.set_ylabel("Todennäköisyys, että HB on kustannusvaikuttava")
+    ax.set_ylabel("Todennäköisyys, että HB\non kustannusvaikuttava")
     _fi_axis(ax.xaxis, 0)
     _fi_axis(ax.yaxis, 1)
     ax.legend(frameon=False)
