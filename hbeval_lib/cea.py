@@ -237,7 +237,10 @@ def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc:
     resid = y - Xs @ beta
     h = np.einsum("ij,jk,ik->i", Xs, xtx_inv, Xs)
     df = n - rank
-    out["estimate"] = float(beta[column] / scale[column])
+    est = float(beta[column] / scale[column])
+    # a coefficient at rounding-noise level (e.g. identical changes in both arms) is exactly zero, so that no
+    # published number (nor an ICER divided by it) depends on the machine's floating-point luck
+    out["estimate"] = 0.0 if abs(est) <= _noise(y, X[:, column]) else est
     out["df"] = df
     if df <= 0:
         return out
@@ -471,6 +474,12 @@ def covariate_design(data: pd.DataFrame, reference: str, covariates=CEA_COVARIAT
     return np.column_stack(parts), info
 
 
+def _noise(y: np.ndarray, x: np.ndarray) -> float:
+    """Rounding-noise level of a regression coefficient of ``x`` for the outcome ``y``."""
+    sx = float(np.abs(x - x.mean()).max()) if len(x) else 0.0
+    return 1e-10 * float(np.abs(y).max()) / sx if sx > 0 and len(y) else 0.0
+
+
 def _recentre(draws: np.ndarray, point: float) -> np.ndarray:
     ok = np.isfinite(draws)
     out = np.full(draws.shape, np.nan)
@@ -516,7 +525,11 @@ def bootstrap_cea(data: pd.DataFrame, effect: str = "change", cost: str = "cost"
         X, info = np.column_stack([np.ones(len(d)), (d[arm] == reference).to_numpy(float)]), {"used": [], "p": 2}
     y = {"e": d[effect].to_numpy(float), "c": d[cost].to_numpy(float)}
     point = {k: ols_t_interval(v, X, level=level) for k, v in y.items()}
-    diff = {k: _recentre(bootstrap_ols(v, X, index[0])[:, 1], point[k]["estimate"]) for k, v in y.items()}
+    diff = {}
+    for k, v in y.items():
+        raw = bootstrap_ols(v, X, index[0])[:, 1]
+        raw[np.abs(raw) <= _noise(v, X[:, 1])] = 0.0    # rounding noise is zero (see ols_t_interval)
+        diff[k] = _recentre(raw, point[k]["estimate"])
     eff = pd.DataFrame({reference: means[comparator][effect] + diff["e"], comparator: means[comparator][effect]})
     cst = pd.DataFrame({reference: means[comparator][cost] + diff["c"], comparator: means[comparator][cost]})
     return {"effects": eff, "costs": cst, "n": n, "point": point, "design": info, "X": X, "y": y}

@@ -247,3 +247,36 @@ def test_task_shares_normalise_rows_and_drop_empty_general():
     assert list(s.index) == list(costs.ARMS) and list(s.columns) == ["a", "b"]
     assert s.loc["hb"].tolist() == pytest.approx([0.75, 0.25])
     assert s.loc["verrokki"].isna().all()
+
+
+def test_non_finite_icer_is_never_published_and_the_page_says_why(tmp_path):
+    # effect changes identical in both arms: Δe = 0 exactly, so the ICER is not defined
+    rng = np.random.default_rng(3)
+    n = 30
+    data = pd.DataFrame({"client_id": [f"{i:06d}" for i in range(2 * n)], "arm": ["hb"] * n + ["verrokki"] * n,
+                         "change": 1.0, "start": 3.0, "end": 4.0, "cost": rng.gamma(1.0, 1000.0, 2 * n)})
+    conf = {**CFG.section("cea"), "bootstrap_replicates": 200}
+    kw = {"reference": "hb", "comparator": "verrokki", "replicates": 200, "seed": 1}
+    from hbeval_lib import cea
+
+    adj = cea.bootstrap_cea(data, adjust=True, **kw)
+    una = cea.bootstrap_cea(data, adjust=False, **kw)
+    wtp = cea.wtp_grid(conf)
+    c = {"outcome": "kykyviisari.osallisuus", "n": {"hb": n, "verrokki": n}, "adjusted": adj, "unadjusted": una,
+         "result": cea.summarise(adj["effects"], adj["costs"], "hb", wtp),
+         "result_unadjusted": cea.summarise(una["effects"], una["costs"], "hb", wtp), "wtp": wtp,
+         "inmb": {float(k): cea.inmb_interval(adj, float(k)) for k in conf["wtp_report"]},
+         "inmb_unadjusted": {float(k): cea.inmb_interval(una, float(k)) for k in conf["wtp_report"]}}
+    assert not np.isfinite(c["result"]["icer"])
+    rep = report.start("costs", "loppuraportti", "kaikki", str(tmp_path), prefix="kustannukset", cfg=CFG)
+    a = ch.CostAnalysis(results={"priced": data, "cea": {"primary": c}}, n={"hb": n, "verrokki": n},
+                        arm_ok={"hb": True, "verrokki": True}, cea_conf=conf)
+    t = ch.cea_table(rep, a)
+    assert t.table.loc["ICER = Δc / Δe, € / piste"].eq(NOT_SHOWN).all()
+    assert ch.NON_FINITE in t.caption
+    glue: dict = {}
+    ch._record_cea(rep, a, glue)
+    res = rep.res.frame().set_index("key")
+    assert res.loc["cea.icer", "suppressed"] and glue["cea_icer"] == NOT_SHOWN
+    assert not res.loc["cea.delta_c", "suppressed"]          # the finite numbers are still published
+    assert not np.isinf(res[NUMERIC].to_numpy(dtype=float)).any()
