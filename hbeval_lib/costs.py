@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from . import cea as _cea
+from . import wellbeing as _wb
 from .config import Config, load_config
 
 PAYERS = ("kunta", "asiakas", "laheiset", "jarjestot")
@@ -489,14 +490,18 @@ def cost_summary(priced: pd.DataFrame, replicates: int = 2000, seed: int = 0, le
 
 def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: str = "client_month",
                      reference: str = "hb", comparator: str = "verrokki", replicates: int = 2000, seed: int = 0,
-                     level: float = 0.95, adjust_for: tuple[str, ...] = ("pilot", "client_group")) -> pd.DataFrame:
-    """Incremental cost (reference − comparator), unadjusted and adjusted by regression.
+                     level: float = 0.95, adjust_for: tuple[str, ...] = ("pilot", "client_group"),
+                     min_level: int = 5) -> pd.DataFrame:
+    """Incremental cost (reference − comparator), unadjusted and adjusted by regression, with t intervals.
 
-    The unadjusted difference uses the same statistic as :func:`cost_summary`. The adjusted difference is
-    the arm coefficient of an unweighted OLS regression of the per-client cost (per client-month: cost /
-    months, months floored at a quarter) on the arm and dummies of ``adjust_for`` (baseline characteristics),
-    with a stratified bootstrap of the regression (:func:`hbeval_lib.cea.bootstrap_ols`). Note that the
-    adjusted estimate weights clients equally while the unadjusted one weights them by months.
+    The unadjusted difference uses the same statistic as :func:`cost_summary` (per client-month: the ratio of
+    sums, i.e. a regression of cost / months on the arm weighted by months). The adjusted difference is the
+    arm coefficient of an unweighted OLS regression of the per-client cost (per client-month: cost / months,
+    months floored at a quarter) on the arm and dummies of ``adjust_for`` (rare levels merged,
+    :func:`hbeval_lib.cea.collapse_rare`). Note that the adjusted estimate weights clients equally while the
+    unadjusted one weights them by months. The intervals are HC3 t intervals
+    (:func:`hbeval_lib.cea.ols_t_interval`), which keep their coverage with skewed costs and small arms where
+    the percentile bootstrap does not; ``replicates`` and ``seed`` are kept for the callers' signature.
 
     Returns
     -------
@@ -509,33 +514,40 @@ def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: st
                          index=["unadjusted", "adjusted"])
     if d["arm"].nunique() < 2:
         return empty
-    den = "months" if basis == "client_month" else None
-    index = _cea.stratified_indices(d["arm"], replicates, seed)
-    draws = _cea.bootstrap_means(d, [column], index=index, denominator=den)
-    point = _cea.point_means(d, [column], denominator=den)
-    diff = draws[reference][column] - draws[comparator][column]
-    lo, hi = _cea.percentile_ci(diff, level)
     out = empty.copy()
-    out.loc["unadjusted", ["estimate", "ci_low", "ci_high"]] = [
-        point.loc[reference, column] - point.loc[comparator, column], lo, hi]
-    y = d[column].to_numpy(float) / (d["months"].to_numpy(float).clip(min=0.25) if den else 1.0)
-    X = design_matrix(d, reference, adjust_for)
-    coef = _cea.bootstrap_ols(y, X, index[0])[:, 1]
-    beta = np.linalg.lstsq(X, y, rcond=None)[0][1]
-    lo, hi = _cea.percentile_ci(coef, level)
-    out.loc["adjusted", ["estimate", "ci_low", "ci_high"]] = [beta, lo, hi]
+    arm = np.column_stack([np.ones(n), (d["arm"] == reference).to_numpy(float)])
+    c = d[column].to_numpy(float)
+    if basis == "client_month":
+        m = d["months"].to_numpy(float)
+        point = _cea.point_means(d, [column], denominator="months")
+        est = point.loc[reference, column] - point.loc[comparator, column]
+        r = _cea.ols_t_interval(np.divide(c, m, out=np.zeros_like(c), where=m > 0), arm, level=level, weights=m)
+        half = (r["ci_high"] - r["ci_low"]) / 2
+        out.loc["unadjusted", ["estimate", "ci_low", "ci_high"]] = [est, est - half, est + half]
+        y = c / m.clip(min=0.25)
+    else:
+        r = _cea.ols_t_interval(c, arm, level=level)
+        out.loc["unadjusted", ["estimate", "ci_low", "ci_high"]] = [r["estimate"], r["ci_low"], r["ci_high"]]
+        y = c
+    r = _cea.ols_t_interval(y, design_matrix(d, reference, adjust_for, min_level=min_level), level=level)
+    out.loc["adjusted", ["estimate", "ci_low", "ci_high"]] = [r["estimate"], r["ci_low"], r["ci_high"]]
     return out
 
 
-def design_matrix(d: pd.DataFrame, reference: str, adjust_for=(), extra: list[str] | None = None) -> np.ndarray:
-    """Intercept, arm indicator (1 = ``reference``), numeric ``extra`` columns and dummies of ``adjust_for``."""
+def design_matrix(d: pd.DataFrame, reference: str, adjust_for=(), extra: list[str] | None = None,
+                  min_level: int = 5) -> np.ndarray:
+    """Intercept, arm indicator (1 = ``reference``), numeric ``extra`` columns and dummies of ``adjust_for``
+    (levels with fewer than ``min_level`` clients merged first, :func:`hbeval_lib.cea.collapse_rare`)."""
     parts = [np.ones(len(d)), (d["arm"] == reference).to_numpy(float)]
     for col in extra or []:
         parts.append(d[col].to_numpy(float))
     for col in adjust_for:
-        if col in d.columns and d[col].nunique() > 1:
-            dummies = pd.get_dummies(d[col].astype("string"), drop_first=True, dtype=float)
-            parts.extend(dummies[c].to_numpy() for c in dummies.columns)
+        if col in d.columns:
+            v = _cea.collapse_rare(d[col], min_level)
+            if v.nunique() > 1:
+                dummies = pd.get_dummies(pd.Categorical(v, categories=sorted(v.unique())), drop_first=True,
+                                         dtype=float)
+                parts.extend(dummies[c].to_numpy() for c in dummies.columns)
     return np.column_stack(parts)
 
 
@@ -702,28 +714,93 @@ def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None =
     res["sensitivity"] = sensitivity(use, cfg, reference=ref, comparator=comp)
     basis = conf.get("cost_basis", "clienthood")
     cost = priced["cost_total"] / (priced["months"].clip(lower=0.25) if basis == "client_month" else 1.0)
+    cost = cost.rename("cost")
+    cost.index = cost.index.astype("string")
     res["cea"] = {}
-    effects = {conf.get("primary_effect", "yleinen_hyvinvointi"): ("kykyviisari", conf.get("primary_effect",
-                                                                                           "yleinen_hyvinvointi"))}
-    if conf.get("secondary_effect"):
-        effects["osallisuustesti"] = ("osallisuustesti", "score")
-    for key, (table, col) in effects.items():
-        meas = tables.get(table)
-        if meas is None or meas.empty or col not in meas.columns:
-            continue
-        ch = _cea.change_scores(meas, col)
-        data = priced[["arm", "pilot", "client_group"]].assign(cost=cost).join(ch, how="inner")
-        data = data.dropna(subset=["change", "cost"])
-        draws = _cea.bootstrap_cea(data, reference=ref, comparator=comp, replicates=replicates, seed=seed)
-        adj = _cea.bootstrap_cea(data, reference=ref, comparator=comp, replicates=replicates, seed=seed,
-                                 adjust=True, cost_covariates=("pilot", "client_group"))
-        ok = len(draws["effects"]) > 0
-        res["cea"][key] = {
-            "data": data, "draws": draws, "n": draws["n"],
-            "result": _cea.summarise(draws["effects"], draws["costs"], ref, res["wtp"]) if ok else None,
-            "adjusted": _cea.summarise(adj["effects"], adj["costs"], ref, res["wtp"]) if ok else None,
-            "delta_ci": {k: _cea.percentile_ci(d[ref] - d[comp], level) for k, d in
-                         (("e", draws["effects"]), ("c", draws["costs"]))} if ok else None,
-            "delta_ci_adjusted": {k: _cea.percentile_ci(d[ref] - d[comp], level) for k, d in
-                                  (("e", adj["effects"]), ("c", adj["costs"]))} if ok else None}
+    effects = {"primary": effect_outcome(cfg)}
+    second = conf.get("secondary_effect")
+    if second:
+        second = _outcome_spec(second)
+        if second != effects["primary"]:
+            effects["secondary"] = second
+    try:
+        end_occasions = _wb.phase_scope(phase)["end_occasions"]
+    except ValueError:
+        end_occasions = ("loppu",)
+    for role, (table, col) in effects.items():
+        res["cea"][role] = cea_analysis(tables.get(table), clients, col, cost, end_occasions, conf,
+                                        ref, comp, replicates, seed, level)
+        res["cea"][role]["outcome"] = f"{table}.{col}"
     return res
+
+
+def _outcome_spec(spec: str) -> tuple[str, str]:
+    """``"kykyviisari.osallisuus"`` → ``("kykyviisari", "osallisuus")``; ``"osallisuustesti"`` →
+    ``("osallisuustesti", "score")``; a bare Kykyviisari domain key → ``("kykyviisari", key)``."""
+    spec = str(spec)
+    if "." in spec:
+        table, col = spec.split(".", 1)
+        return table, col
+    if spec == "osallisuustesti":
+        return "osallisuustesti", "score"
+    return "kykyviisari", spec
+
+
+def effect_outcome(cfg: Config) -> tuple[str, str]:
+    """The CEA's effect measure: ``cea.effect_outcome`` when configured, else the wellbeing strand's primary
+    outcome (``wellbeing.primary_outcome``, default ``kykyviisari.osallisuus``), as (table, column)."""
+    conf = cfg.section("cea") or {}
+    spec = conf.get("effect_outcome") or (cfg.section("wellbeing") or {}).get("primary_outcome",
+                                                                              "kykyviisari.osallisuus")
+    return _outcome_spec(spec)
+
+
+def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: str, cost: pd.Series,
+                 end_occasions, conf: Mapping, reference: str = "hb", comparator: str = "verrokki",
+                 replicates: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """The cost-effectiveness analysis of one effect measure.
+
+    The sample is the wellbeing strand's change-score sample (:func:`hbeval_lib.wellbeing.paired_scores`:
+    clients with a start and a follow-up measurement of ``column``, follow-up occasions of the phase) that
+    also have a cost. The base case (``result``) is the covariate-adjusted bootstrap
+    (:func:`hbeval_lib.cea.bootstrap_cea` with ``adjust=True``); the unadjusted difference of means is the
+    sensitivity analysis (``result_unadjusted``). The willingness-to-pay grid reaches at least three times
+    the base-case ICER.
+
+    Returns
+    -------
+    dict
+        ``data`` (the sample), ``n`` (clients per arm), ``n_pairs`` (clients per arm with both measurements,
+        before requiring a cost), ``adjusted`` / ``unadjusted`` (bootstrap_cea outputs), ``result`` /
+        ``result_unadjusted`` (:func:`hbeval_lib.cea.summarise`, or None), ``wtp`` (grid), ``inmb``
+        (k → :func:`hbeval_lib.cea.inmb_interval` of the base case, for the reported k), ``inmb_unadjusted``.
+    """
+    out: dict = {"data": None, "n": {}, "n_pairs": {}, "adjusted": None, "unadjusted": None, "result": None,
+                 "result_unadjusted": None, "wtp": _cea.wtp_grid(conf), "inmb": {}, "inmb_unadjusted": {}}
+    if measures is None or measures.empty or column not in measures.columns or not end_occasions:
+        return out
+    pairs = _wb.paired_scores(measures, column, end_occasions, clients)
+    out["n_pairs"] = pairs["arm"].value_counts().to_dict() if len(pairs) else {}
+    if pairs.empty:
+        return out
+    pairs = pairs.assign(client_id=pairs["client_id"].astype("string"))
+    data = pairs.merge(cost, left_on="client_id", right_index=True, how="inner").dropna(subset=["change", "cost"])
+    data = data.sort_values("client_id", kind="stable").reset_index(drop=True)
+    out["data"] = data
+    out["n"] = data["arm"].value_counts().to_dict()
+    kw = {"reference": reference, "comparator": comparator, "replicates": replicates, "seed": seed, "level": level}
+    adj = _cea.bootstrap_cea(data, adjust=True, min_level=int(conf.get("min_level_n", 5)),
+                             per_parameter=int(conf.get("clients_per_parameter", 5)), **kw)
+    una = _cea.bootstrap_cea(data, adjust=False, **kw)
+    out.update(adjusted=adj, unadjusted=una)
+    if adj["point"] is None or len(adj["effects"]) == 0:
+        return out
+    pe, pc = adj["point"]["e"]["estimate"], adj["point"]["c"]["estimate"]
+    icer = pc / pe if pe != 0 else np.nan
+    out["wtp"] = wtp = _cea.wtp_grid(conf, icer)
+    out["result"] = _cea.summarise(adj["effects"], adj["costs"], reference, wtp)
+    out["result_unadjusted"] = _cea.summarise(una["effects"], una["costs"], reference, wtp)
+    for k in conf.get("wtp_report", []):
+        out["inmb"][float(k)] = _cea.inmb_interval(adj, float(k), level)
+        out["inmb_unadjusted"][float(k)] = _cea.inmb_interval(una, float(k), level)
+    return out

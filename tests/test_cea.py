@@ -140,3 +140,158 @@ def test_bootstrap_ols_matches_numpy_lstsq():
     for b in range(5):
         ref = np.linalg.lstsq(X[idx[b]], y[idx[b]], rcond=None)[0]
         np.testing.assert_allclose(coefs[b], ref, rtol=1e-8)
+
+
+# -- small-sample intervals, adjustment and reconciliation (issue 12) ---------------------------------------------
+
+def _skewed_costs(rng, n, shape_hb=0.5, shape_c=0.8, mean_hb=3000.0, mean_c=2000.0):
+    """Two arms of ``n`` clients with gamma-distributed (skewed, unequal shape) costs and a binary baseline
+    covariate ``z`` that is more common among HB clients and adds 800 € (self-selection on z). The regression
+    ``cost ~ arm + z`` is correctly specified for the mean, so its arm coefficient has the true value
+    ``mean_hb − mean_c``."""
+    arm = np.repeat([1.0, 0.0], n)
+    z = np.where(arm == 1, rng.random(2 * n) < 0.6, rng.random(2 * n) < 0.3).astype(float)
+    cost = np.where(arm == 1, rng.gamma(shape_hb, mean_hb / shape_hb, 2 * n),
+                    rng.gamma(shape_c, mean_c / shape_c, 2 * n)) + 800.0 * z
+    return cost, np.column_stack([np.ones(2 * n), arm, z]), mean_hb - mean_c
+
+
+def _coverage(method: str, reps: int = 300, boot: int = 399, seed: int = 20261130) -> float:
+    """Share of simulated data sets (20, 40 and 60 clients per arm, ``reps`` each) whose 95 % interval of the
+    adjusted cost difference covers the truth: ``percentile`` (bootstrap of :func:`cea.bootstrap_ols`) or
+    ``t`` (:func:`cea.ols_t_interval`, the method the report uses)."""
+    rng = np.random.default_rng(seed)
+    hits = total = 0
+    for n in (20, 40, 60):
+        strata = np.repeat(["hb", "verrokki"], n)
+        for _ in range(reps):
+            y, X, truth = _skewed_costs(rng, n)
+            if method == "percentile":
+                idx, _ = cea.stratified_indices(strata, boot, int(rng.integers(2**31)))
+                lo, hi = cea.percentile_ci(cea.bootstrap_ols(y, X, idx)[:, 1])
+            else:
+                r = cea.ols_t_interval(y, X)
+                lo, hi = r["ci_low"], r["ci_high"]
+            hits += lo <= truth <= hi
+            total += 1
+    return hits / total
+
+
+def _covers_nominally(coverage: float) -> bool:
+    # 900 replicates: the Monte Carlo SE of a 95 % coverage is 0.007; 0.93–0.97 is nominal within ~3 SE
+    return 0.93 <= coverage <= 0.97
+
+
+def test_interval_coverage_with_skewed_costs():
+    """Why the report's cost differences use HC3 t intervals: with skewed costs and 20–60 clients per arm the
+    percentile bootstrap undercovers (the check rejects it), the t interval covers about 95 %. With this seed:
+    percentile 0.924, HC3 t 0.936 (900 data sets each; the issue's own simulation found 0.89–0.90)."""
+    pct = _coverage("percentile")
+    t = _coverage("t")
+    assert not _covers_nominally(pct), f"percentile bootstrap covered {pct:.3f}"
+    assert pct < 0.93
+    assert _covers_nominally(t), f"t interval covered {t:.3f}"
+
+
+def test_robust_interval_of_two_groups_against_welch():
+    # HC2 variance of a difference of means = s1²/n1 + s0²/n0 (Imbens & Kolesár 2016): the t statistic equals
+    # Welch's statistic from scipy.stats.ttest_ind(equal_var=False); HC3 (the default) = s1²/(n1−1) + s0²/(n0−1)
+    rng = np.random.default_rng(4)
+    a, b = rng.gamma(0.7, 1000, 23), rng.gamma(1.5, 600, 31)
+    y = np.concatenate([a, b])
+    X = np.column_stack([np.ones(54), np.r_[np.ones(23), np.zeros(31)]])
+    r2 = cea.ols_t_interval(y, X, hc="HC2")
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    assert r2["hc"] == "HC2" and r2["df"] == 52
+    assert r2["estimate"] / r2["se"] == pytest.approx(welch.statistic, rel=1e-10)
+    r3 = cea.ols_t_interval(y, X)
+    assert r3["hc"] == "HC3"
+    assert r3["se"] ** 2 == pytest.approx(a.var(ddof=1) / 22 + b.var(ddof=1) / 30, rel=1e-10)
+    half = stats.t.ppf(0.975, 52) * r3["se"]
+    assert (r3["ci_low"], r3["ci_high"]) == pytest.approx((r3["estimate"] - half, r3["estimate"] + half))
+
+
+def test_leverage_one_falls_back_to_hc1_and_stays_finite():
+    # a one-client category (leverage 1): HC2 would divide by zero; the function switches to HC1
+    rng = np.random.default_rng(2)
+    n = 30
+    lone = np.zeros(n)
+    lone[0] = 1.0
+    X = np.column_stack([np.ones(n), np.r_[np.ones(15), np.zeros(15)], lone])
+    y = rng.normal(size=n)
+    with np.errstate(all="raise"):
+        r = cea.ols_t_interval(y, X)
+    assert r["hc"] == "HC1" and np.isfinite([r["se"], r["ci_low"], r["ci_high"]]).all()
+
+
+def test_collapse_rare_levels():
+    s = pd.Series(["a"] * 6 + ["b"] * 5 + ["c"] + [None] * 2, dtype="string")
+    v = cea.collapse_rare(s, 5)
+    # "c" (1) and the missing (2) merge into "muut" (3 < 5), which then joins the largest level "a"
+    assert v.value_counts().to_dict() == {"a": 9, "b": 5}
+    # without collapsing, the one-client level would be a leverage-1 dummy
+    X, info = cea.covariate_design(pd.DataFrame({"arm": ["hb", "verrokki"] * 7, "g": s}), "hb", ["g"],
+                                   min_level=5, per_parameter=1)
+    h = np.einsum("ij,jk,ik->i", X, np.linalg.pinv(X.T @ X), X)
+    assert h.max() < 0.99 and info["used"] == ["g"] and info["collapsed"] == {"g": 2}
+
+
+def _selected(n=3000, seed=9):
+    """Clients self-select into HB on age and unemployment, which also drive change and cost; true effect 0.5
+    points and true cost difference 1 000 €."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(20, 70, n)
+    unemployed = rng.random(n) < 0.4
+    p = 1 / (1 + np.exp(-(-2 + 0.04 * age + 1.0 * unemployed)))
+    hb = rng.random(n) < p
+    start = rng.normal(5, 1.5, n)
+    change = 0.5 * hb + 0.03 * (age - 45) - 0.6 * unemployed - 0.3 * (start - 5) + rng.normal(0, 1, n)
+    cost = 1000 * hb + 40 * (age - 45) + 1500 * unemployed + rng.gamma(0.8, 2500, n)
+    return pd.DataFrame({"arm": np.where(hb, "hb", "verrokki"), "change": change, "cost": cost, "start": start,
+                         "age": age, "labour_status": np.where(unemployed, "työtön", "työssä")})
+
+
+def test_adjusted_cea_recovers_planted_effect_under_self_selection():
+    d = _selected()
+    adj = cea.bootstrap_cea(d, replicates=200, seed=1, adjust=True)
+    una = cea.bootstrap_cea(d, replicates=200, seed=1, adjust=False)
+    assert set(adj["design"]["used"]) == {"start", "age", "labour_status"}
+    for x, truth in (("e", 0.5), ("c", 1000.0)):
+        assert adj["point"][x]["ci_low"] <= truth <= adj["point"][x]["ci_high"], x
+        # the unadjusted difference is biased by the selection: its interval misses the truth
+        assert not una["point"][x]["ci_low"] <= truth <= una["point"][x]["ci_high"], x
+
+
+def test_published_numbers_reconcile():
+    d = _selected(n=120, seed=3)
+    boot = cea.bootstrap_cea(d, replicates=500, seed=2, adjust=True)
+    pe, pc = boot["point"]["e"]["estimate"], boot["point"]["c"]["estimate"]
+    icer = pc / pe
+    grid = cea.wtp_grid({"wtp_grid": {"start": 0, "stop": 500, "step": 50}, "wtp_report": [0, 1000]}, icer)
+    assert grid.max() >= 3 * abs(icer) and len(grid) <= 110 and {0.0, 1000.0} <= set(grid)
+    res = cea.summarise(boot["effects"], boot["costs"], "hb", grid)
+    # the CE plane's centre, BCEA's ICER and EIB are the regression's point estimates
+    assert res["delta_e"] == pytest.approx(pe, rel=1e-12) and res["delta_c"] == pytest.approx(pc, rel=1e-12)
+    assert res["icer"] == pytest.approx(res["delta_c"] / res["delta_e"], rel=1e-12)
+    inmb = cea.inmb_interval(boot, 1000.0)
+    assert inmb["estimate"] == pytest.approx(res["eib"].loc[1000.0], rel=1e-9)
+    assert inmb["ci_low"] < inmb["estimate"] < inmb["ci_high"]
+    # the CEAC crosses one half near the ICER, inside the grid
+    assert res["ceac"].iloc[0] < 0.5 < res["ceac"].iloc[-1] or res["ceac"].iloc[0] > 0.5 > res["ceac"].iloc[-1]
+
+
+def test_bootstrap_ols_with_a_dummy_absent_from_a_replicate():
+    # a two-client dummy is missing from many replicates: the arm coefficient is still the least-squares one
+    rng = np.random.default_rng(1)
+    n = 24
+    rare = np.zeros(n)
+    rare[[0, 13]] = 1.0
+    X = np.column_stack([np.ones(n), np.r_[np.ones(12), np.zeros(12)], rare])
+    y = X @ np.array([1.0, 2.0, 3.0]) + rng.normal(size=n)
+    idx, _ = cea.stratified_indices(np.repeat(["hb", "verrokki"], 12), 300, seed=5)
+    coef = cea.bootstrap_ols(y, X, idx)
+    absent = ~(rare[idx] > 0).any(axis=1)
+    assert absent.any() and np.isfinite(coef[:, 1]).all()
+    b = int(np.flatnonzero(absent)[0])
+    ref = np.linalg.lstsq(X[idx[b]][:, :2], y[idx[b]], rcond=None)[0]
+    assert coef[b, 1] == pytest.approx(ref[1], rel=1e-8)

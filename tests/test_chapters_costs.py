@@ -35,7 +35,8 @@ class Run:
                       "payer_month": ch.payer_table(rep, a, "client_month"),
                       "payer_clienthood": ch.payer_table(rep, a, "clienthood"),
                       "payer_figure": ch.payer_figure(rep, a), "budgets": ch.budgets(rep, a),
-                      "differences": ch.differences(rep, a), "cea_plane": ch.cea_plane(rep, a),
+                      "differences": ch.differences(rep, a), "cea_intro": ch.cea_intro(rep, a),
+                      "cea_table": ch.cea_table(rep, a), "cea_plane": ch.cea_plane(rep, a),
                       "ceac": ch.ceac(rep, a), "sensitivity": ch.sensitivity(rep, a)}
         self.glue = ch.record_results(rep, a)
         self.res = rep.res.frame().set_index("key")
@@ -63,7 +64,8 @@ def _cells(table) -> list[str]:
 def test_every_results_key_is_present(run):
     keys = {f"costs.per_client_month.{a}" + (f".{p}" if p else "") for a in ch.ARMS for p in (None, *costs.PAYERS)}
     keys |= {f"costs.incremental{s}" for s in ("", "_adjusted", "_clienthood", "_clienthood_adjusted")}
-    keys |= {"cea.icer", "cea.delta_e", "cea.delta_c"}
+    keys |= {"cea.icer", "cea.delta_e", "cea.delta_c", "cea.icer_unadjusted", "cea.delta_e_unadjusted",
+             "cea.delta_c_unadjusted"}
     keys |= {f"cea.{m}.{int(k)}" for k in CFG.section("cea")["wtp_report"] for m in ("ceac", "inmb", "evpi")}
     assert keys <= set(run.res.index)
     quadrants = {f"cea.quadrant.{q}" for q in ("ne", "nw", "sw", "se")}
@@ -154,16 +156,39 @@ def test_all_pilots_at_the_final_report_show_everything(runs):
 
 
 def test_effect_differences_only_on_enough_clients(run):
-    d = run.shown["differences"]
-    if d.table is None:
+    t = run.shown["cea_table"]
+    c = run.a.primary
+    shown = t.table is not None
+    assert shown == (not run.res.loc["cea.icer", "suppressed"])
+    if shown:   # the CEA rests on at least min_n clients with both measurements and a cost in both arms
+        assert all(c["n"].get(arm, 0) >= run.min_n for arm in ch.ARMS)
+        assert not any("nan" in x.lower() or "inf" in x.lower() for x in _cells(t.table))
+
+
+def test_cea_reconciles_and_names_its_outcome(run):
+    if run.res.loc["cea.icer", "suppressed"]:
         return
-    for key, e in run.a.results["cea"].items():
-        rows = [i for i in d.table.index if i.startswith(("Kykyviisari", "Osallisuustesti"))
-                and (key.replace("_", " ") in i)]
-        if rows:   # a shown effect row rests on at least min_n clients in both arms
-            assert all(e["n"].get(arm, 0) >= run.min_n for arm in ch.ARMS), key
-    hidden = d.table[d.table.index.str.endswith(": muutos")]
-    assert (hidden == NOT_SHOWN).all().all()
+    r = run.res
+    icer, dc, de = (r.loc[k, "estimate"] for k in ("cea.icer", "cea.delta_c", "cea.delta_e"))
+    assert icer == pytest.approx(dc / de, rel=1e-12)
+    for k in CFG.section("cea")["wtp_report"]:
+        kk = int(k)
+        assert r.loc[f"cea.inmb.{kk}", "estimate"] == pytest.approx(kk * de - dc, rel=1e-9, abs=1e-6)
+        assert r.loc[f"cea.inmb.{kk}", "ci_low"] < r.loc[f"cea.inmb.{kk}", "ci_high"]
+    c = run.a.primary
+    assert c["wtp"].max() >= min(3 * abs(icer), 1e9)
+    # the effect measure is the wellbeing strand's primary outcome, and the text says so
+    assert c["outcome"] == CFG.section("wellbeing").get("primary_outcome", "kykyviisari.osallisuus")
+    assert ch.outcome_label(c["outcome"]) in run.shown["cea_intro"].text
+    assert "ensisijainen tulosmuuttuja" in run.shown["cea_intro"].text
+    assert f"perustuu {sum(c['n'].values())} asiakkaaseen" in run.shown["cea_intro"].text
+    # the CE plane's point and the table's ICER are the recorded numbers
+    assert report.eur(icer) in run.shown["cea_table"].table.iloc[:, 0].to_list()
+
+
+def test_no_non_finite_number_is_recorded(run):
+    vals = run.res[NUMERIC].to_numpy(dtype=float)
+    assert not np.isinf(vals).any()
 
 
 def test_budgets_and_task_shares(run):
@@ -222,3 +247,36 @@ def test_task_shares_normalise_rows_and_drop_empty_general():
     assert list(s.index) == list(costs.ARMS) and list(s.columns) == ["a", "b"]
     assert s.loc["hb"].tolist() == pytest.approx([0.75, 0.25])
     assert s.loc["verrokki"].isna().all()
+
+
+def test_non_finite_icer_is_never_published_and_the_page_says_why(tmp_path):
+    # effect changes identical in both arms: Δe = 0 exactly, so the ICER is not defined
+    rng = np.random.default_rng(3)
+    n = 30
+    data = pd.DataFrame({"client_id": [f"{i:06d}" for i in range(2 * n)], "arm": ["hb"] * n + ["verrokki"] * n,
+                         "change": 1.0, "start": 3.0, "end": 4.0, "cost": rng.gamma(1.0, 1000.0, 2 * n)})
+    conf = {**CFG.section("cea"), "bootstrap_replicates": 200}
+    kw = {"reference": "hb", "comparator": "verrokki", "replicates": 200, "seed": 1}
+    from hbeval_lib import cea
+
+    adj = cea.bootstrap_cea(data, adjust=True, **kw)
+    una = cea.bootstrap_cea(data, adjust=False, **kw)
+    wtp = cea.wtp_grid(conf)
+    c = {"outcome": "kykyviisari.osallisuus", "n": {"hb": n, "verrokki": n}, "adjusted": adj, "unadjusted": una,
+         "result": cea.summarise(adj["effects"], adj["costs"], "hb", wtp),
+         "result_unadjusted": cea.summarise(una["effects"], una["costs"], "hb", wtp), "wtp": wtp,
+         "inmb": {float(k): cea.inmb_interval(adj, float(k)) for k in conf["wtp_report"]},
+         "inmb_unadjusted": {float(k): cea.inmb_interval(una, float(k)) for k in conf["wtp_report"]}}
+    assert not np.isfinite(c["result"]["icer"])
+    rep = report.start("costs", "loppuraportti", "kaikki", str(tmp_path), prefix="kustannukset", cfg=CFG)
+    a = ch.CostAnalysis(results={"priced": data, "cea": {"primary": c}}, n={"hb": n, "verrokki": n},
+                        arm_ok={"hb": True, "verrokki": True}, cea_conf=conf)
+    t = ch.cea_table(rep, a)
+    assert t.table.loc["ICER = Δc / Δe, € / piste"].eq(NOT_SHOWN).all()
+    assert ch.NON_FINITE in t.caption
+    glue: dict = {}
+    ch._record_cea(rep, a, glue)
+    res = rep.res.frame().set_index("key")
+    assert res.loc["cea.icer", "suppressed"] and glue["cea_icer"] == NOT_SHOWN
+    assert not res.loc["cea.delta_c", "suppressed"]          # the finite numbers are still published
+    assert not np.isinf(res[NUMERIC].to_numpy(dtype=float)).any()

@@ -3,6 +3,9 @@ bootstrap is reproducible, and the notebook runs under papermill."""
 
 from __future__ import annotations
 
+import re
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,17 +78,19 @@ def test_bootstrap_identical_between_runs(demo):
     r1 = costs.analyse(t, "loppuraportti", cfg, replicates=300)
     r2 = costs.analyse(t, "loppuraportti", cfg, replicates=300)
     pd.testing.assert_frame_equal(r1["summary"], r2["summary"])
-    key = cfg.section("cea")["primary_effect"]
+    key = "primary"
     if r1["cea"].get(key) and r1["cea"][key]["result"] is not None:
         np.testing.assert_array_equal(r1["cea"][key]["result"]["ceac"], r2["cea"][key]["result"]["ceac"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("phase,pilot", [("loppuraportti", "kaikki"), ("lahtotilanne", "kainuu")])
-def test_notebook_runs_under_papermill(demo, tmp_path, phase, pilot):
+def test_notebook_runs_under_papermill(demo, tmp_path, phase, pilot, monkeypatch):
     import jupytext
     import papermill
 
+    # a numeric warning anywhere in the notebook's kernel is an error (issue 12: none may reach a page)
+    monkeypatch.setenv("PYTHONWARNINGS", "error::RuntimeWarning")
     processed = demo[0]
     nb = jupytext.read(REPO_ROOT / "notebooks" / "costs.md")
     src = tmp_path / "costs.ipynb"
@@ -101,3 +106,16 @@ def test_notebook_runs_under_papermill(demo, tmp_path, phase, pilot):
     assert (r["strand"] == "costs").all() and sup.exists()
     if phase == "loppuraportti":
         assert not r.loc["costs.per_client_month.hb", "suppressed"]
+        # the executed page's ICER is its own cost difference divided by its own effect difference
+        # (results are written with 6 significant digits)
+        assert not r.loc["cea.icer", "suppressed"]
+        icer, dc, de = (r.loc[k, "estimate"] for k in ("cea.icer", "cea.delta_c", "cea.delta_e"))
+        assert icer == pytest.approx(dc / de, rel=2e-5)
+        assert r.loc["cea.inmb.5000", "estimate"] == pytest.approx(5000 * de - dc, rel=1e-4, abs=0.5)
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    stderr = "".join("".join(o.get("text", "")) for c in out.cells for o in c.get("outputs", [])
+                     if o.get("name") == "stderr")
+    assert "Warning" not in stderr, stderr[:2000]
+    texts = " ".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
+                     for c in out.cells for o in c.get("outputs", []))
+    assert not re.search(r"(?<![\w-])(nan|inf)(?![\w-])", texts), "a non-finite number reached the page"

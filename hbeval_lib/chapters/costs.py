@@ -12,7 +12,7 @@ suppresses, formats and draws.
 Suppression-log order matters (the log keeps the first of duplicate rows), so the sections must be called
 in the notebook's order: :func:`analysis`, :func:`unit_costs`, :func:`task_shares`, :func:`resource_use`,
 :func:`payer_table` (client-month, clienthood), :func:`payer_figure`, :func:`budgets`, :func:`differences`,
-:func:`cea_plane`, :func:`ceac`, :func:`sensitivity`, :func:`record_results`.
+:func:`cea_intro`, :func:`cea_table`, :func:`cea_plane`, :func:`ceac`, :func:`sensitivity`, :func:`record_results`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import seaborn as sns
 
 from .. import costs, plots, report
 from ..disclosure import NOT_SHOWN
+from ..schema import KYKYVIISARI_DOMAINS
 from ..report import Report
 
 ARMS = list(costs.ARMS)
@@ -116,13 +117,9 @@ class CostAnalysis:
         return self.has and all(self.arm_ok.values())
 
     @property
-    def primary_key(self) -> str:
-        return self.cea_conf.get("primary_effect", "yleinen_hyvinvointi")
-
-    @property
     def primary(self) -> dict | None:
         """The cost-effectiveness analysis of the primary effect, or None."""
-        return self.results["cea"].get(self.primary_key) if self.has else None
+        return self.results["cea"].get("primary") if self.has else None
 
     def cea_ok(self, rep: Report) -> bool:
         """Whether the primary cost-effectiveness analysis may be shown (decided, and logged, once)."""
@@ -240,6 +237,7 @@ def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
         bottom += vals
     ax.set_ylabel("€ / asiakaskuukausi")
     ax.set_xlabel("")
+    _fi_axis(ax.yaxis, 0)
     ax.legend(title="Maksaja", frameon=False)
     plots.finish(fig, "Kustannukset asiakaskuukautta kohden maksajittain")
     return Shown(figure=_close(fig), figure_caption=(
@@ -270,8 +268,34 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
         f"tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."))
 
 
+def _fi_axis(axis, digits: int = 0) -> None:
+    """Finnish tick labels on a matplotlib axis: decimal comma, space as thousands separator, true minus."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: report.num(v, digits)))
+
+
+def outcome_label(outcome: str) -> str:
+    """Finnish name of an effect measure ``table.column``, e.g. ``Kykyviisari: osallisuus``."""
+    table, _, col = outcome.partition(".")
+    if table == "osallisuustesti":
+        return "Osallisuustesti (ESIS)"
+    return f"Kykyviisari: {KYKYVIISARI_DOMAINS.get(col, col.replace('_', ' ')).lower()}"
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and np.isfinite(float(v)) for v in values)
+
+
+NON_FINITE = ("Lukua tai sen luottamusväliä ei voitu laskea äärellisenä (esimerkiksi vaikutuserotus on nolla "
+              "tai hajonta on nolla), joten sitä ei näytetä.")
+COVARIATE_LABELS = {"start": "lähtötason pistemäärä", "age": "ikä", "labour_status": "työmarkkina-asema",
+                    "pilot": "pilotti", "client_group": "asiakasryhmä", "gender": "sukupuoli",
+                    "family_structure": "perherakenne"}
+
+
 def differences(rep: Report, a: CostAnalysis) -> Shown:
-    """Incremental costs and effect differences HB − control, unadjusted and adjusted, with bootstrap CIs."""
+    """Incremental costs HB − control of all clients, unadjusted and adjusted, with t intervals."""
     if not a.both:
         return Shown(text=TOO_FEW_TO_COMPARE)
     r = a.results
@@ -280,75 +304,176 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
                          ("clienthood", "Kustannus, € / asiakkuus")):
         inc = r["incremental"][basis]
         rows.append({"Erotus (HB − verrokki)": label, **{
-            h: report.ci(*inc.loc[row, ["estimate", "ci_low", "ci_high"]], fmt=report.eur)
+            h: (report.ci(*inc.loc[row, ["estimate", "ci_low", "ci_high"]], fmt=report.eur)
+                if _finite(*inc.loc[row, ["estimate", "ci_low", "ci_high"]]) else NOT_SHOWN)
             for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
-    for key, label in ((a.cea_conf.get("primary_effect"), "Kykyviisari"), ("osallisuustesti", "Osallisuustesti")):
-        e = r["cea"].get(key)
-        if e is None or e["result"] is None or not all(rep.dc.stat_ok(e["n"].get(arm, 0), f"vaikutus.{key}", arm)
-                                                       for arm in ARMS):
-            rows.append({"Erotus (HB − verrokki)": f"{label}: muutos", "Vakioimaton": NOT_SHOWN,
-                         "Vakioitu": NOT_SHOWN})
-            continue
-        name = label if key.replace("_", " ") == label.lower() else f"{label} ({key.replace('_', ' ')})"
-        rows.append({"Erotus (HB − verrokki)": f"{name}: muutos, pistettä",
-                     "Vakioimaton": report.ci(e["result"]["delta_e"], *e["delta_ci"]["e"], digits=2),
-                     "Vakioitu": report.ci(e["adjusted"]["delta_e"], *e["delta_ci_adjusted"]["e"], digits=2)})
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
-        "Taulukko: lisäkustannukset ja vaikutusten erotukset (95 %:n bootstrap-luottamusväli suluissa)."))
+        "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
+        "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC3) keskivirheellä: pienissä ryhmissä "
+        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi."))
+
+
+def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
+    """Which effect measure the CEA uses and why, how many clients it rests on, and what it adjusts for."""
+    c = a.primary
+    if c is None:
+        return Shown()
+    outcome = c["outcome"]
+    wb = (rep.cfg.section("wellbeing") or {}).get("primary_outcome", "kykyviisari.osallisuus")
+    why = ("Se on sama kuin hyvinvointiosion ensisijainen tulosmuuttuja, joten molemmat osiot arvioivat HB:n "
+           "vaikutusta samalla mittarilla eikä vaikutusmittaa ole valittu tulosten perusteella."
+           if outcome == wb else
+           f"Mitta on valittu konfiguraatiossa (`cea.effect_outcome`), ja se poikkeaa hyvinvointiosion "
+           f"ensisijaisesta tulosmuuttujasta ({outcome_label(wb)}).")
+    text = (f"Vaikutusmittana on **{outcome_label(outcome)}**: muutos alkumittauksesta seurantamittaukseen. "
+            f"{why} ")
+    n = {arm: int(c["n"].get(arm, 0)) for arm in ARMS}
+    if a.cea_ok(rep):
+        total = sum(n.values())
+        text += (f"Analyysi perustuu {rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaaseen "
+                 f"({rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb')} HB- ja "
+                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta), "
+                 "eli niihin, joilla on sekä alku- että seurantamittaus ja laskettu kustannus (sama otos kuin "
+                 "hyvinvointiosion muutosanalyysissä täydellisillä havainnoilla). Se on pienempi kuin "
+                 "kustannusosion asiakasmäärä, koska kaikilta asiakkailta ei ole seurantamittausta; jos "
+                 "hyvinvointiosio täydentää puuttuvia mittauksia imputoinnilla, sen asiakasmäärä voi olla tätä "
+                 "suurempi. Tulos koskee siis niitä asiakkaita, joilta mittaukset saatiin. ")
+        design = c["adjusted"]["design"]
+        used = [COVARIATE_LABELS.get(v, v) for v in design.get("used", [])]
+        left = [COVARIATE_LABELS.get(v, v) for v, why in design.get("skipped", {}).items() if why == "otos"]
+        text += ("\n\nPerustapaus ottaa huomioon, että asiakkaat valitsivat HB-mallin itse: kustannus- ja "
+                 "vaikutuserot on vakioitu regressiomallilla lähtötilanteen tekijöillä ("
+                 + (", ".join(used) if used else "ei vakioitavia tekijöitä") + "). ")
+        if left:
+            text += ("Otoksen koon vuoksi mallista jätettiin pois " + ", ".join(left)
+                     + " (vähintään viisi asiakasta kutakin mallin parametria kohden). ")
+        if design.get("collapsed"):
+            text += ("Harvinaiset luokat (alle viisi asiakasta) yhdistettiin ennen mallinnusta, jottei "
+                     "yksittäinen asiakas määrää tulosta. ")
+        text += ("Lähtötason kustannuksia aineistossa ei ole, koska kustannukset mitataan vain asiakkuuden "
+                 "ajalta. Vakiointi poistaa mitattujen tekijöiden vaikutuksen mutta ei mittaamattomien. "
+                 "Vakioimaton erotus on herkkyysanalyysi.")
+    return Shown(text=text)
+
+
+def cea_table(rep: Report, a: CostAnalysis) -> Shown:
+    """The base case (adjusted) and the unadjusted sensitivity analysis: Δc, Δe, ICER and INMB at the
+    reported willingness-to-pay values, all from the same estimates as the CE plane and the CEAC."""
+    if not a.cea_ok(rep):
+        return Shown()
+    c = a.primary
+    notes = []
+
+    def cell(est, lo=None, hi=None, fmt=report.num, **kw):
+        if not _finite(est):
+            notes.append(NON_FINITE)
+            return NOT_SHOWN
+        if lo is None:
+            return fmt(est, **kw)
+        if not _finite(lo, hi):
+            notes.append(NON_FINITE)
+            return fmt(est, **kw)
+        return report.ci(est, lo, hi, fmt=fmt, **kw)
+
+    cols = {}
+    for name, boot, res_, inmb in (("Vakioitu (perustapaus)", c["adjusted"], c["result"], c["inmb"]),
+                                   ("Vakioimaton (herkkyys)", c["unadjusted"], c["result_unadjusted"],
+                                    c["inmb_unadjusted"])):
+        pc, pe = boot["point"]["c"], boot["point"]["e"]
+        col = {"Kustannusten erotus Δc, € / asiakkuus": cell(pc["estimate"], pc["ci_low"], pc["ci_high"],
+                                                             fmt=report.eur),
+               "Vaikutuksen erotus Δe, pistettä": cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2),
+               "ICER = Δc / Δe, € / piste": cell(res_["icer"], fmt=report.eur)}
+        for k, v in inmb.items():
+            col[f"Nettohyöty INMB, k = {report.eur(k)}"] = cell(v["estimate"], v["ci_low"], v["ci_high"],
+                                                                 fmt=report.eur)
+        cols[name] = col
+    sec = a.results["cea"].get("secondary")
+    if sec is not None and sec["result"] is not None:
+        ok = all(rep.dc.stat_ok(sec["n"].get(arm, 0), "kustannusvaikuttavuus.toissijainen", arm) for arm in ARMS)
+        label = f"Toissijainen vaikutusmitta, {outcome_label(sec['outcome'])}: Δe"
+        for name, key in (("Vakioitu (perustapaus)", "adjusted"), ("Vakioimaton (herkkyys)", "unadjusted")):
+            pe = sec[key]["point"]["e"]
+            cols[name][label] = cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2) if ok else NOT_SHOWN
+    tab = pd.DataFrame(cols)
+    tab.index.name = "HB − verrokki"
+    caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa, t-väli "
+               "HC3-keskivirheellä). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
+               "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän "
+               "keskipisteenä.")
+    if notes:
+        caption += " " + NON_FINITE
+    return Shown(table=tab, caption=caption)
 
 
 def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
-    """The cost-effectiveness plane of the bootstrap replicates (primary effect, costs per clienthood)."""
+    """The cost-effectiveness plane of the base-case (adjusted) bootstrap replicates."""
     if not a.cea_ok(rep):
         return Shown(text=TOO_FEW_FOR_CEA)
     c = a.primary
     cr = c["result"]
-    d = pd.DataFrame({"de": c["draws"]["effects"]["hb"] - c["draws"]["effects"]["verrokki"],
-                      "dc": c["draws"]["costs"]["hb"] - c["draws"]["costs"]["verrokki"]})
+    draws = c["adjusted"]
+    d = pd.DataFrame({"de": draws["effects"]["hb"] - draws["effects"]["verrokki"],
+                      "dc": draws["costs"]["hb"] - draws["costs"]["verrokki"]})
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.scatterplot(data=d, x="de", y="dc", s=6, alpha=0.3, color=plots.PALETTE[0], edgecolor=None, ax=ax)
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(0, color="grey", lw=0.8)
-    ax.scatter([cr["delta_e"]], [cr["delta_c"]], color=plots.PALETTE[3], s=60, label="Keskiarvo", zorder=3)
-    ax.set_xlabel("Vaikutuksen erotus Δe (pistettä)")
+    ax.scatter([cr["delta_e"]], [cr["delta_c"]], color=plots.PALETTE[3], s=60, label="Piste-estimaatti",
+               zorder=3)
+    ax.set_xlabel(f"Vaikutuksen erotus Δe ({outcome_label(c['outcome'])}, pistettä)")
     ax.set_ylabel("Kustannusten erotus Δc (€ / asiakkuus)")
+    _fi_axis(ax.xaxis, 1)
+    _fi_axis(ax.yaxis, 0)
     ax.legend(frameon=False)
-    plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki)")
+    plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki, vakioitu)")
     q = cr["quadrants"]
     return Shown(figure=_close(fig), figure_caption=(
-        f"Kuvio: jokainen piste on yksi bootstrap-toisto. Toistoista {report.pct(q['NE'])} on koillisessa "
-        f"(parempi ja kalliimpi), {report.pct(q['SE'])} kaakossa (parempi ja halvempi), "
-        f"{report.pct(q['NW'])} luoteessa (huonompi ja kalliimpi) ja {report.pct(q['SW'])} lounaassa."))
+        f"Kuvio: jokainen piste on yksi vakioidun analyysin bootstrap-toisto ja oranssi piste taulukon "
+        f"piste-estimaatti. Toistoista {report.pct(q['NE'])} on koillisessa (parempi ja kalliimpi), "
+        f"{report.pct(q['SE'])} kaakossa (parempi ja halvempi), {report.pct(q['NW'])} luoteessa (huonompi ja "
+        f"kalliimpi) ja {report.pct(q['SW'])} lounaassa (huonompi ja halvempi)."))
 
 
 def ceac(rep: Report, a: CostAnalysis) -> Shown:
-    """The acceptability curve and EIB, CEAC and EVPI at the reported willingness-to-pay values."""
+    """The acceptability curve and INMB, CEAC and EVPI at the reported willingness-to-pay values."""
     if not a.cea_ok(rep):
         return Shown()
     c = a.primary
     cr = c["result"]
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.lineplot(data=cr["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[0], ax=ax,
-                 label="Vakioimaton")
-    sns.lineplot(data=c["adjusted"]["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[2],
-                 linestyle="--", ax=ax, label="Vakioitu")
+                 label="Vakioitu (perustapaus)")
+    sns.lineplot(data=c["result_unadjusted"]["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[2],
+                 linestyle="--", ax=ax, label="Vakioimaton (herkkyys)")
+    if _finite(cr["icer"]) and cr["icer"] > 0:
+        ax.axvline(cr["icer"], color="grey", lw=0.8, linestyle=":")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("Maksuhalukkuus k (€ / muutospiste)")
-    ax.set_ylabel("Todennäköisyys, että HB on kustannusvaikuttava")
+    ax.set_xlabel("Maksuhalukkuus k (€ / piste)")
+    ax.set_ylabel("Todennäköisyys, että HB\non kustannusvaikuttava")
+    _fi_axis(ax.xaxis, 0)
+    _fi_axis(ax.yaxis, 1)
     ax.legend(frameon=False)
     plots.finish(fig, "Kustannusvaikuttavuuden hyväksyttävyyskäyrä")
     ks = [float(k) for k in a.cea_conf.get("wtp_report", [])]
-    tab = pd.DataFrame({"Maksuhalukkuus k": [report.eur(k) for k in ks],
-                        "Odotettu lisähyöty (EIB)": [report.eur(cr["eib"].loc[k]) for k in ks],
-                        "CEAC": [report.num(cr["ceac"].loc[k], 2) for k in ks],
-                        "EVPI / asiakas": [report.eur(cr["evpi"].loc[k]) for k in ks]}).set_index("Maksuhalukkuus k")
-    icer = report.eur(cr["icer"]) if np.isfinite(cr["icer"]) else NOT_SHOWN
+    inmb = c["inmb"]
+    tab = pd.DataFrame({
+        "Maksuhalukkuus k": [report.eur(k) for k in ks],
+        "Nettohyöty INMB": [report.ci(inmb[k]["estimate"], inmb[k]["ci_low"], inmb[k]["ci_high"], fmt=report.eur)
+                            if _finite(inmb[k]["estimate"], inmb[k]["ci_low"], inmb[k]["ci_high"]) else NOT_SHOWN
+                            for k in ks],
+        "CEAC": [report.num(cr["ceac"].loc[k], 2) for k in ks],
+        "EVPI / asiakas": [report.eur(cr["evpi"].loc[k]) for k in ks]}).set_index("Maksuhalukkuus k")
+    icer = report.eur(cr["icer"]) if _finite(cr["icer"]) else NOT_SHOWN
+    line = (" Pystyviiva on ICER." if _finite(cr["icer"]) and cr["icer"] > 0 else
+            " ICER on negatiivinen tai ei määritelty, joten pystyviivaa ei ole: katso kustannusvaikuttavuustaso.")
     return Shown(figure=_close(fig), figure_caption=(
         "Kuvio: käyrä kertoo, kuinka suuri osa bootstrap-toistoista pitää HB-mallia kustannusvaikuttavana "
-        "kullakin maksuhalukkuudella; mitä korkeammalla käyrä on, sitä varmempi päätös."),
+        f"kullakin maksuhalukkuudella; akseli ulottuu vähintään kolminkertaiseen ICERiin.{line}"),
         table=tab, caption=(
-        f"Taulukko: odotettu lisähyöty, hyväksyttävyys ja täydellisen tiedon odotusarvo (EVPI) valituilla "
-        f"maksuhalukkuuksilla. Kustannusvaikuttavuussuhde (ICER) on {icer} yhtä muutospistettä kohden."))
+        f"Taulukko: nettohyöty (INMB = k · Δe − Δc, 95 %:n luottamusväli suluissa), hyväksyttävyys ja "
+        f"täydellisen tiedon odotusarvo (EVPI) valituilla maksuhalukkuuksilla (vakioitu perustapaus). "
+        f"Kustannusvaikuttavuussuhde (ICER) on {icer} yhtä pistettä kohden."))
 
 
 def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
@@ -365,6 +490,7 @@ def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
     ax.set_yticks(y, [re.sub(r"\b(zero|leisure|wage)\b", lambda m: UNIT_COST_NAMES[m.group(1)], str(s))
                       for s in sens["scenario"]])
     ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
+    _fi_axis(ax.xaxis, 0)
     ax.legend(frameon=False, loc="lower right")
     plots.finish(fig, "Herkkyysanalyysi (tornado)")
     return Shown(figure=_close(fig), figure_caption=(
@@ -404,29 +530,51 @@ def _record_costs(rep: Report, a: CostAnalysis, glue: dict) -> None:
                                  if a.both else NOT_SHOWN)
 
 
+def _add(res, key: str, label: str, est, lo=None, hi=None, n=None) -> None:
+    """Record a number, or a suppressed row when it is not finite (never a non-finite published number)."""
+    if not _finite(est):
+        res.add(key, label, suppressed=True)
+    elif lo is None or not _finite(lo, hi):
+        res.add(key, label, est, n=n)
+    else:
+        res.add(key, label, est, lo, hi, n=n)
+
+
 def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
     res, c, ok = rep.res, a.primary, a.cea_ok(rep)
     cr = c["result"] if ok else None
     n_cea = sum(c["n"].values()) if c is not None else None
+    unit = f"€ / piste, {outcome_label(c['outcome'])}" if c is not None else "€ / piste"
+    rows = [("cea.icer", f"ICER, vakioitu ({unit})"), ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu"),
+            ("cea.delta_c", "Kustannusten erotus HB − verrokki, vakioitu (€ / asiakkuus)"),
+            ("cea.icer_unadjusted", f"ICER, vakioimaton ({unit})"),
+            ("cea.delta_e_unadjusted", "Vaikutuksen erotus HB − verrokki, vakioimaton"),
+            ("cea.delta_c_unadjusted", "Kustannusten erotus HB − verrokki, vakioimaton (€ / asiakkuus)")]
     if ok:
-        res.add("cea.icer", "ICER (€ / Kykyviisarin muutospiste)", cr["icer"], n=n_cea)
-        res.add("cea.delta_e", "Vaikutuksen erotus HB − verrokki", cr["delta_e"], *c["delta_ci"]["e"], n=n_cea)
-        res.add("cea.delta_c", "Kustannusten erotus HB − verrokki (€ / asiakkuus)", cr["delta_c"],
-                *c["delta_ci"]["c"], n=n_cea)
+        for suffix, boot, r in (("", c["adjusted"], cr), ("_unadjusted", c["unadjusted"], c["result_unadjusted"])):
+            lab = dict(rows)
+            _add(res, f"cea.icer{suffix}", lab[f"cea.icer{suffix}"], r["icer"], n=n_cea)
+            for x in ("e", "c"):
+                p = boot["point"][x]
+                _add(res, f"cea.delta_{x}{suffix}", lab[f"cea.delta_{x}{suffix}"], r[f"delta_{x}"], p["ci_low"],
+                     p["ci_high"], n=n_cea)
         for q, share in cr["quadrants"].items():
-            res.add(f"cea.quadrant.{q.lower()}", f"Osuus toistoista, neljännes {q}", share, n=n_cea)
+            _add(res, f"cea.quadrant.{q.lower()}", f"Osuus toistoista, neljännes {q}", share, n=n_cea)
     else:
-        for k in ("cea.icer", "cea.delta_e", "cea.delta_c"):
-            res.add(k, k, suppressed=True)
+        for k, label in rows:
+            res.add(k, label, suppressed=True)
     for k in a.cea_conf.get("wtp_report", []):
         kk = int(k) if float(k).is_integer() else k
-        for name, label in (("ceac", "CEAC"), ("inmb", "Odotettu lisähyöty (INMB)"), ("evpi", "EVPI")):
-            if ok:
-                ser = {"ceac": cr["ceac"], "inmb": cr["eib"], "evpi": cr["evpi"]}[name]
-                res.add(f"cea.{name}.{kk}", f"{label}, k = {kk} €", ser.loc[float(k)], n=n_cea)
+        for name, label in (("ceac", "CEAC"), ("inmb", "Nettohyöty (INMB)"), ("evpi", "EVPI")):
+            key, lab = f"cea.{name}.{kk}", f"{label}, k = {kk} €, vakioitu"
+            if not ok:
+                res.add(key, lab, suppressed=True)
+            elif name == "inmb":
+                v = c["inmb"][float(k)]
+                _add(res, key, lab, cr["eib"].loc[float(k)], v["ci_low"], v["ci_high"], n=n_cea)
             else:
-                res.add(f"cea.{name}.{kk}", f"{label}, k = {kk} €", suppressed=True)
-    glue["cea_icer"] = report.eur(cr["icer"]) if ok and np.isfinite(cr["icer"]) else NOT_SHOWN
+                _add(res, key, lab, (cr["ceac"] if name == "ceac" else cr["evpi"]).loc[float(k)], n=n_cea)
+    glue["cea_icer"] = report.eur(cr["icer"]) if ok and _finite(cr["icer"]) else NOT_SHOWN
 
 
 def record_results(rep: Report, a: CostAnalysis) -> dict[str, str]:
