@@ -376,7 +376,8 @@ def mice_pmm(data: np.ndarray, m: int = 20, n_iter: int = 10, seed: int = 1, don
                     pred_mis = Z[mi] @ bstar
                 k = min(donors, int(o.sum()))
                 dist = np.abs(pred_obs[None, :] - pred_mis[:, None])
-                nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
+                # the k nearest donors as a set (sorted indices, so their order cannot depend on the partition)
+                nearest = np.sort(np.argpartition(dist, k - 1, axis=1)[:, :k], axis=1)
                 pick = nearest[np.arange(len(pred_mis)), rng.integers(0, k, size=len(pred_mis))]
                 x[mi, j] = yo[pick]
         out.append(x)

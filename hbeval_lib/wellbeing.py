@@ -203,6 +203,8 @@ def _formula_terms(covariates: Sequence[str], data: pd.DataFrame, pilot_effects:
         col = data[c]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             terms.append(c)
+            if f"{c}_puuttuu" in data.columns:
+                terms.append(f"{c}_puuttuu")  # missingness indicator of a mean-filled covariate
         elif col.nunique(dropna=True) > 1:
             terms.append(f"C({c})")
     if pilot_effects and "pilot" in data.columns and data["pilot"].nunique() > 1:
@@ -214,17 +216,25 @@ def _prepare_model_frame(pairs: pd.DataFrame, covariates: Sequence[str]) -> pd.D
     d = pairs.copy()
     d = d[d["arm"].isin(ARMS) & d["start"].notna() & d["end"].notna()]
     d["hb"] = (d["arm"] == "hb").astype(float)
+    return _fill_covariates(d, covariates).reset_index(drop=True)
+
+
+def _fill_covariates(d: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Numeric covariates: missing → mean plus a ``<name>_puuttuu`` indicator; others: missing → own level."""
+    d = d.copy()
     for c in covariates:
         if c not in d.columns:
             continue
         if pd.api.types.is_numeric_dtype(d[c]):
             v = d[c].astype(float)
-            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
+            if v.isna().any() and v.notna().any():  # mean fill plus a missingness indicator, never a bare fill
+                d[f"{c}_puuttuu"] = v.isna().astype(float)
+            d[c] = v.fillna(v.mean() if v.notna().any() else 0.0)
         else:
             d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
     if "pilot" in d.columns:
         d["pilot"] = d["pilot"].astype(object)
-    return d.reset_index(drop=True)
+    return d
 
 
 def _empty_effect(n=0, n_hb=0, n_c=0) -> dict:
@@ -239,7 +249,9 @@ def ancova(pairs: pd.DataFrame, covariates: Sequence[str] = (), pilot_effects: b
 
     Model: ``end ~ hb + start [+ covariates] [+ C(pilot)]``. Without weights the usual OLS standard errors are
     used; with ``weights`` (e.g. :func:`propensity_weights`) the model is fitted by weighted least squares with
-    HC3 robust standard errors.
+    HC3 robust standard errors — unless a row has leverage 1 (e.g. the only client of a pilot), where HC3 divides
+    by zero: then HC1 is used and ``note`` says so. A missing numeric covariate is mean-filled with a
+    missingness indicator in the model.
 
     Parameters
     ----------
@@ -272,14 +284,28 @@ def ancova(pairs: pd.DataFrame, covariates: Sequence[str] = (), pilot_effects: b
     if n_hb == 0 or n_c == 0 or len(d) <= n_params:
         return _empty_effect(len(d), n_hb, n_c)
     formula = "end ~ hb + start" + "".join(f" + {t}" for t in terms)
-    if weights is None:
-        fit = smf.ols(formula, data=d).fit()
-    else:
-        fit = smf.wls(formula, data=d, weights=d["_w"]).fit(cov_type="HC3")
-    ci = fit.conf_int(alpha=1 - confidence).loc["hb"]
-    return {"estimate": float(fit.params["hb"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
-            "se": float(fit.bse["hb"]), "p_value": float(fit.pvalues["hb"]), "n": int(fit.nobs),
-            "n_hb": n_hb, "n_verrokki": n_c, "slope_start": float(fit.params["start"])}
+    note = ""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\..*")
+        if weights is None:
+            fit = smf.ols(formula, data=d).fit()
+        else:
+            model = smf.wls(formula, data=d, weights=d["_w"])
+            wx = model.wexog
+            leverage = np.einsum("ij,ji->i", wx, np.linalg.pinv(wx))  # diagonal of the hat matrix
+            cov = "HC3"
+            if leverage.max() > 1 - 1e-8:
+                cov = "HC1"
+                note = "HC1 (havainto, jonka vipuarvo on 1)"
+            fit = model.fit(cov_type=cov)
+        ci = fit.conf_int(alpha=1 - confidence).loc["hb"]
+    out = {"estimate": float(fit.params["hb"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
+           "se": float(fit.bse["hb"]), "p_value": float(fit.pvalues["hb"]), "n": int(fit.nobs),
+           "n_hb": n_hb, "n_verrokki": n_c, "slope_start": float(fit.params["start"]), "note": note}
+    if not all(math.isfinite(out[k]) for k in ("ci_low", "ci_high", "p_value", "se")):
+        out.update(ci_low=math.nan, ci_high=math.nan, p_value=math.nan, se=math.nan,
+                   reason="keskivirhe ei ole äärellinen")
+    return out
 
 
 def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: str = "ATT",
@@ -290,7 +316,7 @@ def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: 
     ----------
     data : DataFrame
         Rows with ``arm`` and the covariate columns (numeric linear, others categorical; missing values become
-        the median or their own level).
+        the mean plus a missingness indicator, or their own level).
     covariates : sequence of str
         Baseline covariates, e.g. ``["age", "gender", "labour_status", "start"]``.
     estimand : {"ATT", "ATE"}
@@ -317,14 +343,7 @@ def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: 
     keep = data["arm"].isin(ARMS)
     d = data.loc[keep].copy()
     d["hb"] = (d["arm"] == "hb").astype(float)
-    for c in covariates:
-        if c in d.columns and pd.api.types.is_numeric_dtype(d[c]):
-            v = d[c].astype(float)
-            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
-        elif c in d.columns:
-            d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
-    if "pilot" in d.columns:
-        d["pilot"] = d["pilot"].astype(object)
+    d = _fill_covariates(d, covariates)
     terms = _formula_terms(covariates, d, pilot_effects)
     out = pd.Series(np.nan, index=data.index, dtype=float)
     fitted = False
@@ -637,7 +656,7 @@ MODEL_CATEGORICAL = ("gender", "family_structure", "labour_status", "client_grou
 # min(n_HB, n_control) / clients_per_parameter columns
 MODEL_PRIORITY = ("start", "age", "labour_status", "client_group", "pilot", "gender", "family_structure")
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
-                     "clients_per_parameter": 5, "mi_imputations": 20, "mi_iterations": 10, "seed": 20190331,
+                     "clients_per_parameter": 5, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
                      "confidence": 0.95}
 
 
