@@ -10,10 +10,13 @@ Conventions
 * Arms are ``"hb"`` and ``"verrokki"``; HB − control differences are positive when HB is better.
 * A client's *start* is the first ``alku`` measurement, the *end* the latest ``loppu`` (or, in the interim
   phase, the latest ``vali``/``loppu``); ``change = end − start``.
-* The between-group effect is an ANCOVA (OLS of the end score on the HB indicator and the start score, plus pilot
-  fixed effects when all pilots are analysed). The sensitivity analysis re-estimates it with propensity-score
-  weights (ATT by default: HB clients weight 1, control clients ``ps / (1 − ps)``) by weighted least squares
-  with heteroscedasticity-robust HC3 standard errors.
+* The between-group effect (primary analysis, :func:`effect_analysis`) is the doubly robust (AIPW,
+  :mod:`hbeval_lib.causal`) HB − control difference in change, with propensity and outcome models on the plan's
+  baseline covariates (age, sex, family type, labour status, client group, start score, + pilot when all pilots
+  are analysed), missing end scores multiply imputed under MAR, and a stacked-sandwich standard error. The
+  ANCOVA on the start score (+ pilot) and the difference in mean change are secondary analyses; complete cases
+  are a sensitivity analysis. :func:`ancova` with propensity weights (HC3, HC1 when a row has leverage 1) is kept
+  for other uses.
 """
 
 from __future__ import annotations

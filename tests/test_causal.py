@@ -250,3 +250,15 @@ def test_nothing_imputed_gives_the_complete_case_result():
     p, cc = a.primary(), a.complete_case()
     assert p["m"] == 1 and p["n_imputed_hb"] == 0
     assert p["estimate"] == pytest.approx(cc["estimate"]) and p["ci_low"] == pytest.approx(cc["ci_low"])
+
+
+def test_nearest_donors_match_a_brute_force_search_with_row_order_ties():
+    rng = np.random.default_rng(9)
+    obs = np.round(rng.normal(size=60), 1)  # many exact ties
+    mis = np.round(rng.normal(size=25), 1)
+    got = causal._nearest_donors(obs, mis, 5)
+    for i, m in enumerate(mis):
+        brute = sorted(range(len(obs)), key=lambda j: (abs(obs[j] - m), j))[:5]
+        assert list(got[i]) == brute
+    # noise in the last bits does not change the donors
+    assert np.array_equal(causal._nearest_donors(obs * (1 + 1e-14), mis, 5), got)

@@ -653,9 +653,9 @@ def weighting_balance(rep: Report) -> Section:
                           "SMD ennen painotusta": [num(x, 2) for x in bal["smd_before"]],
                           "SMD painotuksen jälkeen": [num(x, 2) for x in bal["smd_after"]]})
     before, after = bal["smd_before"].abs().max(), bal["smd_after"].abs().max()
-    rep.res.add("ps.max_abs_smd.before", "Suurin |SMD| ennen painotusta (ensisijaisen mittarin aineisto)", before,
+    rep.res.add("ps.max_abs_smd.before", "Itseisarvoltaan suurin SMD ennen painotusta (ensisijaisen mittarin aineisto)", before,
                 n=e["primary"]["n"])
-    rep.res.add("ps.max_abs_smd.after", "Suurin |SMD| painotuksen jälkeen (ensisijaisen mittarin aineisto)", after,
+    rep.res.add("ps.max_abs_smd.after", "Itseisarvoltaan suurin SMD painotuksen jälkeen (ensisijaisen mittarin aineisto)", after,
                 n=e["primary"]["n"])
     if _finite(ess):
         rep.res.add("ps.ess.verrokki", "Painotettujen verrokkien efektiivinen otoskoko", ess,
