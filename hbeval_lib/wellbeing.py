@@ -657,9 +657,9 @@ MODEL_CATEGORICAL = ("gender", "family_structure", "labour_status", "client_grou
 # covariates in the order they enter the models when the arms are small (start score and the plan's selection
 # drivers first); a covariate enters whole (all its dummies) while the model has at most
 # min(n_HB, n_control) / clients_per_parameter columns
-MODEL_PRIORITY = ("start", "age", "labour_status", "client_group", "pilot", "gender", "family_structure")
+MODEL_PRIORITY = ("start", "age", "labour_status", "pilot", "client_group", "gender", "family_structure")
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
-                     "clients_per_parameter": 5, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
+                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
                      "confidence": 0.95}
 
 

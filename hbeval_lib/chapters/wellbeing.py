@@ -546,9 +546,9 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
             "monivertailun vuoksi Holmin menetelmällä, eikä yksittäistä suurinta eroa pidä lukea päätuloksena. "
             "Ryhmien välinen ero on HB- ja verrokkiasiakkaiden ero muutoksessa (loppu − alku), arvioituna "
             "kaksoisrobustilla menetelmällä (AIPW): asiakkaiden valikoitumista HB:hen mallinnetaan "
-            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla; kummassakin ovat ikä, "
-            "sukupuoli, perherakenne, työvoimastatus, asiakasryhmä, alkutaso"
-            + (" ja pilotti" if rep.all_pilots else "") + ". Arvio on harhaton, jos jompikumpi malli on oikein. "
+            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla; kummassakin ovat alkutaso, "
+            "ikä, työvoimastatus" + (", pilotti" if rep.all_pilots else "") + ", asiakasryhmä, sukupuoli ja "
+            "perherakenne, jos aineiston koko sallii"            + ". Arvio on harhaton, jos jompikumpi malli on oikein. "
             + ("Arvio koskee HB-asiakkaita (ATT). " if estimand == "ATT" else "Arvio koskee kaikkia asiakkaita (ATE). ")
             + "Luottamusväli ottaa huomioon myös painojen ja mallien estimoinnin (sandwich-keskivirhe). "
             f"Harvinaiset luokat (alle {conf.get('min_level_n', wb.ANALYSIS_DEFAULTS['min_level_n'])} asiakasta) "
@@ -568,10 +568,15 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
               "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
     omitted = {o: [cov_fi.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
     if any(omitted.values()):
-        per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
-        text += (" Pienessä aineistossa malliin otetaan taustatekijöitä vain sen verran, että kutakin mallin "
-                 f"parametria kohden on vähintään {wb.ANALYSIS_DEFAULTS['clients_per_parameter']} asiakasta "
-                 f"pienemmässä ryhmässä; siksi mallista jäivät pois ({per}).")
+        lists = {tuple(v) for v in omitted.values() if v}
+        if len(lists) == 1 and all(omitted.values()):
+            per = "kaikilla mittareilla: " + ", ".join(next(iter(lists)))
+        else:
+            per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
+        n_per = _conf(rep).get("clients_per_parameter", wb.ANALYSIS_DEFAULTS["clients_per_parameter"])
+        text += (" Malliin otetaan taustatekijöitä (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
+                 f"mallin parametria kohden on vähintään {n_per} loppumittauksen saanutta asiakasta pienemmässä "
+                 f"ryhmässä; siksi mallista jäivät pois ({per}).")
     text += (" Vaikutuksen koko on Hedgesin g: vakioitu ero jaettuna ryhmien yhdistetyllä alkutason "
              "keskihajonnalla. E-arvo kertoo, kuinka voimakkaasti (riskisuhteena) mittaamattoman tekijän pitäisi "
              "liittyä sekä HB:n valintaan että tulokseen, jotta se selittäisi eron kokonaan (suluissa: jotta "
