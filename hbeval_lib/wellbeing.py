@@ -10,10 +10,13 @@ Conventions
 * Arms are ``"hb"`` and ``"verrokki"``; HB − control differences are positive when HB is better.
 * A client's *start* is the first ``alku`` measurement, the *end* the latest ``loppu`` (or, in the interim
   phase, the latest ``vali``/``loppu``); ``change = end − start``.
-* The between-group effect is an ANCOVA (OLS of the end score on the HB indicator and the start score, plus pilot
-  fixed effects when all pilots are analysed). The sensitivity analysis re-estimates it with propensity-score
-  weights (ATT by default: HB clients weight 1, control clients ``ps / (1 − ps)``) by weighted least squares
-  with heteroscedasticity-robust HC3 standard errors.
+* The between-group effect (primary analysis, :func:`effect_analysis`) is the doubly robust (AIPW,
+  :mod:`hbeval_lib.causal`) HB − control difference in change, with propensity and outcome models on the plan's
+  baseline covariates (age, sex, family type, labour status, client group, start score, + pilot when all pilots
+  are analysed), missing end scores multiply imputed under MAR, and a stacked-sandwich standard error. The
+  ANCOVA on the start score (+ pilot) and the difference in mean change are secondary analyses; complete cases
+  are a sensitivity analysis. :func:`ancova` with propensity weights (HC3, HC1 when a row has leverage 1) is kept
+  for other uses.
 """
 
 from __future__ import annotations
@@ -203,6 +206,8 @@ def _formula_terms(covariates: Sequence[str], data: pd.DataFrame, pilot_effects:
         col = data[c]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             terms.append(c)
+            if f"{c}_puuttuu" in data.columns:
+                terms.append(f"{c}_puuttuu")  # missingness indicator of a mean-filled covariate
         elif col.nunique(dropna=True) > 1:
             terms.append(f"C({c})")
     if pilot_effects and "pilot" in data.columns and data["pilot"].nunique() > 1:
@@ -214,17 +219,25 @@ def _prepare_model_frame(pairs: pd.DataFrame, covariates: Sequence[str]) -> pd.D
     d = pairs.copy()
     d = d[d["arm"].isin(ARMS) & d["start"].notna() & d["end"].notna()]
     d["hb"] = (d["arm"] == "hb").astype(float)
+    return _fill_covariates(d, covariates).reset_index(drop=True)
+
+
+def _fill_covariates(d: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Numeric covariates: missing → mean plus a ``<name>_puuttuu`` indicator; others: missing → own level."""
+    d = d.copy()
     for c in covariates:
         if c not in d.columns:
             continue
         if pd.api.types.is_numeric_dtype(d[c]):
             v = d[c].astype(float)
-            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
+            if v.isna().any() and v.notna().any():  # mean fill plus a missingness indicator, never a bare fill
+                d[f"{c}_puuttuu"] = v.isna().astype(float)
+            d[c] = v.fillna(v.mean() if v.notna().any() else 0.0)
         else:
             d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
     if "pilot" in d.columns:
         d["pilot"] = d["pilot"].astype(object)
-    return d.reset_index(drop=True)
+    return d
 
 
 def _empty_effect(n=0, n_hb=0, n_c=0) -> dict:
@@ -239,7 +252,9 @@ def ancova(pairs: pd.DataFrame, covariates: Sequence[str] = (), pilot_effects: b
 
     Model: ``end ~ hb + start [+ covariates] [+ C(pilot)]``. Without weights the usual OLS standard errors are
     used; with ``weights`` (e.g. :func:`propensity_weights`) the model is fitted by weighted least squares with
-    HC3 robust standard errors.
+    HC3 robust standard errors — unless a row has leverage 1 (e.g. the only client of a pilot), where HC3 divides
+    by zero: then HC1 is used and ``note`` says so. A missing numeric covariate is mean-filled with a
+    missingness indicator in the model.
 
     Parameters
     ----------
@@ -272,14 +287,28 @@ def ancova(pairs: pd.DataFrame, covariates: Sequence[str] = (), pilot_effects: b
     if n_hb == 0 or n_c == 0 or len(d) <= n_params:
         return _empty_effect(len(d), n_hb, n_c)
     formula = "end ~ hb + start" + "".join(f" + {t}" for t in terms)
-    if weights is None:
-        fit = smf.ols(formula, data=d).fit()
-    else:
-        fit = smf.wls(formula, data=d, weights=d["_w"]).fit(cov_type="HC3")
-    ci = fit.conf_int(alpha=1 - confidence).loc["hb"]
-    return {"estimate": float(fit.params["hb"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
-            "se": float(fit.bse["hb"]), "p_value": float(fit.pvalues["hb"]), "n": int(fit.nobs),
-            "n_hb": n_hb, "n_verrokki": n_c, "slope_start": float(fit.params["start"])}
+    note = ""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\..*")
+        if weights is None:
+            fit = smf.ols(formula, data=d).fit()
+        else:
+            model = smf.wls(formula, data=d, weights=d["_w"])
+            wx = model.wexog
+            leverage = np.einsum("ij,ji->i", wx, np.linalg.pinv(wx))  # diagonal of the hat matrix
+            cov = "HC3"
+            if leverage.max() > 1 - 1e-8:
+                cov = "HC1"
+                note = "HC1 (havainto, jonka vipuarvo on 1)"
+            fit = model.fit(cov_type=cov)
+        ci = fit.conf_int(alpha=1 - confidence).loc["hb"]
+    out = {"estimate": float(fit.params["hb"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
+           "se": float(fit.bse["hb"]), "p_value": float(fit.pvalues["hb"]), "n": int(fit.nobs),
+           "n_hb": n_hb, "n_verrokki": n_c, "slope_start": float(fit.params["start"]), "note": note}
+    if not all(math.isfinite(out[k]) for k in ("ci_low", "ci_high", "p_value", "se")):
+        out.update(ci_low=math.nan, ci_high=math.nan, p_value=math.nan, se=math.nan,
+                   reason="keskivirhe ei ole äärellinen")
+    return out
 
 
 def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: str = "ATT",
@@ -290,7 +319,7 @@ def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: 
     ----------
     data : DataFrame
         Rows with ``arm`` and the covariate columns (numeric linear, others categorical; missing values become
-        the median or their own level).
+        the mean plus a missingness indicator, or their own level).
     covariates : sequence of str
         Baseline covariates, e.g. ``["age", "gender", "labour_status", "start"]``.
     estimand : {"ATT", "ATE"}
@@ -317,14 +346,7 @@ def propensity_weights(data: pd.DataFrame, covariates: Sequence[str], estimand: 
     keep = data["arm"].isin(ARMS)
     d = data.loc[keep].copy()
     d["hb"] = (d["arm"] == "hb").astype(float)
-    for c in covariates:
-        if c in d.columns and pd.api.types.is_numeric_dtype(d[c]):
-            v = d[c].astype(float)
-            d[c] = v.fillna(v.median() if v.notna().any() else 0.0)
-        elif c in d.columns:
-            d[c] = d[c].astype("string").fillna("puuttuu").astype(object)
-    if "pilot" in d.columns:
-        d["pilot"] = d["pilot"].astype(object)
+    d = _fill_covariates(d, covariates)
     terms = _formula_terms(covariates, d, pilot_effects)
     out = pd.Series(np.nan, index=data.index, dtype=float)
     fitted = False
@@ -630,40 +652,292 @@ def phase_scope(phase: str) -> dict:
     return dict(PHASE_SCOPE[phase])
 
 
-def analyse_outcome(measurements: pd.DataFrame, clients: pd.DataFrame, value: str,
-                    end_occasions: Sequence[str] = ("loppu",), pilot_effects: bool = False,
-                    estimand: str = "ATT", clip: tuple[float, float] = (0.02, 0.98),
-                    ps_covariates: Sequence[str] = PS_COVARIATES) -> pd.DataFrame:
-    """All change statistics of one outcome: within-arm change, ANCOVA and the propensity-weighted ANCOVA.
+MODEL_NUMERIC = ("age", "start")
+MODEL_CATEGORICAL = ("gender", "family_structure", "labour_status", "client_group")
+# covariates in the order they enter the models when the arms are small (start score and the plan's selection
+# drivers first); a covariate enters whole (all its dummies) while the model has at most
+# min(n_HB, n_control) / clients_per_parameter columns
+MODEL_PRIORITY = ("start", "age", "labour_status", "pilot", "client_group", "gender", "family_structure")
+ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
+                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
+                     "confidence": 0.95}
 
-    Returns
-    -------
-    DataFrame
-        Rows ``analysis`` = ``change`` (one per arm, ``group`` = hb / verrokki), ``adjusted_diff`` and
-        ``ps_weighted_diff`` (``group`` = ``hb-verrokki``), with columns ``outcome, analysis, group, estimate,
-        ci_low, ci_high, n, p_value, p_wilcoxon, d_z, mean_start, mean_end``.
+
+def outcome_frame(measurements: pd.DataFrame, clients: pd.DataFrame | None, value: str,
+                  end_occasions: Sequence[str] = ("loppu",)) -> pd.DataFrame:
+    """The analysis population of one outcome: every HB or control client with a start score, one row each.
+
+    Columns ``client_id, pilot, client_group, arm, start, aux, end`` and the roster covariates ``age, gender,
+    family_structure, labour_status``. ``end`` is the latest measurement at an ``end_occasions`` occasion after the
+    start (NaN when there is none: imputed by the primary analysis); ``aux`` is the latest interim (``vali``)
+    score after the start and before the end when ``vali`` is not itself an end occasion — an auxiliary variable
+    that makes the missing-at-random assumption more plausible (NaN when absent).
     """
-    pairs = paired_scores(measurements, value, end_occasions, clients)
-    rows = []
-    for arm in ARMS:
-        s = pairs[pairs["arm"] == arm]
-        r = paired_change(s["start"], s["end"])
-        rows.append({"analysis": "change", "group": arm, **{k: r[k] for k in (
-            "estimate", "ci_low", "ci_high", "n", "p_value", "p_wilcoxon", "d_z", "mean_start", "mean_end")}})
-    a = ancova(pairs, pilot_effects=pilot_effects)
-    rows.append({"analysis": "adjusted_diff", "group": "hb-verrokki",
-                 **{k: a[k] for k in ("estimate", "ci_low", "ci_high", "n", "p_value")}})
-    w = propensity_weights(pairs, ps_covariates, estimand=estimand, pilot_effects=pilot_effects, clip=clip) \
-        if len(pairs) else None
-    if w is not None and w.attrs.get("fitted"):
-        b = ancova(pairs, pilot_effects=pilot_effects, weights=w)
+    cols = ["client_id", "pilot", "client_group", "arm", "start", "aux", "end", "age", "gender",
+            "family_structure", "labour_status"]
+    if measurements is None or measurements.empty or value not in measurements.columns:
+        return pd.DataFrame(columns=cols)
+    m = measurements[["client_id", "pilot", "client_group", "arm", "date", "occasion", value]].copy()
+    m["occasion"] = normalise_occasion(m["occasion"])
+    m = m[m[value].notna() & m["arm"].isin(ARMS)].sort_values(["client_id", "date"], kind="stable")
+    start = m[m["occasion"] == "alku"].groupby("client_id", sort=True).head(1)
+    base = start.rename(columns={value: "start", "date": "_d0"})[
+        ["client_id", "pilot", "client_group", "arm", "_d0", "start"]]
+    later = m.merge(base[["client_id", "_d0"]], on="client_id")
+    later = later[later["date"] > later["_d0"]]
+    end = later[later["occasion"].isin(list(end_occasions))].groupby("client_id").tail(1)
+    end = end[["client_id", "date", value]].rename(columns={value: "end", "date": "_d1"})
+    out = base.merge(end, on="client_id", how="left")
+    if "vali" not in end_occasions:
+        aux = later[later["occasion"] == "vali"].merge(out[["client_id", "_d1"]], on="client_id")
+        aux = aux[aux["_d1"].isna() | (aux["date"] < aux["_d1"])].groupby("client_id").tail(1)
+        out = out.merge(aux[["client_id", value]].rename(columns={value: "aux"}), on="client_id", how="left")
     else:
-        b = _empty_effect(len(pairs))
-    rows.append({"analysis": "ps_weighted_diff", "group": "hb-verrokki",
-                 **{k: b[k] for k in ("estimate", "ci_low", "ci_high", "n", "p_value")}})
-    out = pd.DataFrame(rows)
-    out.insert(0, "outcome", value)
+        out["aux"] = np.nan
+    out = out.assign(start=out["start"].astype(float), end=out["end"].astype(float), aux=out["aux"].astype(float))
+    if clients is not None and not clients.empty:
+        covs = [c for c in ("age", "gender", "family_structure", "labour_status") if c in clients.columns]
+        out = out.merge(clients[["client_id", *covs]].drop_duplicates("client_id"), on="client_id", how="left")
+    for c in cols:
+        if c not in out.columns:
+            out[c] = np.nan
+    out["age"] = pd.to_numeric(out["age"], errors="coerce").astype(float)
+    return out[cols].sort_values("client_id", kind="stable").reset_index(drop=True)
+
+
+def _welch_diff(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dict:
+    """Difference in means ``x − y`` with a Welch t interval."""
+    out = _empty_effect(len(x) + len(y), len(x), len(y))
+    if len(x) < 2 or len(y) < 2:
+        return out
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(vx + vy)
+    est = float(x.mean() - y.mean())
+    out["estimate"] = est
+    if se > 0:
+        dfree = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
+        crit = stats.t.ppf(0.5 + confidence / 2, dfree)
+        out.update(se=se, ci_low=est - crit * se, ci_high=est + crit * se,
+                   p_value=float(2 * stats.t.sf(abs(est / se), dfree)))
     return out
+
+
+class OutcomeAnalysis:
+    """The primary and secondary HB − control analyses of one outcome (see :func:`effect_analysis`)."""
+
+    def __init__(self, frame: pd.DataFrame, pilot_effects: bool = False, **options):
+        from . import causal
+
+        o = {**ANALYSIS_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        self.options = o
+        d = frame[frame["arm"].isin(ARMS) & frame["start"].notna()].reset_index(drop=True)
+        self.categorical = [c for c in MODEL_CATEGORICAL if c in d.columns] + (["pilot"] if pilot_effects else [])
+        d, self.collapsed = causal.collapse_rare(d, self.categorical, int(o["min_level_n"]), group="arm",
+                                                 min_per_group=int(o["min_level_per_arm"]))
+        self.data = d
+        self.t = (d["arm"] == "hb").to_numpy(dtype=float)
+        self.end = d["end"].to_numpy(dtype=float)
+        self.start = d["start"].to_numpy(dtype=float)
+        self.missing_end = np.isnan(self.end)
+        blocks, names, self.groups = [np.ones((len(d), 1))], ["(vakio)"], []
+        for c in MODEL_PRIORITY:
+            if c not in d.columns or (c in MODEL_CATEGORICAL + ("pilot",) and c not in self.categorical):
+                continue
+            num_cols = [c] if c in MODEL_NUMERIC else []
+            Xc, nc = causal.design(d, num_cols, [] if num_cols else [c], intercept=False)
+            if Xc.shape[1] == 0:
+                continue
+            self.groups.append((c, list(range(len(names), len(names) + Xc.shape[1]))))
+            blocks.append(Xc)
+            names.extend(nc)
+        self.X, self.names = np.hstack(blocks), names
+        n_obs = self.observed_end() if len(d) else (0, 0)
+        budget = max(min(n_obs) // int(o["clients_per_parameter"]), 2)
+        cols, self.omitted = [0], []
+        for c, idx in self.groups:
+            if len(cols) + len(idx) <= budget:
+                cols.extend(idx)
+            else:
+                self.omitted.append(c)
+        self.model_columns = np.array(cols)
+        self._imputations: list[np.ndarray] | None = None
+
+    # -- the pieces ----------------------------------------------------------------------------------------------
+    def _dr(self, end: np.ndarray, rows: np.ndarray | None = None) -> dict:
+        from . import causal
+
+        r = slice(None) if rows is None else rows
+        X = self.X[:, self.model_columns][r]
+        return causal.dr_effect(end[r] - self.start[r], self.t[r], X, X,
+                                estimand=self.options["estimand"], clip=tuple(self.options["clip"]),
+                                confidence=self.options["confidence"])
+
+    def imputations(self) -> list[np.ndarray]:
+        """The completed end scores (``mi_imputations`` of them; one when nothing is missing)."""
+        from . import causal
+
+        if self._imputations is None:
+            if not self.missing_end.any():
+                self._imputations = [self.end.copy()]
+            else:
+                aux = self.data["aux"].to_numpy(dtype=float)
+                cols = [self.end[:, None]]
+                if np.isfinite(aux).sum() >= 5:  # the interim score as an auxiliary variable
+                    cols.append(aux[:, None])
+                mat = np.hstack([*cols, self.t[:, None], self.X[:, self.model_columns[1:]]])
+                done = causal.mice_pmm(mat, m=int(self.options["mi_imputations"]),
+                                       n_iter=int(self.options["mi_iterations"]), seed=int(self.options["seed"]))
+                self._imputations = [x[:, 0] for x in done]
+        return self._imputations
+
+    def pooled(self, delta: float = 0.0) -> dict:
+        """Doubly robust estimate pooled over the imputations (Rubin's rules); ``delta`` is added to every imputed
+        HB end score (delta-adjusted sensitivity analysis)."""
+        from . import causal
+
+        shift = delta * (self.missing_end & (self.t == 1))
+        fits = [self._dr(y + shift) for y in self.imputations()]
+        est = [f["estimate"] for f in fits]
+        var = [f["se"] ** 2 for f in fits]
+        dfc = min(f["df"] for f in fits) if fits else math.nan
+        res = causal.rubin(est, var, df_com=dfc if math.isfinite(dfc) else math.inf,
+                           confidence=self.options["confidence"])
+        reasons = [f["reason"] for f in fits if f["reason"]]
+        res.update(n=len(self.t), n_hb=int(self.t.sum()), n_verrokki=int((1 - self.t).sum()),
+                   reason=reasons[0] if reasons else "", fits=fits)
+        return res
+
+    def observed_end(self) -> tuple[int, int]:
+        """Clients with an observed end score: ``(HB, control)`` — the persons the estimates rest on."""
+        ok = ~self.missing_end
+        return int((ok & (self.t == 1)).sum()), int((ok & (self.t == 0)).sum())
+
+    def primary(self) -> dict:
+        """Primary: doubly robust (AIPW) estimate after multiple imputation of missing end scores."""
+        if min(self.observed_end()) < 2:
+            return {**_empty_effect(len(self.t), int(self.t.sum()), int((1 - self.t).sum())),
+                    "reason": "toisessa ryhmässä on alle kaksi loppumittausta", "n_imputed_hb": 0,
+                    "n_imputed_verrokki": 0, "m": 0, "df": math.nan, "fmi": math.nan}
+        res = self.pooled(0.0)
+        res.update(n_imputed_hb=int((self.missing_end & (self.t == 1)).sum()),
+                   n_imputed_verrokki=int((self.missing_end & (self.t == 0)).sum()),
+                   m=len(self.imputations()))
+        return res
+
+    def complete_case(self) -> dict:
+        """Sensitivity: the same doubly robust estimator on clients with an observed end score only."""
+        rows = ~self.missing_end
+        if rows.sum() == 0:
+            return {**_empty_effect(), "reason": "ei loppumittauksia"}
+        return self._dr(self.end, rows)
+
+    def ancova_start_pilot(self) -> dict:
+        """Secondary: ANCOVA of the end score on HB and the start score (+ pilot), complete cases, OLS errors."""
+        cc = self.data[~self.missing_end]
+        pilot_effects = "pilot" in self.categorical
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\..*")
+            with np.errstate(all="ignore"):
+                return ancova(cc, pilot_effects=pilot_effects)
+
+    def change_difference(self) -> dict:
+        """Secondary: unadjusted difference in mean change (Welch), complete cases."""
+        ch = self.end - self.start
+        ok = ~self.missing_end
+        return _welch_diff(ch[ok & (self.t == 1)], ch[ok & (self.t == 0)], self.options["confidence"])
+
+    def balance(self) -> pd.DataFrame:
+        """Covariate balance before and after weighting: ``variable, smd_before, smd_after`` (weights of the
+        propensity model; they do not depend on the outcome or the imputations)."""
+        from . import causal
+
+        fit = self._dr(np.where(self.missing_end, self.start, self.end))
+        w = fit["weights"]
+        rows = []
+        for j, name in enumerate(self.names):
+            if j == 0 or j not in set(self.model_columns):
+                continue
+            x = self.X[:, j]
+            rows.append({"variable": name, "smd_before": causal.weighted_smd(x, self.t),
+                         "smd_after": causal.weighted_smd(x, self.t, w) if np.all(np.isfinite(w)) else math.nan})
+        out = pd.DataFrame(rows, columns=["variable", "smd_before", "smd_after"])
+        out.attrs.update(ess_verrokki=fit["ess_verrokki"], ess_hb=fit["ess_hb"], ps_converged=fit["ps_converged"])
+        return out
+
+    def hedges_g(self, effect: Mapping) -> dict:
+        """Between-group standardised effect: the adjusted difference divided by the pooled SD of the start score
+        (Morris 2008's pre-test standardiser, unaffected by HB) × Hedges' small-sample factor; the interval is the
+        difference's interval on the same scale (the SD treated as known)."""
+        from . import causal
+
+        sd = causal.pooled_sd(self.start[self.t == 1], self.start[self.t == 0])
+        j = causal.hedges_correction(int(self.t.sum()), int((1 - self.t).sum()))
+        if not (sd > 0) or not math.isfinite(effect.get("estimate", math.nan)):
+            return {"g": math.nan, "ci_low": math.nan, "ci_high": math.nan, "sd": sd}
+        f = j / sd
+        return {"g": effect["estimate"] * f, "ci_low": effect["ci_low"] * f, "ci_high": effect["ci_high"] * f,
+                "sd": sd}
+
+    def tipping_point(self, span: float = 10.0, tol: float = 0.005) -> dict:
+        """Delta-adjusted sensitivity: the shift of the imputed HB end scores that changes the conclusion.
+
+        When the primary interval excludes 0, the ``delta`` (towards the null) at which its nearer limit reaches 0;
+        when it includes 0, the ``delta`` (towards a larger HB effect, and towards a smaller one) at which it would
+        exclude 0. Searched by bisection within ``±span`` points. Returns ``delta`` (NaN when no HB end score is
+        imputed or no shift within the span changes the conclusion), ``direction`` and ``significant``.
+        """
+        base = self.primary()
+        n_imp = int((self.missing_end & (self.t == 1)).sum())
+        out = {"delta": math.nan, "direction": "", "significant": False, "n_imputed_hb": n_imp}
+        if not all(math.isfinite(base[k]) for k in ("ci_low", "ci_high")):
+            return out
+        sig = base["ci_low"] > 0 or base["ci_high"] < 0
+        out["significant"] = bool(sig)
+        if n_imp == 0:
+            return out
+        if sig:
+            sign = -1.0 if base["ci_low"] > 0 else 1.0
+            limit = "ci_low" if sign < 0 else "ci_high"  # the limit that moves to 0 first
+        else:
+            sign = 1.0 if base["estimate"] >= 0 else -1.0
+            limit = "ci_low" if sign > 0 else "ci_high"  # the limit that must leave 0
+
+        def f(step: float) -> float:  # the limit at delta = sign * step (monotone, nearly linear in step)
+            return self.pooled(sign * step)[limit]
+
+        a, fa = 0.0, base[limit]
+        b, fb = span, f(span)
+        if not (math.isfinite(fb) and fa * fb < 0):
+            return out
+        for _ in range(30):  # Illinois variant of regula falsi on the bracket [a, b]
+            c = b - fb * (b - a) / (fb - fa)
+            fc = f(c)
+            if not math.isfinite(fc):
+                return out
+            if fc * fb < 0:
+                a, fa = b, fb
+            else:
+                fa /= 2
+            b, fb = c, fc
+            if abs(b - a) < tol or abs(fc) < 1e-6:
+                break
+        out.update(delta=sign * b, direction="pienempi" if sign < 0 else "suurempi")
+        return out
+
+
+def effect_analysis(frame: pd.DataFrame, pilot_effects: bool = False, **options) -> OutcomeAnalysis:
+    """Set up the HB − control analyses of one outcome on :func:`outcome_frame` output.
+
+    Primary (``.primary()``): doubly robust AIPW estimate (:func:`hbeval_lib.causal.dr_effect`) of the HB − control
+    difference in change, propensity and outcome models both on age, sex, family type, labour status, client group,
+    start score (+ pilot when all pilots are analysed), after multiple imputation of the missing end scores
+    (chained equations with predictive mean matching; the latest interim score is an auxiliary variable) under
+    missing at random, pooled by Rubin's rules. Rare levels (fewer than ``min_level_n`` clients, or fewer than
+    ``min_level_per_arm`` in an arm) are merged into ``muut`` first. Secondary: complete-case DR, ANCOVA on start
+    (+ pilot), difference in mean change. Options: ``estimand, clip, min_level_n, min_level_per_arm,
+    mi_imputations, mi_iterations, seed, confidence``.
+    """
+    return OutcomeAnalysis(frame, pilot_effects=pilot_effects, **options)
 
 
 def trajectory_summary(measurements: pd.DataFrame, values: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
@@ -682,45 +956,6 @@ def trajectory_summary(measurements: pd.DataFrame, values: Sequence[str], confid
             rows.append({"outcome": v, "arm": arm, "occasion": str(o), "n": n, "mean": m,
                          "ci_low": m - h, "ci_high": m + h})
     return pd.DataFrame(rows, columns=["outcome", "arm", "occasion", "n", "mean", "ci_low", "ci_high"])
-
-
-def publish_effects(table: pd.DataFrame, dc, results, key_prefix: str, labels: Mapping[str, str] | None = None,
-                    label_prefix: str = "", outcome_in_key: bool = True) -> pd.DataFrame:
-    """Pass :func:`analyse_outcome` rows through disclosure control, record them in the results table, and
-    return a display table in Finnish.
-
-    Result keys: ``<key_prefix>.<outcome>.change.<group>``, ``<key_prefix>.<outcome>.adjusted_diff`` and
-    ``<key_prefix>.<outcome>.ps_weighted_diff`` (``<outcome>.`` is left out when ``outcome_in_key`` is False, for a
-    prefix that already names a single outcome, e.g. ``osallisuustesti``). A statistic on fewer than the
-    threshold of persons (or a difference where either arm is below it) is suppressed; the display table uses
-    Finnish number formatting.
-    """
-    labels = dict(labels or {})
-    analysis_fi = {"change": "Muutos (loppu − alku)", "adjusted_diff": "Vakioitu ero HB − verrokki (ANCOVA)",
-                   "ps_weighted_diff": "Ero HB − verrokki, PS-painotettu (herkkyys)"}
-    group_fi = {"hb": "HB", "verrokki": "Verrokki", "hb-verrokki": "HB − verrokki"}
-    n_arm = table[table["analysis"] == "change"].set_index(["outcome", "group"])["n"]
-    shown = []
-    for r in table.itertuples(index=False):
-        base = f"{key_prefix}.{r.outcome}" if outcome_in_key else key_prefix
-        key = f"{base}.change.{r.group}" if r.analysis == "change" else f"{base}.{r.analysis}"
-        label = f"{label_prefix}{labels.get(r.outcome, r.outcome)}: {analysis_fi[r.analysis]}" + (
-            f" ({group_fi[r.group]})" if r.analysis == "change" else "")
-        n_check = r.n if r.analysis == "change" else min(
-            n_arm.get((r.outcome, "hb"), 0), n_arm.get((r.outcome, "verrokki"), 0))
-        ok = dc.stat_ok(n_check, key, "n") and not (isinstance(r.estimate, float) and math.isnan(r.estimate))
-        if ok:
-            results.add(key, label, r.estimate, r.ci_low, r.ci_high, r.n, r.p_value)
-        else:
-            results.add(key, label, suppressed=True)
-        shown.append({"Mittari": labels.get(r.outcome, r.outcome), "Analyysi": analysis_fi[r.analysis],
-                      "Ryhmä": group_fi[r.group], "n": int(r.n) if ok else "–",
-                      "Estimaatti": _fi(r.estimate) if ok else "–",
-                      "95 % LV": f"{_fi(r.ci_low)} … {_fi(r.ci_high)}" if ok else "–",
-                      "p": _fmt_p(r.p_value) if ok else "–",
-                      "d_z": _fi(r.d_z) if ok and r.analysis == "change" and not math.isnan(r.d_z) else "",
-                      "p (Wilcoxon)": _fmt_p(r.p_wilcoxon) if ok and r.analysis == "change" else ""})
-    return pd.DataFrame(shown)
 
 
 def _fi(x, digits: int = 2) -> str:

@@ -3,12 +3,14 @@ stable results keys, phase scoping, figures when the data suffice (properties, n
 
 from __future__ import annotations
 
+import math
 import re
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -28,8 +30,12 @@ def _run(processed, pilot: str, phase: str) -> dict:
     s = {"rep": rep, "phase_note": ch.phase_note(rep), "recruitment": ch.recruitment(rep),
          "coverage": ch.coverage(rep), "dropout": ch.dropout(rep), "balance": ch.balance(rep)}
     s["balance_figure"] = ch.balance_figure(s["balance"].data)
-    for name in ("kykyviisari_change", "kykyviisari_trajectory", "kykyviisari_forest", "osallisuustesti",
-                 "survey_respondents", "survey_pairs_figure", "survey_comparison", "survey_hb_figure"):
+    for name in ("kykyviisari_change", "kykyviisari_forest", "kykyviisari_within", "kykyviisari_trajectory",
+                 "kykyviisari_sensitivity", "weighting_balance", "osallisuustesti"):
+        s[name] = getattr(ch, name)(rep)
+    s["osallisuustesti_details"] = ch.osallisuustesti_details(rep)
+    for name in ("primary_sensitivity", "survey_respondents", "survey_pairs_figure", "survey_comparison",
+                 "survey_hb_figure"):
         s[name] = getattr(ch, name)(rep)
     s["survey_choices"] = ch.survey_choices(rep)
     for name in ("survey_themes", "esr", "assistant"):
@@ -81,8 +87,11 @@ def test_final_results_table_respects_disclosure(runs, pilot):
             "osallisuustesti.adjusted_diff", "osallisuustesti.change.hb", "osallisuustesti.change.verrokki"} <= set(
         res["key"])
     for d in ch.present_domains(rep):
-        assert {f"kykyviisari.{d}.adjusted_diff", f"kykyviisari.{d}.change.hb",
-                f"kykyviisari.{d}.ps_weighted_diff"} <= set(res["key"])
+        assert {f"kykyviisari.{d}.adjusted_diff", f"kykyviisari.{d}.change.hb", f"kykyviisari.{d}.hedges_g",
+                f"kykyviisari.{d}.ancova_diff", f"kykyviisari.{d}.change_diff",
+                f"kykyviisari.{d}.complete_case_diff"} <= set(res["key"])
+    shown = res[~res["suppressed"]]
+    assert np.isfinite(shown[NUMERIC].to_numpy(dtype=float)[~shown[NUMERIC].isna().to_numpy()]).all()
     suppressed = res[res["suppressed"]]
     assert suppressed[NUMERIC].isna().all().all(), "suppressed rows must carry no numbers"
     stats_rows = res[~res["suppressed"] & res["n"].notna() & ~res["key"].str.startswith("recruitment.")]
@@ -98,9 +107,21 @@ def test_final_shown_tables_hide_small_counts_and_statistics(runs, pilot):
     run = runs(pilot, "loppuraportti")
     rep = run["rep"]
     min_n, min_count = rep.dc.min_n_stat, rep.dc.min_count
-    # statistics tables: a shown statistic has n >= min_n_stat, otherwise every number is '–'
-    for name in ("kykyviisari_change", "osallisuustesti", "assistant"):
+    # between-group tables: a shown difference rests on >= min_n_stat clients with an end score in each arm
+    for name in ("kykyviisari_change", "osallisuustesti"):
         t = run[name].table
+        if t is None:
+            continue
+        for _, row in t.iterrows():
+            if row["Ero HB − verrokki"] != "–":
+                assert int(row["n (HB)"]) >= min_n and int(row["n (verrokki)"]) >= min_n
+            else:
+                assert all(row[c] == "–" for c in t.columns if c not in ("Mittari", "Asema", "n (HB)",
+                                                                          "n (verrokki)"))
+            assert NUMBER.match(row["n (HB)"]) is None or int(row["n (HB)"]) >= min_count or row["n (HB)"] == "0"
+    # statistics tables: a shown statistic has n >= min_n_stat, otherwise every number is '–'
+    for t in [run["kykyviisari_within"].table, run["assistant"].table,
+              *[s.table for s in run["osallisuustesti_details"][:1]]]:
         if t is None:
             continue
         for _, row in t.iterrows():
@@ -150,16 +171,43 @@ def test_all_pilots_final_has_figures_and_glue(runs):
     assert set(run["recruitment"].glue) == {"wellbeing_n_clients", "wellbeing_n_hb", "wellbeing_n_verrokki"}
     assert int(run["recruitment"].glue["wellbeing_n_clients"]) == len(rep.load("clients"))
     assert run["recruitment"].table is not None and rep.dc.total_label in run["recruitment"].table.index
-    # the forest plot draws exactly the published (unsuppressed) adjusted differences; glue names its maximum
+    # the forest plot draws exactly the published (unsuppressed) differences; the glue is the configured primary
+    # outcome's value, not the largest difference
     res = rep.res.frame().set_index("key")
     adj = res[res.index.str.match(r"kykyviisari\.\w+\.adjusted_diff$") & ~res["suppressed"]]
     forest = run["kykyviisari_forest"]
     assert len(forest.data) == len(adj)
-    assert forest.glue["wellbeing_max_adjusted_diff"] == report.num(adj["estimate"].max(), 2)
-    assert forest.glue["wellbeing_max_adjusted_diff_domain"].lower() in forest.caption
+    primary = ch.primary_outcome(rep)
+    assert primary == "kykyviisari.osallisuus"  # hbeval.yml
+    assert forest.glue["wellbeing_primary_outcome"] == "Osallisuus"
+    assert forest.glue["wellbeing_primary_diff"] == report.num(res.loc[f"{primary}.adjusted_diff", "estimate"], 2)
+    assert "ensisijai" in forest.caption and "Suurin ero" not in forest.caption
+    assert forest.data["primary"].sum() == 1
+    # multiplicity: the primary is named in the text; every other shown domain has a Holm-adjusted p >= its raw p
+    assert "Ensisijainen tulosmuuttuja on osallisuus" in run["kykyviisari_change"].text
+    for key in adj.index:
+        holm = key.replace(".adjusted_diff", ".p_holm")
+        if key == f"{primary}.adjusted_diff":
+            assert holm not in res.index
+        else:
+            assert res.loc[holm, "estimate"] >= res.loc[key, "p_value"] - 1e-12
+    table = run["kykyviisari_change"].table
+    assert set(table["Asema"]) == {"ensisijainen", "eksploratiivinen"}
+    # effect size is a between-group g; d_z is labelled as a within-arm description
+    assert "Vaikutuksen koko g (95 % LV)" in table.columns and "d_z" not in " ".join(table.columns)
+    assert any("ryhmän sisäinen" in c for c in run["kykyviisari_within"].table.columns)
+    # sensitivity: weighted balance with ESS, Lord's paradox, E-value and tipping point in words
+    assert "efektiivinen otoskoko" in run["weighting_balance"].text
+    assert {"ps.ess.verrokki", "ps.max_abs_smd.before", "ps.max_abs_smd.after"} <= set(res.index)
+    assert res.loc["ps.max_abs_smd.after", "estimate"] < res.loc["ps.max_abs_smd.before", "estimate"]
+    assert "Lordin paradoksi" in run["kykyviisari_sensitivity"].text
+    text = run["primary_sensitivity"].text
+    assert "riskisuhteella" in text and "Puuttuvat tiedot" in text
+    assert f"{primary}.tipping_delta" in res.index
     # the balance table's continuous rows are recorded as balance.*.smd
     assert res.index.str.startswith("balance.").any()
     assert "Osallisuustesti" in set(run["osallisuustesti"].table["Mittari"])
+    assert "imputoituja HB-asiakkaita" in run["kykyviisari_change"].text
     assert run["osallisuustesti"].caption  # the adjusted difference is estimable on the demo set
 
 
@@ -181,6 +229,7 @@ def test_small_pilot_baseline(runs, small_pilot):
     assert res.loc[res["suppressed"], NUMERIC].isna().all().all()
     assert "Lähtötilanteen raportissa" in run["phase_note"].text
     assert run["kykyviisari_change"].table is None and "ei vielä" in run["kykyviisari_change"].text
+    assert run["kykyviisari_within"].table is None and run["osallisuustesti_details"] == []
     for name in ("kykyviisari_trajectory", "kykyviisari_forest", "survey_pairs_figure", "survey_hb_figure"):
         assert run[name].figure is None, name
     assert run["survey_choices"] == []
@@ -195,3 +244,24 @@ def test_small_pilot_baseline(runs, small_pilot):
     for arm, n in n_arm.items():
         shown = run["recruitment"].glue[f"wellbeing_n_{arm}"]
         assert shown == (rep.dc.suppressed_mark if 0 < n < rep.dc.min_count else str(n))
+
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_no_non_finite_number_is_shown(runs, pilot):
+    text = []
+    for s in _sections(runs(pilot, "loppuraportti")):
+        text += [s.text, s.caption, *s.glue.values()]
+        if s.table is not None:
+            text += [str(v) for v in s.table.to_numpy().ravel()]
+    joined = "\n".join(text).lower()
+    assert "inf" not in joined.replace("informaa", "") and "nan" not in joined.split()
+
+
+def test_a_non_finite_interval_is_explained_not_published(demo_processed):
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+    bad = {"estimate": 0.4, "ci_low": -math.inf, "ci_high": math.nan, "p_value": math.nan, "reason": ""}
+    assert ch._ci_cell(bad).startswith("ei laskettavissa")
+    ch._add_effect(rep, "x.adjusted_diff", "x", bad, 40, True)
+    row = rep.res.frame().iloc[0]
+    assert row[["estimate", "ci_low", "ci_high", "p_value"]].isna().all() and "ei laskettavissa" in row["label"]

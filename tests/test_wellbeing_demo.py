@@ -1,11 +1,13 @@
-"""The wellbeing notebook on the demo data: planted effects recovered, stable result keys, disclosure rules,
-no identifiers in outputs, and clean papermill runs (no warnings from the project's own code)."""
+"""The wellbeing notebook on the demo data: planted effects recovered by the primary (doubly robust) estimate, stable
+result keys, disclosure rules, no identifiers in outputs, and clean papermill runs: every execution here runs with
+``PYTHONWARNINGS=error::RuntimeWarning`` in the kernel, so no numeric warning can reach a page."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,16 +21,25 @@ papermill = pytest.importorskip("papermill")
 jupytext = pytest.importorskip("jupytext")
 
 
-def _execute(processed: Path, out_dir: Path, pilot: str, phase: str):
-    """Run the notebook under papermill; return (executed notebook, results DataFrame, suppressions DataFrame)."""
+STRICT = "error::RuntimeWarning"  # any numeric warning in the kernel is an error (PYTHONWARNINGS of the kernel)
+
+
+def _execute(processed: Path, out_dir: Path, pilot: str, phase: str, warnings_filter: str | None = STRICT):
+    """Run the notebook under papermill; return (executed notebook, results DataFrame, suppressions DataFrame).
+
+    The kernel inherits ``PYTHONWARNINGS=<warnings_filter>``: with the default every RuntimeWarning raised anywhere
+    (the project's code or a third-party library) fails the cell, so none can reach a page on any machine."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ipynb = out_dir / "wellbeing.ipynb"
     jupytext.write(jupytext.read(NOTEBOOK), ipynb)
     results, supp = out_dir / f"{pilot}.results.csv", out_dir / f"{pilot}.suppressions.csv"
-    nb = papermill.execute_notebook(
-        str(ipynb), str(out_dir / f"{pilot}.ipynb"), kernel_name="hbeval", progress_bar=False,
-        parameters={"pilot": pilot, "phase": phase, "processed_dir": str(processed),
-                    "results_path": str(results), "suppressions_path": str(supp)})
+    with pytest.MonkeyPatch.context() as mp:
+        if warnings_filter:
+            mp.setenv("PYTHONWARNINGS", warnings_filter)
+        nb = papermill.execute_notebook(
+            str(ipynb), str(out_dir / f"{pilot}.ipynb"), kernel_name="hbeval", progress_bar=False,
+            parameters={"pilot": pilot, "phase": phase, "processed_dir": str(processed),
+                        "results_path": str(results), "suppressions_path": str(supp)})
     return nb, pd.read_csv(results), pd.read_csv(supp)
 
 
@@ -121,3 +132,43 @@ def test_small_pilot_baseline_runs_cleanly(demo_processed, tmp_path):
     assert not res["key"].str.startswith("kykyviisari.").any()  # baseline: no change analyses yet
     assert res["key"].str.startswith("recruitment.").any()
     assert "Lähtötilanteen raportissa" in _text_outputs(nb)
+
+
+def test_strict_warnings_kernel_really_raises(tmp_path):
+    """The PYTHONWARNINGS set by _execute reaches the kernel: a notebook that provokes a RuntimeWarning fails."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nnp.log(np.array([-1.0]))")]
+    nb.metadata["kernelspec"] = {"name": "hbeval", "display_name": "hbeval", "language": "python"}
+    src = tmp_path / "bad.ipynb"
+    nbformat.write(nb, src)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONWARNINGS", STRICT)
+        with pytest.raises(papermill.PapermillExecutionError, match="RuntimeWarning"):
+            papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="hbeval",
+                                       progress_bar=False)
+
+
+def test_final_report_of_the_smallest_pilot_runs_with_strict_warnings(demo_processed, tmp_path):
+    """A small pilot's final report (suppressed differences, few controls) under PYTHONWARNINGS=error."""
+    processed, _ = demo_processed
+    clients = pd.read_parquet(processed / "clients.parquet")
+    pilot = clients["pilot"].value_counts().sort_values(kind="stable").index[0]
+    nb, res, _ = _execute(processed, tmp_path, pilot, "loppuraportti")
+    err = _stderr(nb)
+    assert "Warning" not in err, err[:2000]
+    shown = res[~res["suppressed"]]
+    values = shown[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(dtype=float)
+    assert np.isfinite(values[~np.isnan(values)]).all()
+    text = _text_outputs(nb)
+    assert "Ensisijainen tulosmuuttuja" in text or "ei näytetä" in text
+
+
+def test_final_report_shows_no_non_finite_number(final_run):
+    nb, res, _, _, _ = final_run
+    values = res.loc[~res["suppressed"], ["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(dtype=float)
+    assert np.isfinite(values[~np.isnan(values)]).all()
+    text = _text_outputs(nb)
+    assert "−inf" not in text and " inf" not in text and "nan" not in text.lower().split()
+    assert "Warning" not in _stderr(nb)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import likert, plots
+from .. import causal, likert, plots
 from .. import wellbeing as wb
 from ..disclosure import NOT_SHOWN
 from ..report import Report, num, pct, say
@@ -96,11 +96,6 @@ def _conf(rep: Report) -> dict:
 
 def _scope(rep: Report) -> dict:
     return wb.phase_scope(rep.phase)
-
-
-def _ps_options(rep: Report) -> tuple[str, tuple]:
-    conf = _conf(rep)
-    return conf.get("ps_estimand", "ATT"), tuple(conf.get("ps_clip", (0.02, 0.98)))
 
 
 def present_domains(rep: Report) -> list[str]:
@@ -268,32 +263,6 @@ def balance_figure(shown: pd.DataFrame) -> Section:
 
 # -- Kykyviisari ------------------------------------------------------------------------------------------------
 
-def kykyviisari_change(rep: Report) -> Section:
-    """Within-arm change, ANCOVA and PS-weighted difference per domain (results ``kykyviisari.<domain>.*``)."""
-    scope = _scope(rep)
-    if not scope["change"]:
-        return Section(text="Muutosta ei vielä arvioida lähtötilanteen raportissa: seurantamittauksia ei ole "
-                            "kertynyt.")
-    estimand, clip = _ps_options(rep)
-    kyky, clients = rep.load("kykyviisari"), rep.load("clients")
-    frames = [wb.analyse_outcome(kyky, clients, d, scope["end_occasions"], pilot_effects=rep.all_pilots,
-                                 estimand=estimand, clip=clip) for d in present_domains(rep)]
-    pilot_terms = rep.all_pilots
-    text = ("Taulukossa on kunkin ryhmän muutos (loppu − alku) 95 %:n luottamusväleineen, parittaisen t-testin ja "
-            "Wilcoxonin testin p-arvot sekä vaikutuksen koko d_z (muutoksen keskiarvo jaettuna muutoksen "
-            "keskihajonnalla). Ryhmien välinen ero on kovarianssianalyysin (ANCOVA) vakioitu ero loppumittauksessa, "
-            "kun alkutaso on vakioitu" + (" ja pilotti on mallissa kiinteänä vaikutuksena" if pilot_terms else "")
-            + ". Herkkyysanalyysi painottaa verrokit kaltaisiksi HB-asiakkaiden kanssa kallistuman (propensity "
-            "score) avulla (" + ("ATT-painot: vaikutus HB-asiakkailla" if estimand == "ATT" else "ATE-painot")
-            + "; malli: ikä, sukupuoli, työvoimastatus, alkutaso" + (", pilotti" if pilot_terms else "")
-            + "; robustit HC3-keskivirheet).")
-    if not frames:
-        return Section(text=text)
-    table = wb.publish_effects(pd.concat(frames, ignore_index=True), rep.dc, rep.res, "kykyviisari",
-                               labels=wb.DOMAINS, label_prefix="Kykyviisari, ")
-    return Section(text=text, table=table)
-
-
 def kykyviisari_trajectory(rep: Report) -> Section:
     """Figure 2: domain means (95 % CI) at start, interim and end by arm; groups under the threshold not drawn."""
     doms = present_domains(rep)
@@ -334,62 +303,515 @@ def _trajectory_figure(traj: pd.DataFrame, doms: list[str], ncol: int = 4):
     return fig
 
 
+# -- HB − control effects: computed once per notebook, published section by section ---------------------------
+
+KYKY = "kykyviisari"
+ESIS = "osallisuustesti"
+ROLE_FI = {"primary": "ensisijainen", "exploratory": "eksploratiivinen"}
+MISSING_CI = "ei laskettavissa"
+
+
+def _outcome_name(outcome: str) -> str:
+    """Finnish name of an outcome id (``kykyviisari.<domain>`` or ``osallisuustesti``)."""
+    if outcome == ESIS:
+        return "Osallisuustesti"
+    return wb.DOMAINS.get(outcome.split(".", 1)[-1], outcome)
+
+
+def primary_outcome(rep: Report) -> str:
+    """The configured primary outcome id (``wellbeing.primary_outcome``, default ``kykyviisari.osallisuus``)."""
+    return str(_conf(rep).get("primary_outcome", "kykyviisari.osallisuus"))
+
+
+def _analysis_options(rep: Report) -> dict:
+    conf = _conf(rep)
+    return {"estimand": conf.get("ps_estimand", "ATT"), "clip": tuple(conf.get("ps_clip", (0.02, 0.98))),
+            "min_level_n": conf.get("min_level_n"), "min_level_per_arm": conf.get("min_level_per_arm"),
+            "clients_per_parameter": conf.get("clients_per_parameter"),
+            "mi_imputations": conf.get("mi_imputations"), "mi_iterations": conf.get("mi_iterations"),
+            "seed": conf.get("mi_seed")}
+
+
+def effects(rep: Report) -> dict:
+    """Every HB − control analysis of this page, computed once (cached on ``rep``) in the notebook's order.
+
+    Returns ``{outcome: dict}`` for the Kykyviisari domains present (``kykyviisari.<domain>``) and the
+    Osallisuustesti (``osallisuustesti``); each dict holds ``analysis`` (:class:`~hbeval_lib.wellbeing.
+    OutcomeAnalysis`), ``primary``, ``complete_case``, ``ancova``, ``change_diff``, ``g``, ``evalue``, ``within``
+    (per arm :func:`~hbeval_lib.wellbeing.paired_change`), ``n_obs`` (observed end scores per arm), ``shown``
+    (passes disclosure: both arms have at least ``min_n_stat`` observed end scores), ``role`` and ``p_holm``
+    (Holm-adjusted over the shown exploratory outcomes; NaN for the primary).
+    """
+    if "_wb_effects" in rep._cache:
+        return rep._cache["_wb_effects"]
+    scope = _scope(rep)
+    out: dict = {}
+    if scope["change"]:
+        clients = rep.load("clients")
+        kyky = rep.load("kykyviisari")
+        specs = [(f"{KYKY}.{d}", kyky, d, scope["end_occasions"]) for d in present_domains(rep)]
+        esis_end = tuple(o for o in scope["end_occasions"] if o != "vali") or ("loppu",)
+        specs.append((ESIS, rep.load("osallisuustesti"), "score", esis_end))
+        primary = primary_outcome(rep)
+        for outcome, table, value, end in specs:
+            frame = wb.outcome_frame(table, clients, value, end)
+            if frame.empty:
+                continue
+            a = wb.effect_analysis(frame, pilot_effects=rep.all_pilots, **_analysis_options(rep))
+            pairs = frame[frame["end"].notna()]
+            within = {arm: wb.paired_change(pairs.loc[pairs["arm"] == arm, "start"],
+                                            pairs.loc[pairs["arm"] == arm, "end"]) for arm in wb.ARMS}
+            n_obs = dict(zip(wb.ARMS, a.observed_end()))
+            shown = min(n_obs.values()) >= rep.dc.min_n_stat
+            e = {"analysis": a, "within": within, "n_obs": n_obs, "shown": shown,
+                 "role": "primary" if outcome == primary else "exploratory", "p_holm": math.nan}
+            if shown:
+                e["primary"] = a.primary()
+                e["complete_case"] = a.complete_case()
+                e["ancova"] = a.ancova_start_pilot()
+                e["change_diff"] = a.change_difference()
+                e["g"] = a.hedges_g(e["primary"])
+                e["evalue"] = causal.evalue_smd(e["g"]["g"], e["g"]["ci_low"], e["g"]["ci_high"])
+            out[outcome] = e
+        family = {o: e["primary"]["p_value"] for o, e in out.items() if e["shown"] and e["role"] == "exploratory"}
+        for o, p in causal.holm(family).items():
+            out[o]["p_holm"] = p
+    rep._cache["_wb_effects"] = out
+    return out
+
+
+def _finite(*xs) -> bool:
+    return all(x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(x) for x in xs)
+
+
+def _ci_cell(est: dict, digits: int = 2) -> str:
+    """``lo … hi``, or a Finnish reason when the interval is not finite (never ``inf``/``nan``)."""
+    if _finite(est.get("ci_low"), est.get("ci_high")):
+        return f"{num(est['ci_low'], digits)} … {num(est['ci_high'], digits)}"
+    return f"{MISSING_CI}: {est.get('reason') or 'keskivirhe ei ole äärellinen'}"
+
+
+def _add_effect(rep: Report, key: str, label: str, est: dict, n: int, shown: bool) -> None:
+    """Record one HB − control estimate: suppressed when not shown; a non-finite CI or p is never recorded."""
+    if not shown:
+        rep.res.add(key, label, suppressed=True)
+        return
+    ok = _finite(est.get("ci_low"), est.get("ci_high"), est.get("p_value"))
+    rep.res.add(key, label + ("" if ok else f" ({MISSING_CI})"), est.get("estimate") if ok else None,
+                est.get("ci_low") if ok else None, est.get("ci_high") if ok else None, n,
+                est.get("p_value") if ok else None)
+
+
+EFFECT_LABELS = {
+    "adjusted_diff": "Ero HB − verrokki muutoksessa, kaksoisrobusti + moni-imputointi",
+    "hedges_g": "Vaikutuksen koko, Hedgesin g (vakioitu ero)",
+    "complete_case_diff": "Ero HB − verrokki, kaksoisrobusti, vain täydelliset havainnot (herkkyys)",
+    "ancova_diff": "Ero HB − verrokki, ANCOVA alkutasolla (toissijainen)",
+    "change_diff": "Muutospisteiden ero HB − verrokki (toissijainen)",
+}
+
+
+def _record_outcome(rep: Report, outcome: str, e: dict) -> None:
+    """Results rows of one outcome (keys in docs/results.md)."""
+    name = _outcome_name(outcome)
+    label = f"Kykyviisari, {name}" if outcome.startswith(KYKY) else name
+    role = ROLE_FI[e["role"]]
+    n_total = sum(e["n_obs"].values())
+    for arm in wb.ARMS:
+        r = e["within"][arm]
+        key = f"{outcome}.change.{arm}"
+        lbl = f"{label}: Muutos (loppu − alku) ({ARM_FI[arm]})"
+        if rep.dc.stat_ok(r["n"], key, "n") and _finite(r["estimate"]):
+            rep.res.add(key, lbl, r["estimate"], r["ci_low"], r["ci_high"], r["n"], r["p_value"])
+        else:
+            rep.res.add(key, lbl, suppressed=True)
+    shown = rep.dc.stat_ok(min(e["n_obs"].values()), f"{outcome}.adjusted_diff", "n")
+    if not shown:
+        for suffix, what in EFFECT_LABELS.items():
+            rep.res.add(f"{outcome}.{suffix}", f"{label}: {what}", suppressed=True)
+        return
+    n_all = e["primary"]["n"]
+    _add_effect(rep, f"{outcome}.adjusted_diff",
+                f"{label}: Ero HB − verrokki muutoksessa, kaksoisrobusti + moni-imputointi ({role})",
+                e["primary"], n_all, True)
+    if e["role"] == "exploratory" and _finite(e["p_holm"]):
+        rep.res.add(f"{outcome}.p_holm", f"{label}: Holm-korjattu p-arvo (eksploratiivinen)", e["p_holm"],
+                    n=n_all)
+    g = e["g"]
+    _add_effect(rep, f"{outcome}.hedges_g", f"{label}: Vaikutuksen koko, Hedgesin g (vakioitu ero)",
+                {"estimate": g["g"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
+                 "p_value": e["primary"]["p_value"], "reason": e["primary"].get("reason", "")}, n_all, True)
+    ev, ev_ci = e["evalue"]
+    if _finite(ev):
+        rep.res.add(f"{outcome}.evalue", f"{label}: E-arvo (piste-estimaatti)", ev, n=n_all)
+    if _finite(ev_ci):
+        rep.res.add(f"{outcome}.evalue_ci", f"{label}: E-arvo (luottamusvälin nollaa lähempi raja)", ev_ci,
+                    n=n_all)
+    _add_effect(rep, f"{outcome}.complete_case_diff",
+                f"{label}: Ero HB − verrokki, kaksoisrobusti, vain täydelliset havainnot (herkkyys)",
+                e["complete_case"], n_total, True)
+    _add_effect(rep, f"{outcome}.ancova_diff", f"{label}: Ero HB − verrokki, ANCOVA alkutasolla"
+                + (" ja pilotilla" if rep.all_pilots else "") + " (toissijainen)", e["ancova"], n_total, True)
+    _add_effect(rep, f"{outcome}.change_diff", f"{label}: Muutospisteiden ero HB − verrokki (toissijainen)",
+                e["change_diff"], n_total, True)
+
+
+def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
+    eff = effects(rep)
+    rows = []
+    for o in outcomes:
+        e = eff[o]
+        hidden = not e["shown"]
+        p = e.get("primary", {})
+        g = e.get("g", {})
+        ev, ev_ci = e.get("evalue", (math.nan, math.nan))
+        finite = not hidden and _finite(p.get("ci_low"), p.get("ci_high"))
+        rows.append({
+            "Mittari": _outcome_name(o), "Asema": ROLE_FI[e["role"]],
+            "n (HB)": rep.count(e["n_obs"]["hb"], "vaikutus", f"{o}.n_hb"),
+            "n (verrokki)": rep.count(e["n_obs"]["verrokki"], "vaikutus", f"{o}.n_verrokki"),
+            "Ero HB − verrokki": NOT_SHOWN if hidden else num(p.get("estimate"), 2),
+            "95 % LV": NOT_SHOWN if hidden else _ci_cell(p),
+            "p": NOT_SHOWN if hidden else (wb.fmt_p(p["p_value"]) if finite else MISSING_CI),
+            "p (Holm)": NOT_SHOWN if hidden else ("" if e["role"] == "primary" else wb.fmt_p(e["p_holm"])),
+            "Vaikutuksen koko g (95 % LV)": NOT_SHOWN if hidden else (
+                f"{num(g['g'], 2)} ({num(g['ci_low'], 2)} … {num(g['ci_high'], 2)})" if finite else MISSING_CI),
+            "E-arvo (LV)": NOT_SHOWN if hidden else (
+                f"{num(ev, 2)} ({num(ev_ci, 2)})" if _finite(ev, ev_ci) else MISSING_CI),
+        })
+    return pd.DataFrame(rows)
+
+
+def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
+    eff = effects(rep)
+    rows = []
+    for o in outcomes:
+        for arm in wb.ARMS:
+            r = eff[o]["within"][arm]
+            ok = r["n"] >= rep.dc.min_n_stat and _finite(r["estimate"])
+            rows.append({"Mittari": _outcome_name(o), "Ryhmä": ARM_FI[arm], "n": int(r["n"]) if ok else NOT_SHOWN,
+                         "Muutos": num(r["estimate"], 2) if ok else NOT_SHOWN,
+                         "95 % LV": _ci_cell(r) if ok else NOT_SHOWN,
+                         "p (t-testi)": wb.fmt_p(r["p_value"]) if ok else NOT_SHOWN,
+                         "p (Wilcoxon)": wb.fmt_p(r["p_wilcoxon"]) if ok else NOT_SHOWN,
+                         "d_z (ryhmän sisäinen, kuvaileva)": num(r["d_z"], 2) if ok and _finite(r["d_z"])
+                         else NOT_SHOWN})
+    return pd.DataFrame(rows)
+
+
+def _sensitivity_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
+    eff = effects(rep)
+    rows = []
+
+    def cell(est: dict) -> str:
+        if not _finite(est.get("estimate")):
+            return f"{MISSING_CI}: {est.get('reason') or 'malli ei ole estimoitavissa'}"
+        return f"{num(est['estimate'], 2)} ({_ci_cell(est)})"
+
+    for o in outcomes:
+        e = eff[o]
+        if not e["shown"]:
+            rows.append({"Mittari": _outcome_name(o), "Ensisijainen: kaksoisrobusti + MI": NOT_SHOWN,
+                         "Kaksoisrobusti, täydelliset havainnot": NOT_SHOWN,
+                         "ANCOVA (alkutaso" + (" + pilotti)" if rep.all_pilots else ")"): NOT_SHOWN,
+                         "Muutospisteiden ero": NOT_SHOWN})
+            continue
+        rows.append({"Mittari": _outcome_name(o), "Ensisijainen: kaksoisrobusti + MI": cell(e["primary"]),
+                     "Kaksoisrobusti, täydelliset havainnot": cell(e["complete_case"]),
+                     "ANCOVA (alkutaso" + (" + pilotti)" if rep.all_pilots else ")"): cell(e["ancova"]),
+                     "Muutospisteiden ero": cell(e["change_diff"])})
+    return pd.DataFrame(rows)
+
+
+LORD_TEXT = ("Toissijaiset analyysit voivat poiketa ensisijaisesta. ANCOVA vertaa loppupisteitä samasta "
+             "alkutasosta lähteneiden kesken, muutospisteiden ero taas vertaa ryhmien keskimääräisiä muutoksia. "
+             "Kun ryhmät eroavat jo alussa, nämä kysymykset ovat eri kysymyksiä (Lordin paradoksi), ja koska "
+             "yksittäinen mittaus sisältää satunnaisvaihtelua, alussa poikkeuksellisen matalat tai korkeat pisteet "
+             "palautuvat keskimäärin kohti keskiarvoa (regressio kohti keskiarvoa). ANCOVA ja muutospisteet "
+             "vakioivat lisäksi vain alkutason (ja pilotin), eivät ikää, työvoimastatusta tai muita taustatekijöitä, "
+             "joiden perusteella asiakkaat ovat voineet valikoitua HB:hen. Siksi päätulos on kaksoisrobusti "
+             "estimaatti.")
+
+
+def _method_text(rep: Report, outcomes: list[str]) -> str:
+    eff = effects(rep)
+    conf = _conf(rep)
+    estimand = conf.get("ps_estimand", "ATT")
+    primary = primary_outcome(rep)
+    shown = [eff[o] for o in outcomes if eff[o]["shown"]]
+    m = max((e["primary"].get("m", 0) for e in shown), default=0)
+    text = (f"**Ensisijainen tulosmuuttuja on {_outcome_name(primary).lower()}** "
+            f"({'Kykyviisari' if primary.startswith(KYKY) else 'Osallisuustesti'}); se on valittu etukäteen "
+            "arviointisuunnitelman mukaan. Muut mittarit ovat eksploratiivisia: niiden p-arvot on korjattu "
+            "monivertailun vuoksi Holmin menetelmällä, eikä yksittäistä suurinta eroa pidä lukea päätuloksena. "
+            "Ryhmien välinen ero on HB- ja verrokkiasiakkaiden ero muutoksessa (loppu − alku), arvioituna "
+            "kaksoisrobustilla menetelmällä (AIPW): asiakkaiden valikoitumista HB:hen mallinnetaan "
+            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla; kummassakin ovat alkutaso, "
+            "ikä, työvoimastatus" + (", pilotti" if rep.all_pilots else "") + ", asiakasryhmä, sukupuoli ja "
+            "perherakenne, jos aineiston koko sallii"            + ". Arvio on harhaton, jos jompikumpi malli on oikein. "
+            + ("Arvio koskee HB-asiakkaita (ATT). " if estimand == "ATT" else "Arvio koskee kaikkia asiakkaita (ATE). ")
+            + "Luottamusväli ottaa huomioon myös painojen ja mallien estimoinnin (sandwich-keskivirhe). "
+            f"Harvinaiset luokat (alle {conf.get('min_level_n', wb.ANALYSIS_DEFAULTS['min_level_n'])} asiakasta) "
+            "on yhdistetty luokaksi ”muut” ennen mallintamista.")
+    if m > 1:
+        ref = primary if primary in outcomes and eff[primary]["shown"] else next(
+            o for o in outcomes if eff[o]["shown"])
+        n_imp = {arm: eff[ref]["primary"][f"n_imputed_{arm}"] for arm in wb.ARMS}
+        shown_imp = {arm: rep.count(n_imp[arm], "puuttuvat", f"imputoitu.{arm}") for arm in wb.ARMS}
+        text += (f" Puuttuvat loppumittaukset on moni-imputoitu ketjutetuilla yhtälöillä ({m} imputointia, "
+                 "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus, ryhmä ja taustatekijät) olettaen, "
+                 "että puuttuminen selittyy havaituilla tiedoilla (MAR). "
+                 f"{_outcome_name(ref)}: imputoituja HB-asiakkaita "
+                 f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}. Pelkkiin täydellisiin "
+                 "havaintoihin perustuva arvio on herkkyysanalyysina alempana.")
+    cov_fi = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
+              "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
+    omitted = {o: [cov_fi.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
+    if any(omitted.values()):
+        lists = {tuple(v) for v in omitted.values() if v}
+        if len(lists) == 1 and all(omitted.values()):
+            per = "kaikilla mittareilla: " + ", ".join(next(iter(lists)))
+        else:
+            per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
+        n_per = _conf(rep).get("clients_per_parameter", wb.ANALYSIS_DEFAULTS["clients_per_parameter"])
+        text += (" Malliin otetaan taustatekijöitä (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
+                 f"mallin parametria kohden on vähintään {n_per} loppumittauksen saanutta asiakasta pienemmässä "
+                 f"ryhmässä; siksi mallista jäivät pois ({per}).")
+    text += (" Vaikutuksen koko on Hedgesin g: vakioitu ero jaettuna ryhmien yhdistetyllä alkutason "
+             "keskihajonnalla. E-arvo kertoo, kuinka voimakkaasti (riskisuhteena) mittaamattoman tekijän pitäisi "
+             "liittyä sekä HB:n valintaan että tulokseen, jotta se selittäisi eron kokonaan (suluissa: jotta "
+             "luottamusväli ulottuisi nollaan).")
+    return text
+
+
+def kykyviisari_change(rep: Report) -> Section:
+    """HB − control differences of the Kykyviisari domains (primary and exploratory; results ``kykyviisari.*``).
+
+    Records every Kykyviisari results row (within-arm change, primary, effect size, E-values, secondary)."""
+    if not _scope(rep)["change"]:
+        return Section(text="Muutosta ei vielä arvioida lähtötilanteen raportissa: seurantamittauksia ei ole "
+                            "kertynyt.")
+    eff = effects(rep)
+    outcomes = [o for o in eff if o.startswith(KYKY)]
+    if not outcomes:
+        return Section(text="Kykyviisarin mittauksia ei ole tässä aineistossa.")
+    for o in outcomes:
+        _record_outcome(rep, o, eff[o])
+    return Section(text=_method_text(rep, outcomes), table=_between_table(rep, outcomes),
+                   caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
+                           "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä, koska jommassakummassa "
+                           f"ryhmässä on alle {rep.dc.min_n_stat} asiakasta, joilla on loppumittaus.*")
+
+
+def kykyviisari_within(rep: Report) -> Section:
+    """Within-arm change of each Kykyviisari domain (descriptive; d_z is a within-arm quantity)."""
+    eff = effects(rep)
+    outcomes = [o for o in eff if o.startswith(KYKY)]
+    if not outcomes:
+        return Section()
+    return Section(text="Muutos ryhmittäin (asiakkaat, joilla on sekä alku- että loppumittaus): keskimääräinen "
+                        "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä d_z (muutoksen keskiarvo "
+                        "jaettuna muutoksen keskihajonnalla). d_z kuvaa muutosta ryhmän sisällä, **ei HB:n "
+                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla.",
+                   table=_within_table(rep, outcomes))
+
+
+def kykyviisari_sensitivity(rep: Report) -> Section:
+    """Primary vs complete-case, ANCOVA and change-score estimates of the Kykyviisari domains."""
+    eff = effects(rep)
+    outcomes = [o for o in eff if o.startswith(KYKY)]
+    if not outcomes:
+        return Section()
+    return Section(text=LORD_TEXT, table=_sensitivity_table(rep, outcomes),
+                   caption="*Ero HB − verrokki (95 %:n luottamusväli) eri menetelmillä.*")
+
+
+def weighting_balance(rep: Report) -> Section:
+    """Balance of the propensity model's covariates before and after weighting (primary outcome's population) and
+    the effective sample size of the weighted controls (results ``ps.*``)."""
+    eff = effects(rep)
+    primary = primary_outcome(rep)
+    e = eff.get(primary)
+    if e is None or not e["shown"]:
+        return Section()
+    bal = e["analysis"].balance()
+    n_c = e["analysis"].observed_end()[1]
+    ess = bal.attrs.get("ess_verrokki", math.nan)
+    if bal.empty or not rep.dc.stat_ok(n_c, "painotus", "smd"):
+        return Section()
+    labels = {"age": "Ikä", "age_puuttuu": "Ikä puuttuu", "start": "Alkutaso", "gender": "Sukupuoli",
+              "family_structure": "Perherakenne", "labour_status": "Työvoimastatus", "client_group": "Asiakasryhmä",
+              "pilot": "Pilotti"}
+
+    def name(v: str) -> str:
+        base, _, level = v.partition("[")
+        level = level.rstrip("]")
+        if base == "family_structure":
+            level = FAMILY_FI.get(level, level)
+        elif base == "client_group":
+            level = rep.group_names.get(level, level)
+        elif base == "pilot":
+            level = rep.pilot_names.get(level, level)
+        return f"{labels.get(base, base)}: {level}" if level else labels.get(base, base)
+
+    table = pd.DataFrame({"Muuttuja": [name(v) for v in bal["variable"]],
+                          "SMD ennen painotusta": [num(x, 2) for x in bal["smd_before"]],
+                          "SMD painotuksen jälkeen": [num(x, 2) for x in bal["smd_after"]]})
+    before, after = bal["smd_before"].abs().max(), bal["smd_after"].abs().max()
+    rep.res.add("ps.max_abs_smd.before", "Itseisarvoltaan suurin SMD ennen painotusta (ensisijaisen mittarin aineisto)", before,
+                n=e["primary"]["n"])
+    rep.res.add("ps.max_abs_smd.after", "Itseisarvoltaan suurin SMD painotuksen jälkeen (ensisijaisen mittarin aineisto)", after,
+                n=e["primary"]["n"])
+    if _finite(ess):
+        rep.res.add("ps.ess.verrokki", "Painotettujen verrokkien efektiivinen otoskoko", ess,
+                    n=e["primary"]["n_verrokki"])
+    text = (f"**Painotuksen tasapaino ({_outcome_name(primary).lower()}).** Kallistumapistepainot tekevät "
+            "verrokeista taustaltaan HB-asiakkaiden kaltaisia. Taulukko näyttää vakioidut erot (SMD) ennen ja "
+            f"jälkeen painotuksen: suurin itseisarvo {num(before, 2)} → {num(after, 2)}. Painotettujen verrokkien "
+            f"efektiivinen otoskoko on {num(ess, 1)} (mitä pienempi, sitä enemmän arvio nojaa muutamaan "
+            "verrokkiin). Jäljelle jäävän epätasapainon korjaa kaksoisrobustin menetelmän regressiomalli.")
+    if not bal.attrs.get("ps_converged", True):
+        text += (" Kallistumapistemalli ei konvergoitunut täysin (jokin taustatekijä erottaa ryhmät lähes "
+                 "täysin); pisteet on rajattu välille, joten painot pysyvät äärellisinä.")
+    return Section(text=text, table=table)
+
+
+def primary_sensitivity(rep: Report) -> Section:
+    """The primary outcome in words: estimate, effect size, E-value and the delta-adjusted tipping point
+    (results ``<primary>.tipping_delta``)."""
+    eff = effects(rep)
+    primary = primary_outcome(rep)
+    e = eff.get(primary)
+    if not _scope(rep)["change"]:
+        return Section()
+    name = _outcome_name(primary).lower()
+    if e is None or not e["shown"]:
+        return Section(text=f"Ensisijaisen mittarin ({name}) eroa ei näytetä: jommassakummassa ryhmässä on alle "
+                            f"{rep.dc.min_n_stat} asiakasta, joilla on loppumittaus.")
+    p = e["primary"]
+    if not _finite(p["ci_low"], p["ci_high"]):
+        return Section(text=f"Ensisijaisen mittarin ({name}) erolle ei voitu laskea luottamusväliä: "
+                            f"{p.get('reason') or 'keskivirhe ei ole äärellinen'}.")
+    g = e["g"]
+    ev, ev_ci = e["evalue"]
+    sig = p["ci_low"] > 0 or p["ci_high"] < 0
+    lines = [f"**Päätulos.** HB-asiakkaiden {name} muuttui {num(abs(p['estimate']), 2)} pistettä "
+             f"{'enemmän parempaan' if p['estimate'] >= 0 else 'vähemmän parempaan'} suuntaan kuin verrokkien "
+             f"(95 %:n luottamusväli {num(p['ci_low'], 2)} … {num(p['ci_high'], 2)}; vaikutuksen koko g = "
+             f"{num(g['g'], 2)})."]
+    lines.append(f"Mittaamaton sekoittava tekijä selittäisi eron kokonaan vain, jos se liittyisi sekä HB:n "
+                 f"valintaan että muutokseen vähintään riskisuhteella {num(ev, 2)}"
+                 + (f"; luottamusvälin nollaa lähempi raja siirtyisi nollaan jo riskisuhteella {num(ev_ci, 2)}."
+                    if sig else "; koska luottamusväli sisältää jo nollan, sen E-arvo on 1."))
+    tp = e["analysis"].tipping_point()
+    n_imp = tp["n_imputed_hb"]
+    if n_imp == 0:
+        lines.append("HB-ryhmässä ei ollut imputoituja loppumittauksia, joten puuttuvien tietojen "
+                     "herkkyysanalyysia (delta-siirto) ei tarvita.")
+    elif _finite(tp["delta"]):
+        rep.res.add(f"{primary}.tipping_delta", f"{_outcome_name(primary)}: imputoitujen HB-loppupisteiden siirto, "
+                    "joka muuttaa johtopäätöksen (delta)", tp["delta"], n=p["n"])
+        if sig:
+            lines.append(f"**Puuttuvat tiedot.** Jos loppumittauksesta puuttuneiden HB-asiakkaiden todelliset "
+                         f"loppupisteet olisivat keskimäärin {num(abs(tp['delta']), 2)} pistettä "
+                         f"{'huonompia' if tp['delta'] < 0 else 'parempia'} kuin imputointimalli olettaa, ero ei "
+                         "enää olisi tilastollisesti merkitsevä (luottamusväli ulottuisi nollaan). Mitä suurempi "
+                         "luku, sitä vähemmän johtopäätös riippuu MAR-oletuksesta.")
+        else:
+            lines.append(f"**Puuttuvat tiedot.** Ero muuttuisi tilastollisesti merkitseväksi vasta, jos "
+                         f"loppumittauksesta puuttuneiden HB-asiakkaiden loppupisteet olisivat keskimäärin "
+                         f"{num(abs(tp['delta']), 2)} pistettä {'parempia' if tp['delta'] > 0 else 'huonompia'} "
+                         "kuin imputointimalli olettaa.")
+    else:
+        lines.append("**Puuttuvat tiedot.** Mikään uskottava siirto (±10 pistettä) imputoiduissa HB-loppupisteissä "
+                     "ei muuttaisi johtopäätöstä.")
+    return Section(text=" ".join(lines))
+
+
+
 def kykyviisari_forest(rep: Report) -> Section:
-    """Figure 3: the published adjusted HB − control differences (glue ``wellbeing_max_adjusted_diff[_domain]``).
+    """Figure 3: the published primary HB − control differences of the Kykyviisari domains, in the form's order,
+    the primary outcome marked (glue ``wellbeing_primary_outcome``, ``wellbeing_primary_diff``,
+    ``wellbeing_primary_ci``: the primary outcome's values, never the largest difference).
 
     Reads the ``kykyviisari.<domain>.adjusted_diff`` rows :func:`kykyviisari_change` recorded, so only shown
-    (unsuppressed) differences are drawn.
+    (unsuppressed, finite) differences are drawn.
     """
     doms = present_domains(rep)
     if not (_scope(rep)["change"] and doms):
         return Section()
     published = rep.res.frame().set_index("key")
+    primary = primary_outcome(rep)
+    glue = {"wellbeing_primary_outcome": _outcome_name(primary)}
+    if f"{primary}.adjusted_diff" in published.index and pd.notna(published.loc[f"{primary}.adjusted_diff",
+                                                                                 "estimate"]):
+        row = published.loc[f"{primary}.adjusted_diff"]
+        glue.update(wellbeing_primary_diff=num(row["estimate"], 2),
+                    wellbeing_primary_ci=f"{num(row['ci_low'], 2)} … {num(row['ci_high'], 2)}")
+    else:
+        glue.update(wellbeing_primary_diff=NOT_SHOWN, wellbeing_primary_ci=NOT_SHOWN)
     rows = []
     for d in doms:
-        k = f"kykyviisari.{d}.adjusted_diff"
-        if k in published.index and not published.loc[k, "suppressed"]:
-            rows.append({"Osa-alue": wb.DOMAINS[d], **published.loc[k, ["estimate", "ci_low", "ci_high"]].to_dict()})
+        k = f"{KYKY}.{d}.adjusted_diff"
+        if k in published.index and not published.loc[k, "suppressed"] and pd.notna(published.loc[k, "ci_low"]):
+            rows.append({"Osa-alue": wb.DOMAINS[d], "primary": f"{KYKY}.{d}" == primary,
+                         **published.loc[k, ["estimate", "ci_low", "ci_high"]].to_dict()})
     forest = pd.DataFrame(rows)
     if forest.empty:
         return Section(text=f"Ryhmien välisiä eroja ei näytetä, koska jommassakummassa ryhmässä on alle "
-                            f"{rep.dc.min_n_stat} asiakasta, joilla on sekä alku- että seurantamittaus.")
-    best = forest.loc[forest["estimate"].idxmax()]
+                            f"{rep.dc.min_n_stat} asiakasta, joilla on sekä alku- että seurantamittaus.", glue=glue)
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(forest) + 1.2))
     y = np.arange(len(forest))[::-1]
-    ax.errorbar(forest["estimate"], y, xerr=[forest["estimate"] - forest["ci_low"],
-                                             forest["ci_high"] - forest["estimate"]],
-                fmt="o", color=plots.ARM_COLORS["hb"], capsize=3)
+    for is_primary, colour, marker, label in ((True, plots.ARM_COLORS["hb"], "D", "Ensisijainen"),
+                                              (False, "0.35", "o", "Eksploratiivinen")):
+        sel = (forest["primary"] == is_primary).to_numpy()
+        if sel.any():
+            f = forest[sel]
+            ax.errorbar(f["estimate"], y[sel], xerr=[f["estimate"] - f["ci_low"], f["ci_high"] - f["estimate"]],
+                        fmt=marker, color=colour, capsize=3, label=label)
     ax.axvline(0, color="0.3", linewidth=0.8)
-    ax.set_yticks(y, labels=forest["Osa-alue"])
-    ax.set_xlabel("Vakioitu ero loppumittauksessa, HB − verrokki (pisteitä)")
+    ax.set_yticks(y, labels=[f"{n} (ensisijainen)" if p else n for n, p in zip(forest["Osa-alue"],
+                                                                                  forest["primary"])])
+    ax.set_xlabel("Ero muutoksessa, HB − verrokki (pisteitä; kaksoisrobusti arvio)")
+    ax.legend(loc="best", fontsize=8)
     plt.close(fig)
-    caption = (f"*Kuvio 3. HB:n ja verrokkien ero Kykyviisarin osa-alueilla alkutason vakioinnin jälkeen (95 %:n "
-               f"luottamusväli). Väli, joka ei leikkaa nollaa, viittaa ryhmien väliseen eroon. Suurin ero oli "
-               f"osa-alueella {best['Osa-alue'].lower()} ({num(best['estimate'], 2)} pistettä).*")
-    return Section(figure=fig, caption=caption, data=forest,
-                   glue={"wellbeing_max_adjusted_diff": num(best["estimate"], 2),
-                         "wellbeing_max_adjusted_diff_domain": best["Osa-alue"]})
+    caption = ("*Kuvio 3. HB:n ja verrokkien ero Kykyviisarin osa-alueiden muutoksessa (kaksoisrobusti arvio, "
+               "95 %:n luottamusväli; osa-alueet lomakkeen järjestyksessä). Väli, joka ei leikkaa nollaa, viittaa "
+               f"ryhmien väliseen eroon. Päätulos on ensisijainen mittari ({_outcome_name(primary).lower()}); muut "
+               "osa-alueet ovat eksploratiivisia, eikä suurinta eroa pidä lukea päätuloksena.*")
+    return Section(figure=fig, caption=caption, data=forest, glue=glue)
 
 
 # -- Osallisuustesti --------------------------------------------------------------------------------------------
 
 def osallisuustesti(rep: Report) -> Section:
-    """Osallisuustesti change and HB − control differences (results ``osallisuustesti.*``)."""
-    scope = _scope(rep)
-    if not scope["change"]:
+    """Osallisuustesti: HB − control difference (results ``osallisuustesti.*``)."""
+    if not _scope(rep)["change"]:
         return Section(text="Osallisuustestin muutosta arvioidaan väliarvioinnista alkaen.")
-    estimand, clip = _ps_options(rep)
-    end = tuple(o for o in scope["end_occasions"] if o != "vali") or ("loppu",)
-    tbl = wb.analyse_outcome(rep.load("osallisuustesti"), rep.load("clients"), "score", end,
-                             pilot_effects=rep.all_pilots, estimand=estimand, clip=clip)
-    table = wb.publish_effects(tbl, rep.dc, rep.res, "osallisuustesti", labels={"score": "Osallisuustesti"},
-                               outcome_in_key=False)
-    p = rep.res.frame().set_index("key").loc["osallisuustesti.adjusted_diff"]
-    caption = "" if p["suppressed"] else (
-        f"Alkutason vakioinnin jälkeen HB-asiakkaiden osallisuuspisteet olivat lopussa {num(p['estimate'], 2)} "
-        f"pistettä {'korkeammat' if p['estimate'] >= 0 else 'matalammat'} kuin verrokeilla (95 %:n "
-        f"luottamusväli {num(p['ci_low'], 2)} … {num(p['ci_high'], 2)}).")
+    eff = effects(rep)
+    if ESIS not in eff:
+        return Section(text="Osallisuustestin mittauksia ei ole tässä aineistossa.")
+    e = eff[ESIS]
+    _record_outcome(rep, ESIS, e)
+    table = _between_table(rep, [ESIS])
+    caption = ""
+    if e["shown"] and _finite(e["primary"]["ci_low"], e["primary"]["ci_high"]):
+        p = e["primary"]
+        caption = (f"Kaksoisrobustin arvion mukaan HB-asiakkaiden osallisuustestin pisteet muuttuivat "
+                   f"{num(abs(p['estimate']), 2)} pistettä {'enemmän' if p['estimate'] >= 0 else 'vähemmän'} "
+                   f"parempaan suuntaan kuin verrokkien (95 %:n luottamusväli {num(p['ci_low'], 2)} … "
+                   f"{num(p['ci_high'], 2)}); mittari on "
+                   + ("ensisijainen." if e["role"] == "primary" else "eksploratiivinen (Holm-korjattu p "
+                                                                       f"{wb.fmt_p(e['p_holm'])})."))
     return Section(table=table, caption=caption)
+
+
+def osallisuustesti_details(rep: Report) -> list[Section]:
+    """Osallisuustesti: within-arm change and the secondary / sensitivity estimates."""
+    eff = effects(rep)
+    if ESIS not in eff:
+        return []
+    return [Section(table=_within_table(rep, [ESIS])), Section(table=_sensitivity_table(rep, [ESIS]))]
 
 
 # -- client survey ----------------------------------------------------------------------------------------------
