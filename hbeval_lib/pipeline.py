@@ -326,6 +326,7 @@ class Job:
     processed_dir: Path
     config_path: Path
     key: str = ""
+    release: Path | None = None   # the protected release ledger the notebook renders from
     components: dict = dataclasses.field(default_factory=dict)  # what the key was made of (kept in the key file)
 
     @property
@@ -419,6 +420,7 @@ def cache_components(job: Job, hasher: TableHasher) -> dict:
         "requirements": file_hash(REPO_ROOT / "requirements.txt"),
         "kernel": KERNEL_NAME,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "release": file_hash(job.release) if job.release else "",
     }
     if job.strand == SYNTHESIS:
         phase_dir = job.book_dir / job.phase
@@ -620,6 +622,7 @@ class RunReport:
     intake_ran: bool
     results_csv: Path | None
     seconds: float
+    release_seconds: float = 0.0   # the release stage (0 when its ledger was up to date)
 
 
 def _execute_all(jobs: list[Job], n_jobs: int, staging_root: Path, failed_dir: Path, bar_state: dict) -> list[str]:
@@ -714,12 +717,22 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
     cache_dir = Path(cache_dir) if cache_dir else REPO_ROOT / ".hbeval_cache"
     intake_ran = ensure_processed(Path(raw_dir), processed_dir, cfg, progress=progress) if raw_dir else False
+    # the release stage: every published cell of the whole release, protected once; the notebooks render from it
+    from .release.ledger import ENV as RELEASE_ENV
+    from .release.stage import ensure_release
+
+    t_release = time.monotonic()
+    ledger_path = ensure_release(processed_dir, notebooks_dir, cfg, jobs=jobs)
+    release_seconds = time.monotonic() - t_release
+    os.environ[RELEASE_ENV] = str(ledger_path.resolve())   # inherited by the workers and their kernels
     all_jobs = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, phases, pilots)
     if not all_jobs:
         raise RunError(f"no strand notebooks found in {notebooks_dir}")
     hasher = TableHasher(processed_dir)
     first = [j for j in all_jobs if j.strand != SYNTHESIS]
     second = [j for j in all_jobs if j.strand == SYNTHESIS]
+    for j in all_jobs:
+        j.release = ledger_path
     for j in first:
         j.components = cache_components(j, hasher)
         j.key = _sha(json.dumps(j.components, sort_keys=True).encode())
@@ -751,7 +764,9 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     full = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir)
     results_csv = merge_results(book_dir, full)
     skipped = [j.name for j in all_jobs if j.name not in set(executed)]
-    return RunReport(executed, skipped, intake_ran, results_csv, time.monotonic() - t0)
+    report = RunReport(executed, skipped, intake_ran, results_csv, time.monotonic() - t0)
+    report.release_seconds = release_seconds
+    return report
 
 
 # ---------------------------------------------------------------------------------------------------------------------

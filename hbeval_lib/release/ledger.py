@@ -92,14 +92,15 @@ class Renderer:
                                "(the protected release ledger is missing: run `hbeval build`)")
         df = pd.read_parquet(path)
         self.path = path
-        self.decisions = {cell_key(*t[:6]): (bool(t[6]), str(t[7] or ""))
-                          for t in df[["strand", "phase", "pilot", "table", "row", "col", "suppressed", "code"]]
-                          .itertuples(index=False, name=None)}
+        cols = ["strand", "phase", "pilot", "table", "row", "col", "suppressed", "code", "value"]
+        self.decisions = {cell_key(*t[:6]): (bool(t[6]), str(t[7] or ""), None if pd.isna(t[8]) else int(t[8]))
+                          for t in df[cols].itertuples(index=False, name=None)}
 
-    def decision(self, key: tuple) -> tuple[bool, str]:
-        """``(suppressed, code)`` of a cell; a cell missing from the ledger raises :class:`ReleaseError`."""
+    def decision(self, key: tuple, value=None) -> tuple[bool, str]:
+        """``(suppressed, code)`` of a cell; a cell missing from the ledger, or whose value differs from the
+        ledger's (a stale release), raises :class:`ReleaseError`."""
         try:
-            return self.decisions[key]
+            hidden, code, known = self.decisions[key]
         except KeyError:
             strand, phase, pilot, table, row, col = key
             raise ReleaseError(
@@ -107,6 +108,13 @@ class Renderer:
                 "julkaisuluettelossa: aja `hbeval build`, joka laskee ja suojaa kaikki julkaistavat luvut ennen "
                 "muistioiden ajoa. (A cell not in the protected release: run `hbeval build`; a number computed "
                 "only in a notebook cannot be published.)") from None
+        if known != (None if value is None else int(value)):
+            strand, phase, pilot, table, row, col = key
+            raise ReleaseError(
+                f"Solun '{table}' / '{row}' / '{col}' ({strand}, {phase}, {pilot}) arvo poikkeaa suojatusta "
+                "julkaisuluettelosta: julkaisuluettelo on vanhentunut. Aja `hbeval build`. (The release ledger is "
+                "stale: run `hbeval build`.)")
+        return hidden, code
 
 
 _ACTIVE: Collector | Renderer | None = None

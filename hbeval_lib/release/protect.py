@@ -194,9 +194,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     is_margin = fam.cells["margin"].ne("").to_numpy()
     phase_rank = fam.cells["phase"].map(fam.phase_ix).to_numpy()
     label = (fam.cells["phase"] + "|" + fam.cells["pilot"] + "|" + fam.cells["row"] + "|" + fam.cells["col"]).tolist()
-    # least information loss first: pilot page before all pilots, interior before total, small before large
+    # least information loss first: pilot page before all pilots, the later phase first, interior before total,
+    # small before large
     # (the later phase first: earlier reports were published first and stay as they were)
-    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i]), bool(is_margin[i]), -int(phase_rank[i]),
+    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i]), -int(phase_rank[i]), bool(is_margin[i]),
                                                       values[i] == 0, int(values[i]), label[i]))
     rank_of = {i: r for r, i in enumerate(cost)}
 
