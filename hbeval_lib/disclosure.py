@@ -371,9 +371,10 @@ class Disclosure:
             Counts (non-negative integers); a Series is treated as one column.
         name : str
             Logged table name.
-        margins : bool
+        margins : bool or "col"
             Add a total row and column (:attr:`total_label`) and apply secondary suppression so that no hidden
-            cell can be recovered from the totals (audited with :func:`suppressed_intervals`).
+            cell can be recovered from the totals (audited with :func:`suppressed_intervals`). ``"col"``: the
+            rows' totals are known to the reader (e.g. the respondents of each item) but not shown here.
 
         Returns
         -------
@@ -384,17 +385,24 @@ class Disclosure:
         if isinstance(table, pd.Series):
             table = table.to_frame(table.name if table.name is not None else "n")
         rel = self._release()
+        if margins == "col" and rel is None:   # standalone: the row totals are a one-column table's margins
+            shown = self._counts_with_margins(table, name)
+            return shown.drop(index=self.total_label).drop(columns=self.total_label)
         if rel is not None:
             if margins:
                 values = table.fillna(0).astype("int64")
                 full = values.copy()
                 full[self.total_label] = values.sum(axis=1)
-                full.loc[self.total_label] = full.sum(axis=0)
+                if margins != "col":
+                    full.loc[self.total_label] = full.sum(axis=0)
                 full.index.name, full.columns.name = table.index.name, table.columns.name
             else:
                 full = table
-            codes = self._release_codes(rel, full, name, margin_rows={self.total_label} if margins else set(),
+            codes = self._release_codes(rel, full, name,
+                                        margin_rows={self.total_label} if margins and margins != "col" else set(),
                                         margin_cols={self.total_label} if margins else set())
+            if margins == "col" and rel.mode == "render":
+                full, codes = full.drop(columns=self.total_label), codes.drop(columns=self.total_label)
             if rel.mode == "render":
                 out = full.astype(object).copy()
                 for i, r in enumerate(full.index):

@@ -724,7 +724,9 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     t_release = time.monotonic()
     ledger_path = ensure_release(processed_dir, notebooks_dir, cfg, jobs=jobs)
     release_seconds = time.monotonic() - t_release
-    os.environ[RELEASE_ENV] = str(ledger_path.resolve())   # inherited by the workers and their kernels
+    # the workers and their kernels inherit the ledger's path: every notebook renders from the protected release
+    saved_env = os.environ.get(RELEASE_ENV)
+    os.environ[RELEASE_ENV] = str(ledger_path.resolve())
     all_jobs = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, phases, pilots)
     if not all_jobs:
         raise RunError(f"no strand notebooks found in {notebooks_dir}")
@@ -761,6 +763,10 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         if bar_state.get("bar") is not None:
             bar_state["bar"].close()
         shutil.rmtree(staging_root, ignore_errors=True)
+        if saved_env is None:
+            os.environ.pop(RELEASE_ENV, None)
+        else:
+            os.environ[RELEASE_ENV] = saved_env
     full = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir)
     results_csv = merge_results(book_dir, full)
     skipped = [j.name for j in all_jobs if j.name not in set(executed)]

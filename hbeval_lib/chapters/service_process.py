@@ -111,6 +111,12 @@ def baseline_distribution(rep: Report) -> Section:
     n_lk = len(lk)
     if rep.dc.figure_ok(n_lk, "lahtokysely.jakauma") and items:
         counts = sv.likert_distribution(lk, items, levels=range(1, 8))
+        # each segment is a share of the respondents, i.e. a count: items with a category of 1–4 persons go
+        shown = rep.dc.counts(counts, "lahtokysely.jakauma.luokat", margins="col")
+        counts = counts[[all(isinstance(v, (int, np.integer)) for v in shown.loc[i]) for i in shown.index]]
+        if counts.empty:
+            return out.text("Lähtökyselyn vastausjakaumia ei voi näyttää: jokaisessa väittämässä jokin "
+                            "vastausvaihtoehto perustuisi alle viiteen vastaajaan.")
         percent = counts.div(counts.sum(axis=1), axis=0) * 100
         fig = diverging_bar(percent, [str(i) for i in range(1, 8)],
                             row_labels=[sv.BASELINE_STATEMENTS[i] for i in percent.index],
@@ -222,7 +228,8 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
     data = hb_shares.loc["kaikki", keep].rename(sv.PROVIDER_LABELS).mul(100).reset_index()
     data.columns = ["Tuottaja", "Osuus"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:5], legend=False, ax=ax)
+    sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:len(data)], legend=False,
+                ax=ax)
     ax.set(xlabel="Osuus HB-budjetin käytöstä (%)", ylabel="")
     plots.finish(fig, f"HB-budjetin käyttö tuottajittain (n = {n_hb} asiakasta)")
     return out.figure(fig, "*Kuvio: kuinka suuri osa HB-budjettien euroista käytettiin kunkin tuottajatyypin "

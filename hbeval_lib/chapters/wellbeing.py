@@ -181,7 +181,9 @@ def coverage(rep: Report) -> Section:
     cov.index = [ARM_FI[a] for a in cov.index]
     cov.index.name = "Ryhmä"
     cov.columns = ["Asiakkaita", "Alkumittaus", "Välimittaus", "Loppumittaus", "Alku- ja loppumittaus"]
-    return Section(table=rep.dc.counts(cov, "mittauskattavuus"))
+    # the arm sizes are the recruitment table's (protected there with their total); printing them again here
+    # would let a reader subtract a hidden arm from the total
+    return Section(table=rep.dc.counts(cov.drop(columns="Asiakkaita"), "mittauskattavuus"))
 
 
 def dropout(rep: Report) -> Section:
@@ -446,7 +448,26 @@ def survey_respondents(rep: Report) -> Section:
                         "vastauksia ei julkaista sellaisenaan; ne on tiivistetty teemojen lukumääriksi.")
 
 
-def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, grouped: bool) -> Section:
+def protect_likert(rep: Report, cnt: pd.DataFrame, table: str) -> tuple[pd.DataFrame, int]:
+    """Keep the rows (items) of a Likert count table whose every answer category may be shown.
+
+    A bar's segment is a share of a known group of respondents, i.e. a count: the categories are protected as a
+    table of counts with the respondents as row totals (linked over pages and phases by the release). Returns the
+    kept counts and the number of items dropped.
+    """
+    if cnt.empty:
+        return cnt, 0
+    shown = rep.dc.counts(cnt, table, margins="col")
+    keep = [all(isinstance(v, (int, np.integer)) for v in shown.loc[i]) for i in shown.index]
+    return cnt[keep], int(len(keep) - sum(keep))
+
+
+def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, grouped: bool,
+                   table: str = "asiakaskysely.jakauma") -> Section:
+    cnt, dropped = protect_likert(rep, cnt, table)
+    if dropped:
+        caption += (f" *Kuviosta on jätetty pois {dropped} väittämää, joissa jokin vastausvaihtoehto olisi "
+                    "perustunut alle viiteen vastaajaan.*")
     if cnt.empty:
         return Section(text=too_few)
     labels = _conf(rep).get("likert_labels", DEFAULT_LIKERT_LABELS)
@@ -475,7 +496,7 @@ def survey_pairs_figure(rep: Report) -> Section:
         rep, cnt, f"Kuviota ei piirretä: vastaajia on alle {rep.dc.min_n_stat} kussakin ryhmässä.",
         "*Kuvio 4. Molemmille ryhmille esitettyjen väittämien vastausjakaumat (%). Palkit on keskitetty "
         "neutraaliin vastaukseen: mitä enemmän palkki on oikealla, sitä useampi oli samaa mieltä. Vertaa saman "
-        "väittämän HB- ja verrokkipalkkia.*", grouped=True)
+        "väittämän HB- ja verrokkipalkkia.*", grouped=True, table="asiakaskysely.jakauma.parit")
 
 
 def survey_comparison(rep: Report) -> Section:
@@ -525,7 +546,7 @@ def survey_hb_figure(rep: Report) -> Section:
     return _likert_figure(
         rep, cnt, f"Kuviota ei piirretä: HB-vastaajia on alle {rep.dc.min_n_stat}.",
         "*Kuvio 5. HB-asiakkaiden vastaukset HB-toimintamallia koskeviin väittämiin (%). Katso, mitkä väittämät "
-        "jakavat vastaajia ja missä samanmielisiä on eniten.*", grouped=False)
+        "jakavat vastaajia ja missä samanmielisiä on eniten.*", grouped=False, table="asiakaskysely.jakauma.hb")
 
 
 def survey_choices(rep: Report) -> list[Section]:

@@ -85,7 +85,8 @@ class Renderer:
 
     mode = "render"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, explicit: bool = False):
+        self.explicit = explicit   # set directly (tests, warm kernels), not from the environment
         path = Path(path)
         if not path.exists():
             raise ReleaseError(f"suojattua julkaisuluetteloa ei löydy ({path.name}): aja `hbeval build` "
@@ -121,13 +122,26 @@ _ACTIVE: Collector | Renderer | None = None
 
 
 def active() -> Collector | Renderer | None:
-    """The release mode of this process: a :class:`Collector`, a :class:`Renderer` or ``None`` (standalone)."""
+    """The release mode of this process: a :class:`Collector`, a :class:`Renderer` or ``None`` (standalone).
+
+    Render mode follows the environment variable :data:`ENV` (set by the pipeline for the notebook kernels); a
+    ledger file that changes between calls is read again.
+    """
     global _ACTIVE
-    if _ACTIVE is None and os.environ.get(ENV):
-        _ACTIVE = Renderer(os.environ[ENV])
+    if isinstance(_ACTIVE, Collector):
+        return _ACTIVE
+    path = os.environ.get(ENV)
+    if not path:
+        return _ACTIVE if not isinstance(_ACTIVE, Renderer) or _ACTIVE.explicit else None
+    stamp = (path, Path(path).stat().st_mtime_ns if Path(path).exists() else None)
+    if not isinstance(_ACTIVE, Renderer) or getattr(_ACTIVE, "stamp", None) != stamp:
+        _ACTIVE = Renderer(path)
+        _ACTIVE.stamp = stamp
     return _ACTIVE
 
 
 def set_active(obj: Collector | Renderer | None) -> None:
     global _ACTIVE
+    if isinstance(obj, Renderer):
+        obj.explicit = True
     _ACTIVE = obj
