@@ -385,9 +385,6 @@ class Disclosure:
         if isinstance(table, pd.Series):
             table = table.to_frame(table.name if table.name is not None else "n")
         rel = self._release()
-        if margins == "col" and rel is None:   # standalone: the row totals are a one-column table's margins
-            shown = self._counts_with_margins(table, name)
-            return shown.drop(index=self.total_label).drop(columns=self.total_label)
         if rel is not None:
             if margins:
                 values = table.fillna(0).astype("int64")
@@ -403,6 +400,13 @@ class Disclosure:
                                         margin_cols={self.total_label} if margins else set())
             if margins == "col" and rel.mode == "render":
                 full, codes = full.drop(columns=self.total_label), codes.drop(columns=self.total_label)
+            if rel.mode == "collect":   # nothing is shown while collecting: primary marks only, no LP audit
+                out = (full.drop(columns=self.total_label) if margins == "col" else full).astype(object).copy()
+                for i in range(out.shape[0]):
+                    for j in range(out.shape[1]):
+                        if self._primary_code(out.iat[i, j]):
+                            out.iat[i, j] = self.suppressed_mark
+                return out
             if rel.mode == "render":
                 out = full.astype(object).copy()
                 for i, r in enumerate(full.index):
@@ -412,6 +416,9 @@ class Disclosure:
                             out.iat[i, j] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
                             self.record(name, f"{r} / {c}", code if code in RULE_TEXTS else "secondary")
                 return out
+        if margins == "col":   # standalone: the row totals are known, protected like a table's margins
+            shown = self._counts_with_margins(table, name)
+            return shown.drop(index=self.total_label).drop(columns=self.total_label)
         if margins:
             return self._counts_with_margins(table, name)
         out = table.astype(object).copy()

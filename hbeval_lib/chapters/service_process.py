@@ -113,7 +113,7 @@ def baseline_distribution(rep: Report) -> Section:
         counts = sv.likert_distribution(lk, items, levels=range(1, 8))
         # each segment is a share of the respondents, i.e. a count: items with a category of 1–4 persons go
         shown = rep.dc.counts(counts, "lahtokysely.jakauma.luokat", margins="col")
-        counts = counts[[all(isinstance(v, (int, np.integer)) for v in shown.loc[i]) for i in shown.index]]
+        counts = counts[[all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]]
         if counts.empty:
             return out.text("Lähtökyselyn vastausjakaumia ei voi näyttää: jokaisessa väittämässä jokin "
                             "vastausvaihtoehto perustuisi alle viiteen vastaajaan.")

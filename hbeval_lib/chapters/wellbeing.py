@@ -458,7 +458,7 @@ def protect_likert(rep: Report, cnt: pd.DataFrame, table: str) -> tuple[pd.DataF
     if cnt.empty:
         return cnt, 0
     shown = rep.dc.counts(cnt, table, margins="col")
-    keep = [all(isinstance(v, (int, np.integer)) for v in shown.loc[i]) for i in shown.index]
+    keep = [all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]
     return cnt[keep], int(len(keep) - sum(keep))
 
 
