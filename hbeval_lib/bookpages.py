@@ -241,43 +241,7 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
             continue
         agg = df.groupby(["instrument", "reason"], sort=True).size().reset_index(name="Rivejä")
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
-    out += ["## Tietosuojan vuoksi peitetyt solut", "",
-            "Alle viiden henkilön solut on peitetty (`<5`) ja alle kymmenen henkilön tunnusluvut jätetty pois "
-            "(`–`). Luettelo kertoo raporteittain, mitkä solut peitettiin ja millä säännöllä.", ""]
-    frames = []
-    for p in sorted(book_dir.glob("*/*/*.suppressions.csv")):
-        df = _read_csv(p)
-        if df is not None and not df.empty:
-            df = df[[c for c in ("table", "cell", "rule") if c in df.columns]]
-            df.insert(0, "pilot", p.name.removesuffix(".suppressions.csv"))
-            df.insert(0, "strand", p.parent.name)
-            df.insert(0, "phase", p.parent.parent.name)
-            frames.append(df)
-    if frames:
-        sup = pd.concat(frames, ignore_index=True)
-        phases = {ph.key: ph.name for ph in cfg.phases}
-        pilots = {"kaikki": "Kaikki pilotit", **{pl.key: pl.name for pl in cfg.pilots}}
-        sup["phase"] = pd.Categorical(sup["phase"].map(lambda k: phases.get(k, k)),
-                                      categories=[ph.name for ph in cfg.phases] + sorted(
-                                          set(sup["phase"]) - set(phases)), ordered=True)
-        sup["strand"] = sup["strand"].map(lambda k: STRAND_TITLES.get(k, k))
-        sup["pilot"] = sup["pilot"].map(lambda k: pilots.get(k, k))
-        names = {"phase": "Vaihe", "strand": "Osa", "pilot": "Pilotti", "table": "Taulukko", "cell": "Solu",
-                 "rule": "Sääntö"}
-        summary = (sup.groupby(["phase", "strand", "rule"], observed=True).size().rename("Soluja")
-                   .reset_index())
-        # the full cell list (table and cell identifiers of the code) is in the notebooks' suppression files; the
-        # published page counts the cells per page and rule, in Finnish
-        out += [f"Peitettyjä soluja yhteensä {len(sup)}. Yhteenveto raporteittain ja säännöittäin; "
-                "sivukohtainen erittely on vaiheittain avattavissa alla.", ""]
-        out.append(_md_table(summary.rename(columns=names)))
-        for phase, part in sup.groupby("phase", observed=True):
-            per_page = part.groupby(["strand", "pilot", "rule"], sort=False).size().rename("Soluja").reset_index()
-            out += ["<details>", f"<summary>{phase}: peitetyt solut sivuittain ({len(part)})</summary>", ""]
-            out.append(_md_table(per_page.rename(columns=names)))
-            out += ["", "</details>", ""]
-    else:
-        out += ["Yhtään solua ei tarvinnut peittää.", ""]
+    out += release_section(processed_dir, book_dir, cfg)
     return "\n".join(out)
 
 
@@ -302,6 +266,53 @@ def front_page_status(status: dict) -> str:
                 "(kuittauslista `data/kuitatut_havainnot.yml`); raportti on koottu niistä huolimatta. Lisätiedot "
                 "sivulla {doc}`_generated/aineisto`.", "", *items, ":::", ""]
     return "\n".join(out)
+
+
+RELEASE_DOWNLOAD = "peitetyt_solut.csv"
+CODE_GROUPS = {"count": "Ensisijainen: alle 5 henkilöä", "margin": "Ensisijainen: alle 5 henkilöä",
+               "zero": "Ensisijainen: alle 5 henkilöä", "stat": "Ensisijainen: tunnusluku alle 10 henkilöstä",
+               "secondary": "Toissijainen: summat ja vaiheiden erotukset",
+               "complement": "Toissijainen: piilotetun tunnusluvun täydennys"}
+
+
+def release_section(processed_dir: Path, book_dir: Path, cfg: Config) -> list[str]:
+    """The data-quality page's account of disclosure control: cells published and suppressed per phase and strand
+    (from the protected release ledger), with the full list of suppressed cells as a download."""
+    from .release.stage import LEDGER_NAME
+
+    out = ["## Tietosuojan vuoksi peitetyt solut", "",
+           "Kaikki raporttien luvut (kaikki vaiheet, pilotit ja osat) laskettiin ensin yhteen julkaisuluetteloon, "
+           "ja tietosuoja ratkaistiin kerralla koko julkaisulle: alle viiden henkilön lukumäärät näytetään "
+           "muodossa `<5`, alle kymmenen henkilön tunnusluvut jätetään pois (`–`), ja lisäksi peitetään luvut, "
+           "joista peitetyn luvun voisi päätellä taulukon summista, kaikkien pilottien luvusta tai kahden "
+           "raportointivaiheen erotuksesta. Taulukko kertoo vaiheittain ja osittain, montako solua julkaistiin ja "
+           "montako peitettiin ja miksi.", ""]
+    path = Path(processed_dir) / LEDGER_NAME
+    if not path.exists():
+        return out + ["Julkaisuluetteloa ei löytynyt: tietoja ei voi esittää.", ""]
+    led = pd.read_parquet(path)
+    phases = {ph.key: ph.name for ph in cfg.phases}
+    led["Vaihe"] = pd.Categorical(led["phase"].map(phases), categories=[ph.name for ph in cfg.phases], ordered=True)
+    led["Osa"] = led["strand"].map(lambda k: STRAND_TITLES.get(k, k))
+    led["Peitto"] = led["code"].map(lambda c: CODE_GROUPS.get(c, "Muu") if c else "Julkaistu")
+    tab = (led.groupby(["Vaihe", "Osa", "Peitto"], observed=True).size().unstack("Peitto", fill_value=0))
+    order = ["Julkaistu"] + [c for c in dict.fromkeys(CODE_GROUPS.values()) if c in tab.columns]
+    tab = tab.reindex(columns=order + [c for c in tab.columns if c not in order], fill_value=0).reset_index()
+    n_sup = int(led["suppressed"].sum())
+    out += [f"Julkaisussa on {_fi(len(led))} solua, joista peitettiin {_fi(n_sup)} "
+            f"({_fi(100 * n_sup / max(len(led), 1), 1)} %).", ""]
+    out.append(_md_table(tab))
+    pilots = {"kaikki": "Kaikki pilotit", **{pl.key: pl.name for pl in cfg.pilots}}
+    full = led.loc[led["suppressed"]].assign(Pilotti=lambda d: d["pilot"].map(lambda k: pilots.get(k, k)))
+    full = full.rename(columns={"table": "Taulukko", "row": "Rivi", "col": "Sarake", "reason": "Sääntö"})
+    full = full[["Vaihe", "Osa", "Pilotti", "Taulukko", "Rivi", "Sarake", "Sääntö"]].sort_values(
+        ["Vaihe", "Osa", "Pilotti", "Taulukko"], kind="stable")
+    dest = Path(book_dir) / GENERATED / RELEASE_DOWNLOAD
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    full.to_csv(dest, index=False, encoding="utf-8")
+    out += ["", f"Koko luettelo peitetyistä soluista (vaihe, osa, pilotti, taulukko, rivi, sarake, sääntö): "
+                f"{{download}}`{RELEASE_DOWNLOAD}`.", ""]
+    return out
 
 
 def _git(*args: str) -> str:

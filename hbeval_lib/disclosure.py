@@ -66,6 +66,7 @@ import pandas as pd
 
 from .fileio import write_csv_atomic
 from .config import Config, load_config
+from .release import ledger as _ledger
 
 SUPPRESSED = "<5"      # a small count (the text follows min_count: see Disclosure.suppressed_mark)
 NOT_SHOWN = "–"        # a statistic on too few persons, a secondarily suppressed cell, a hidden zero
@@ -77,9 +78,12 @@ RULE_TEXTS = {
     "count": "lukumäärä alle {k} (ensisijainen peitto)",
     "zero": "nolla, joka paljastaisi ryhmän kaikkien tiedon (peitetty)",
     "margin": "reunasumma alle {k} (ensisijainen peitto)",
-    "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista",
+    "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
+                 "raportointivaiheiden erotuksesta",
+    "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
     "stat": "tunnusluku alle {n} henkilön tiedoista",
     "figure": "kuvio alle {n} henkilön ryhmästä, ei piirretä",
+    "dominance": "euromäärä, jossa yksi tai kaksi asiakasta muodostaa valtaosan summasta (dominanssisääntö)",
     "docs": "lainaus ryhmästä, jossa on alle {k} asiakirjaa: ei näytetä",
     "possible_name": "lainaus saattaa sisältää nimen: ei näytetä",
     "no_scrubber": "tunnisteiden poistoa ei ollut käytettävissä: lainauksia ei näytetä",
@@ -117,6 +121,7 @@ class Disclosure:
     table_prefix: str = ""
     cfg: Config | None = None
     log: list[dict] = field(default_factory=list)
+    page: "_ledger.Page | None" = None   # set by report.start: the page this notebook execution publishes
 
     def __post_init__(self):
         self.cfg = self.cfg or load_config()
@@ -146,9 +151,34 @@ class Disclosure:
         self.log.append({"table": self._name(table), "cell": str(cell), "rule": self.rule_text(rule),
                          "code": code})
 
+    # -- the release (collect / render) ---------------------------------------
+    def _release(self):
+        """The release stage's collector or renderer when this page takes part in a release, else ``None``."""
+        return _ledger.active() if self.page is not None else None
+
+    def _cell(self, rel, table: str, row, col, kind: str, value, margin: str = ""):
+        """Collect a cell, or return its release decision ``(suppressed, code)`` when rendering."""
+        key = self.page.unique(self._name(table), row, col)
+        value = None if _is_missing(value) else int(value)
+        if rel.mode == "collect":
+            rel.record(key, kind, value, margin)
+            return None
+        return rel.decision(key, value)
+
     # -- statistics ----------------------------------------------------------
     def stat_ok(self, n, table: str, cell: str = "") -> bool:
-        """True when a statistic on ``n`` persons may be shown; otherwise logs the suppression."""
+        """True when a statistic on ``n`` persons may be shown; otherwise logs the suppression.
+
+        In a release, the decision is the protected release's (which also hides complements of hidden statistics).
+        """
+        rel = self._release()
+        if rel is not None and rel.mode == "render":
+            hidden, code = self._cell(rel, table, cell, "", "stat", n)
+            if hidden:
+                self.record(table, cell, code if code in RULE_TEXTS else "stat")
+            return not hidden
+        if rel is not None:
+            self._cell(rel, table, cell, "", "stat", n)
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat")
@@ -199,12 +229,11 @@ class Disclosure:
                 out[c] = out[c].astype(object)
         for idx in df.index:
             n = df.at[idx, n_col]
-            if not _is_missing(n) and int(n) >= self.min_n_stat:
-                continue
             label = " / ".join(str(df.at[idx, c]) for c in label_cols) if label_cols else str(idx)
+            if self.stat_ok(n, table, label):
+                continue
             for c in value_cols:
                 out.at[idx, c] = NOT_SHOWN
-            self.record(table, label, "stat")
             if not _is_missing(n) and (drop_n or 0 < int(n) < self.min_count):
                 out.at[idx, n_col] = self.suppressed_mark if 0 < int(n) < self.min_count else NOT_SHOWN
         return out
@@ -218,6 +247,21 @@ class Disclosure:
         """
         keys = list(parts)
         table = pd.DataFrame([[int(parts[k]) for k in keys]], index=["n"], columns=keys)
+        rel = self._release()
+        if rel is not None:
+            full = table.copy()
+            full["total"] = int(table.to_numpy().sum())
+            codes = self._release_codes(rel, full, name, margin_cols={"total"})
+            if rel.mode == "render":
+                shown = {}
+                for key in keys + ["total"]:
+                    code = codes.at["n", key]
+                    if isinstance(code, str) and code:
+                        shown[key] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
+                        self.record(name, key, code)
+                    else:
+                        shown[key] = int(full.at["n", key])
+                return shown
         full, codes = self.protect(table)
         shown = {}
         for j, key in enumerate(keys + ["total"]):
@@ -229,9 +273,69 @@ class Disclosure:
                 shown[key] = int(full.iat[0, j])
         return shown
 
+    def share_ok(self, k, n, table: str, cell: str = "") -> bool:
+        """True when a share ``k / n`` of a group of ``n`` persons may be shown (as a percentage, a bar, …).
+
+        A share of a known group is the count ``k``: it is protected as the two counts ``k`` and ``n − k`` with
+        their total ``n`` (a count of 1 … ``min_count``−1 on either side hides it), and it needs ``n`` of at
+        least ``min_n_stat`` persons. In a release the counts are ledger cells, protected with everything else.
+        """
+        k = 0 if _is_missing(k) else int(round(float(k)))
+        n = 0 if _is_missing(n) else int(n)
+        if not self.stat_ok(n, table, f"{cell} (n)"):
+            return False
+        parts = {"osuus": k, "muut": n - k}
+        rel = self._release()
+        if rel is not None:
+            full = pd.DataFrame([[k, n - k, n]], index=[cell], columns=["osuus", "muut", self.total_label])
+            codes = self._release_codes(rel, full, table, margin_cols={self.total_label})
+            if rel.mode == "render":
+                hidden = [c for c in codes.columns if isinstance(codes.at[cell, c], str) and codes.at[cell, c]]
+                if hidden:
+                    self.record(table, cell, "count" if codes.at[cell, hidden[0]] in ("count", "margin")
+                                else "secondary")
+                return not hidden
+        if any(0 < v < self.min_count for v in parts.values()):
+            self.record(table, cell, "count")
+            return False
+        return True
+
+    def magnitude_ok(self, values, table: str, cell: str = "") -> bool:
+        """True when a euro sum or mean over contributors ``values`` (one amount per person) may be shown.
+
+        Rules (ACRO's defaults for magnitude tables as reference): at least ``min_n_stat`` contributors with a
+        non-zero amount; the n-k dominance rule (the ``nk_n`` largest contributors hold at most ``nk_k`` of the
+        total) and the p % rule (the total less the two largest is at least ``p_ratio`` × the largest, so the
+        second largest contributor cannot estimate the largest within p %). In a release the number of
+        contributors is a ledger statistic (its complement is protected like any statistic's).
+        """
+        v = np.sort(np.abs(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce").dropna(), dtype=float)))[::-1]
+        v = v[v > 0]
+        contributors = int(len(v))
+        if not self.stat_ok(contributors, table, cell):
+            return False
+        conf = self.cfg.section("disclosure", {}) or {}
+        nk_n, nk_k = int(conf.get("nk_n", 2)), float(conf.get("nk_k", 0.9))
+        p_ratio = float(conf.get("p_ratio", 0.1))
+        total = float(v.sum())
+        dominated = total > 0 and float(v[:nk_n].sum()) > nk_k * total
+        p_rule = total > 0 and (total - float(v[:2].sum())) < p_ratio * float(v[0])
+        if dominated or p_rule:
+            self.record(table, cell, "dominance")
+            return False
+        return True
+
     # -- figures -------------------------------------------------------------
     def figure_ok(self, n, name: str) -> bool:
         """True when a figure of a group of ``n`` persons may be drawn; otherwise logs it."""
+        rel = self._release()
+        if rel is not None and rel.mode == "render":
+            hidden, _ = self._cell(rel, name, "kuvio", "", "stat", n)
+            if hidden:
+                self.record(name, "kuvio", "figure")
+            return not hidden
+        if rel is not None:
+            self._cell(rel, name, "kuvio", "", "stat", n)
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(name, "kuvio", "figure")
@@ -267,9 +371,10 @@ class Disclosure:
             Counts (non-negative integers); a Series is treated as one column.
         name : str
             Logged table name.
-        margins : bool
+        margins : bool or "col"
             Add a total row and column (:attr:`total_label`) and apply secondary suppression so that no hidden
-            cell can be recovered from the totals (audited with :func:`suppressed_intervals`).
+            cell can be recovered from the totals (audited with :func:`suppressed_intervals`). ``"col"``: the
+            rows' totals are known to the reader (e.g. the respondents of each item) but not shown here.
 
         Returns
         -------
@@ -279,6 +384,41 @@ class Disclosure:
         """
         if isinstance(table, pd.Series):
             table = table.to_frame(table.name if table.name is not None else "n")
+        rel = self._release()
+        if rel is not None:
+            if margins:
+                values = table.fillna(0).astype("int64")
+                full = values.copy()
+                full[self.total_label] = values.sum(axis=1)
+                if margins != "col":
+                    full.loc[self.total_label] = full.sum(axis=0)
+                full.index.name, full.columns.name = table.index.name, table.columns.name
+            else:
+                full = table
+            codes = self._release_codes(rel, full, name,
+                                        margin_rows={self.total_label} if margins and margins != "col" else set(),
+                                        margin_cols={self.total_label} if margins else set())
+            if margins == "col" and rel.mode == "render":
+                full, codes = full.drop(columns=self.total_label), codes.drop(columns=self.total_label)
+            if rel.mode == "collect":   # nothing is shown while collecting: primary marks only, no LP audit
+                out = (full.drop(columns=self.total_label) if margins == "col" else full).astype(object).copy()
+                for i in range(out.shape[0]):
+                    for j in range(out.shape[1]):
+                        if self._primary_code(out.iat[i, j]):
+                            out.iat[i, j] = self.suppressed_mark
+                return out
+            if rel.mode == "render":
+                out = full.astype(object).copy()
+                for i, r in enumerate(full.index):
+                    for j, c in enumerate(full.columns):
+                        code = codes.iat[i, j]
+                        if isinstance(code, str) and code:
+                            out.iat[i, j] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
+                            self.record(name, f"{r} / {c}", code if code in RULE_TEXTS else "secondary")
+                return out
+        if margins == "col":   # standalone: the row totals are known, protected like a table's margins
+            shown = self._counts_with_margins(table, name)
+            return shown.drop(index=self.total_label).drop(columns=self.total_label)
         if margins:
             return self._counts_with_margins(table, name)
         out = table.astype(object).copy()
@@ -289,6 +429,19 @@ class Disclosure:
                     out.at[r, c] = self.suppressed_mark if code == "count" else NOT_SHOWN
                     self.record(name, f"{r} / {c}", code)
         return out
+
+    def _release_codes(self, rel, full: pd.DataFrame, name: str, margin_rows=frozenset(),
+                       margin_cols=frozenset()) -> pd.DataFrame:
+        """Collect every cell of a count table (with its margins), or read the release's codes when rendering."""
+        codes = pd.DataFrame(None, index=full.index, columns=full.columns, dtype=object)
+        for i, r in enumerate(full.index):
+            for j, c in enumerate(full.columns):
+                mr, mc = r in margin_rows, c in margin_cols
+                margin = "both" if (mr and mc) else "row" if mr else "col" if mc else ""
+                got = self._cell(rel, name, r, c, "count", full.iat[i, j], margin)
+                if got is not None:
+                    codes.iat[i, j] = got[1] if got[0] else None
+        return codes
 
     def crosstab_with_margins(self, data: pd.DataFrame, index: str, columns: str, name: str,
                               index_order: Iterable | None = None,

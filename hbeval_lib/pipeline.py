@@ -413,6 +413,7 @@ class Job:
     processed_dir: Path
     config_path: Path
     extra_inputs: tuple = ()  # further files whose content every key covers (see the module docstring)
+    release_digest: str = ""  # digest of this page's cells in the protected release ledger
     key: str = ""
     components: dict = dataclasses.field(default_factory=dict)  # what the key was made of (kept in the key file)
     text_hash: str = ""  # hash of the whole notebook source, prose included (a prose edit changes only this)
@@ -530,6 +531,7 @@ def cache_components(job: Job, hasher: TableHasher) -> dict:
         "kernel": KERNEL_NAME,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "extra_inputs": _extra_inputs_hashes(job.extra_inputs),
+        "release": job.release_digest,
     }
     if job.strand == SYNTHESIS:
         phase_dir = job.book_dir / job.phase
@@ -1043,6 +1045,7 @@ class RunReport:
     prose: list[str] = dataclasses.field(default_factory=list)
     stale_elsewhere: list[str] = dataclasses.field(default_factory=list)
     job_seconds: dict = dataclasses.field(default_factory=dict)  # executed notebook -> seconds (kernel reset incl.)
+    release_seconds: float = 0.0   # the release stage (0 when its ledger was up to date)
 
 
 class Executor:
@@ -1253,6 +1256,22 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     stamp_path(book_dir).unlink(missing_ok=True)  # no stamp until this run has finished
     load_memo(cache_dir)
     intake_ran = ensure_processed(Path(raw_dir), processed_dir, cfg, progress=progress) if raw_dir else False
+    # the release stage: every published cell of the whole release, protected once; the notebooks render from it
+    from .release.ledger import ENV as RELEASE_ENV
+    from .release.stage import ensure_release
+
+    t_release = time.monotonic()
+    ledger_path = ensure_release(processed_dir, notebooks_dir, cfg, jobs=jobs)
+    release_seconds = time.monotonic() - t_release
+    # a notebook's key covers its own page's decisions (a change elsewhere in the release does not re-run it);
+    # the stale check covers the whole release
+    from .release.stage import page_digests
+
+    release_pages = page_digests(ledger_path)
+    stamp_inputs = extra_inputs + [ledger_path]
+    # the kernels inherit the ledger's path: every notebook renders from the protected release
+    saved_env = os.environ.get(RELEASE_ENV)
+    os.environ[RELEASE_ENV] = str(ledger_path.resolve())
     full = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, extra_inputs=extra_inputs)
     selected = {j.name for j in plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, phases, pilots)}
     all_jobs = [j for j in full if j.name in selected]
@@ -1273,6 +1292,8 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
 
     first = [j for j in all_jobs if j.strand != SYNTHESIS]
     second = [j for j in all_jobs if j.strand == SYNTHESIS]
+    for j in all_jobs + [j for j in full if j not in all_jobs]:
+        j.release_digest = release_pages.get(f"{j.phase}/{j.strand}/{j.pilot}", "")
     todo1, prose = plan(first)
     staging_root = book_dir / ".hbeval_staging"
     failed_dir = cache_dir / "failed"
@@ -1296,6 +1317,10 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         if bar_state.get("bar") is not None:
             bar_state["bar"].close()
         shutil.rmtree(staging_root, ignore_errors=True)
+        if saved_env is None:
+            os.environ.pop(RELEASE_ENV, None)
+        else:
+            os.environ[RELEASE_ENV] = saved_env
     results_csv = merge_results(book_dir, full)
     # the notebooks not selected: out of date? (checked, not run)
     others = [j for j in full if j.name not in selected]
@@ -1306,12 +1331,13 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         if job_status(j) != "fresh":
             stale_elsewhere.append(j.name)
     write_stamp(book_dir, notebooks_dir, cfg.path, processed_dir, Path(raw_dir) if raw_dir else None,
-                extra_inputs, stale_elsewhere)
+                stamp_inputs, stale_elsewhere)
     save_memo(cache_dir)
     done = set(executed)
     skipped = [j.name for j in all_jobs if j.name not in done]
     return RunReport(executed, skipped, intake_ran, results_csv, time.monotonic() - t0,
-                     prose=[j.name for j in prose], stale_elsewhere=stale_elsewhere, job_seconds=executor.seconds)
+                     prose=[j.name for j in prose], stale_elsewhere=stale_elsewhere, job_seconds=executor.seconds,
+                     release_seconds=release_seconds)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

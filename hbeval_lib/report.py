@@ -22,6 +22,7 @@ import pandas as pd
 from . import plots, tables
 from .config import ALL_PILOTS, REPO_ROOT, Config, Phase, load_config
 from .disclosure import NOT_SHOWN, Disclosure
+from .release.ledger import Page
 from .results import Results
 
 NOT_AVAILABLE = "ei saatavilla"
@@ -173,8 +174,19 @@ class Report:
         return self._cache[name].copy()
 
     def count(self, n, table: str = "lukumaarat", cell: str = "") -> str:
-        """A count for running text: ``<5`` (and logged) when 0 < n < the threshold."""
+        """A count for running text: ``<5`` (and logged) when 0 < n < the threshold.
+
+        In a release the count is a ledger cell: shown only when the protected release shows it.
+        """
         n = int(n)
+        rel = self.dc._release()
+        if rel is not None:
+            got = self.dc._cell(rel, table, cell, "", "count", n)
+            if got is not None and got[0]:
+                self.dc.record(table, cell, got[1] if got[1] in ("count", "margin") else "secondary")
+                return self.dc.suppressed_mark if got[1] in ("count", "margin") else NOT_SHOWN
+            if got is not None:
+                return str(n)
         if 0 < n < self.dc.min_count:
             self.dc.record(table, cell, "count")
             return self.dc.suppressed_mark
@@ -230,8 +242,9 @@ def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: 
     processed = processed if processed.is_absolute() else REPO_ROOT / processed
     plots.setup()
     _register_table_formatters()
-    return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed,
-                  dc=Disclosure(table_prefix=prefix or strand, cfg=cfg), res=Results(strand, phase, pilot))
+    dc = Disclosure(table_prefix=prefix or strand, cfg=cfg, page=Page(strand, phase, pilot))
+    return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed, dc=dc,
+                  res=Results(strand, phase, pilot))
 
 
 SLOT_MARKER = "hbeval_slot"  # output metadata key of a researchers' text slot (filled by hbeval_lib.text)

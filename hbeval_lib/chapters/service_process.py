@@ -111,6 +111,12 @@ def baseline_distribution(rep: Report) -> Section:
     n_lk = len(lk)
     if rep.dc.figure_ok(n_lk, "lahtokysely.jakauma") and items:
         counts = sv.likert_distribution(lk, items, levels=range(1, 8))
+        # each segment is a share of the respondents, i.e. a count: items with a category of 1–4 persons go
+        shown = rep.dc.counts(counts, "lahtokysely.jakauma.luokat", margins="col")
+        counts = counts[[all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]]
+        if counts.empty:
+            return out.text("Lähtökyselyn vastausjakaumia ei voi näyttää: jokaisessa väittämässä jokin "
+                            "vastausvaihtoehto perustuisi alle viiteen vastaajaan.")
         percent = counts.div(counts.sum(axis=1), axis=0) * 100
         fig = diverging_bar(percent, [str(i) for i in range(1, 8)],
                             row_labels=[sv.BASELINE_STATEMENTS[i] for i in percent.index],
@@ -206,21 +212,46 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
     hb_shares = sv.provider_shares(budget) if len(budget) else pd.DataFrame()
     n_hb = int(budget["client_id"].nunique())
     ok = rep.dc.stat_ok(n_hb, "budjetti.tuottajat", "kaikki")
+    shown = _euro_shares_ok(rep, budget, "budjetti.tuottajat.eurot", "kaikki") if ok else {}
     for p in sv.PROVIDER_ORDER:
         rep.res.add(f"palvelut.provider_share.{p}", f"HB-budjetin käytön osuus: {sv.PROVIDER_LABELS[p]}",
-                    estimate=hb_shares.loc["kaikki", p] if ok and len(hb_shares) else None, n=n_hb,
-                    suppressed=not ok)
+                    estimate=hb_shares.loc["kaikki", p] if shown.get(p) and len(hb_shares) else None, n=n_hb,
+                    suppressed=not shown.get(p))
     if not ok:
         return out.text("HB-budjetin käyttötietoja on tässä rajauksessa liian vähän (alle kymmenen asiakasta) "
                         "julkaistavaksi.")
-    data = hb_shares.loc["kaikki", sv.PROVIDER_ORDER].rename(sv.PROVIDER_LABELS).mul(100).reset_index()
+    if not all(shown.values()):
+        out.text("Tuottajatyyppien osuuksista on jätetty pois ne, joiden euroista yksi tai kaksi asiakasta muodostaa "
+                 "valtaosan tai joita on käyttänyt alle kymmenen asiakasta (ja tarvittaessa yksi muu osuus, "
+                 "jotta pois jätetyn voi päätellä osuuksien summasta).")
+    keep = [p for p in sv.PROVIDER_ORDER if shown.get(p)]
+    data = hb_shares.loc["kaikki", keep].rename(sv.PROVIDER_LABELS).mul(100).reset_index()
     data.columns = ["Tuottaja", "Osuus"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:5], legend=False, ax=ax)
+    sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:len(data)], legend=False,
+                ax=ax)
     ax.set(xlabel="Osuus HB-budjetin käytöstä (%)", ylabel="")
     plots.finish(fig, f"HB-budjetin käyttö tuottajittain (n = {n_hb} asiakasta)")
     return out.figure(fig, "*Kuvio: kuinka suuri osa HB-budjettien euroista käytettiin kunkin tuottajatyypin "
                            "palveluihin ja tukeen.*")
+
+
+def _euro_shares_ok(rep: Report, frame: pd.DataFrame, table: str, group: str) -> dict:
+    """Which provider types' euro shares may be shown: each type's euros pass the magnitude rules (≥ min_n_stat
+    contributors, no dominant one or two), and since the shares add up to 100 %, one hidden non-zero share
+    hides the next smallest too."""
+    per_client = frame.groupby(["provider", "client_id"], observed=True)["eur"].sum()
+    ok, eur = {}, {}
+    for p in sv.PROVIDER_ORDER:
+        values = per_client.loc[p] if p in per_client.index.get_level_values(0) else pd.Series(dtype=float)
+        eur[p] = float(values.sum())
+        ok[p] = eur[p] == 0 or rep.dc.magnitude_ok(values, table, f"{group} / {p}")
+    hidden = [p for p in ok if not ok[p]]
+    rest = sorted((p for p in ok if ok[p] and eur[p] > 0), key=lambda p: (eur[p], p))
+    if len(hidden) == 1 and rest:
+        ok[rest[0]] = False
+        rep.dc.record(table, f"{group} / {rest[0]}", "secondary")
+    return ok
 
 
 def _share_table(rep: Report, frame: pd.DataFrame, by: str, names: dict, table: str) -> pd.DataFrame | None:
@@ -232,7 +263,12 @@ def _share_table(rep: Report, frame: pd.DataFrame, by: str, names: dict, table: 
     for g, n in t["n_clients"].items():
         if not rep.dc.stat_ok(n, table, g):
             out.loc[g] = NOT_SHOWN
-    out["Asiakkaita"] = [n if n >= rep.dc.min_count else rep.dc.suppressed_mark for n in t["n_clients"]]
+            continue
+        shown = _euro_shares_ok(rep, frame[frame[by] == g], f"{table}.eurot", str(g))
+        for p, ok in shown.items():
+            if not ok:
+                out.loc[g, p] = NOT_SHOWN
+    out["Asiakkaita"] = [rep.count(n, table, f"{g} / asiakkaita") for g, n in t["n_clients"].items()]
     out.index = [names.get(g, g) for g in out.index]
     return out.rename(columns=sv.PROVIDER_LABELS)
 
@@ -457,8 +493,12 @@ def quotes(rep: Report, max_quotes: int = 6) -> Section:
     """Approved, scrubbed quotes from cells of at least ``min_count`` documents, as Markdown block quotes."""
     out = Section()
     book = ql.codebook(rep.cfg)
-    qs, supp = ql.approved_quotes(rep.load("qualitative"), min_docs=rep.dc.min_count, max_quotes=max_quotes,
-                                  seed=rep.cfg.seed, by=("informant",) if rep.all_pilots else ("pilot", "informant"))
+    # the group a quote is attributed to is everything its label shows (pilot, informant group, stage): that
+    # group must hold at least min_quote_authors distinct documents (one writer each)
+    min_docs = int((rep.cfg.section("disclosure", {}) or {}).get("min_quote_authors", rep.dc.min_count))
+    by = ("informant", "stage") if rep.all_pilots else ("pilot", "informant", "stage")
+    qs, supp = ql.approved_quotes(rep.load("qualitative"), min_docs=min_docs, max_quotes=max_quotes,
+                                  seed=rep.cfg.seed, by=by)
     for s in supp:
         rep.dc.record("laadullinen.lainaukset", s["cell"], s["rule"])
     if not len(qs):

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import causal, likert, plots
+from .. import causal, likert, plots, tables
 from .. import wellbeing as wb
 from ..disclosure import NOT_SHOWN
 from ..report import Report, num, pct, say
@@ -176,7 +176,9 @@ def coverage(rep: Report) -> Section:
     cov.index = [ARM_FI[a] for a in cov.index]
     cov.index.name = "Ryhmä"
     cov.columns = ["Asiakkaita", "Alkumittaus", "Välimittaus", "Loppumittaus", "Alku- ja loppumittaus"]
-    return Section(table=rep.dc.counts(cov, "mittauskattavuus"))
+    # the arm sizes are the recruitment table's (protected there with their total); printing them again here
+    # would let a reader subtract a hidden arm from the total
+    return Section(table=rep.dc.counts(cov.drop(columns="Asiakkaita"), "mittauskattavuus"))
 
 
 def dropout(rep: Report) -> Section:
@@ -214,7 +216,11 @@ def balance(rep: Report) -> Section:
     base = clients.merge(first[["client_id", *doms]], on="client_id", how="left")
     labels = {"age": "Ikä", "gender": "Sukupuoli", "family_structure": "Perherakenne",
               "labour_status": "Työvoimastatus", **{d: wb.DOMAINS[d] for d in doms}}
-    bal = wb.balance_table(base, ["age", *doms], ["gender", "family_structure", "labour_status"], labels)
+    cats = ["gender", "family_structure", "labour_status"]
+    # rare levels are merged by their counts in the whole data, so that every page and phase shows the same levels
+    everyone = tables.read_table("clients", rep.processed)
+    base = _collapse_rare(base, cats, rep.dc.min_count, reference=everyone)
+    bal = wb.balance_table(base, ["age", *doms], cats, labels)
     n_arm, min_n = _n_arm(rep), rep.dc.min_n_stat
     if bal.empty or min(n_arm) < min_n:
         rep.dc.stat_ok(min(n_arm), "tasapaino", "smd")
@@ -223,11 +229,24 @@ def balance(rep: Report) -> Section:
     ok = (bal["n_hb"] >= min_n) & (bal["n_verrokki"] >= min_n)
     for r in bal[~ok].itertuples():
         rep.dc.record("tasapaino", f"{r.variable} {r.level}", "stat")
+    # a percentage of a known group is a count: the levels of each variable are protected as a table of counts
+    # (level × arm, with the arm sizes as its total row), linked over pages and phases by the release
+    for var in cats:
+        if var not in base.columns or labels[var] not in set(bal["variable"]):
+            continue
+        known = base.dropna(subset=[var])
+        tab = pd.crosstab(known[var].astype(str), known["arm"]).reindex(columns=list(wb.ARMS), fill_value=0)
+        shown = rep.dc.counts(tab, f"tasapaino.{var}", margins=True)
+        for i in bal.index[bal["variable"].eq(labels[var])]:
+            for arm in wb.ARMS:
+                if not isinstance(shown.at[bal.at[i, "level"], arm], (int, np.integer)):
+                    bal.loc[i, arm] = math.nan
+                    bal.loc[i, "smd"] = math.nan   # the SMD and the other arm's share give the share back
     b = bal[ok].copy()
     b["level"] = [FAMILY_FI.get(lv, lv) if v == "Perherakenne" else lv for v, lv in zip(b["variable"], b["level"])]
 
     def value(x, kind):
-        return num(x) + ("" if kind == "continuous" else " %")
+        return NOT_SHOWN if pd.isna(x) else num(x) + ("" if kind == "continuous" else " %")
 
     table = pd.DataFrame({"Muuttuja": b["variable"], "Luokka": b["level"],
                           "HB": [value(x, k) for x, k in zip(b["hb"], b["kind"])],
@@ -239,6 +258,27 @@ def balance(rep: Report) -> Section:
             rep.res.add(f"balance.{key_of[r.variable]}.smd", f"Lähtötilanteen SMD: {r.variable}", r.smd,
                         n=r.n_hb + r.n_verrokki)
     return Section(table=table, data=b)
+
+
+def _collapse_rare(data: pd.DataFrame, columns: list[str], min_count: int, other: str = "muu",
+                   reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Merge the levels of ``columns`` held by fewer than ``2 × min_count`` persons (counted in ``reference``,
+    default ``data``) into one level ``other``.
+
+    A rare category (a gender, a family type) is shown as part of a larger class rather than hidden: less
+    information is lost, and no one is singled out. The merged level is still protected like any other.
+    """
+    out = data.copy()
+    for c in columns:
+        if c not in out.columns:
+            continue
+        ref = reference if reference is not None and c in reference.columns else out
+        counts = ref[c].dropna().astype(str).value_counts()
+        rare = [lv for lv, n in counts.items() if n < 2 * min_count]
+        if len(rare) >= 1 and len(counts) > 1:
+            label = other if other not in counts.index or other in rare else f"{other} (yhdistetty)"
+            out[c] = out[c].where(~out[c].astype(str).isin(rare), label)
+    return out
 
 
 def balance_figure(shown: pd.DataFrame) -> Section:
@@ -830,7 +870,26 @@ def survey_respondents(rep: Report) -> Section:
                         "vastauksia ei julkaista sellaisenaan; ne on tiivistetty teemojen lukumääriksi.")
 
 
-def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, grouped: bool) -> Section:
+def protect_likert(rep: Report, cnt: pd.DataFrame, table: str) -> tuple[pd.DataFrame, int]:
+    """Keep the rows (items) of a Likert count table whose every answer category may be shown.
+
+    A bar's segment is a share of a known group of respondents, i.e. a count: the categories are protected as a
+    table of counts with the respondents as row totals (linked over pages and phases by the release). Returns the
+    kept counts and the number of items dropped.
+    """
+    if cnt.empty:
+        return cnt, 0
+    shown = rep.dc.counts(cnt, table, margins="col")
+    keep = [all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]
+    return cnt[keep], int(len(keep) - sum(keep))
+
+
+def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, grouped: bool,
+                   table: str = "asiakaskysely.jakauma") -> Section:
+    cnt, dropped = protect_likert(rep, cnt, table)
+    if dropped:
+        caption += (f" *Kuviosta on jätetty pois {dropped} väittämää, joissa jokin vastausvaihtoehto olisi "
+                    "perustunut alle viiteen vastaajaan.*")
     if cnt.empty:
         return Section(text=too_few)
     labels = _conf(rep).get("likert_labels", DEFAULT_LIKERT_LABELS)
@@ -859,7 +918,7 @@ def survey_pairs_figure(rep: Report) -> Section:
         rep, cnt, f"Kuviota ei piirretä: vastaajia on alle {rep.dc.min_n_stat} kussakin ryhmässä.",
         "*Kuvio 4. Molemmille ryhmille esitettyjen väittämien vastausjakaumat (%). Palkit on keskitetty "
         "neutraaliin vastaukseen: mitä enemmän palkki on oikealla, sitä useampi oli samaa mieltä. Vertaa saman "
-        "väittämän HB- ja verrokkipalkkia.*", grouped=True)
+        "väittämän HB- ja verrokkipalkkia.*", grouped=True, table="asiakaskysely.jakauma.parit")
 
 
 def survey_comparison(rep: Report) -> Section:
@@ -909,7 +968,7 @@ def survey_hb_figure(rep: Report) -> Section:
     return _likert_figure(
         rep, cnt, f"Kuviota ei piirretä: HB-vastaajia on alle {rep.dc.min_n_stat}.",
         "*Kuvio 5. HB-asiakkaiden vastaukset HB-toimintamallia koskeviin väittämiin (%). Katso, mitkä väittämät "
-        "jakavat vastaajia ja missä samanmielisiä on eniten.*", grouped=False)
+        "jakavat vastaajia ja missä samanmielisiä on eniten.*", grouped=False, table="asiakaskysely.jakauma.hb")
 
 
 def survey_choices(rep: Report) -> list[Section]:

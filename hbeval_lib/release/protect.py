@@ -1,0 +1,316 @@
+"""Disclosure control of the whole release, solved once over the ledger of every page, pilot and phase.
+
+Rules (thresholds in ``hbeval.yml`` → ``disclosure``): a count of 1 … ``min_count``−1 persons is not shown
+(``count``; a table total: ``margin``); a statistic (mean, share, test, figure) on fewer than ``min_n_stat`` persons
+is not shown (``stat``). Then *complementary* suppression makes sure that what a reader of the whole release can
+compute does not give those numbers back:
+
+Counts — the linked-table model
+    The cells of one table (same strand and table name) on every page are tied together by what a reader knows:
+    the table's margins (rows and columns add up to *Yhteensä*), the all-pilots page is the sum of the six pilot
+    pages (a row of the all-pilots table named after a pilot is that pilot's total), and the phases are cumulative
+    (baseline ⊆ interim ⊆ final, so final − interim counts the newcomers). The unknowns ("atoms") are the counts of
+    persons by row × column × pilot × phase increment; every published cell is a 0/1 combination of atoms.
+    A reader can compute exactly the linear combinations in the row space of the published cells (plus: a published
+    zero makes every atom under it zero). Protection requires that no primary-suppressed cell, and no newcomer
+    count (a phase increment of any cell) of 1 … ``min_count``−1, lies in that row space. The row space is
+    computed exactly (integer arithmetic modulo a prime, :mod:`.linalg`), so the decisions do not depend on the
+    machine. Violations are repaired greedily (the classic approach of tau-argus' hypercube/"singleton" repairs
+    and of Statistics Finland's manual checks, chosen over an optimal MILP because it is fast, deterministic and
+    explainable cell by cell): among the published cells that overlap the disclosed combination, hide the one
+    of least information loss — a pilot page before the all-pilots page, an interior cell before a total, the
+    smallest value first — and repeat until nothing is disclosed.
+    The model is used only when it reproduces every recorded value (a table whose counts are not cumulative over
+    phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page by page).
+
+Statistics — complements
+    A statistic hidden on a pilot page (fewer than ``min_n_stat`` persons) follows from the all-pilots value and the
+    other pilots' values and sizes when the sizes add up. Then further pilots' values (smallest groups first) are
+    hidden until the hidden pilots together rest on at least ``min_n_stat`` persons; the all-pilots value, usually a
+    headline, is kept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from .linalg import RowSpace
+
+ALL = "kaikki"
+REASONS = {
+    "count": "lukumäärä alle {k} (ensisijainen peitto)",
+    "margin": "reunasumma alle {k} (ensisijainen peitto)",
+    "zero": "nolla, joka paljastaisi ryhmän kaikkien tiedon (ensisijainen peitto)",
+    "stat": "tunnusluku alle {n} henkilön tiedoista",
+    "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
+                 "raportointivaiheiden erotuksesta",
+    "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
+}
+
+
+def reason_text(code: str, min_count: int = 5, min_n_stat: int = 10) -> str:
+    return REASONS.get(code, code).format(k=min_count, n=min_n_stat)
+
+
+def primary_codes(ledger: pd.DataFrame, min_count: int, min_n_stat: int, zeros_disclosive: bool = False) -> pd.Series:
+    """The primary rule each cell breaks (``""`` when none)."""
+    v = ledger["value"].astype("Float64")
+    count = ledger["kind"].eq("count")
+    out = pd.Series("", index=ledger.index, dtype=object)
+    small = count & v.gt(0).fillna(False) & v.lt(min_count).fillna(False)
+    out[small & ledger["margin"].eq("")] = "count"
+    out[small & ledger["margin"].ne("")] = "margin"
+    if zeros_disclosive:
+        out[count & v.eq(0).fillna(False)] = "zero"
+    stat = ledger["kind"].eq("stat")
+    out[stat & ~v.ge(min_n_stat).fillna(False)] = "stat"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# counts: the linked-table model
+# ---------------------------------------------------------------------------------------------------------------
+class _Family:
+    """The count cells of one table over all pages, with their atom supports under a model."""
+
+    def __init__(self, cells: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str]):
+        self.cells = cells
+        present = set(cells["phase"])   # increments only between phases that publish this table
+        self.phase_ix = {p: i for i, p in enumerate([p for p in phases if p in present])}
+        self.pilots = pilots
+        self.pilot_by_name = pilot_by_name
+
+    def supports(self, model: str) -> tuple[list[list[int]], dict]:
+        """Atom supports of every cell under ``model`` ("full", "no_phase", "page")."""
+        cells = self.cells
+        on_pilots = cells[cells["pilot"] != ALL]
+        base = on_pilots if len(on_pilots) else cells
+        rows = sorted(set(base.loc[base["margin"].isin(["", "col"]), "row"]))
+        cols = sorted(set(base.loc[base["margin"].isin(["", "row"]), "col"]))
+        atoms: dict = {}
+
+        def atom(t):
+            if t not in atoms:
+                atoms[t] = len(atoms)
+            return atoms[t]
+
+        out = []
+        for c in cells.itertuples(index=False):
+            ph = self.phase_ix[c.phase]
+            margin_row = c.margin in ("row", "both")
+            margin_col = c.margin in ("col", "both")
+            rs = rows if margin_row else [c.row]
+            cs = cols if margin_col else [c.col]
+            if model == "page":
+                ps, js, page = [c.pilot], [ph], (c.phase, c.pilot)
+            else:
+                page = None
+                if c.pilot != ALL:
+                    ps = [c.pilot]
+                elif not len(on_pilots):
+                    ps = ["*"]
+                elif not margin_row and c.row not in rows and c.row in self.pilot_by_name:
+                    ps, rs = [self.pilot_by_name[c.row]], rows      # a pilot's row on the all-pilots page
+                else:
+                    ps = self.pilots
+                js = list(range(ph + 1)) if model == "full" else [ph]
+            out.append(sorted({atom((r, col, p, j, page)) for r in rs for col in cs for p in ps for j in js}))
+        return out, atoms
+
+    def truth(self, model: str, supports, atoms) -> np.ndarray | None:
+        """Atom values that reproduce every recorded cell under ``model``, or ``None`` when the model fails."""
+        cells = self.cells
+        x = np.zeros(len(atoms), dtype=np.int64)
+        inv = {i: t for t, i in atoms.items()}
+        # atoms are fixed by interior cells: on pilot pages (or the page itself / the all-pilots page when alone)
+        on_pilots = (cells["pilot"] != ALL).any()
+        interior = cells["margin"].eq("")
+        order = sorted(range(len(cells)), key=lambda i: self.phase_ix[cells["phase"].iat[i]])
+        seen: dict = {}
+        for i in order:
+            if not interior.iat[i]:
+                continue
+            pilot = cells["pilot"].iat[i]
+            if model != "page" and on_pilots and pilot == ALL:
+                continue
+            sup = supports[i]
+            v = cells["value"].iat[i]
+            if pd.isna(v):
+                return None
+            known = sum(int(x[a]) for a in sup if a in seen)
+            new = [a for a in sup if a not in seen]
+            if not new:
+                if known != int(v):
+                    return None
+                continue
+            # an earlier phase without this cell counted nobody here: the residual is the latest increment's
+            for a in new:
+                seen[a] = True
+            x[max(new, key=lambda a: inv[a][3])] = int(v) - known
+        if (x < 0).any():
+            return None
+        for i, sup in enumerate(supports):
+            v = cells["value"].iat[i]
+            if pd.isna(v) or int(x[sup].sum()) != int(v):
+                return None
+        return x
+
+
+def _increments(cells: pd.DataFrame, supports, atoms, n_phases: int) -> list[list[int]]:
+    """Atom sets of the phase increments of every cell shape (what differencing two phases gives a reader)."""
+    inv = {i: t for t, i in atoms.items()}
+    out = []
+    seen = set()
+    for sup in supports:
+        by_j = defaultdict(list)
+        for a in sup:
+            by_j[inv[a][3]].append(a)
+        top = max(by_j) if by_j else 0
+        for lo in range(1, top + 1):
+            f = tuple(sorted(a for j in range(lo, top + 1) for a in by_j[j]))
+            if f and f not in seen:
+                seen.add(f)
+                out.append(list(f))
+    return out
+
+
+def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot_by_name, min_count: int):
+    """Complementary suppression of one count table over the whole release; returns new codes (index of cells)."""
+    fam = _Family(cells.reset_index(drop=True), phases, pilots, pilot_by_name)
+    for model in ("full", "no_phase", "page"):
+        supports, atoms = fam.supports(model)
+        x = fam.truth(model, supports, atoms)
+        if x is not None:
+            break
+    else:  # no model reproduces the values: every cell is its own unknown (only primary suppression applies)
+        return codes
+    codes = codes.reset_index(drop=True).copy()
+    n_atoms = len(atoms)
+    values = fam.cells["value"].astype("int64").to_numpy()
+    is_all = (fam.cells["pilot"] == ALL).to_numpy()
+    is_margin = fam.cells["margin"].ne("").to_numpy()
+    phase_rank = fam.cells["phase"].map(fam.phase_ix).to_numpy()
+    label = (fam.cells["phase"] + "|" + fam.cells["pilot"] + "|" + fam.cells["row"] + "|" + fam.cells["col"]).tolist()
+    # least information loss first: pilot page before all pilots, the later phase first, interior before total,
+    # small before large
+    # (the later phase first: earlier reports were published first and stay as they were)
+    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i]), -int(phase_rank[i]), bool(is_margin[i]),
+                                                      values[i] == 0, int(values[i]), label[i]))
+    rank_of = {i: r for r, i in enumerate(cost)}
+
+    def vec(sup):
+        v = np.zeros(n_atoms, dtype=np.int64)
+        v[sup] = 1
+        return v
+
+    sensitive = [supports[i] for i in range(len(values)) if codes.iat[i] in ("count", "margin", "zero")]
+    if model == "full":
+        sensitive += [f for f in _increments(fam.cells, supports, atoms, len(phases))
+                      if 0 < int(x[f].sum()) < min_count]
+    if not sensitive:
+        return codes
+    atom_cells = defaultdict(list)
+    for i, sup in enumerate(supports):
+        for a in sup:
+            atom_cells[a].append(i)
+    F = np.stack([vec(f) for f in sensitive])
+    for _ in range(len(values) + 1):
+        published = [i for i in range(len(values)) if not codes.iat[i]]
+        rows = [vec(supports[i]) for i in published]
+        zeros = sorted({a for i in published if values[i] == 0 for a in supports[i]})
+        rows += [vec([a]) for a in zeros]
+        if not rows:
+            break
+        rs = RowSpace(np.stack(rows), track=True)
+        disclosed = np.nonzero(rs.contains_many(F))[0]
+        if disclosed.size == 0:
+            break
+        chosen = set()
+        for d in disclosed:
+            coef = rs.combination(F[d])
+            # the published cells the reader combines (zero-forcing rows stand for their zero cells)
+            used = {published[k] for k in np.nonzero(coef[:len(published)])[0]}
+            for k in np.nonzero(coef[len(published):])[0]:
+                used |= {i for i in atom_cells[zeros[k]] if not codes.iat[i] and values[i] == 0}
+            if not used or used & chosen:
+                continue
+            chosen.add(min(used, key=rank_of.get))
+        if not chosen:
+            break
+        for i in chosen:
+            codes.iat[i] = "secondary"
+    return codes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# statistics: complements over pilots
+# ---------------------------------------------------------------------------------------------------------------
+def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min_n_stat: int) -> pd.Series:
+    codes = codes.copy()
+    for _, g in cells.groupby(["strand", "phase", "table", "row", "col"], sort=True):
+        total = g[g["pilot"] == ALL]
+        parts = g[g["pilot"] != ALL]
+        if len(total) != 1 or parts.empty or codes[total.index[0]]:
+            continue
+        n = parts["value"].astype("Int64").fillna(0)
+        if int(n.sum()) != int(total["value"].fillna(0).iat[0]):
+            continue           # sizes do not add up: a reader cannot subtract
+        hidden = [i for i in parts.index if codes[i] and n[i] > 0]
+        if not hidden:
+            continue
+        missing = [i for i in parts.index if n[i] > 0 and not codes[i]]
+        if not missing:
+            continue
+        # a reader learns the hidden pilots' combined statistic: it must rest on >= min_n_stat persons
+        while sum(int(n[i]) for i in hidden) < min_n_stat and missing:
+            pick = min(missing, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
+            codes[pick] = "complement"
+            hidden.append(pick)
+            missing.remove(pick)
+    return codes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str],
+            min_count: int = 5, min_n_stat: int = 10, zeros_disclosive: bool = False) -> pd.DataFrame:
+    """Protect the whole release.
+
+    Parameters
+    ----------
+    ledger : DataFrame
+        The collected cells (:data:`hbeval_lib.release.ledger.COLUMNS`).
+    phases : list of str
+        Phase keys in publication order (cumulative data).
+    pilots : list of str
+        Pilot keys (the all-pilots page is ``"kaikki"``).
+    pilot_by_name : dict
+        Pilot display name → key (rows of all-pilots tables are named by pilot).
+
+    Returns
+    -------
+    DataFrame
+        The ledger with ``suppressed`` (bool), ``code`` (rule) and ``reason`` (Finnish text).
+    """
+    led = ledger.reset_index(drop=True).copy()
+    for c in ("strand", "phase", "pilot", "table", "row", "col", "kind", "margin"):
+        led[c] = led[c].astype(str)
+    # one canonical order, so that the decisions do not depend on the order the cells were collected in
+    rank = {p: i for i, p in enumerate(phases)}
+    led["_ph"] = led["phase"].map(rank).fillna(len(rank)).astype(int)
+    order = led.sort_values(["strand", "table", "_ph", "pilot", "row", "col", "margin", "kind"], kind="stable").index
+    original = led.index
+    led = led.loc[order].drop(columns="_ph")
+    codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
+    counts = led[led["kind"] == "count"]
+    for _, fam in counts.groupby(["strand", "table"], sort=True):
+        new = _protect_counts(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
+        codes[fam.index] = new.to_numpy()
+    stats = led[led["kind"] == "stat"]
+    codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)
+    led["code"] = codes.astype(str)
+    led["suppressed"] = led["code"].ne("")
+    led["reason"] = [reason_text(c, min_count, min_n_stat) if c else "" for c in led["code"]]
+    return led.loc[original]

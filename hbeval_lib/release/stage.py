@@ -1,0 +1,194 @@
+"""The release stage: compute every published cell of all phases × pilots × strands once, protect, write the ledger.
+
+The cells are collected by running the code cells of the strand notebooks themselves (``notebooks/<strand>.md``), for
+every phase and pilot, in this one process with displays switched off: whatever a researcher adds to a notebook —
+a new table through ``rep.dc``, a count through ``rep.count`` — is therefore in the release and protected with the
+rest, and the notebooks executed afterwards (render mode, :mod:`.ledger`) can show only what the protected ledger
+allows. The ledger is cached on what can change it: the processed tables, the notebooks' code cells, the library
+and the configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ALL_PILOTS, REPO_ROOT, Config, load_config
+from . import ledger as L
+from .protect import protect
+
+STRANDS = ["wellbeing", "service_process", "costs"]
+LEDGER_NAME = "release_ledger.parquet"
+SUMMARY_NAME = "release_summary.json"
+DECISIONS_NAME = "release_suppressions.csv"
+LIB_DIR = Path(__file__).resolve().parents[1]
+_MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)
+
+
+def code_cells(source: Path) -> tuple[str, list[str]]:
+    """The parameters cell and the other code cells of a jupytext MyST notebook."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    params, cells = "", []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        text = "\n".join(line for line in c.source.splitlines() if not _MAGIC.match(line))
+        if "parameters" in (c.metadata.get("tags") or []):
+            params = text
+        else:
+            cells.append(text)
+    return params, cells
+
+
+@contextlib.contextmanager
+def _quiet_displays():
+    """Displays and glue calls do nothing while cells are collected (nothing is published from here)."""
+    import IPython.display as ipd
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    saved = (ipd.display, myst_nb.glue, matplotlib.get_backend())
+    ipd.display = lambda *a, **k: None
+    myst_nb.glue = lambda *a, **k: None
+    plt.switch_backend("Agg")
+    try:
+        yield
+    finally:
+        ipd.display, myst_nb.glue = saved[0], saved[1]
+        plt.close("all")
+
+
+def _collect_part(strand: str, phases: list[str], pilots: list[str], processed_dir: str, notebooks_dir: str,
+                  config_path: str | None) -> pd.DataFrame:
+    """Collect the cells of one strand notebook for ``phases`` × ``pilots`` (runs in this or a worker process)."""
+    import matplotlib.pyplot as plt
+
+    if config_path:
+        os.environ.setdefault("HBEVAL_CONFIG", config_path)
+    params, cells = code_cells(Path(notebooks_dir) / f"{strand}.md")
+    collector = L.Collector()
+    previous = L.active() if os.environ.get(L.ENV) is None else None
+    L.set_active(collector)
+    try:
+        with _quiet_displays(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # collecting publishes nothing; the executed notebooks are checked
+            for phase in phases:
+                for pilot in pilots:
+                    ns: dict = {"__name__": f"hbeval_release_{strand}"}
+                    exec(compile(params, f"{strand}.md:parameters", "exec"), ns)
+                    ns.update(pilot=pilot, phase=phase, processed_dir=str(processed_dir), results_path="",
+                              suppressions_path="")
+                    for i, code in enumerate(cells):
+                        try:
+                            exec(compile(code, f"{strand}.md:cell{i + 1}", "exec"), ns)
+                        except Exception as exc:  # noqa: BLE001 - re-raised with the page named
+                            raise L.ReleaseError(f"julkaisuvaihe: {strand} / {phase} / {pilot}, solu {i + 1}: "
+                                                 f"{type(exc).__name__}: {exc}") from exc
+                    plt.close("all")
+    finally:
+        L.set_active(previous)
+    return collector.frame()
+
+
+def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config | None = None,
+            strands: list[str] | None = None, phases: list[str] | None = None,
+            pilots: list[str] | None = None, jobs: int = 1) -> pd.DataFrame:
+    """Run every strand notebook's code for every phase × pilot in collect mode; return the ledger cells.
+
+    ``jobs`` > 1 spreads the strands × phases over worker processes; the cells are the same either way.
+    """
+    cfg = cfg or load_config()
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
+    phases = phases or [p.key for p in cfg.phases]
+    pilots = pilots or [ALL_PILOTS] + [p.key for p in cfg.pilots]
+    strands = [s for s in (strands or STRANDS) if (notebooks_dir / f"{s}.md").exists()]
+    config_path = str(cfg.path) if getattr(cfg, "path", None) else None
+    tasks = [(s, [ph], pilots, str(processed_dir), str(notebooks_dir), config_path) for s in strands for ph in phases]
+    if jobs > 1 and len(tasks) > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            frames = list(pool.map(_collect_part, *zip(*tasks)))
+    else:
+        frames = [_collect_part(*t) for t in tasks]
+    return pd.concat(frames, ignore_index=True) if frames else L.Collector().frame()
+
+
+def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
+    """Protect the collected cells jointly with the configured thresholds."""
+    cfg = cfg or load_config()
+    conf = cfg.section("disclosure", {}) or {}
+    return protect(cells, phases=[p.key for p in cfg.phases], pilots=[p.key for p in cfg.pilots],
+                   pilot_by_name={p.name: p.key for p in cfg.pilots},
+                   min_count=int(conf.get("min_count", 5)), min_n_stat=int(conf.get("min_n_stat", 10)),
+                   zeros_disclosive=bool(conf.get("zeros_disclosive", False)))
+
+
+def _digest(paths: list[Path], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for p in sorted(paths):
+        h.update(str(p.name).encode())
+        h.update(p.read_bytes() if p.exists() else b"")
+    return h.hexdigest()
+
+
+def release_key(processed_dir: Path, notebooks_dir: Path, cfg: Config) -> str:
+    """What the ledger depends on: processed tables, notebooks' code cells, library code, configuration."""
+    code = json.dumps([code_cells(notebooks_dir / f"{s}.md") for s in STRANDS
+                       if (notebooks_dir / f"{s}.md").exists()])
+    files = sorted(Path(processed_dir).glob("*.parquet")) + sorted(LIB_DIR.rglob("*.py"))
+    if cfg.path:
+        files.append(Path(cfg.path))
+    return _digest(files, code)
+
+
+def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config | None = None,
+                   force: bool = False, jobs: int = 1) -> Path:
+    """Build the protected ledger unless the one in ``processed_dir`` is up to date; return its path."""
+    cfg = cfg or load_config()
+    processed_dir = Path(processed_dir)
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
+    path = processed_dir / LEDGER_NAME
+    summary_path = processed_dir / SUMMARY_NAME
+    key = release_key(processed_dir, notebooks_dir, cfg)
+    if not force and path.exists() and summary_path.exists():
+        if json.loads(summary_path.read_text(encoding="utf-8")).get("key") == key:
+            return path
+    t0 = time.monotonic()
+    cells = collect(processed_dir, notebooks_dir, cfg, jobs=jobs)
+    t1 = time.monotonic()
+    led = protect_ledger(cells, cfg)
+    t2 = time.monotonic()
+    tmp = path.with_suffix(".tmp")
+    led.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    decisions = led.loc[led["suppressed"], ["phase", "strand", "pilot", "table", "row", "col", "code", "reason"]]
+    decisions.to_csv(processed_dir / DECISIONS_NAME, index=False)
+    summary = {"key": key, "cells": int(len(led)), "suppressed": int(led["suppressed"].sum()),
+               "by_code": {k: int(v) for k, v in led.loc[led["suppressed"], "code"].value_counts().sort_index().items()},
+               "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2)}
+    summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def page_digests(ledger_path: Path) -> dict[str, str]:
+    """``"phase/strand/pilot"`` → digest of that page's cells and decisions (what its notebook renders)."""
+    led = pd.read_parquet(ledger_path)
+    out = {}
+    cols = ["table", "row", "col", "value", "suppressed", "code"]
+    for (phase, strand, pilot), g in led.groupby(["phase", "strand", "pilot"], sort=True):
+        text = g[cols].astype(str).to_csv(index=False)
+        out[f"{phase}/{strand}/{pilot}"] = hashlib.sha256(text.encode()).hexdigest()
+    return out

@@ -1,0 +1,175 @@
+"""Joint protection of the whole release (hbeval_lib.release.protect), checked by an independent attacker.
+
+The attacker here is not the protection's own algebra: it solves, with linear programming (SciPy HiGHS), the
+smallest and largest value of a hidden quantity given every published cell of the test release, non-negativity
+and the `<5` marks (1 … 4), exactly as a reader with all pages of all phases could.
+"""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from hbeval_lib.release.linalg import RowSpace
+from hbeval_lib.release.protect import protect
+
+PHASES = ["lahtotilanne", "valiarviointi", "loppuraportti"]
+PILOTS = ["eksote", "pori"]
+NAMES = {"Eksote": "eksote", "Pori": "pori"}
+
+
+def cell(phase, pilot, row, col, value, table="t", margin="", kind="count", strand="s"):
+    return dict(strand=strand, phase=phase, pilot=pilot, table=table, row=row, col=col, kind=kind, value=value,
+                margin=margin, primary="")
+
+
+def table_cells(phase, pilot, counts: dict, table="t"):
+    """Interior cells {(row, col): n} plus the total row, column and corner."""
+    rows = sorted({r for r, _ in counts}); cols = sorted({c for _, c in counts})
+    out = [cell(phase, pilot, r, c, counts[(r, c)], table) for r in rows for c in cols]
+    out += [cell(phase, pilot, "Yhteensä", c, sum(counts[(r, c)] for r in rows), table, "row") for c in cols]
+    out += [cell(phase, pilot, r, "Yhteensä", sum(counts[(r, c)] for c in cols), table, "col") for r in rows]
+    out.append(cell(phase, pilot, "Yhteensä", "Yhteensä", sum(counts.values()), table, "both"))
+    return out
+
+
+def run(cells):
+    led = pd.DataFrame(cells)
+    led["value"] = led["value"].astype("Int64")
+    return protect(led, PHASES, PILOTS, NAMES)
+
+
+def lp_range(atoms_of, published, target, marks=()):
+    """min and max of sum(target atoms) given published {atoms: value}, marks {atoms: (1, 4)}, atoms >= 0."""
+    atoms = sorted({a for s, _ in published for a in s} | set(target) | {a for s in marks for a in s})
+    ix = {a: i for i, a in enumerate(atoms)}
+    A_eq = [[1 if a in s else 0 for a in atoms] for s, _ in published]
+    b_eq = [v for _, v in published]
+    A_ub, b_ub = [], []
+    for s in marks:
+        row = [1 if a in s else 0 for a in atoms]
+        A_ub += [row, [-x for x in row]]
+        b_ub += [4, -1]
+    c = np.array([1 if a in target else 0 for a in atoms], dtype=float)
+    kw = dict(A_eq=A_eq or None, b_eq=b_eq or None, A_ub=A_ub or None, b_ub=b_ub or None,
+              bounds=[(0, None)] * len(atoms), method="highs")
+    lo = linprog(c, **kw)
+    hi = linprog(-c, **kw)
+    assert lo.status == 0, lo.message
+    return round(lo.fun, 6), (float("inf") if hi.status == 3 else round(-hi.fun, 6))
+
+
+def test_rowspace_exact():
+    rs = RowSpace(np.array([[1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 1, 0]]))
+    assert rs.rank == 3
+    assert rs.contains(np.array([0, 1, 0, 1])) and rs.contains(np.array([1, 1, 1, 1]))
+    assert not rs.contains(np.array([1, 0, 0, 0]))
+
+
+def test_small_cell_in_table_with_margins_cannot_be_recovered():
+    cells = table_cells("loppuraportti", "pori", {("m", "hb"): 3, ("m", "v"): 20, ("n", "hb"): 15, ("n", "v"): 30})
+    out = run(cells)
+    hidden = out[out["suppressed"]]
+    assert set(hidden["code"]) >= {"count", "secondary"}
+    # attacker: interior atoms, published cells are sums
+    def atoms(r):
+        rows = ["m", "n"] if r.row == "Yhteensä" else [r.row]
+        cols = ["hb", "v"] if r.col == "Yhteensä" else [r.col]
+        return {(a, b) for a in rows for b in cols}
+    pub = [(atoms(r), int(r.value)) for r in out[~out["suppressed"]].itertuples()]
+    lo, hi = lp_range({}, pub, {("m", "hb")})
+    assert hi - lo >= 1
+
+
+def test_known_bad_release_is_caught_by_the_attacker():
+    """The attacker finds the newcomer when nothing is protected (the check can fail)."""
+    inter = {("mies", "n"): 10, ("nainen", "n"): 12}
+    final = {("mies", "n"): 11, ("nainen", "n"): 12}
+    pub = [({("mies", "i")}, 10), ({("mies", "i"), ("mies", "f")}, 11)]
+    assert lp_range({}, pub, {("mies", "f")}) == (1, 1)
+
+
+def test_newcomer_is_not_profiled_by_differencing_phases():
+    inter = {("mies", "n"): 10, ("nainen", "n"): 12}
+    final = {("mies", "n"): 11, ("nainen", "n"): 12}   # one man joined Pori between interim and final
+    cells = table_cells("valiarviointi", "pori", inter) + table_cells("loppuraportti", "pori", final)
+    out = run(cells)
+    # the attacker's atoms: (row, increment); interim = inc0, final = inc0 + inc1
+    def atoms(r):
+        rows = ["mies", "nainen"] if r.row == "Yhteensä" else [r.row]
+        incs = [0] if r.phase == "valiarviointi" else [0, 1]
+        return {(a, j) for a in rows for j in incs}
+    pub = [(atoms(r), int(r.value)) for r in out[~out["suppressed"]].itertuples()]
+    lo, hi = lp_range({}, pub, {("mies", 1)})
+    assert hi > lo, out[["phase", "row", "col", "value", "code"]]
+    # and the interim report is untouched: it was published first
+    assert not out.loc[out["phase"] == "valiarviointi", "suppressed"].any()
+
+
+def test_all_pilots_page_does_not_give_back_a_hidden_pilot_cell():
+    cells = []
+    for pilot, m in (("eksote", 3), ("pori", 30)):
+        cells.append(cell("loppuraportti", pilot, "muu", "n", m))
+        cells.append(cell("loppuraportti", pilot, "nainen", "n", 40))
+    cells.append(cell("loppuraportti", "kaikki", "muu", "n", 33))
+    cells.append(cell("loppuraportti", "kaikki", "nainen", "n", 80))
+    out = run(cells)
+    pub = out[~out["suppressed"]]
+    def atoms(r):
+        ps = PILOTS if r.pilot == "kaikki" else [r.pilot]
+        return {(r.row, p) for p in ps}
+    lo, hi = lp_range({}, [(atoms(r), int(r.value)) for r in pub.itertuples()], {("muu", "eksote")})
+    assert hi - lo >= 1
+    # the all-pilots cells (headlines) are kept; a pilot cell is hidden instead
+    assert not out.loc[out["pilot"] == "kaikki", "suppressed"].any()
+
+
+def test_pilot_rows_of_the_all_pilots_table_link_to_pilot_totals():
+    cells = table_cells("loppuraportti", "eksote", {("ryhmä A", "HB"): 3, ("ryhmä A", "V"): 9})
+    cells += table_cells("loppuraportti", "pori", {("ryhmä A", "HB"): 20, ("ryhmä A", "V"): 25})
+    cells += table_cells("loppuraportti", "kaikki", {("Eksote", "HB"): 3, ("Eksote", "V"): 9,
+                                                     ("Pori", "HB"): 20, ("Pori", "V"): 25})
+    out = run(cells)
+    for r in out.itertuples():
+        if r.value == 3 and r.margin == "":
+            assert r.suppressed
+    # attacker with the pilot mapping
+    def atoms(r):
+        if r.pilot == "kaikki":
+            ps = PILOTS if r.row == "Yhteensä" else [NAMES[r.row]]
+        else:
+            ps = [r.pilot]
+        cols = ["HB", "V"] if r.col == "Yhteensä" else [r.col]
+        return {(p, c) for p in ps for c in cols}
+    pub = [(atoms(r), int(r.value)) for r in out[~out["suppressed"]].itertuples()]
+    lo, hi = lp_range({}, pub, {("eksote", "HB")})
+    assert hi - lo >= 1
+
+
+def test_model_falls_back_when_counts_are_not_cumulative():
+    # interim 12, final 10: not cumulative -> phases are not differenced (no secondary suppression from phases)
+    cells = [cell("valiarviointi", "pori", "a", "n", 12), cell("loppuraportti", "pori", "a", "n", 10)]
+    out = run(cells)
+    assert not out["suppressed"].any()
+
+
+def test_hidden_statistic_complement():
+    cells = [cell("loppuraportti", "eksote", "ka", "", 6, kind="stat"),
+             cell("loppuraportti", "pori", "ka", "", 40, kind="stat"),
+             cell("loppuraportti", "kaikki", "ka", "", 46, kind="stat")]
+    out = run(cells).set_index("pilot")
+    assert out.at["eksote", "code"] == "stat"
+    assert out.at["pori", "code"] == "complement"
+    assert not out.at["kaikki", "suppressed"]
+
+
+def test_decisions_are_deterministic_under_row_order():
+    cells = table_cells("valiarviointi", "pori", {("a", "x"): 10, ("b", "x"): 2, ("a", "y"): 7, ("b", "y"): 8})
+    cells += table_cells("loppuraportti", "pori", {("a", "x"): 12, ("b", "x"): 2, ("a", "y"): 9, ("b", "y"): 8})
+    a = run(cells)
+    b = run(list(reversed(cells)))
+    key = ["phase", "row", "col"]
+    assert a.sort_values(key)[key + ["code"]].reset_index(drop=True).equals(
+        b.sort_values(key)[key + ["code"]].reset_index(drop=True))

@@ -1,0 +1,88 @@
+"""The release stage's modes: collect records cells, render reads the protected ledger and refuses anything else."""
+
+import pandas as pd
+import pytest
+
+from hbeval_lib.disclosure import Disclosure
+from hbeval_lib.release import ledger as L
+from hbeval_lib.release.stage import protect_ledger
+
+
+@pytest.fixture
+def mode():
+    yield L.set_active
+    L.set_active(None)
+
+
+def _page_dc(pilot="pori", phase="loppuraportti"):
+    return Disclosure(table_prefix="wellbeing", page=L.Page("wellbeing", phase, pilot))
+
+
+def _collect(mode, pages):
+    col = L.Collector()
+    mode(col)
+    for pilot, phase, counts in pages:
+        dc = _page_dc(pilot, phase)
+        dc.counts(pd.DataFrame({"HB": counts}, index=["mies", "nainen"]), "sukupuoli", margins=True)
+        dc.stat_ok(sum(counts), "muutos", "keskiarvo")
+    mode(None)
+    return col.frame()
+
+
+def test_collect_then_render_hides_what_the_release_hides(tmp_path, mode):
+    pages = [("pori", "valiarviointi", [10, 12]), ("pori", "loppuraportti", [11, 12])]
+    cells = _collect(mode, pages)
+    assert len(cells) == 2 * (6 + 1)
+    led = protect_ledger(cells)
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path)
+    mode(L.Renderer(path))
+    inter = _page_dc("pori", "valiarviointi").counts(pd.DataFrame({"HB": [10, 12]}, index=["mies", "nainen"]),
+                                                     "sukupuoli", margins=True)
+    final = _page_dc("pori", "loppuraportti").counts(pd.DataFrame({"HB": [11, 12]}, index=["mies", "nainen"]),
+                                                     "sukupuoli", margins=True)
+    # standalone, neither table hides anything; the release hides the newcomer's cell in the final report
+    assert (inter.map(lambda v: isinstance(v, int))).all().all()
+    assert not isinstance(final.at["mies", "HB"], int)
+
+
+def test_render_refuses_a_cell_that_is_not_in_the_release(tmp_path, mode):
+    cells = _collect(mode, [("pori", "loppuraportti", [11, 12])])
+    path = tmp_path / "ledger.parquet"
+    protect_ledger(cells).to_parquet(path)
+    mode(L.Renderer(path))
+    dc = _page_dc()
+    with pytest.raises(L.ReleaseError, match="ei ole suojatussa julkaisuluettelossa"):
+        dc.stat_ok(40, "uusi_taulukko", "keskiarvo")
+
+
+def test_render_refuses_a_stale_value(tmp_path, mode):
+    cells = _collect(mode, [("pori", "loppuraportti", [11, 12])])
+    path = tmp_path / "ledger.parquet"
+    protect_ledger(cells).to_parquet(path)
+    mode(L.Renderer(path))
+    with pytest.raises(L.ReleaseError, match="vanhentunut"):
+        _page_dc().counts(pd.DataFrame({"HB": [30, 12]}, index=["mies", "nainen"]), "sukupuoli", margins=True)
+
+
+def test_missing_ledger_is_a_clear_error(tmp_path):
+    with pytest.raises(L.ReleaseError, match="hbeval build"):
+        L.Renderer(tmp_path / "none.parquet")
+
+
+def test_share_of_a_known_group_is_protected_as_a_count():
+    dc = Disclosure()
+    assert not dc.share_ok(1, 96, "t", "muu")        # 1,0 % of 96 is one person
+    assert not dc.share_ok(93, 96, "t", "nainen")    # and so is 3 persons on the other side
+    assert not dc.share_ok(6, 9, "t", "x")           # a share of fewer than 10 persons
+    assert dc.share_ok(20, 96, "t", "mies") and dc.share_ok(0, 96, "t", "ei")
+
+
+def test_magnitude_rules_follow_acro_defaults():
+    dc = Disclosure()
+    assert dc.magnitude_ok([100.0] * 12, "eur", "tasainen")
+    assert not dc.magnitude_ok([100.0] * 9, "eur", "alle 10")                       # threshold
+    assert not dc.magnitude_ok([10_000.0, 9_000.0] + [50.0] * 10, "eur", "nk")     # 2 largest > 90 %
+    # p % rule: the rest (total - two largest) is under 10 % of the largest: the 2nd could estimate the largest
+    assert not dc.magnitude_ok([1_000.0, 10.0] + [5.0] * 10, "eur", "p")
+    assert {r["code"] for r in dc.log} >= {"stat", "dominance"}
