@@ -20,6 +20,7 @@ Prints the times, ratios and goals and writes them to ``docs/benchmarks.md``. Sp
 from __future__ import annotations
 
 import argparse
+import json
 import datetime as dt
 import os
 import platform
@@ -154,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
 
         before = code_fingerprint()
         cold, cold_rep = timed_build("cold build")
+        from .release.stage import SUMMARY_NAME
+
+        processed_summary = json.loads((processed / SUMMARY_NAME).read_text(encoding="utf-8"))
         for _ in range(3):  # the code changed under the cold build (shared checkout): bring the cache up to date
             if code_fingerprint() == before:
                 break
@@ -218,11 +222,28 @@ def main(argv: list[str] | None = None) -> int:
               f"Executed after the code edit: {len(code_rep.executed)} notebooks, all `{CODE_STRAND}`: "
               f"{'yes' if only_strand else 'NO'}. Executed after the raw-file change: "
               + ", ".join(f"`{n}`" for n in sorted(one_rep.executed)) + "."]
+    lines += _release_section(cold, cold_rep, processed_summary)
     lines += _bootstrap_section()
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+def _release_section(cold: float, cold_rep, summary: dict) -> list[str]:
+    """The release stage (issue 11): its time and share of the cold build, and the information loss of the demo
+    release (cells published and suppressed, by rule)."""
+    n, sup = summary.get("cells", 0), summary.get("suppressed", 0)
+    by = summary.get("by_code", {})
+    return ["", "## Release stage (joint disclosure control)", "",
+            "| measure | value |", "|---|---:|",
+            f"| release stage in the cold build (collect + protect), s | {cold_rep.release_seconds:.1f} |",
+            f"| … share of the cold build | {100 * cold_rep.release_seconds / cold:.0f} % |",
+            f"| of which protection (solving the whole release), s | {summary.get('protect_seconds', 0):.1f} |",
+            f"| cells in the demo release | {n} |",
+            f"| published | {n - sup} ({100 * (n - sup) / max(n, 1):.0f} %) |",
+            f"| suppressed | {sup} ({100 * sup / max(n, 1):.0f} %) |"]
+           + [f"| … rule `{k}` | {v} |" for k, v in sorted(by.items())]
 
 
 def _bootstrap_section() -> list[str]:

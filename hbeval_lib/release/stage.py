@@ -144,30 +144,44 @@ def _digest(paths: list[Path], extra: str = "") -> str:
     return h.hexdigest()
 
 
-def release_key(processed_dir: Path, notebooks_dir: Path, cfg: Config) -> str:
-    """What the ledger depends on: processed tables, notebooks' code cells, library code, configuration."""
-    code = json.dumps([code_cells(notebooks_dir / f"{s}.md") for s in STRANDS
-                       if (notebooks_dir / f"{s}.md").exists()])
+def _strand_key(strand: str, processed_dir: Path, notebooks_dir: Path, cfg: Config) -> str:
+    """What one strand's collected cells depend on: the processed tables, that notebook's code cells (not its
+    prose), the library code and the configuration."""
+    code = json.dumps(code_cells(notebooks_dir / f"{strand}.md"))
     files = sorted(Path(processed_dir).glob("*.parquet")) + sorted(LIB_DIR.rglob("*.py"))
-    if cfg.path:
+    if getattr(cfg, "path", None):
         files.append(Path(cfg.path))
     return _digest(files, code)
 
 
 def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config | None = None,
                    force: bool = False, jobs: int = 1) -> Path:
-    """Build the protected ledger unless the one in ``processed_dir`` is up to date; return its path."""
+    """Build the protected ledger unless the one in ``processed_dir`` is up to date; return its path.
+
+    The cells are cached per strand (``release_cells_<strand>.parquet``): an edit of one strand notebook's code
+    collects that strand again, the others are reused; the protection is then solved again for the whole release.
+    """
     cfg = cfg or load_config()
     processed_dir = Path(processed_dir)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
     path = processed_dir / LEDGER_NAME
     summary_path = processed_dir / SUMMARY_NAME
-    key = release_key(processed_dir, notebooks_dir, cfg)
-    if not force and path.exists() and summary_path.exists():
-        if json.loads(summary_path.read_text(encoding="utf-8")).get("key") == key:
-            return path
+    strands = [s for s in STRANDS if (notebooks_dir / f"{s}.md").exists()]
+    keys = {s: _strand_key(s, processed_dir, notebooks_dir, cfg) for s in strands}
+    key = hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
+    old = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    if not force and path.exists() and old.get("key") == key:
+        return path
     t0 = time.monotonic()
-    cells = collect(processed_dir, notebooks_dir, cfg, jobs=jobs)
+    todo = [s for s in strands if force or old.get("strand_keys", {}).get(s) != keys[s]
+            or not (processed_dir / f"release_cells_{s}.parquet").exists()]
+    if todo:
+        fresh = collect(processed_dir, notebooks_dir, cfg, strands=todo, jobs=jobs)
+        for s in todo:
+            part = fresh[fresh["strand"] == s]
+            part.to_parquet(processed_dir / f"release_cells_{s}.parquet", index=False)
+    cells = pd.concat([pd.read_parquet(processed_dir / f"release_cells_{s}.parquet") for s in strands],
+                      ignore_index=True) if strands else L.Collector().frame()
     t1 = time.monotonic()
     led = protect_ledger(cells, cfg)
     t2 = time.monotonic()
@@ -176,7 +190,8 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     os.replace(tmp, path)
     decisions = led.loc[led["suppressed"], ["phase", "strand", "pilot", "table", "row", "col", "code", "reason"]]
     decisions.to_csv(processed_dir / DECISIONS_NAME, index=False)
-    summary = {"key": key, "cells": int(len(led)), "suppressed": int(led["suppressed"].sum()),
+    summary = {"key": key, "strand_keys": keys, "collected": todo, "cells": int(len(led)),
+               "suppressed": int(led["suppressed"].sum()),
                "by_code": {k: int(v) for k, v in led.loc[led["suppressed"], "code"].value_counts().sort_index().items()},
                "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2)}
     summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
