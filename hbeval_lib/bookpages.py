@@ -272,7 +272,8 @@ RELEASE_DOWNLOAD = "peitetyt_solut.csv"
 CODE_GROUPS = {"count": "Ensisijainen: alle 5 henkilöä", "margin": "Ensisijainen: alle 5 henkilöä",
                "zero": "Ensisijainen: alle 5 henkilöä", "stat": "Ensisijainen: tunnusluku alle 10 henkilöstä",
                "secondary": "Toissijainen: summat ja vaiheiden erotukset",
-               "complement": "Toissijainen: piilotetun tunnusluvun täydennys"}
+               "complement": "Toissijainen: piilotetun tunnusluvun täydennys",
+               "phase": "Toissijainen: raporttien erotus (uudet asiakkaat)"}
 
 
 def release_section(processed_dir: Path, book_dir: Path, cfg: Config) -> list[str]:

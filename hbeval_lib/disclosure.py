@@ -81,6 +81,8 @@ RULE_TEXTS = {
     "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
                  "raportointivaiheiden erotuksesta",
     "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
+    "phase": "toissijainen peitto: ryhmään tuli edellisen raportin jälkeen alle {n} henkilöä, joiden tunnusluku "
+             "selviäisi raporttien erotuksesta",
     "stat": "tunnusluku alle {n} henkilön tiedoista",
     "figure": "kuvio alle {n} henkilön ryhmästä, ei piirretä",
     "dominance": "euromäärä, jossa yksi tai kaksi asiakasta muodostaa valtaosan summasta (dominanssisääntö)",

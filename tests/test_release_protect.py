@@ -173,3 +173,15 @@ def test_decisions_are_deterministic_under_row_order():
     key = ["phase", "row", "col"]
     assert a.sort_values(key)[key + ["code"]].reset_index(drop=True).equals(
         b.sort_values(key)[key + ["code"]].reset_index(drop=True))
+
+
+def test_statistic_of_newcomers_is_not_recoverable_by_differencing_phases():
+    # the mean age on 30 persons in the interim report and on 31 in the final: the newcomer's age follows
+    cells = [cell("valiarviointi", "pori", "ikä", "", 30, kind="stat"),
+             cell("loppuraportti", "pori", "ikä", "", 31, kind="stat"),
+             cell("valiarviointi", "eksote", "ikä", "", 30, kind="stat"),
+             cell("loppuraportti", "eksote", "ikä", "", 45, kind="stat")]
+    out = run(cells).set_index(["pilot", "phase"])
+    assert out.at[("pori", "loppuraportti"), "code"] == "phase"
+    assert not out.at[("pori", "valiarviointi"), "suppressed"]
+    assert not out.loc["eksote", "suppressed"].any()   # 15 newcomers: their mean rests on enough persons

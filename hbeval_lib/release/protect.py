@@ -23,6 +23,10 @@ Counts — the linked-table model
     The model is used only when it reproduces every recorded value (a table whose counts are not cumulative over
     phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page by page).
 
+Statistics — phases
+    A statistic on a group that grew by 1 … ``min_n_stat``−1 persons since the previous phase is hidden in the later
+    phase: differencing the two reports would give the newcomers' statistic.
+
 Statistics — complements
     A statistic hidden on a pilot page (fewer than ``min_n_stat`` persons) follows from the all-pilots value and the
     other pilots' values and sizes when the sizes add up. Then further pilots' values (smallest groups first) are
@@ -48,6 +52,8 @@ REASONS = {
     "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
                  "raportointivaiheiden erotuksesta",
     "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
+    "phase": "toissijainen peitto: ryhmään tuli edellisen raportin jälkeen alle {n} henkilöä, joiden tunnusluku "
+             "selviäisi raporttien erotuksesta",
 }
 
 
@@ -273,6 +279,28 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
     return codes
 
 
+def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str], min_n_stat: int) -> pd.Series:
+    """A statistic published in two phases on a group that grew by 1 … ``min_n_stat``−1 persons would let a reader
+    difference out the newcomers' statistic (for a value fixed per person, such as age or a baseline score, exactly).
+    The later phase's value is hidden (the earlier report was published first)."""
+    codes = codes.copy()
+    rank = {p: i for i, p in enumerate(phases)}
+    for _, g in cells.groupby(["strand", "pilot", "table", "row", "col"], sort=True):
+        if len(g) < 2:
+            continue
+        g = g.assign(_r=g["phase"].map(rank)).sort_values("_r")
+        prev = None
+        for i in g.index:
+            n = g.at[i, "value"]
+            if prev is not None and not pd.isna(n) and not pd.isna(g.at[prev, "value"]) and not codes[prev]:
+                grew = int(n) - int(g.at[prev, "value"])
+                if 0 < grew < min_n_stat and not codes[i]:
+                    codes[i] = "phase"
+            if not codes[i]:
+                prev = i
+    return codes
+
+
 # ---------------------------------------------------------------------------------------------------------------
 def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str],
             min_count: int = 5, min_n_stat: int = 10, zeros_disclosive: bool = False) -> pd.DataFrame:
@@ -309,6 +337,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         new = _protect_counts(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
         codes[fam.index] = new.to_numpy()
     stats = led[led["kind"] == "stat"]
+    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat)
     codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
