@@ -375,8 +375,8 @@ class Disclosure:
             Logged table name.
         margins : bool or "col"
             Add a total row and column (:attr:`total_label`) and apply secondary suppression so that no hidden
-            cell can be recovered from the totals (audited with :func:`suppressed_intervals`). ``"col"``: the
-            rows' totals are known to the reader (e.g. the respondents of each item) but not shown here.
+            cell can be recovered from the totals (audited with :func:`suppressed_intervals`). ``"col"``: only the
+            rows' totals (a total column, e.g. the respondents of each item).
 
         Returns
         -------
@@ -400,10 +400,8 @@ class Disclosure:
             codes = self._release_codes(rel, full, name,
                                         margin_rows={self.total_label} if margins and margins != "col" else set(),
                                         margin_cols={self.total_label} if margins else set())
-            if margins == "col" and rel.mode == "render":
-                full, codes = full.drop(columns=self.total_label), codes.drop(columns=self.total_label)
             if rel.mode == "collect":   # nothing is shown while collecting: primary marks only, no LP audit
-                out = (full.drop(columns=self.total_label) if margins == "col" else full).astype(object).copy()
+                out = full.astype(object).copy()
                 for i in range(out.shape[0]):
                     for j in range(out.shape[1]):
                         if self._primary_code(out.iat[i, j]):
@@ -419,8 +417,7 @@ class Disclosure:
                             self.record(name, f"{r} / {c}", code if code in RULE_TEXTS else "secondary")
                 return out
         if margins == "col":   # standalone: the row totals are known, protected like a table's margins
-            shown = self._counts_with_margins(table, name)
-            return shown.drop(index=self.total_label).drop(columns=self.total_label)
+            return self._counts_with_margins(table, name).drop(index=self.total_label)
         if margins:
             return self._counts_with_margins(table, name)
         out = table.astype(object).copy()

@@ -127,11 +127,12 @@ def baseline_distribution(rep: Report) -> Section:
     return out.text("Lähtökyselyn vastauksia ei ole tässä rajauksessa riittävästi kuvion piirtämiseen.")
 
 
-def _median_row(rep: Report, r, group: str, cell: str, ok: bool | None = None) -> dict:
-    """One row of the baseline median table; ``ok`` is the disclosure decision when already taken."""
+def _median_row(rep: Report, r, group: str, cell: str, ok: bool | None = None, n_shown=None) -> dict:
+    """One row of the baseline median table; ``ok`` is the disclosure decision when already taken, ``n_shown``
+    the protected respondent count (the groups' counts and their total are protected as one table)."""
     ok = rep.dc.stat_ok(r["n"], "lahtokysely", cell) if ok is None else ok
     return {"Väittämä": sv.BASELINE_STATEMENTS[r["item"]], "Ryhmä": group,
-            "n": rep.count(r["n"], "lahtokysely", cell),
+            "n": str(n_shown) if n_shown is not None else rep.count(r["n"], "lahtokysely", cell),
             "Mediaani": num(r["median"], 1) if ok else NOT_SHOWN,
             "IQR": f"{num(r['q1'], 1)}–{num(r['q3'], 1)}" if ok else NOT_SHOWN}
 
@@ -147,15 +148,25 @@ def baseline_summary(rep: Report) -> Section:
     summ = sv.likert_summary(lk, items, by="respondent_group") if items and n_lk else pd.DataFrame()
     summ_all = sv.likert_summary(lk, items) if items and n_lk else pd.DataFrame()
     rows = []
+    # respondents per statement and group, with the all-respondents count as their total: one protected table
+    n_shown = None
+    if len(summ):
+        ntab = summ.pivot_table(index="item", columns="respondent_group", values="n", aggfunc="sum",
+                                fill_value=0).astype(int)
+        n_shown = rep.dc.counts(ntab, "lahtokysely.vastaajat", margins="col")
     for _, r in summ_all.iterrows():
         ok = rep.dc.stat_ok(r["n"], "lahtokysely", f"kaikki / {r['item']}")
         for stat, name, _q in QUARTILES:
             rep.res.add(f"lahtokysely.{r['item']}.{stat}", f"Lähtökysely {r['item']}: {name} (1–7)",
                         estimate=r[stat], n=r["n"], suppressed=not ok)
-        rows.append(_median_row(rep, r, "Kaikki", f"kaikki / {r['item']}", ok))
+        total = (n_shown.at[r["item"], rep.dc.total_label]
+                 if n_shown is not None and r["item"] in n_shown.index and int(ntab.loc[r["item"]].sum()) == r["n"]
+                 else None)   # respondents without a group: the groups do not add up to all respondents
+        rows.append(_median_row(rep, r, "Kaikki", f"kaikki / {r['item']}", ok, n_shown=total))
     for _, r in summ.iterrows():
         rows.append(_median_row(rep, r, str(r["respondent_group"]).capitalize(),
-                                f"{r['respondent_group']} / {r['item']}"))
+                                f"{r['respondent_group']} / {r['item']}",
+                                n_shown=n_shown.at[r["item"], r["respondent_group"]]))
     if rows:
         out.table(pd.DataFrame(rows).sort_values(["Väittämä", "Ryhmä"], kind="stable")
                   .set_index(["Väittämä", "Ryhmä"]),
