@@ -683,8 +683,9 @@ def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None =
     dict
         ``use`` (:func:`resource_use`), ``priced`` (:func:`price`), ``summary`` (:func:`cost_summary`),
         ``incremental`` (basis → :func:`incremental_cost`), ``budget`` (:func:`budget_summary`), ``by_task``
-        (worker minutes by client kind × task category), ``sensitivity``, ``cea`` (effect key → dict with
-        ``data``, ``draws``, ``result``, ``adjusted`` and ``n``), ``wtp`` (grid), ``uc`` (UnitCosts),
+        (worker minutes by client kind × task category), ``sensitivity``, ``cea`` (``primary`` — the effect
+        measure of :func:`effect_outcome` — and ``secondary`` → :func:`cea_analysis`, plus ``outcome``),
+        ``wtp`` (the configured grid; each CEA has its own, extended past its ICER), ``uc`` (UnitCosts),
         ``n`` (clients per arm).
     """
     cfg = cfg or load_config()

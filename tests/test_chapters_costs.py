@@ -182,6 +182,8 @@ def test_cea_reconciles_and_names_its_outcome(run):
     assert ch.outcome_label(c["outcome"]) in run.shown["cea_intro"].text
     assert "ensisijainen tulosmuuttuja" in run.shown["cea_intro"].text
     assert f"perustuu {sum(c['n'].values())} asiakkaaseen" in run.shown["cea_intro"].text
+    e = run.a.primary["adjusted"]["point"]["e"]
+    assert (ch.UNSTABLE_ICER in run.shown["cea_table"].caption) == (e["ci_low"] <= 0 <= e["ci_high"])
     # the CE plane's point and the table's ICER are the recorded numbers
     assert report.eur(icer) in run.shown["cea_table"].table.iloc[:, 0].to_list()
 
@@ -273,7 +275,7 @@ def test_non_finite_icer_is_never_published_and_the_page_says_why(tmp_path):
                         arm_ok={"hb": True, "verrokki": True}, cea_conf=conf)
     t = ch.cea_table(rep, a)
     assert t.table.loc["ICER = Δc / Δe, € / piste"].eq(NOT_SHOWN).all()
-    assert ch.NON_FINITE in t.caption
+    assert ch.NON_FINITE in t.caption and ch.UNSTABLE_ICER in t.caption
     glue: dict = {}
     ch._record_cea(rep, a, glue)
     res = rep.res.frame().set_index("key")

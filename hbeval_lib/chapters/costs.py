@@ -403,7 +403,28 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
                "keskipisteenä.")
     if notes:
         caption += " " + NON_FINITE
+    caption += icer_note(c["adjusted"]["point"]["e"], c["adjusted"]["point"]["c"])
     return Shown(table=tab, caption=caption)
+
+
+UNSTABLE_ICER = (" Vaikutuserotuksen luottamusväli sisältää nollan, joten ICER on epävakaa (sen nimittäjä voi "
+                 "olla nolla tai vastakkaismerkkinen); päätös kannattaa tehdä nettohyödyn ja "
+                 "hyväksyttävyyskäyrän perusteella.")
+
+
+def icer_note(pe: dict, pc: dict) -> str:
+    """A Finnish sentence on how to read the ICER: unstable when the effect interval contains zero; a
+    negative ICER means HB dominates (better and cheaper) or is dominated (worse and dearer)."""
+    e, c = pe["estimate"], pc["estimate"]
+    if _finite(pe["ci_low"], pe["ci_high"]) and pe["ci_low"] <= 0 <= pe["ci_high"]:
+        return UNSTABLE_ICER
+    if _finite(e, c) and e > 0 and c < 0:
+        return (" HB on piste-estimaatin mukaan sekä parempi että halvempi (dominoiva); negatiivinen ICER ei ole "
+                "hinta.")
+    if _finite(e, c) and e < 0 and c > 0:
+        return (" HB on piste-estimaatin mukaan huonompi ja kalliimpi (dominoitu); negatiivinen ICER ei ole "
+                "hinta.")
+    return ""
 
 
 def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
