@@ -2,9 +2,9 @@
 
 The attacker reads only the published release — the HTML pages under ``_build/html``
 (``<phase>/<strand>/<pilot>.html``), the downloadable ``results.csv`` and the executed notebooks behind the download
-buttons (``_sources/**.ipynb``; their glued values) — and tries to recover what the protection hid. It knows only what a reader knows: the page (phase,
-strand, pilot from the URL), the table (its section heading and index names), the row and column labels and the
-printed value or suppression mark (``<5``, ``–``).
+buttons (``_sources/**.ipynb``; their glued values) — and tries to recover what the protection hid. It knows only
+what a reader knows: the page (phase, strand, pilot from the URL), the table (its section heading and index names),
+the row and column labels and the printed value or suppression mark (``<5``, ``–``). Figures (PNG) are not read.
 
 Attack classes (issue 11):
 
