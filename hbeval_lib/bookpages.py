@@ -403,7 +403,7 @@ GLUE_LABELS = {
     "cea_icer": "Kustannusvaikuttavuussuhde (ICER)",
     "synthesis_nonpublic_share_hb": "Muiden kuin julkisten palvelujen osuus HB-asiakkailla",
     "synthesis_cost_per_client_month_hb": "Kustannus asiakaskuukautta kohden, HB",
-    "synthesis_wellbeing_adjusted_diff": "Vakioitu ero yleisessä hyvinvoinnissa (HB − verrokit)",
+    "synthesis_wellbeing_adjusted_diff": "Ensisijaisen tulosmuuttujan ero (HB − verrokit, kaksoisrobusti)",
 }
 
 

@@ -125,7 +125,10 @@ def summary(rep: Report, sr: StrandResults, sections: list[Section]) -> Section:
     out = Section(glue={
         "nonpublic_share_hb": np_hb,
         "cost_per_client_month_hb": value_of(sr, "costs", "costs.per_client_month.hb"),
-        "wellbeing_adjusted_diff": value_of(sr, "wellbeing", "kykyviisari.yleinen_hyvinvointi.adjusted_diff")})
+        # the wellbeing strand's primary outcome (configuration), never the largest of several differences
+        "wellbeing_adjusted_diff": value_of(
+            sr, "wellbeing", (rep.cfg.section("wellbeing", {}) or {}).get("primary_outcome", "kykyviisari.osallisuus")
+            + ".adjusted_diff")})
     return out.text(
         f"Onnistumisen kriteereistä {len(sections)} käytiin läpi; niihin liitetyistä {n_total} tunnusluvusta "
         f"{n_avail} oli tässä vaiheessa saatavilla. Palvelujen monipuolistumisen keskeinen mittari – muiden kuin "
