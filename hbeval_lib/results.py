@@ -17,6 +17,7 @@ from .fileio import write_csv_atomic
 
 COLUMNS = ["strand", "phase", "pilot", "key", "label", "estimate", "ci_low", "ci_high", "n", "p_value", "suppressed"]
 NUMERIC = ["estimate", "ci_low", "ci_high", "n", "p_value"]
+N_ROUNDING = 5   # the published n is rounded down to a multiple of this (see Results.write)
 
 
 def _num(x):
@@ -58,8 +59,13 @@ class Results:
         return df
 
     def write(self, path: str | os.PathLike | None) -> Path | None:
-        """Write the table atomically; a falsy path (interactive use) writes nothing."""
-        return write_csv_atomic(self.frame(), path, float_format="%.6g")
+        """Write the table atomically; a falsy path (interactive use) writes nothing.
+
+        The published ``n`` is rounded down to a multiple of :data:`N_ROUNDING`: the exact numbers of persons of
+        every statistic, differenced between pilots and phases, would count small groups (e.g. one newcomer)."""
+        df = self.frame()
+        df["n"] = (df["n"] // N_ROUNDING) * N_ROUNDING
+        return write_csv_atomic(df, path, float_format="%.6g")
 
 
 def read_results(paths) -> pd.DataFrame:

@@ -177,11 +177,16 @@ def test_decisions_are_deterministic_under_row_order():
 
 def test_statistic_of_newcomers_is_not_recoverable_by_differencing_phases():
     # the mean age on 30 persons in the interim report and on 31 in the final: the newcomer's age follows
-    cells = [cell("valiarviointi", "pori", "ikä", "", 30, kind="stat"),
-             cell("loppuraportti", "pori", "ikä", "", 31, kind="stat"),
-             cell("valiarviointi", "eksote", "ikä", "", 30, kind="stat"),
-             cell("loppuraportti", "eksote", "ikä", "", 45, kind="stat")]
-    out = run(cells).set_index(["pilot", "phase"])
+    cells = [cell("valiarviointi", "pori", "ikä", "", 30, kind="stat", table="wellbeing.tasapaino"),
+             cell("loppuraportti", "pori", "ikä", "", 31, kind="stat", table="wellbeing.tasapaino"),
+             cell("valiarviointi", "eksote", "ikä", "", 30, kind="stat", table="wellbeing.tasapaino"),
+             cell("loppuraportti", "eksote", "ikä", "", 45, kind="stat", table="wellbeing.tasapaino"),
+             # a change score: the persons already in the group change too, so the newcomers are not isolated
+             cell("valiarviointi", "pori", "muutos", "", 30, kind="stat", table="wellbeing.kykyviisari"),
+             cell("loppuraportti", "pori", "muutos", "", 31, kind="stat", table="wellbeing.kykyviisari")]
+    full = run(cells)
+    assert not full.loc[full["table"] == "wellbeing.kykyviisari", "suppressed"].any()
+    out = full[full["table"] == "wellbeing.tasapaino"].set_index(["pilot", "phase"])
     assert out.at[("pori", "loppuraportti"), "code"] == "phase"
     assert not out.at[("pori", "valiarviointi"), "suppressed"]
     assert not out.loc["eksote", "suppressed"].any()   # 15 newcomers: their mean rests on enough persons

@@ -226,9 +226,14 @@ def balance(rep: Report) -> Section:
         rep.dc.stat_ok(min(n_arm), "tasapaino", "smd")
         return Section(text=f"Vertailua ei näytetä: jommassakummassa ryhmässä on alle {min_n} asiakasta.",
                        data=pd.DataFrame())
-    ok = (bal["n_hb"] >= min_n) & (bal["n_verrokki"] >= min_n)
-    for r in bal[~ok].itertuples():
-        rep.dc.record("tasapaino", f"{r.variable} {r.level}", "stat")
+    # each arm's mean (or share) is a statistic on that arm's persons: a ledger cell, so that the release can hide
+    # its complement over pilots and a newcomer's values differenced over phases
+    ok_arm = {arm: [rep.dc.stat_ok(int(n), "tasapaino", f"{v} {lv} {arm}".strip())
+                    for n, v, lv in zip(bal[f"n_{arm}"], bal["variable"], bal["level"])] for arm in wb.ARMS}
+    for arm in wb.ARMS:
+        bal[arm] = bal[arm].where(pd.Series(ok_arm[arm], index=bal.index))
+    ok = pd.Series([a or b for a, b in zip(ok_arm["hb"], ok_arm["verrokki"])], index=bal.index)
+    bal.loc[~pd.Series([a and b for a, b in zip(ok_arm["hb"], ok_arm["verrokki"])], index=bal.index), "smd"] = math.nan
     # a percentage of a known group is a count: the levels of each variable are protected as a table of counts
     # (level × arm, with the arm sizes as its total row), linked over pages and phases by the release
     for var in cats:
@@ -256,7 +261,7 @@ def balance(rep: Report) -> Section:
     for r in b.itertuples():
         if r.kind == "continuous":
             rep.res.add(f"balance.{key_of[r.variable]}.smd", f"Lähtötilanteen SMD: {r.variable}", r.smd,
-                        n=r.n_hb + r.n_verrokki)
+                        n=r.n_hb + r.n_verrokki, suppressed=bool(pd.isna(r.smd)))
     return Section(table=table, data=b)
 
 

@@ -24,8 +24,9 @@ Counts — the linked-table model
     phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page by page).
 
 Statistics — phases
-    A statistic on a group that grew by 1 … ``min_n_stat``−1 persons since the previous phase is hidden in the later
-    phase: differencing the two reports would give the newcomers' statistic.
+    A statistic of a value fixed per person (baseline characteristics) on a group that grew by 1 … ``min_n_stat``−1
+    persons since the previous phase is hidden in the later phase: differencing the two reports would give the
+    newcomers' statistic.
 
 Statistics — complements
     A statistic hidden on a pilot page (fewer than ``min_n_stat`` persons) follows from the all-pilots value and the
@@ -279,13 +280,21 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
     return codes
 
 
-def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str], min_n_stat: int) -> pd.Series:
-    """A statistic published in two phases on a group that grew by 1 … ``min_n_stat``−1 persons would let a reader
-    difference out the newcomers' statistic (for a value fixed per person, such as age or a baseline score, exactly).
-    The later phase's value is hidden (the earlier report was published first)."""
+FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baseline characteristics and scores)
+
+
+def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str], min_n_stat: int,
+                         fixed_tables=FIXED_PER_PERSON) -> pd.Series:
+    """A statistic of a value fixed per person (age, a baseline score) published in two phases on a group that grew
+    by 1 … ``min_n_stat``−1 persons would let a reader difference out the newcomers' statistic exactly. The later
+    phase's value is hidden (the earlier report was published first). Statistics of values that change for the
+    persons already in the group (change scores, cumulative costs) do not isolate the newcomers and are left."""
     codes = codes.copy()
     rank = {p: i for i, p in enumerate(phases)}
-    for _, g in cells.groupby(["strand", "pilot", "table", "row", "col"], sort=True):
+    if cells.empty:
+        return codes
+    fixed = cells["table"].map(lambda t: any(x in t.split(".") for x in fixed_tables)).astype(bool)
+    for _, g in cells.loc[fixed].groupby(["strand", "pilot", "table", "row", "col"], sort=True):
         if len(g) < 2:
             continue
         g = g.assign(_r=g["phase"].map(rank)).sort_values("_r")
