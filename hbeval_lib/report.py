@@ -114,7 +114,8 @@ def finnish_frame(df: pd.DataFrame) -> pd.DataFrame:
     out.index = out.index.set_names([_fi_name(n) for n in out.index.names])
     out.columns = out.columns.set_names([_fi_name(n) for n in out.columns.names])
     if not isinstance(out.columns, pd.MultiIndex):
-        out.columns = [(_fi_name(c) or "") if isinstance(c, str) and c in AXIS_NAMES else c for c in out.columns]
+        out.columns = pd.Index([(_fi_name(c) or "") if isinstance(c, str) and c in AXIS_NAMES else c
+                                for c in out.columns], name=out.columns.name)
     return out
 
 

@@ -295,3 +295,40 @@ def test_every_phase_part_is_a_complete_report():
         for strand in ["wellbeing", "service_process", "costs"]:
             assert f"{ph.key}/{strand}/kaikki" in part
     assert "synthesis" in toc.split(f"caption: {CFG.phases[-1].name}")[1]
+
+
+# -- Finnish notation safety nets: tables a notebook displays, figure tick labels --------------------------
+
+def test_displayed_tables_speak_finnish():
+    import pandas as pd
+
+    from hbeval_lib.report import finnish_frame
+
+    df = pd.DataFrame({"Osuus": [14.0, -8.0, 0.25], "Mixed": [14.0, "–", -1.5], "n": [1, 2, 3],
+                       "label": ["a", "b", "c"]}).set_index("label")
+    df.columns.name = "period"
+    out = finnish_frame(df)
+    assert out["Osuus"].tolist() == ["14,00", "−8,00", "0,25"]
+    assert out["Mixed"].tolist() == ["14,0", "–", "−1,5"]
+    assert out["n"].tolist() == [1, 2, 3]
+    assert out.index.name is None and out.columns.name == "Kausi"
+    assert df["Osuus"].tolist() == [14.0, -8.0, 0.25]  # the notebook's data are untouched
+
+
+def test_figure_ticks_use_decimal_comma_and_minus_sign():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hbeval_lib import plots
+
+    plots.setup()
+    fig, ax = plt.subplots()
+    ax.plot([-1.5, 2.5], [0.1, -0.3])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    plt.close(fig)
+    assert "−1,5" in labels and any("," in t for t in labels)
+    assert not [t for t in labels if "." in t or "-" in t]
+    assert plots.fi_number_text("12.5%") == "12,5 %"
