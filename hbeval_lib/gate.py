@@ -393,7 +393,8 @@ def rejected_rows(processed_dir: Path) -> list[Finding]:
     for (inst, reason), part in q.groupby(["instrument", "reason"], sort=True):
         first = part.iloc[0]
         out.append(Finding("rejected_rows", instrument=inst, detail=reason, rows=len(part),
-                           found=f"{len(part)} riviä hylättiin syyllä {reason} (ensimmäinen: {first['file']}"
+                           found=f"{fi_count(len(part), 'rivi', 'riviä')} hylättiin syyllä {reason} "
+                                 f"(ensimmäinen: {first['file']}"
                                  + (f", välilehti {first['sheet']!r}" if first["sheet"] else "")
                                  + f", rivi {first['row']}, sarake {first['column']!r})",
                            action="Rivit on lueteltu tiedostossa quarantine.csv; korjaa ne raakatiedostoon, "
