@@ -262,8 +262,9 @@ def front_page_status(status: dict) -> str:
                  + (f", {_fi(f['rows'])} riviä" if f["rows"] is not None else "") + f"): {f['reason']}"
                  for f in status["acknowledged"]]
         count = fi_count(len(items), "kuitattu havainto", "kuitattua havaintoa")
-        out += [":::{note}", f"**Aineistossa on {count}.** Ne on tarkistettu ja hyväksytty sellaisenaan "
-                "(kuittauslista `data/kuitatut_havainnot.yml`); raportti on koottu niistä huolimatta. Lisätiedot "
+        out += [":::{note}", f"**Aineistossa on {count}.** {'Se' if len(items) == 1 else 'Ne'} on tarkistettu ja "
+                "hyväksytty sellaisenaan (tarkistettu kuittauslista, ks. `data/kuitatut_havainnot.yml`); raportti on "
+                "koottu niistä huolimatta. Lisätiedot "
                 "sivulla {doc}`_generated/aineisto`.", "", *items, ":::", ""]
     return "\n".join(out)
 

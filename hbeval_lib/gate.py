@@ -89,6 +89,10 @@ INSTRUMENT_TITLES = {
     "palvelut": "palvelujen käyttö", "lahtokysely": "lähtötilannekysely (LIITE 2.1)",
     "avustajakysely": "avustajakysely", "kehittamistyo": "kehittämistyön palautteet ja itsearviointi",
     "paivakirjat": "päiväkirjat", "tyopajat": "työpajat",
+    # tidy tables (the count-drop findings are per table)
+    "clients": "asiakasrekisteri", "budgets": "budjetit", "budget_use": "maksusitoumukset",
+    "services": "palvelujen käyttö", "qualitative": "laadullinen aineisto", "feedback": "kehittämistyön palautteet",
+    "self_evaluation": "kehittämistyön itsearviointi",
 }
 # kinds whose files' rows were not read (the data-quality page counts them as files, rows unknown / not read)
 NOT_READ_KINDS = ("unreadable_file", "sheet_not_found", "file_outside_folders", "misplaced_form", "unsupported_file")
@@ -389,7 +393,8 @@ def rejected_rows(processed_dir: Path) -> list[Finding]:
     for (inst, reason), part in q.groupby(["instrument", "reason"], sort=True):
         first = part.iloc[0]
         out.append(Finding("rejected_rows", instrument=inst, detail=reason, rows=len(part),
-                           found=f"{len(part)} riviä hylättiin syyllä {reason} (ensimmäinen: {first['file']}"
+                           found=f"{fi_count(len(part), 'rivi', 'riviä')} hylättiin syyllä {reason} "
+                                 f"(ensimmäinen: {first['file']}"
                                  + (f", välilehti {first['sheet']!r}" if first["sheet"] else "")
                                  + f", rivi {first['row']}, sarake {first['column']!r})",
                            action="Rivit on lueteltu tiedostossa quarantine.csv; korjaa ne raakatiedostoon, "
@@ -564,6 +569,9 @@ class GateError(RuntimeError):
         self.verdict = verdict
 
 
+ACK_USED_FILE = "gate_acknowledgements_used.txt"
+
+
 def check_build(raw_dir: Path, processed_dir: Path, cfg: Config | None = None, draft: bool = False,
                 ack_path: str | os.PathLike | None = None, progress: bool = False) -> Verdict:
     """The gate of ``hbeval build``: intake if stale, then the verdict.
@@ -578,6 +586,8 @@ def check_build(raw_dir: Path, processed_dir: Path, cfg: Config | None = None, d
     force = not (Path(processed_dir) / FINDINGS_FILE).exists()
     ensure_processed(Path(raw_dir), Path(processed_dir), cfg, force=force, progress=progress)
     verdict = evaluate(processed_dir, cfg, ack_path, raw_dir)
+    # the book pages (bookpages.write_pages -> book_status) must judge with the same list
+    (Path(processed_dir) / ACK_USED_FILE).write_text(str(verdict.ack_path.resolve()), encoding="utf-8")
     if not verdict.passed and not draft:
         raise GateError(verdict)
     if verdict.open_errors or verdict.acknowledged:
@@ -603,7 +613,11 @@ def book_status(processed_dir: str | os.PathLike, cfg: Config | None = None,
                 ack_path: str | os.PathLike | None = None) -> dict:
     """The gate's state for the book's pages: ``draft`` (open errors: banner on every page), the open errors and
     the acknowledged errors (public fields only). Recomputed from the processed folder, so ``hbeval run`` after a
-    ``--draft`` build (or on data that never passed the gate) also gets the banner."""
+    ``--draft`` build (or on data that never passed the gate) also gets the banner. Without ``ack_path`` the list
+    the last ``hbeval build`` used on this processed folder is taken (else the default list)."""
+    used = Path(processed_dir) / ACK_USED_FILE
+    if ack_path is None and used.exists():
+        ack_path = used.read_text(encoding="utf-8").strip() or None
     verdict = evaluate(processed_dir, cfg, ack_path)
     return {"passed": verdict.passed, "draft": not verdict.passed,
             "banner": DRAFT_BANNER if not verdict.passed else "",

@@ -351,7 +351,7 @@ def test_acknowledged_error_lets_the_build_go_on_and_is_listed(raw, tmp_path):
     assert verdict.passed and [a.id for a in verdict.acknowledged] == [f.id]
     kinds = {w.kind for w in verdict.warnings}
     assert {"unused_acknowledgement", "invalid_acknowledgement"} <= kinds
-    status = gate.book_status(out, ack_path=ack)
+    status = gate.book_status(out)  # the list check_build used
     assert status["draft"] is False and status["acknowledged"][0]["reason"].startswith("Kopio tarkistettu")
     front = bookpages.front_page_status(status)
     assert "1 kuitattu havainto" in front and "Kopio tarkistettu" in front and "Sama tiedosto kahdesti" in front
