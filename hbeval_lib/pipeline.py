@@ -614,6 +614,8 @@ def refresh_prose(job: Job) -> bool:
         cells.append(e)
         if "parameters" in c.metadata.get("tags", []):
             cells.extend(injected)
+    for i, c in enumerate(cells):  # unique ids before writing (the final numbering is _finalise_notebook's)
+        c["id"] = f"cell-{i:03d}"
     executed.cells = cells
     tmp = job.output.with_name(job.output.name + ".prose.tmp")
     nbformat.write(executed, tmp)
@@ -772,16 +774,16 @@ WARM_MODULES = ["numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pypl
                 "statsmodels.formula.api", "pingouin", "myst_nb", "hbeval_lib.report", "hbeval_lib.plots",
                 "hbeval_lib.tables", "hbeval_lib.results", "hbeval_lib.disclosure", "hbeval_lib.chapters.wellbeing",
                 "hbeval_lib.chapters.service_process", "hbeval_lib.chapters.costs", "hbeval_lib.chapters.synthesis"]
-# a module that fails to import here is left for the notebook to import (and to report its error)
+# a module that fails to import here is left for the notebook to import (and to report its error). No
+# warnings.catch_warnings() around the imports: the filters modules install when imported (statsmodels: "always" for
+# ConvergenceWarning…) must stay, as in a cold kernel; the warm-up's own output is discarded anyway
 WARM_IMPORTS = f"""\
-import importlib, warnings
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    for _m in {WARM_MODULES!r}:
-        try:
-            importlib.import_module(_m)
-        except Exception:
-            pass
+import importlib
+for _m in {WARM_MODULES!r}:
+    try:
+        importlib.import_module(_m)
+    except Exception:
+        pass
 import hbeval_lib.pipeline
 hbeval_lib.pipeline.kernel_snapshot()
 """
