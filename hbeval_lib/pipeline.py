@@ -590,6 +590,9 @@ def longest_first(jobs: list[Job]) -> list[Job]:
     return sorted(jobs, key=expected, reverse=True)
 
 
+_SOURCE_NB: dict = {}
+
+
 def refresh_prose(job: Job) -> bool:
     """Give an executed notebook the current Markdown cells (and code cells' display tags) of its source, keeping
     every output: a prose-only edit without a kernel. Returns False (execute instead) when the code cells of the
@@ -597,7 +600,13 @@ def refresh_prose(job: Job) -> bool:
     import nbformat
 
     executed = nbformat.read(job.output, as_version=4)
-    src = to_notebook(job.source)
+    text = job.source.read_text(encoding="utf-8")
+    memo = (str(job.source), _sha(text.encode()))
+    if memo not in _SOURCE_NB:  # one parse per source and run, not one per phase × pilot
+        if len(_SOURCE_NB) > 8:
+            _SOURCE_NB.clear()
+        _SOURCE_NB[memo] = nbformat.writes(to_notebook(job.source))
+    src = nbformat.reads(_SOURCE_NB[memo], as_version=4)
     src_code = [c for c in src.cells if c.cell_type == "code"]
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     ex_code = [c for c in executed.cells if c.cell_type == "code" and all(c is not x for x in injected)]
