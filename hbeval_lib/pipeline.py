@@ -592,6 +592,9 @@ def longest_first(jobs: list[Job]) -> list[Job]:
     return sorted(jobs, key=expected, reverse=True)
 
 
+_SOURCE_NB: dict = {}
+
+
 def refresh_prose(job: Job) -> bool:
     """Give an executed notebook the current Markdown cells (and code cells' display tags) of its source, keeping
     every output: a prose-only edit without a kernel. Returns False (execute instead) when the code cells of the
@@ -599,7 +602,13 @@ def refresh_prose(job: Job) -> bool:
     import nbformat
 
     executed = nbformat.read(job.output, as_version=4)
-    src = to_notebook(job.source)
+    text = job.source.read_text(encoding="utf-8")
+    memo = (str(job.source), _sha(text.encode()))
+    if memo not in _SOURCE_NB:  # one parse per source and run, not one per phase × pilot
+        if len(_SOURCE_NB) > 8:
+            _SOURCE_NB.clear()
+        _SOURCE_NB[memo] = nbformat.writes(to_notebook(job.source))
+    src = nbformat.reads(_SOURCE_NB[memo], as_version=4)
     src_code = [c for c in src.cells if c.cell_type == "code"]
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     ex_code = [c for c in executed.cells if c.cell_type == "code" and all(c is not x for x in injected)]
@@ -616,6 +625,8 @@ def refresh_prose(job: Job) -> bool:
         cells.append(e)
         if "parameters" in c.metadata.get("tags", []):
             cells.extend(injected)
+    for i, c in enumerate(cells):  # unique ids before writing (the final numbering is _finalise_notebook's)
+        c["id"] = f"cell-{i:03d}"
     executed.cells = cells
     tmp = job.output.with_name(job.output.name + ".prose.tmp")
     nbformat.write(executed, tmp)
@@ -774,16 +785,16 @@ WARM_MODULES = ["numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pypl
                 "statsmodels.formula.api", "pingouin", "myst_nb", "hbeval_lib.report", "hbeval_lib.plots",
                 "hbeval_lib.tables", "hbeval_lib.results", "hbeval_lib.disclosure", "hbeval_lib.chapters.wellbeing",
                 "hbeval_lib.chapters.service_process", "hbeval_lib.chapters.costs", "hbeval_lib.chapters.synthesis"]
-# a module that fails to import here is left for the notebook to import (and to report its error)
+# a module that fails to import here is left for the notebook to import (and to report its error). No
+# warnings.catch_warnings() around the imports: the filters modules install when imported (statsmodels: "always" for
+# ConvergenceWarning…) must stay, as in a cold kernel; the warm-up's own output is discarded anyway
 WARM_IMPORTS = f"""\
-import importlib, warnings
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    for _m in {WARM_MODULES!r}:
-        try:
-            importlib.import_module(_m)
-        except Exception:
-            pass
+import importlib
+for _m in {WARM_MODULES!r}:
+    try:
+        importlib.import_module(_m)
+    except Exception:
+        pass
 import hbeval_lib.pipeline
 hbeval_lib.pipeline.kernel_snapshot()
 """

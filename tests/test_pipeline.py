@@ -581,6 +581,9 @@ else:                          # the next one must see none of it
     assert plt.get_fignums() == []
     assert not any(getattr(f[1], "pattern", None) == "hbeval-leak" for f in warnings.filters)
     assert os.getcwd() == str(REPO_ROOT)
+    # filters that imported modules install stay, as in a cold kernel (statsmodels: "always" ConvergenceWarning)
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    assert any(f[0] == "always" and f[2] is ConvergenceWarning for f in warnings.filters)
 '''
 
 
