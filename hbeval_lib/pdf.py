@@ -467,8 +467,7 @@ def latex_settings(phase_name: str, published: str, book_title: str, demo_notice
     preamble = PREAMBLE + r"""
 \makeatletter
 % the phase is the title page's subtitle (Sphinx's "release" line)
-\AtBeginDocument{\renewcommand{\py@release}{""" + latex_escape(phase_name) + r"""}%
-  \hypersetup{pdftitle={""" + latex_escape(f"{book_title}: {phase_name}") + r"""}}}
+\AtBeginDocument{\renewcommand{\py@release}{""" + latex_escape(phase_name) + r"""}}
 % page numbers at the foot of every page, the chapter in the head; the demo-data notice when the data are synthetic
 \fancypagestyle{normal}{\fancyhf{}\fancyfoot[R]{{\py@HeaderFamily\thepage}}""" + foot + r"""
   \fancyhead[L]{{\py@HeaderFamily\nouppercase{\leftmark}}}
@@ -513,7 +512,9 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
     latex = cfg.setdefault("latex", {})
     latex["latex_engine"] = "xelatex"
     latex["use_jupyterbook_latex"] = False  # its class loads tikz, pgfplots and bbm and overrides the page size
-    latex["latex_documents"] = {"targetname": f"{phase_key}.tex", "title": title}
+    # the title (LaTeX): the book's on the title page, "<book>: <phase>" in the PDF's metadata
+    latex["latex_documents"] = {"targetname": f"{phase_key}.tex",
+                                "title": latex_escape(title) + r"\texorpdfstring{}{: " + latex_escape(phase_name) + "}"}
     cfg["exclude_patterns"] = list(cfg.get("exclude_patterns", [])) + ["_build"]
     sphinx = cfg.setdefault("sphinx", {})
     sphinx["extra_extensions"] = list(sphinx.get("extra_extensions") or []) + ["hbeval_lib.pdf"]
