@@ -5,9 +5,12 @@ For every phase, :func:`build_pdfs` stages a small Jupyter Book in ``<book>/_bui
 - a table of contents taken from the book's ``_toc.yml``: every part that belongs to no phase (introduction, design,
   appendices) plus the phase's own part; entries of the other phases are dropped (:func:`phase_toc`);
 - the book's sources and the phase's *already executed* notebooks (execution stays off). The notebooks' HTML tables
-  (pandas Styler output) have no LaTeX form, so each gets a ``text/latex`` rendition (:func:`html_table_to_latex`):
-  ``tabulary`` (columns share the text width and wrap) or, for long tables, ``longtable`` with proportional
-  paragraph columns — small font, numbers right-aligned, header repeated on every page;
+  (pandas Styler output) have no LaTeX form, so each gets a LaTeX rendition (:func:`html_table_to_latex`, passed as
+  a raw block in a Markdown output, :func:`convert_notebook`): ``tabulary`` (columns share the text width and wrap)
+  or, for long tables, ``longtable`` with paragraph columns sized from their content — small font, numbers
+  right-aligned, header repeated on every page. Long Markdown tables get column widths too (:func:`setup`, a Sphinx
+  extension of the staged book), long code-like tokens in tables may break, and collapsed ``<details>`` lists of a
+  web page become a one-line note (:func:`drop_details`);
 - a ``_config.yml`` derived from the book's: title page with the book title and the phase name, Finnish (polyglossia,
   Finnish hyphenation), A4, table of contents, page numbers, the demo-data notice on every page when the data are
   synthetic.
