@@ -449,8 +449,13 @@ PREAMBLE = r"""
 \setlength{\headheight}{14pt}
 % a zero-width space (hbeval_lib.pdf.breakable) is a line-break opportunity
 \catcode`^^^^200b\active\protected\def^^^^200b{\hskip0pt\relax}
-% "Sisällys", not the caption of the book's first part
+% "Sisällys", not the caption of the book's first part; Finnish for the strings Sphinx has no Finnish for
 \addto\captionsfinnish{\renewcommand{\contentsname}{Sisällys}}
+\renewcommand{\literalblockcontinuedname}{jatkoa edelliseltä sivulta}
+\renewcommand{\literalblockcontinuesname}{jatkuu seuraavalla sivulla}
+\def\pageautorefname{sivu}
+\addto\captionsfinnish{\renewcommand{\figurename}{Kuvio }\renewcommand{\tablename}{Taulukko }%
+  \renewcommand{\literalblockname}{Listaus}}
 """
 
 
@@ -630,12 +635,13 @@ def setup(app):
 # ---------------------------------------------------------------------------------------------------------------------
 # staging and building
 # ---------------------------------------------------------------------------------------------------------------------
-_DETAILS = re.compile(r"^<details>.*?^</details>[ \t]*$", re.S | re.M)
+_DETAILS = re.compile(r"^<details>.*?^</details>[ \t]*$(?:\s*^<details>.*?^</details>[ \t]*$)*", re.S | re.M)
 DETAILS_NOTE = "*Koko luettelo on raportin verkkoversiossa (avattava osio).*"
 
 
 def drop_details(md: str) -> str:
-    """A page for print: collapsed ``<details>`` blocks (long lists the web page hides) become a one-line note."""
+    """A page for print: collapsed ``<details>`` blocks (long lists the web page hides; consecutive ones together)
+    become a one-line note."""
     return _DETAILS.sub(DETAILS_NOTE, md)
 
 
@@ -691,6 +697,8 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     return dest
 
 
+SPHINX_ENGLISH = {"continued from previous page": "jatkoa edelliseltä sivulta",
+                  "continues on next page": "jatkuu seuraavalla sivulla"}
 _OVERFULL = re.compile(r"^Overfull \\hbox \((?P<pt>[\d.]+)pt too wide\) "
                        r"(?P<where>.*?(?:lines? (?P<a>\d+)(?:--(?P<b>\d+))?)?)$", re.M)
 _TABLE_ENV = re.compile(r"\\(begin|end)\{(tabulary|longtable|tabular\*?|tabularx)\}")
@@ -751,6 +759,11 @@ def build_phase(book_dir: Path, phase_key: str, cfg: Config | None = None) -> di
     tex = latex_dir / f"{phase_key}.tex"
     if not tex.exists():
         raise PdfError(f"{phase.name}: {tex} was not written")
+    # Sphinx's long-table template writes these in English (its Finnish catalogue lacks them)
+    text = tex.read_text(encoding="utf-8")
+    for en, fi in SPHINX_ENGLISH.items():
+        text = text.replace(en, fi)
+    tex.write_text(text, encoding="utf-8")
     _run(["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent",
           tex.name], latex_dir, f"{phase.name}: latexmk -xelatex {tex.name} (log: {tex.with_suffix('.log')})")
     pdf = tex.with_suffix(".pdf")
