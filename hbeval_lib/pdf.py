@@ -5,9 +5,12 @@ For every phase, :func:`build_pdfs` stages a small Jupyter Book in ``<book>/_bui
 - a table of contents taken from the book's ``_toc.yml``: every part that belongs to no phase (introduction, design,
   appendices) plus the phase's own part; entries of the other phases are dropped (:func:`phase_toc`);
 - the book's sources and the phase's *already executed* notebooks (execution stays off). The notebooks' HTML tables
-  (pandas Styler output) have no LaTeX form, so each gets a ``text/latex`` rendition (:func:`html_table_to_latex`):
-  ``tabulary`` (columns share the text width and wrap) or, for long tables, ``longtable`` with proportional
-  paragraph columns — small font, numbers right-aligned, header repeated on every page;
+  (pandas Styler output) have no LaTeX form, so each gets a LaTeX rendition (:func:`html_table_to_latex`, passed as
+  a raw block in a Markdown output, :func:`convert_notebook`): ``tabulary`` (columns share the text width and wrap)
+  or, for long tables, ``longtable`` with paragraph columns sized from their content — small font, numbers
+  right-aligned, header repeated on every page. Long Markdown tables get column widths too (:func:`setup`, a Sphinx
+  extension of the staged book), long code-like tokens in tables may break, and collapsed ``<details>`` lists of a
+  web page become a one-line note (:func:`drop_details`);
 - a ``_config.yml`` derived from the book's: title page with the book title and the phase name, Finnish (polyglossia,
   Finnish hyphenation), A4, table of contents, page numbers, the demo-data notice on every page when the data are
   synthetic.
@@ -446,8 +449,13 @@ PREAMBLE = r"""
 \setlength{\headheight}{14pt}
 % a zero-width space (hbeval_lib.pdf.breakable) is a line-break opportunity
 \catcode`^^^^200b\active\protected\def^^^^200b{\hskip0pt\relax}
-% "Sisällys", not the caption of the book's first part
+% "Sisällys", not the caption of the book's first part; Finnish for the strings Sphinx has no Finnish for
 \addto\captionsfinnish{\renewcommand{\contentsname}{Sisällys}}
+\renewcommand{\literalblockcontinuedname}{jatkoa edelliseltä sivulta}
+\renewcommand{\literalblockcontinuesname}{jatkuu seuraavalla sivulla}
+\def\pageautorefname{sivu}
+\addto\captionsfinnish{\renewcommand{\figurename}{Kuvio }\renewcommand{\tablename}{Taulukko }%
+  \renewcommand{\literalblockname}{Listaus}}
 """
 
 
@@ -467,8 +475,7 @@ def latex_settings(phase_name: str, published: str, book_title: str, demo_notice
     preamble = PREAMBLE + r"""
 \makeatletter
 % the phase is the title page's subtitle (Sphinx's "release" line)
-\AtBeginDocument{\renewcommand{\py@release}{""" + latex_escape(phase_name) + r"""}%
-  \hypersetup{pdftitle={""" + latex_escape(f"{book_title}: {phase_name}") + r"""}}}
+\AtBeginDocument{\renewcommand{\py@release}{""" + latex_escape(phase_name) + r"""}}
 % page numbers at the foot of every page, the chapter in the head; the demo-data notice when the data are synthetic
 \fancypagestyle{normal}{\fancyhf{}\fancyfoot[R]{{\py@HeaderFamily\thepage}}""" + foot + r"""
   \fancyhead[L]{{\py@HeaderFamily\nouppercase{\leftmark}}}
@@ -513,7 +520,9 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
     latex = cfg.setdefault("latex", {})
     latex["latex_engine"] = "xelatex"
     latex["use_jupyterbook_latex"] = False  # its class loads tikz, pgfplots and bbm and overrides the page size
-    latex["latex_documents"] = {"targetname": f"{phase_key}.tex", "title": title}
+    # the title (LaTeX): the book's on the title page, "<book>: <phase>" in the PDF's metadata
+    latex["latex_documents"] = {"targetname": f"{phase_key}.tex",
+                                "title": latex_escape(title) + r"\texorpdfstring{}{: " + latex_escape(phase_name) + "}"}
     cfg["exclude_patterns"] = list(cfg.get("exclude_patterns", [])) + ["_build"]
     sphinx = cfg.setdefault("sphinx", {})
     sphinx["extra_extensions"] = list(sphinx.get("extra_extensions") or []) + ["hbeval_lib.pdf"]
@@ -626,12 +635,13 @@ def setup(app):
 # ---------------------------------------------------------------------------------------------------------------------
 # staging and building
 # ---------------------------------------------------------------------------------------------------------------------
-_DETAILS = re.compile(r"^<details>.*?^</details>[ \t]*$", re.S | re.M)
+_DETAILS = re.compile(r"^<details>.*?^</details>[ \t]*$(?:\s*^<details>.*?^</details>[ \t]*$)*", re.S | re.M)
 DETAILS_NOTE = "*Koko luettelo on raportin verkkoversiossa (avattava osio).*"
 
 
 def drop_details(md: str) -> str:
-    """A page for print: collapsed ``<details>`` blocks (long lists the web page hides) become a one-line note."""
+    """A page for print: collapsed ``<details>`` blocks (long lists the web page hides; consecutive ones together)
+    become a one-line note."""
     return _DETAILS.sub(DETAILS_NOTE, md)
 
 
@@ -687,6 +697,8 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     return dest
 
 
+SPHINX_ENGLISH = {"continued from previous page": "jatkoa edelliseltä sivulta",
+                  "continues on next page": "jatkuu seuraavalla sivulla"}
 _OVERFULL = re.compile(r"^Overfull \\hbox \((?P<pt>[\d.]+)pt too wide\) "
                        r"(?P<where>.*?(?:lines? (?P<a>\d+)(?:--(?P<b>\d+))?)?)$", re.M)
 _TABLE_ENV = re.compile(r"\\(begin|end)\{(tabulary|longtable|tabular\*?|tabularx)\}")
@@ -747,6 +759,11 @@ def build_phase(book_dir: Path, phase_key: str, cfg: Config | None = None) -> di
     tex = latex_dir / f"{phase_key}.tex"
     if not tex.exists():
         raise PdfError(f"{phase.name}: {tex} was not written")
+    # Sphinx's long-table template writes these in English (its Finnish catalogue lacks them)
+    text = tex.read_text(encoding="utf-8")
+    for en, fi in SPHINX_ENGLISH.items():
+        text = text.replace(en, fi)
+    tex.write_text(text, encoding="utf-8")
     _run(["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent",
           tex.name], latex_dir, f"{phase.name}: latexmk -xelatex {tex.name} (log: {tex.with_suffix('.log')})")
     pdf = tex.with_suffix(".pdf")
