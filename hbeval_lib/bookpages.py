@@ -195,6 +195,29 @@ def not_read_section(status: dict) -> list[str]:
             "täsmäytys ei kata koko aineistoa.", "", _md_table(pd.DataFrame(rows))]
 
 
+# the intake's reason codes (data/README.md) in Finnish, for the published data-quality page
+REASONS_FI = {
+    "invalid_client_number": "virheellinen asiakasnumero",
+    "unknown_client": "asiakasnumeroa ei löydy asiakasluettelosta",
+    "group_mismatch": "asiakasryhmä ristiriidassa asiakasluettelon kanssa",
+    "duplicate": "toistuva rivi samassa tiedostossa",
+    "invalid_date": "virheellinen päivämäärä",
+    "date_out_of_period": "päivämäärä arviointijakson ulkopuolella",
+    "invalid_number": "virheellinen luku",
+    "out_of_range": "luku sallitun vaihteluvälin ulkopuolella",
+    "negative_value": "negatiivinen arvo",
+    "conflicting_marks": "ristiriitaiset merkinnät (HB / verrokki / muu)",
+    "invalid_value": "arvo sallittujen vaihtoehtojen ulkopuolella",
+    "missing_value": "pakollinen tieto puuttuu",
+    "duplicate_across_files": "sama rivi toisessa tiedostossa",
+    "unreadable_file": "tiedostoa ei voitu lukea",
+    "outside_clienthood": "päivätty asiakkuuden ulkopuolelle",
+    "after_cutoff": "päivätty viimeisen raportin aineiston keruun jälkeen",
+    "too_few_items": "liian vähän vastattuja kysymyksiä (pisteitä ei laskettu)",
+    "repeated_row": "samanlainen rivi toistuu lokissa (säilytetty)",
+}
+
+
 def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None = None) -> str:
     """Reconciliation and rejections per instrument (no identifiers, no file names), the gate's findings (files
     not read, open and acknowledged errors; :mod:`hbeval_lib.gate`) and the suppressed cells."""
@@ -240,6 +263,7 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
             out += ["Ei rivejä.", ""]
             continue
         agg = df.groupby(["instrument", "reason"], sort=True).size().reset_index(name="Rivejä")
+        agg["reason"] = agg["reason"].map(lambda r: REASONS_FI.get(r, r))
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
     out += release_section(processed_dir, book_dir, cfg)
     return "\n".join(out)
