@@ -235,7 +235,7 @@ def _release_section(cold: float, cold_rep, summary: dict) -> list[str]:
     release (cells published and suppressed, by rule)."""
     n, sup = summary.get("cells", 0), summary.get("suppressed", 0)
     by = summary.get("by_code", {})
-    return ["", "## Release stage (joint disclosure control)", "",
+    return (["", "## Release stage (joint disclosure control)", "",
             "| measure | value |", "|---|---:|",
             f"| release stage in the cold build (collect + protect), s | {cold_rep.release_seconds:.1f} |",
             f"| … share of the cold build | {100 * cold_rep.release_seconds / cold:.0f} % |",
@@ -243,7 +243,7 @@ def _release_section(cold: float, cold_rep, summary: dict) -> list[str]:
             f"| cells in the demo release | {n} |",
             f"| published | {n - sup} ({100 * (n - sup) / max(n, 1):.0f} %) |",
             f"| suppressed | {sup} ({100 * sup / max(n, 1):.0f} %) |"]
-           + [f"| … rule `{k}` | {v} |" for k, v in sorted(by.items())]
+            + [f"| … rule `{k}` | {v} |" for k, v in sorted(by.items())])
 
 
 def _bootstrap_section() -> list[str]:

@@ -137,3 +137,26 @@ def group_row_labels(index: pd.Index, item_labels: Mapping[str, str] | None = No
         else:
             out.append(str(item_labels.get(i, i)))
     return out
+
+
+COLLAPSED_LABELS = ["eri mieltä", "ei samaa eikä eri mieltä", "samaa mieltä"]
+
+
+def collapse_to_three(counts: pd.DataFrame) -> pd.DataFrame:
+    """Merge an odd-length Likert scale (columns in scale order) into disagree / neutral / agree.
+
+    Used when a full scale would show categories of a few persons: three coarser categories lose less than hiding
+    the item.
+
+    >>> collapse_to_three(pd.DataFrame([[1, 2, 3, 4, 5]], columns=[1, 2, 3, 4, 5])).values.tolist()
+    [[3, 3, 9]]
+    """
+    k = counts.shape[1]
+    if k < 3 or k % 2 == 0:
+        raise ValueError("collapse_to_three needs an odd number of levels (>= 3)")
+    half = (k - 1) // 2
+    cols = list(counts.columns)
+    out = pd.DataFrame({COLLAPSED_LABELS[0]: counts[cols[:half]].sum(axis=1),
+                        COLLAPSED_LABELS[1]: counts[cols[half]],
+                        COLLAPSED_LABELS[2]: counts[cols[half + 1:]].sum(axis=1)}, index=counts.index)
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import plots
+from .. import likert, plots
 from .. import qualitative as ql
 from .. import services as sv
 from ..disclosure import NOT_SHOWN
@@ -111,16 +111,22 @@ def baseline_distribution(rep: Report) -> Section:
     n_lk = len(lk)
     if rep.dc.figure_ok(n_lk, "lahtokysely.jakauma") and items:
         counts = sv.likert_distribution(lk, items, levels=range(1, 8))
-        # each segment is a share of the respondents, i.e. a count: items with a category of 1–4 persons go
-        shown = rep.dc.counts(counts, "lahtokysely.jakauma.luokat", margins="col")
+        # each segment is a share of the respondents, i.e. a count: coarser categories first, then items with a
+        # category of 1–4 persons go
+        labels, table = [str(i) for i in range(1, 8)], "lahtokysely.jakauma.luokat"
+        if ((counts > 0) & (counts < rep.dc.min_count)).to_numpy().any():
+            counts = likert.collapse_to_three(counts)
+            labels, table = likert.COLLAPSED_LABELS, "lahtokysely.jakauma.luokat3"
+        shown = rep.dc.counts(counts, table, margins="col")
         counts = counts[[all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]]
         if counts.empty:
             return out.text("Lähtökyselyn vastausjakaumia ei voi näyttää: jokaisessa väittämässä jokin "
                             "vastausvaihtoehto perustuisi alle viiteen vastaajaan.")
         percent = counts.div(counts.sum(axis=1), axis=0) * 100
-        fig = diverging_bar(percent, [str(i) for i in range(1, 8)],
+        fig = diverging_bar(percent, labels,
                             row_labels=[sv.BASELINE_STATEMENTS[i] for i in percent.index],
-                            colors=sns.color_palette("PuOr", 7), title=f"Lähtökyselyn väittämät (n = {n_lk})")
+                            colors=sns.color_palette("PuOr", len(labels)),
+                            title=f"Lähtökyselyn väittämät (n = {rep.count(n_lk, 'lahtokysely', 'vastaajat')})")
         return out.figure(fig, "*Kuvio: väittämien vastausjakaumat (%). Keskikohdan oikealla puolella olevat "
                                "osuudet ovat samaa mieltä olevia; mitä enemmän palkki on oikealla, sitä "
                                "myönteisemmin vastaajat arvioivat palvelujaan.*")

@@ -884,6 +884,10 @@ def protect_likert(rep: Report, cnt: pd.DataFrame, table: str) -> tuple[pd.DataF
     """
     if cnt.empty:
         return cnt, 0
+    small = ((cnt > 0) & (cnt < rep.dc.min_count)).to_numpy().any()
+    if small and cnt.shape[1] >= 3 and cnt.shape[1] % 2 == 1:
+        cnt = likert.collapse_to_three(cnt)   # coarser categories before hiding whole items
+        table = f"{table}.3"
     shown = rep.dc.counts(cnt, table, margins="col")
     keep = [all(isinstance(v, (int, np.integer)) for v in row) for row in shown.to_numpy()]
     return cnt[keep], int(len(keep) - sum(keep))
@@ -898,6 +902,9 @@ def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, g
     if cnt.empty:
         return Section(text=too_few)
     labels = _conf(rep).get("likert_labels", DEFAULT_LIKERT_LABELS)
+    if list(cnt.columns) == likert.COLLAPSED_LABELS:
+        labels = likert.COLLAPSED_LABELS
+        caption += " *Vastausvaihtoehdot on yhdistetty kolmeen luokkaan, jotta yksittäiset vastaajat eivät erotu.*"
     percent = likert.likert_percent(cnt)
     rows = likert.group_row_labels(percent.index) if grouped else None
     fig = likert.diverging_bar(percent, labels, row_labels=rows)
