@@ -190,3 +190,11 @@ def test_statistic_of_newcomers_is_not_recoverable_by_differencing_phases():
     assert out.at[("pori", "loppuraportti"), "code"] == "phase"
     assert not out.at[("pori", "valiarviointi"), "suppressed"]
     assert not out.loc["eksote", "suppressed"].any()   # 15 newcomers: their mean rests on enough persons
+
+
+def test_pilots_missing_from_the_release_count_as_hidden_for_complements():
+    # two pilots (3 + 4 persons) print no statistic at all; the all-pilots mean and the shown pilots give theirs
+    cells = [cell("loppuraportti", "eksote", "ikä", "", 40, kind="stat"),
+             cell("loppuraportti", "kaikki", "ikä", "", 47, kind="stat")]
+    out = run(cells).set_index("pilot")
+    assert out.at["eksote", "code"] == "complement" and not out.at["kaikki", "suppressed"]

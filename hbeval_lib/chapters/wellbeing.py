@@ -1064,9 +1064,17 @@ def assistant(rep: Report) -> Section:
     rows = []
     for d in present_domains(rep):
         pairs = wb.paired_scores(kyky, d, scope["end_occasions"])
-        for r in wb.change_by_assistant(pairs, assisted).itertuples():
-            key = f"avustaja.{d}.change.{'kylla' if r.avustaja == 'kyllä' else 'ei'}"
-            ok = rep.dc.stat_ok(r.n, key, "n")
+        by = list(wb.change_by_assistant(pairs, assisted).itertuples())
+        keys = [f"avustaja.{d}.change.{'kylla' if r.avustaja == 'kyllä' else 'ei'}" for r in by]
+        oks = [rep.dc.stat_ok(r.n, key, "n") for r, key in zip(by, keys)]
+        # the two groups make up the HB clients whose change the page shows: one group's statistic would follow
+        # from the other's and the total, so both are shown or neither
+        if not all(oks):
+            for key, ok in zip(keys, oks):
+                if ok:
+                    rep.dc.record(key, "n", "complement")
+            oks = [False] * len(oks)
+        for r, key, ok in zip(by, keys, oks):
             if ok:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos", r.estimate, r.ci_low,
                             r.ci_high, r.n, r.p_value)

@@ -256,27 +256,27 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
 # statistics: complements over pilots
 # ---------------------------------------------------------------------------------------------------------------
 def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min_n_stat: int) -> pd.Series:
+    """Complements over pilots: the all-pilots statistic with the shown pilots' statistics and sizes gives the
+    statistic of the persons of the other pilots (hidden, or not shown at all because the pilot's page has too
+    few persons). Those persons must number 0 or at least ``min_n_stat``; otherwise the smallest shown pilots are
+    hidden too. The all-pilots value (usually a headline) is kept."""
     codes = codes.copy()
     for _, g in cells.groupby(["strand", "phase", "table", "row", "col"], sort=True):
         total = g[g["pilot"] == ALL]
         parts = g[g["pilot"] != ALL]
-        if len(total) != 1 or parts.empty or codes[total.index[0]]:
+        if len(total) != 1 or codes[total.index[0]] or pd.isna(total["value"].iat[0]):
             continue
+        n_total = int(total["value"].iat[0])
         n = parts["value"].astype("Int64").fillna(0)
-        if int(n.sum()) != int(total["value"].fillna(0).iat[0]):
-            continue           # sizes do not add up: a reader cannot subtract
-        hidden = [i for i in parts.index if codes[i] and n[i] > 0]
-        if not hidden:
-            continue
-        missing = [i for i in parts.index if n[i] > 0 and not codes[i]]
-        if not missing:
-            continue
-        # a reader learns the hidden pilots' combined statistic: it must rest on >= min_n_stat persons
-        while sum(int(n[i]) for i in hidden) < min_n_stat and missing:
-            pick = min(missing, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
+        if int(n.sum()) > n_total:
+            continue           # sizes that do not add up (not a count of persons): a reader cannot subtract
+        shown = [i for i in parts.index if not codes[i] and n[i] > 0]
+        rest = n_total - sum(int(n[i]) for i in shown)
+        while 0 < rest < min_n_stat and shown:
+            pick = min(shown, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
             codes[pick] = "complement"
-            hidden.append(pick)
-            missing.remove(pick)
+            shown.remove(pick)
+            rest += int(n[pick])
     return codes
 
 
