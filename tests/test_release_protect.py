@@ -198,3 +198,18 @@ def test_pilots_missing_from_the_release_count_as_hidden_for_complements():
              cell("loppuraportti", "kaikki", "ikä", "", 47, kind="stat")]
     out = run(cells).set_index("pilot")
     assert out.at["eksote", "code"] == "complement" and not out.at["kaikki", "suppressed"]
+
+
+def test_two_small_cells_under_a_total_are_not_pinned_by_their_marks():
+    # Johtoryhmä 4 and Projektiryhmä 4 with a published total of 8: both `<5`, and 1 … 4 each forces 4 + 4
+    cells = table_cells("lahtotilanne", "pori", {("väite", "johto"): 4, ("väite", "projekti"): 4,
+                                                 ("toinen", "johto"): 20, ("toinen", "projekti"): 30})
+    out = run(cells)
+    def atoms(r):
+        rows = ["väite", "toinen"] if r.row == "Yhteensä" else [r.row]
+        cols = ["johto", "projekti"] if r.col == "Yhteensä" else [r.col]
+        return {(a, b) for a in rows for b in cols}
+    pub = [(atoms(r), int(r.value)) for r in out[~out["suppressed"]].itertuples()]
+    marks = [atoms(r) for r in out[out["code"].isin(["count", "margin"])].itertuples()]
+    lo, hi = lp_range({}, pub, {("väite", "johto")}, marks=marks)
+    assert hi - lo >= 1, out[["row", "col", "value", "code"]]

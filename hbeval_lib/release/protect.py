@@ -249,7 +249,50 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             break
         for i in chosen:
             codes.iat[i] = "secondary"
+    # the `<k` marks tell a reader that a hidden count lies in 1 … k−1: with them, linear programming can pin a
+    # cell the row space leaves open (two `<5` cells under a published total of 8 are both 4). Audit every primary
+    # cell with the reader's LP and hide one more overlapping published cell while any is pinned.
+    _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count)
     return codes
+
+
+def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200) -> None:
+    from scipy.optimize import linprog
+
+    primary = [i for i in range(len(values)) if codes.iat[i] in ("count", "margin")]
+    if not primary or n_atoms == 0:
+        return
+    for _ in range(max_rounds):
+        published = [i for i in range(len(values)) if not codes.iat[i]]
+        A_eq = np.zeros((len(published), n_atoms))
+        for r, i in enumerate(published):
+            A_eq[r, supports[i]] = 1
+        b_eq = values[published].astype(float)
+        A_ub, b_ub = [], []
+        for i in primary:
+            row = np.zeros(n_atoms)
+            row[supports[i]] = 1
+            A_ub += [row, -row]
+            b_ub += [min_count - 1, -1]
+        A_ub, b_ub = np.array(A_ub), np.array(b_ub, dtype=float)
+        pinned = None
+        for i in primary:
+            c = np.zeros(n_atoms)
+            c[supports[i]] = 1
+            kw = dict(A_eq=A_eq if len(published) else None, b_eq=b_eq if len(published) else None,
+                      A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+            lo, hi = linprog(c, **kw), linprog(-c, **kw)
+            if lo.status != 0 or hi.status != 0:
+                continue            # infeasible (values not reproducible) or unbounded: nothing pinned
+            if round(-hi.fun) - round(lo.fun) < 1:
+                pinned = i
+                break
+        if pinned is None:
+            return
+        cands = {j for a in supports[pinned] for j in atom_cells[a] if not codes.iat[j]}
+        if not cands:
+            return
+        codes.iat[min(cands, key=rank_of.get)] = "secondary"
 
 
 # ---------------------------------------------------------------------------------------------------------------
