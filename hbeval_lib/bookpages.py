@@ -337,7 +337,7 @@ def release_section(processed_dir: Path, book_dir: Path, cfg: Config) -> list[st
     dest.parent.mkdir(parents=True, exist_ok=True)
     full.to_csv(dest, index=False, encoding="utf-8")
     out += ["", f"Koko luettelo peitetyistä soluista (vaihe, osa, pilotti, taulukko, rivi, sarake, sääntö): "
-                f"{{download}}`{RELEASE_DOWNLOAD} </{GENERATED}/{RELEASE_DOWNLOAD}>`.", ""]   # from the book root:
+                f"{{download}}`taulukkotiedosto (CSV) </{GENERATED}/{RELEASE_DOWNLOAD}>`.", ""]   # from the book root:
     # the page is also included into each phase's appendix
     return out
 

@@ -526,6 +526,9 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
     cfg["exclude_patterns"] = list(cfg.get("exclude_patterns", [])) + ["_build"]
     sphinx = cfg.setdefault("sphinx", {})
     sphinx["extra_extensions"] = list(sphinx.get("extra_extensions") or []) + ["hbeval_lib.pdf"]
+    # the stale check guards the HTML build of the executed notebooks; a PDF is staged from that checked build
+    if isinstance(sphinx.get("local_extensions"), dict):
+        sphinx["local_extensions"] = {k: v for k, v in sphinx["local_extensions"].items() if k != "hbeval_stale"}
     sphinx_cfg = sphinx.setdefault("config", {})
     for key, value in latex_settings(phase_name, published, title, demo_notice).items():
         if key == "latex_elements":

@@ -336,16 +336,29 @@ def test_data_quality_page_aggregates_without_file_names(tmp_path):
          "rejected": 0, "excluded_no_consent": 1}]).to_csv(proc / "reconciliation.csv", index=False)
     pd.DataFrame([{"instrument": "asiakaskulut", "file": secret, "sheet": "A", "row": 7, "column": "Pvm",
                    "value": "120345", "reason": "bad_date"}] * 2).to_csv(proc / "quarantine.csv", index=False)
-    (book / "loppuraportti" / "costs").mkdir(parents=True)
-    pd.DataFrame([{"table": "kustannukset.palvelut", "cell": "eksote / hb", "rule": "count<5"}]).to_csv(
-        book / "loppuraportti/costs/eksote.suppressions.csv", index=False)
+    # the release ledger: 3 cells of the final costs pages, one hidden as a small count, one by complementary
+    from hbeval_lib.release.stage import LEDGER_NAME
+
+    pd.DataFrame([
+        {"strand": "costs", "phase": "loppuraportti", "pilot": "eksote", "table": "kustannukset.palvelut",
+         "row": "eksote", "col": "hb", "kind": "count", "value": 3, "margin": "", "primary": "",
+         "code": "count", "suppressed": True, "reason": "lukumäärä alle 5"},
+        {"strand": "costs", "phase": "loppuraportti", "pilot": "eksote", "table": "kustannukset.palvelut",
+         "row": "eksote", "col": "verrokki", "kind": "count", "value": 12, "margin": "", "primary": "",
+         "code": "secondary", "suppressed": True, "reason": "toissijainen peitto"},
+        {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "table": "kustannukset.palvelut",
+         "row": "kaikki", "col": "hb", "kind": "count", "value": 40, "margin": "", "primary": "",
+         "code": "", "suppressed": False, "reason": ""}]).to_parquet(proc / LEDGER_NAME)
     page = bookpages.data_quality_page(proc, book)
     assert secret not in page and "120345" not in page and "b.xlsx" not in page
     assert "| asiakaskulut | 15 | 13 | 0 | 2 | 1 |" in page      # planted sums per instrument
     assert "| asiakaskulut | bad_date | 2 |" in page
-    assert "| Loppuraportti | Kustannukset | count<5 | 1 |" in page                      # summary by rule
-    assert "| Kustannukset | Eksote | count<5 | 1 |" in page                         # per page, no code identifiers
+    # published and suppressed cells per phase and strand, by rule, in Finnish; no code identifiers on the page
+    assert "| Loppuraportti | Kustannukset | 1 | 1 | 1 |" in page
+    assert "Julkaisussa on 3 solua, joista peitettiin 2" in page
     assert "kustannukset.palvelut" not in page
+    full = pd.read_csv(book / "_generated" / "peitetyt_solut.csv")     # the full list is a download
+    assert len(full) == 2 and set(full["Pilotti"]) == {"Eksote"}
 
 
 def test_pilots_page_shows_facts_with_source():

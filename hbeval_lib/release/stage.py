@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -71,13 +72,12 @@ def _quiet_displays():
 
 def _collect_part(strand: str, phases: list[str], pilots: list[str], processed_dir: str, notebooks_dir: str,
                   config_path: str | None) -> pd.DataFrame:
-    """Collect the cells of one strand notebook for ``phases`` × ``pilots`` (runs in this or a worker process)."""
-    import matplotlib.pyplot as plt
-
+    """Collect the cells of one strand notebook for ``phases`` × ``pilots`` (in a worker process)."""
     if config_path:
         os.environ.setdefault("HBEVAL_CONFIG", config_path)
     params, cells = code_cells(Path(notebooks_dir) / f"{strand}.md")
     collector = L.Collector()
+    failures: list[dict] = []
     previous = L.active() if os.environ.get(L.ENV) is None else None
     L.set_active(collector)
     try:
@@ -85,20 +85,50 @@ def _collect_part(strand: str, phases: list[str], pilots: list[str], processed_d
             warnings.simplefilter("ignore")   # collecting publishes nothing; the executed notebooks are checked
             for phase in phases:
                 for pilot in pilots:
-                    ns: dict = {"__name__": f"hbeval_release_{strand}"}
-                    exec(compile(params, f"{strand}.md:parameters", "exec"), ns)
-                    ns.update(pilot=pilot, phase=phase, processed_dir=str(processed_dir), results_path="",
-                              suppressions_path="")
-                    for i, code in enumerate(cells):
-                        try:
-                            exec(compile(code, f"{strand}.md:cell{i + 1}", "exec"), ns)
-                        except Exception as exc:  # noqa: BLE001 - re-raised with the page named
-                            raise L.ReleaseError(f"julkaisuvaihe: {strand} / {phase} / {pilot}, solu {i + 1}: "
-                                                 f"{type(exc).__name__}: {exc}") from exc
-                    plt.close("all")
+                    with _page_isolation():
+                        _collect_page(strand, phase, pilot, params, cells, processed_dir, failures)
     finally:
         L.set_active(previous)
-    return collector.frame()
+    frame = collector.frame()
+    frame.attrs["failures"] = failures
+    return frame
+
+
+@contextlib.contextmanager
+def _page_isolation():
+    """What one page's code changes in the process (working folder, environment, import path, plotting and
+    pandas options, warning filters, open figures) is undone before the next page."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    saved = (os.getcwd(), dict(os.environ), list(sys.path), matplotlib.rcParams.copy(), list(warnings.filters))
+    try:
+        with pd.option_context("display.max_rows", pd.get_option("display.max_rows")):
+            yield
+    finally:
+        os.chdir(saved[0])
+        os.environ.clear()
+        os.environ.update(saved[1])
+        sys.path[:] = saved[2]
+        matplotlib.rcParams.update(saved[3])
+        warnings.filters[:] = saved[4]
+        plt.close("all")
+
+
+def _collect_page(strand, phase, pilot, params, cells, processed_dir, failures) -> None:
+    """Run one page's code cells (collect mode); a failing cell ends the page and is recorded in ``failures``."""
+    ns: dict = {"__name__": f"hbeval_release_{strand}"}
+    exec(compile(params, f"{strand}.md:parameters", "exec"), ns)
+    ns.update(pilot=pilot, phase=phase, processed_dir=str(processed_dir), results_path="", suppressions_path="")
+    for i, code in enumerate(cells):
+        try:
+            exec(compile(code, f"{strand}.md:cell{i + 1}", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001 - the page's notebook will fail the same way
+            # the notebook execution then stops the build with its name, parameters and traceback; a page that
+            # publishes nothing through the ledger cannot leak by it
+            failures.append({"page": f"{phase}/{strand}/{pilot}", "cell": i + 1,
+                             "error": f"{type(exc).__name__}: {exc}"})
+            return
 
 
 def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config | None = None,
@@ -114,16 +144,20 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
     pilots = pilots or [ALL_PILOTS] + [p.key for p in cfg.pilots]
     strands = [s for s in (strands or STRANDS) if (notebooks_dir / f"{s}.md").exists()]
     config_path = str(cfg.path) if getattr(cfg, "path", None) else None
-    tasks = [(s, [ph], pilots, str(processed_dir), str(notebooks_dir), config_path) for s in strands for ph in phases]
-    if jobs > 1 and len(tasks) > 1:
+    tasks = [(s, [ph], pilots, str(Path(processed_dir).resolve()), str(Path(notebooks_dir).resolve()), config_path)
+             for s in strands for ph in phases]
+    if tasks:   # in worker processes even for one job: the notebooks' code never runs in the build's process
         import concurrent.futures as cf
         import multiprocessing
 
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))),
+                                    mp_context=multiprocessing.get_context("spawn")) as pool:
             frames = list(pool.map(_collect_part, *zip(*tasks)))
     else:
         frames = [_collect_part(*t) for t in tasks]
-    return pd.concat(frames, ignore_index=True) if frames else L.Collector().frame()
+    out = pd.concat(frames, ignore_index=True) if frames else L.Collector().frame()
+    out.attrs["failures"] = [f for fr in frames for f in fr.attrs.get("failures", [])]
+    return out
 
 
 def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
@@ -175,8 +209,14 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     t0 = time.monotonic()
     todo = [s for s in strands if force or old.get("strand_keys", {}).get(s) != keys[s]
             or not (processed_dir / f"release_cells_{s}.parquet").exists()]
+    failures = []
     if todo:
         fresh = collect(processed_dir, notebooks_dir, cfg, strands=todo, jobs=jobs)
+        failures = fresh.attrs.get("failures", [])
+        for f in failures:
+            print(f"hbeval: julkaisuvaihe: sivun {f['page']} koodi epäonnistui (solu {f['cell']}: {f['error']}); "
+                  "muistion ajo kertoo virheen tarkemmin. / The release stage could not run this page's code; "
+                  "its notebook execution will report the error.", file=sys.stderr)
         for s in todo:
             part = fresh[fresh["strand"] == s]
             part.to_parquet(processed_dir / f"release_cells_{s}.parquet", index=False)
@@ -190,7 +230,10 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     os.replace(tmp, path)
     decisions = led.loc[led["suppressed"], ["phase", "strand", "pilot", "table", "row", "col", "code", "reason"]]
     decisions.to_csv(processed_dir / DECISIONS_NAME, index=False)
-    summary = {"key": key, "strand_keys": keys, "collected": todo, "cells": int(len(led)),
+    if failures:   # never cache a release whose collection failed somewhere
+        keys = {k: ("failed:" + v if k in {f["page"].split("/")[1] for f in failures} else v) for k, v in keys.items()}
+        key = "failed:" + key
+    summary = {"key": key, "strand_keys": keys, "collected": todo, "failures": failures, "cells": int(len(led)),
                "suppressed": int(led["suppressed"].sum()),
                "by_code": {k: int(v) for k, v in led.loc[led["suppressed"], "code"].value_counts().sort_index().items()},
                "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2)}
