@@ -290,16 +290,22 @@ def balance_figure(shown: pd.DataFrame) -> Section:
     """Figure 1: the shown baseline SMDs as a dot plot with ±0.1 and ±0.2 reference lines."""
     if shown is None or shown.empty:
         return Section()
+    shown = shown.dropna(subset=["smd"])   # an SMD hidden by disclosure control is not drawn either
+    if shown.empty:
+        return Section()
     d = shown.assign(nimi=[f"{v}: {lv}" if lv else v for v, lv in zip(shown["variable"], shown["level"])])
+    kinds = [k for k in ("continuous", "categorical") if k in set(d["kind"])]
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(d) + 1.2))
-    sns.scatterplot(data=d, x="smd", y="nimi", hue="kind", palette=plots.PALETTE[:2], ax=ax, s=50)
+    sns.scatterplot(data=d, x="smd", y="nimi", hue="kind", hue_order=kinds, palette=plots.PALETTE[:len(kinds)],
+                    ax=ax, s=50)
     for x in (-0.2, -0.1, 0.1, 0.2):
         ax.axvline(x, color="0.6", linestyle=":" if abs(x) < 0.15 else "--", linewidth=0.8)
     ax.axvline(0, color="0.3", linewidth=0.8)
     ax.set_xlabel("Vakioitu keskiarvojen erotus (HB − verrokki)")
     ax.set_ylabel("")
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles, ["Jatkuva muuttuja", "Luokka (osuus)"], title="", loc="best", fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    names = {"continuous": "Jatkuva muuttuja", "categorical": "Luokka (osuus)"}
+    ax.legend(handles, [names.get(lb, lb) for lb in labels], title="", loc="best", fontsize=8)
     plt.close(fig)
     return Section(figure=fig, caption="*Kuvio 1. Lähtötilanteen erot HB- ja verrokkiasiakkaiden välillä. Mitä "
                                        "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; katkoviivat "
