@@ -136,7 +136,8 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
             pilots: list[str] | None = None, jobs: int = 1) -> pd.DataFrame:
     """Run every strand notebook's code for every phase × pilot in collect mode; return the ledger cells.
 
-    ``jobs`` > 1 spreads the strands × phases over worker processes; the cells are the same either way.
+    The strands × phases run in ``jobs`` worker processes (never in the calling process); the cells are the same
+    for any number of jobs.
     """
     cfg = cfg or load_config()
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else REPO_ROOT / "notebooks"
@@ -146,6 +147,7 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
     config_path = str(cfg.path) if getattr(cfg, "path", None) else None
     tasks = [(s, [ph], pilots, str(Path(processed_dir).resolve()), str(Path(notebooks_dir).resolve()), config_path)
              for s in strands for ph in phases]
+    frames: list[pd.DataFrame] = []
     if tasks:   # in worker processes even for one job: the notebooks' code never runs in the build's process
         import concurrent.futures as cf
         import multiprocessing
@@ -153,8 +155,6 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
         with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))),
                                     mp_context=multiprocessing.get_context("spawn")) as pool:
             frames = list(pool.map(_collect_part, *zip(*tasks)))
-    else:
-        frames = [_collect_part(*t) for t in tasks]
     out = pd.concat(frames, ignore_index=True) if frames else L.Collector().frame()
     out.attrs["failures"] = [f for fr in frames for f in fr.attrs.get("failures", [])]
     return out
