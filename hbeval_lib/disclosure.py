@@ -174,13 +174,26 @@ class Disclosure:
         In a release, the decision is the protected release's (which also hides complements of hidden statistics).
         """
         rel = self._release()
-        if rel is not None and rel.mode == "render":
+        if rel is not None:
+            # one decision per statistic and page: asking again (a table and the results row of the same
+            # statistic) gives the same answer and records no second cell
+            memo = self.page.stat_memo
+            mkey = (self._name(table), str(cell), None if _is_missing(n) else int(n))
+            if mkey not in memo:
+                memo[mkey] = self._stat_ok_release(rel, n, table, cell)
+            return memo[mkey]
+        if not _is_missing(n) and int(n) >= self.min_n_stat:
+            return True
+        self.record(table, cell, "stat")
+        return False
+
+    def _stat_ok_release(self, rel, n, table: str, cell: str) -> bool:
+        if rel.mode == "render":
             hidden, code = self._cell(rel, table, cell, "", "stat", n)
             if hidden:
                 self.record(table, cell, code if code in RULE_TEXTS else "stat")
             return not hidden
-        if rel is not None:
-            self._cell(rel, table, cell, "", "stat", n)
+        self._cell(rel, table, cell, "", "stat", n)
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat")
@@ -373,10 +386,12 @@ class Disclosure:
             Counts (non-negative integers); a Series is treated as one column.
         name : str
             Logged table name.
-        margins : bool or "col"
+        margins : bool, "col" or "row"
             Add a total row and column (:attr:`total_label`) and apply secondary suppression so that no hidden
             cell can be recovered from the totals (audited with :func:`suppressed_intervals`). ``"col"``: only the
-            rows' totals (a total column, e.g. the respondents of each item).
+            rows' totals (a total column, e.g. the respondents of each item); ``"row"``: only the columns' totals
+            (a total row, e.g. the respondents of a question whose answers are the rows — print it whenever the
+            total is known to readers anyway, e.g. as the denominator of shares).
 
         Returns
         -------
@@ -391,7 +406,8 @@ class Disclosure:
             if margins:
                 values = table.fillna(0).astype("int64")
                 full = values.copy()
-                full[self.total_label] = values.sum(axis=1)
+                if margins != "row":
+                    full[self.total_label] = values.sum(axis=1)
                 if margins != "col":
                     full.loc[self.total_label] = full.sum(axis=0)
                 full.index.name, full.columns.name = table.index.name, table.columns.name
@@ -399,7 +415,7 @@ class Disclosure:
                 full = table
             codes = self._release_codes(rel, full, name,
                                         margin_rows={self.total_label} if margins and margins != "col" else set(),
-                                        margin_cols={self.total_label} if margins else set())
+                                        margin_cols={self.total_label} if margins and margins != "row" else set())
             if rel.mode == "collect":   # nothing is shown while collecting: primary marks only, no LP audit
                 out = full.astype(object).copy()
                 for i in range(out.shape[0]):
@@ -418,6 +434,8 @@ class Disclosure:
                 return out
         if margins == "col":   # standalone: the row totals are known, protected like a table's margins
             return self._counts_with_margins(table, name).drop(index=self.total_label)
+        if margins == "row":
+            return self._counts_with_margins(table, name).drop(columns=self.total_label)
         if margins:
             return self._counts_with_margins(table, name)
         out = table.astype(object).copy()

@@ -429,6 +429,8 @@ def _count_columns(tab: Table, parsed: list[list[Value]]) -> list[bool]:
         return [c == "n" for c in tab.columns]
     if tab.source == "ipynb":
         return [True]
+    # a column headed as a percentage or a difference of percentages is not a count, whatever its digits
+    ok = [o and not re.search(r"%|prosent|%-yks", c, re.I) for o, c in zip(ok, tab.columns)]
     all_int = all(ok[j] or {parsed[i][j].kind for i in range(len(parsed))} <= {"hidden", "empty"}
                   for j in range(ncol)) and any(ok)
     return [(COUNT_LABEL_RE.match(norm(c)) is not None and ok[j]) or (all_int and ok[j])

@@ -372,14 +372,16 @@ def choice_reasons(rep: Report) -> Section:
         tc = sv.theme_counts(texts, _books(rep).get(book, []))
         n_ans = tc.attrs["n_answers"]
         ok = rep.dc.stat_ok(n_ans, f"valinta.{form}", "vastaukset")
+        shown = rep.dc.counts(tc[["n"]], f"valinta.{form}") if ok else None
         for key, r in tc.iterrows():
+            # the results row is the table's protected cell (a count hidden in the table is hidden here too)
+            cell = shown.at[key, "n"] if shown is not None else None
+            visible = isinstance(cell, (int, np.integer))
             rep.res.add(f"valinta.{form}.{key}", f"{title}: {r['label']} (vastauksia)",
-                        estimate=r["n"] if ok else None, n=n_ans,
-                        suppressed=not ok or 0 < r["n"] < rep.dc.min_count)
+                        estimate=r["n"] if visible else None, n=n_ans, suppressed=not visible)
         if not ok:
             out.text(f"{title}: vastauksia on alle kymmenen, joten teemoja ei näytetä.")
             continue
-        shown = rep.dc.counts(tc[["n"]], f"valinta.{form}")
         shown["Osuus vastaajista"] = [pct(s) if isinstance(v, (int, np.integer)) else NOT_SHOWN
                                       for s, v in zip(tc["share"], shown["n"])]
         shown.index = tc["label"]

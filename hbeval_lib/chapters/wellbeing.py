@@ -134,13 +134,29 @@ def phase_note(rep: Report) -> Section:
 # -- recruitment and attrition ----------------------------------------------------------------------------------
 
 def recruitment(rep: Report) -> Section:
-    """Clients by arm (results ``recruitment.n.*``, glue ``wellbeing_n_*``) and by pilot or client group."""
+    """Clients by pilot or client group and arm (results ``recruitment.n.*``, glue ``wellbeing_n_*``).
+
+    The arm sizes in the text, the glued values and the results rows are the table's own total row — the same
+    protected cells, so a hidden arm is hidden everywhere it is printed (never one number shown in the text and
+    hidden in the table)."""
     clients = rep.load("clients")
     n_total = int(clients["client_id"].nunique())
     n_arm = _n_arm(rep)
-    # the arms and their total are protected together: a total beside one arm would reveal the other
-    shown = rep.dc.parts_and_total({arm: int(n_arm[arm]) for arm in wb.ARMS}, "rekrytointi")
-    shown = {k: str(v) for k, v in shown.items()}
+    by = "pilot" if rep.all_pilots else "client_group"
+    rec = wb.recruitment_table(clients, by=by).drop(columns="yhteensä", errors="ignore")
+    rec = rec[rec.sum(axis=1) > 0]
+    names = rep.pilot_names if rep.all_pilots else rep.group_names
+    rec.index = [names.get(i, i) for i in rec.index]
+    rec = rec.rename(columns={"hb": "HB-asiakkaat", "verrokki": "Verrokkiasiakkaat"})
+    rec.index.name = "Pilotti" if rep.all_pilots else "Asiakasryhmä"
+    table = rep.dc.counts(rec, "rekrytointi", margins=True) if not rec.empty else None
+    tot = rep.dc.total_label
+    if table is not None:
+        cells = {"hb": table.at[tot, "HB-asiakkaat"], "verrokki": table.at[tot, "Verrokkiasiakkaat"],
+                 "total": table.at[tot, tot]}
+    else:
+        cells = {"hb": 0, "verrokki": 0, "total": 0}
+    shown = {k: str(v) for k, v in cells.items()}
     glue = {"wellbeing_n_clients": shown["total"], "wellbeing_n_hb": shown["hb"],
             "wellbeing_n_verrokki": shown["verrokki"]}
     for arm in wb.ARMS:
@@ -151,23 +167,19 @@ def recruitment(rep: Report) -> Section:
     if all(v.isdigit() for v in shown.values()):
         text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta: HB-asiakkaita {shown['hb']} ja "
                 f"verrokkiasiakkaita {shown['verrokki']}.")
-    else:
+    elif shown["total"].isdigit():
         text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta. Ryhmien kokoja ei näytetä erikseen, "
-                f"koska toisessa ryhmässä on alle {rep.dc.min_count} asiakasta ja sen koko selviäisi "
-                "vähennyslaskulla.")
+                f"koska toisessa ryhmässä on alle {rep.dc.min_count} asiakasta tai sen koko selviäisi "
+                "muista julkaistuista luvuista.")
+    else:
+        text = ("Asiakasmääriä ei näytetä, koska ne ovat niin pieniä, että asiakkaat voisi tunnistaa "
+                "(ks. taulukko).")
     if rep.all_pilots:
         text += (f" Koko hankkeen tavoite (vähintään {RECRUITMENT_TARGET} asiakasta) "
                  + ("on saavutettu." if n_total >= RECRUITMENT_TARGET else "ei ole (vielä) täyttynyt."))
-    by = "pilot" if rep.all_pilots else "client_group"
-    rec = wb.recruitment_table(clients, by=by).drop(columns="yhteensä", errors="ignore")
-    rec = rec[rec.sum(axis=1) > 0]
-    if rec.empty:
+    if table is None:
         return Section(text=text, caption="Asiakkaita ei vielä ole tässä aineistossa.", glue=glue)
-    names = rep.pilot_names if rep.all_pilots else rep.group_names
-    rec.index = [names.get(i, i) for i in rec.index]
-    rec = rec.rename(columns={"hb": "HB-asiakkaat", "verrokki": "Verrokkiasiakkaat"})
-    rec.index.name = "Pilotti" if rep.all_pilots else "Asiakasryhmä"
-    return Section(text=text, table=rep.dc.counts(rec, "rekrytointi", margins=True), glue=glue)
+    return Section(text=text, table=table, glue=glue)
 
 
 def coverage(rep: Report) -> Section:
@@ -413,7 +425,7 @@ def effects(rep: Report) -> dict:
             within = {arm: wb.paired_change(pairs.loc[pairs["arm"] == arm, "start"],
                                             pairs.loc[pairs["arm"] == arm, "end"]) for arm in wb.ARMS}
             n_obs = dict(zip(wb.ARMS, a.observed_end()))
-            shown = min(n_obs.values()) >= rep.dc.min_n_stat
+            shown = rep.dc.stat_ok(min(n_obs.values()), f"{outcome}.adjusted_diff", "n")
             e = {"analysis": a, "within": within, "n_obs": n_obs, "shown": shown,
                  "role": "primary" if outcome == primary else "exploratory", "p_holm": math.nan}
             if shown:
@@ -539,7 +551,7 @@ def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     for o in outcomes:
         for arm in wb.ARMS:
             r = eff[o]["within"][arm]
-            ok = r["n"] >= rep.dc.min_n_stat and _finite(r["estimate"])
+            ok = rep.dc.stat_ok(r["n"], f"{o}.change.{arm}", "n") and _finite(r["estimate"])
             rows.append({"Mittari": _outcome_name(o), "Ryhmä": ARM_FI[arm], "n": int(r["n"]) if ok else NOT_SHOWN,
                          "Muutos": num(r["estimate"], 2) if ok else NOT_SHOWN,
                          "95 % LV": _ci_cell(r) if ok else NOT_SHOWN,
@@ -1005,13 +1017,19 @@ def survey_choices(rep: Report) -> list[Section]:
             rep.dc.record(f"asiakaskysely.{col}", "kaikki", "stat")
             out.append(Section(text=f"**{spec['label']}:** alle {rep.dc.min_n_stat} vastausta, ei näytetä."))
             continue
-        t = rep.dc.counts(c.to_frame("Vastaajia"), f"asiakaskysely.{col}")
-        t["Osuus"] = [pct(v / total) if v >= rep.dc.min_count else NOT_SHOWN for v in c]
+        # the respondents are printed as the total row: the shares' denominator is known to every reader anyway
+        t = rep.dc.counts(c.to_frame("Vastaajia"), f"asiakaskysely.{col}", margins="row")
+        # a share of the respondents is the count itself: shown only where the protected count is
+        t["Osuus"] = [pct(s / total) if isinstance(s, (int, np.integer)) else NOT_SHOWN for s in t["Vastaajia"]]
         t.index.name = spec["label"]
         out.append(Section(table=t))
         if col in ("q2_5", "q2_7"):
-            rep.res.add(f"asiakaskysely.{col}.share_yes", f"Asiakaskysely: {spec['label']} (kyllä-osuus)",
-                        c.iloc[0] / total, n=int(total))
+            label = f"Asiakaskysely: {spec['label']} (kyllä-osuus)"
+            if isinstance(t["Vastaajia"].iloc[0], (int, np.integer)) \
+                    and isinstance(t.at[rep.dc.total_label, "Vastaajia"], (int, np.integer)):
+                rep.res.add(f"asiakaskysely.{col}.share_yes", label, c.iloc[0] / total, n=int(total))
+            else:
+                rep.res.add(f"asiakaskysely.{col}.share_yes", label, suppressed=True)
     return out
 
 
@@ -1047,13 +1065,16 @@ def esr(rep: Report) -> Section:
     tr.index.name = "Alussa ↓ / lopussa →"
     tr.columns.name = None
     shown = dc.counts(tr, "esr_siirtymat", margins=True)
-    msg = [f"Taulukossa on {n_tr} HB-asiakkaan työmarkkinatilanne aloitus- ja lopetuslomakkeessa "
-           "(rivit: alussa, sarakkeet: lopussa)."]
     total = dc.total_label
     has_tot = total in shown.index and total in shown.columns
+    # the number of clients is the table's corner cell: printed only as the protected release shows it
+    n_shown = shown.at[total, total] if has_tot else None
+    known_n = isinstance(n_shown, (int, np.integer))
+    msg = [(f"Taulukossa on {n_shown} HB-asiakkaan" if known_n else "Taulukossa on HB-asiakkaiden")
+           + " työmarkkinatilanne aloitus- ja lopetuslomakkeessa (rivit: alussa, sarakkeet: lopussa)."]
     start_emp = shown.at["työllinen", total] if has_tot and "työllinen" in shown.index else None
     end_emp = shown.at[total, "työllinen"] if has_tot and "työllinen" in shown.columns else None
-    if all(isinstance(v, (int, np.integer)) and v >= dc.min_count for v in (start_emp, end_emp)):
+    if known_n and all(isinstance(v, (int, np.integer)) and v >= dc.min_count for v in (start_emp, end_emp)):
         rep.res.add("esr.share_employed.start", "ESR: työllisten osuus alussa", start_emp / n_tr, n=n_tr)
         rep.res.add("esr.share_employed.end", "ESR: työllisten osuus lopussa", end_emp / n_tr, n=n_tr)
         msg.append(f"Työllisten osuus oli alussa {pct(start_emp / n_tr)} ja lopussa {pct(end_emp / n_tr)}.")

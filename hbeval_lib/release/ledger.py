@@ -48,6 +48,7 @@ class Page:
     phase: str
     pilot: str
     seen: dict = field(default_factory=dict)
+    stat_memo: dict = field(default_factory=dict)   # (table, cell, n) → the page's decision on that statistic
 
     def unique(self, table: str, row: str, col: str) -> tuple:
         """The key of the next cell with these labels (a repeated label gets ``#2``, ``#3`` … in call order)."""

@@ -42,7 +42,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from .linalg import RowSpace
+from .linalg import P, RowSpace
 
 ALL = "kaikki"
 REASONS = {
@@ -90,8 +90,10 @@ class _Family:
         self.pilots = pilots
         self.pilot_by_name = pilot_by_name
 
-    def supports(self, model: str) -> tuple[list[list[int]], dict]:
-        """Atom supports of every cell under ``model`` ("full", "no_phase", "page")."""
+    def supports(self, model: str) -> tuple[list[list[int]], dict, list[list[int]]]:
+        """Atom supports of every cell under ``model`` ("full", "no_phase", "page"), the atom index, and the
+        supports of the *unpublished* pilot cells: a pilot page that does not print the table (or a row of it)
+        while the all-pilots page does — a reader gets such a cell as all pilots minus the others."""
         cells = self.cells
         on_pilots = cells[cells["pilot"] != ALL]
         base = on_pilots if len(on_pilots) else cells
@@ -104,7 +106,7 @@ class _Family:
                 atoms[t] = len(atoms)
             return atoms[t]
 
-        out = []
+        out, shapes = [], []
         for c in cells.itertuples(index=False):
             ph = self.phase_ix[c.phase]
             margin_row = c.margin in ("row", "both")
@@ -123,47 +125,55 @@ class _Family:
                     ps, rs = [self.pilot_by_name[c.row]], rows      # a pilot's row on the all-pilots page
                 else:
                     ps = self.pilots
+                    shapes.append((c.phase, c.row, c.col, rs, cs, ph))
                 js = list(range(ph + 1)) if model == "full" else [ph]
             out.append(sorted({atom((r, col, p, j, page)) for r in rs for col in cs for p in ps for j in js}))
-        return out, atoms
+        virtual = []
+        if model != "page" and len(on_pilots):
+            have = set(zip(on_pilots["phase"], on_pilots["pilot"], on_pilots["row"], on_pilots["col"]))
+            for phase, row, col, rs, cs, ph in shapes:
+                js = list(range(ph + 1)) if model == "full" else [ph]
+                for p in self.pilots:
+                    if (phase, p, row, col) not in have:
+                        virtual.append(sorted({atoms[(r, cc, p, j, None)] for r in rs for cc in cs for j in js}))
+        return out, atoms, virtual
 
-    def truth(self, model: str, supports, atoms) -> np.ndarray | None:
-        """Atom values that reproduce every recorded cell under ``model``, or ``None`` when the model fails."""
-        cells = self.cells
-        x = np.zeros(len(atoms), dtype=np.int64)
-        inv = {i: t for t, i in atoms.items()}
-        # atoms are fixed by interior cells: on pilot pages (or the page itself / the all-pilots page when alone)
-        on_pilots = (cells["pilot"] != ALL).any()
-        interior = cells["margin"].eq("")
-        order = sorted(range(len(cells)), key=lambda i: self.phase_ix[cells["phase"].iat[i]])
-        seen: dict = {}
-        for i in order:
-            if not interior.iat[i]:
-                continue
-            pilot = cells["pilot"].iat[i]
-            if model != "page" and on_pilots and pilot == ALL:
-                continue
-            sup = supports[i]
-            v = cells["value"].iat[i]
-            if pd.isna(v):
-                return None
-            known = sum(int(x[a]) for a in sup if a in seen)
-            new = [a for a in sup if a not in seen]
-            if not new:
-                if known != int(v):
-                    return None
-                continue
-            # an earlier phase without this cell counted nobody here: the residual is the latest increment's
-            for a in new:
-                seen[a] = True
-            x[max(new, key=lambda a: inv[a][3])] = int(v) - known
-        if (x < 0).any():
-            return None
+    def solve(self, supports, atoms) -> "_Values | None":
+        """The values a reader could derive under a model (exact, modulo :data:`linalg.P`), or ``None`` when the
+        recorded values contradict the model (its relations do not hold for this table)."""
+        n = len(atoms)
+        A = np.zeros((len(supports), n + 1), dtype=np.int64)
         for i, sup in enumerate(supports):
-            v = cells["value"].iat[i]
-            if pd.isna(v) or int(x[sup].sum()) != int(v):
-                return None
-        return x
+            A[i, sup] = 1
+        v = self.cells["value"]
+        if v.isna().any():
+            return None
+        A[:, n] = v.astype("int64").to_numpy()
+        aug = RowSpace(A)
+        if aug.pivots and aug.pivots[-1] == n:
+            return None            # inconsistent: e.g. a total that is not the sum of its parts
+        return _Values(aug, n)
+
+
+class _Values:
+    """Any one solution of the recorded cells' equations: every combination in their row space has the same value
+    under all solutions, so :meth:`value` gives what a reader would compute (``None`` when it is not determined)."""
+
+    def __init__(self, aug: RowSpace, n: int):
+        self.rs = RowSpace.__new__(RowSpace)
+        self.rs.basis, self.rs.pivots, self.rs.n, self.rs.transform = aug.basis[:, :n], aug.pivots, n, None
+        self.x = np.zeros(n, dtype=np.int64)
+        for i, c in enumerate(aug.pivots):
+            self.x[c] = aug.basis[i, n]
+        self.n = n
+
+    def value(self, sup) -> int | None:
+        f = np.zeros(self.n, dtype=np.int64)
+        f[list(sup)] = 1
+        if not self.rs.contains(f):
+            return None
+        s = int(self.x[list(sup)].sum() % P)
+        return s - P if s > P // 2 else s
 
 
 def _increments(cells: pd.DataFrame, supports, atoms, n_phases: int) -> list[list[int]]:
@@ -188,11 +198,22 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     """Complementary suppression of one count table over the whole release; returns new codes (index of cells)."""
     fam = _Family(cells.reset_index(drop=True), phases, pilots, pilot_by_name)
     for model in ("full", "no_phase", "page"):
-        supports, atoms = fam.supports(model)
-        x = fam.truth(model, supports, atoms)
-        if x is not None:
-            break
+        supports, atoms, virtual = fam.supports(model)
+        vals = fam.solve(supports, atoms)
+        if vals is None:
+            continue
+        # the all-pilots page must be at least the sum of the pilots that print the table (else it is not a sum)
+        vvals = [vals.value(s) for s in virtual]
+        if any(v is not None and v < 0 for v in vvals):
+            continue
+        if model == "full":   # cumulative phases: what a later report adds to a cell is never negative
+            incs = _increments(fam.cells, supports + virtual, atoms, len(phases))
+            ivals = [vals.value(f) for f in incs]
+            if any(v is not None and v < 0 for v in ivals):
+                continue
+        break
     else:  # no model reproduces the values: every cell is its own unknown (only primary suppression applies)
+        UNMODELLED.append(str(cells["table"].iat[0]) if len(cells) else "")
         return codes
     codes = codes.reset_index(drop=True).copy()
     n_atoms = len(atoms)
@@ -214,9 +235,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
         return v
 
     sensitive = [supports[i] for i in range(len(values)) if codes.iat[i] in ("count", "margin", "zero")]
-    if model == "full":
-        sensitive += [f for f in _increments(fam.cells, supports, atoms, len(phases))
-                      if 0 < int(x[f].sum()) < min_count]
+    # a pilot page that does not print the table: its cells follow from all pilots minus the others
+    sensitive += [s for s, v in zip(virtual, vvals) if v is not None and 0 < v < min_count]
+    if model == "full":   # newcomers between two reports, also of the unpublished pilot cells
+        sensitive += [f for f, v in zip(incs, ivals) if v is not None and 0 < v < min_count]
     if not sensitive:
         return codes
     atom_cells = defaultdict(list)
@@ -257,42 +279,56 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200) -> None:
+    """Hide more cells while the reader's LP pins a primary cell (its minimum equals its maximum).
+
+    The true values are a feasible point, so a cell is pinned exactly when its maximum equals its true value and
+    its minimum does too: the maximum is solved first and the minimum only when needed. Every pinned cell found in
+    a round gets one more hidden neighbour before the next round (sparse matrices; HiGHS is deterministic)."""
     from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
 
     primary = [i for i in range(len(values)) if codes.iat[i] in ("count", "margin")]
     if not primary or n_atoms == 0:
         return
+
+    def incidence(idx):
+        rows = [r for r, i in enumerate(idx) for _ in supports[i]]
+        cols = [a for i in idx for a in supports[i]]
+        return csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(idx), n_atoms))
+
+    P1 = incidence(primary)
+    from scipy.sparse import vstack
+    A_ub = vstack([P1, -P1]).tocsr()
+    b_ub = np.concatenate([np.full(len(primary), float(min_count - 1)), np.full(len(primary), -1.0)])
+    # hiding more cells only widens what a reader can say about a cell: a cell found free stays free, so each
+    # round checks only the cells pinned in the previous one
+    check = list(primary)
     for _ in range(max_rounds):
         published = [i for i in range(len(values)) if not codes.iat[i]]
-        A_eq = np.zeros((len(published), n_atoms))
-        for r, i in enumerate(published):
-            A_eq[r, supports[i]] = 1
-        b_eq = values[published].astype(float)
-        A_ub, b_ub = [], []
-        for i in primary:
-            row = np.zeros(n_atoms)
-            row[supports[i]] = 1
-            A_ub += [row, -row]
-            b_ub += [min_count - 1, -1]
-        A_ub, b_ub = np.array(A_ub), np.array(b_ub, dtype=float)
-        pinned = None
-        for i in primary:
+        kw = dict(A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        if published:
+            kw.update(A_eq=incidence(published), b_eq=values[published].astype(float))
+        pinned = []
+        for i in check:
             c = np.zeros(n_atoms)
             c[supports[i]] = 1
-            kw = dict(A_eq=A_eq if len(published) else None, b_eq=b_eq if len(published) else None,
-                      A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
-            lo, hi = linprog(c, **kw), linprog(-c, **kw)
-            if lo.status != 0 or hi.status != 0:
-                continue            # infeasible (values not reproducible) or unbounded: nothing pinned
-            if round(-hi.fun) - round(lo.fun) < 1:
-                pinned = i
-                break
-        if pinned is None:
+            hi = linprog(-c, **kw)
+            if hi.status != 0 or round(-hi.fun) > int(values[i]):
+                continue            # infeasible/unbounded, or the maximum is above the true value: not pinned
+            lo = linprog(c, **kw)
+            if lo.status == 0 and round(lo.fun) >= int(values[i]):
+                pinned.append(i)
+        if not pinned:
             return
-        cands = {j for a in supports[pinned] for j in atom_cells[a] if not codes.iat[j]}
-        if not cands:
+        check = pinned
+        changed = False
+        for i in pinned:
+            cands = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j]}
+            if cands:
+                codes.iat[min(cands, key=rank_of.get)] = "secondary"
+                changed = True
+        if not changed:
             return
-        codes.iat[min(cands, key=rank_of.get)] = "secondary"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -322,6 +358,8 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
             rest += int(n[pick])
     return codes
 
+
+UNMODELLED: list[str] = []   # tables whose cells fit no linked model (reported in the release summary)
 
 FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baseline characteristics and scores)
 
@@ -384,6 +422,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     original = led.index
     led = led.loc[order].drop(columns="_ph")
     codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
+    UNMODELLED.clear()
     counts = led[led["kind"] == "count"]
     for _, fam in counts.groupby(["strand", "table"], sort=True):
         new = _protect_counts(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
@@ -394,4 +433,6 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
     led["reason"] = [reason_text(c, min_count, min_n_stat) if c else "" for c in led["code"]]
-    return led.loc[original]
+    out = led.loc[original]
+    out.attrs["unmodelled"] = sorted(set(UNMODELLED))
+    return out

@@ -182,7 +182,9 @@ def _strand_key(strand: str, processed_dir: Path, notebooks_dir: Path, cfg: Conf
     """What one strand's collected cells depend on: the processed tables, that notebook's code cells (not its
     prose), the library code and the configuration."""
     code = json.dumps(code_cells(notebooks_dir / f"{strand}.md"))
-    files = sorted(Path(processed_dir).glob("*.parquet")) + sorted(LIB_DIR.rglob("*.py"))
+    # the tidy tables only: the release stage's own outputs (cells, ledger) are not inputs
+    files = sorted(p for p in Path(processed_dir).glob("*.parquet") if not p.name.startswith("release_")) \
+        + sorted(LIB_DIR.rglob("*.py"))
     if getattr(cfg, "path", None):
         files.append(Path(cfg.path))
     return _digest(files, code)
@@ -236,7 +238,9 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     summary = {"key": key, "strand_keys": keys, "collected": todo, "failures": failures, "cells": int(len(led)),
                "suppressed": int(led["suppressed"].sum()),
                "by_code": {k: int(v) for k, v in led.loc[led["suppressed"], "code"].value_counts().sort_index().items()},
-               "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2)}
+               "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2),
+               # count tables whose cells fit no linked model (only their primary rules applied): should be none
+               "unmodelled": list(led.attrs.get("unmodelled", []))}
     summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
     return path
 
