@@ -128,6 +128,25 @@ class _Family:
                     shapes.append((c.phase, c.row, c.col, rs, cs, ph))
                 js = list(range(ph + 1)) if model == "full" else [ph]
             out.append(sorted({atom((r, col, p, j, page)) for r in rs for col in cs for p in ps for j in js}))
+        # rows a page leaves out are known to be empty (tables list the groups that have persons): their atoms are
+        # zero for the reader, on that page and in every earlier increment of it
+        self.zero_atoms = set()
+        if model != "page":
+            present = defaultdict(set)
+            for c in on_pilots.itertuples(index=False):
+                if c.margin in ("", "col"):
+                    present[(c.phase, c.pilot)].add(c.row)
+            for (phase, p), rws in present.items():
+                ph = self.phase_ix[phase]
+                js = list(range(ph + 1)) if model == "full" else [ph]
+                for r in rows:
+                    if r in rws:
+                        continue
+                    for col in cols:
+                        for j in js:
+                            t = (r, col, p, j, None)
+                            if t in atoms:
+                                self.zero_atoms.add(atoms[t])
         virtual = []
         if model != "page" and len(on_pilots):
             have = set(zip(on_pilots["phase"], on_pilots["pilot"], on_pilots["row"], on_pilots["col"]))
@@ -142,13 +161,16 @@ class _Family:
         """The values a reader could derive under a model (exact, modulo :data:`linalg.P`), or ``None`` when the
         recorded values contradict the model (its relations do not hold for this table)."""
         n = len(atoms)
-        A = np.zeros((len(supports), n + 1), dtype=np.int64)
+        zeros = sorted(getattr(self, "zero_atoms", set()))
+        A = np.zeros((len(supports) + len(zeros), n + 1), dtype=np.int64)
         for i, sup in enumerate(supports):
             A[i, sup] = 1
+        for k, a in enumerate(zeros):
+            A[len(supports) + k, a] = 1
         v = self.cells["value"]
         if v.isna().any():
             return None
-        A[:, n] = v.astype("int64").to_numpy()
+        A[:len(supports), n] = v.astype("int64").to_numpy()
         aug = RowSpace(A)
         if aug.pivots and aug.pivots[-1] == n:
             return None            # inconsistent: e.g. a total that is not the sum of its parts
@@ -225,8 +247,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # least information loss first: pilot page before all pilots, the later phase first, interior before total,
     # small before large
     # (the later phase first: earlier reports were published first and stay as they were)
-    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i]), -int(phase_rank[i]), bool(is_margin[i]),
-                                                      values[i] == 0, int(values[i]), label[i]))
+    # (the all-pilots page's totals are the report's headline numbers: hidden only when nothing else will do)
+    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i] and is_margin[i]), bool(is_all[i]),
+                                                      -int(phase_rank[i]), bool(is_margin[i]), values[i] == 0,
+                                                      int(values[i]), label[i]))
     rank_of = {i: r for r, i in enumerate(cost)}
 
     def vec(sup):
@@ -246,50 +270,90 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
         for a in sup:
             atom_cells[a].append(i)
     F = np.stack([vec(f) for f in sensitive])
+    # cells printed twice (the same persons: a pilot's row on the all-pilots page and that pilot's total) are
+    # hidden together — hiding one of them alone tells a reader nothing new
+    same = defaultdict(list)
+    for i, sup in enumerate(supports):
+        same[tuple(sup)].append(i)
+
+    known_zero = sorted(fam.zero_atoms)
+
+    def equations(pub):
+        rows = [vec(supports[i]) for i in pub] + [vec([a]) for a in known_zero]
+        zeros = sorted({a for i in pub if values[i] == 0 for a in supports[i]} - set(known_zero))
+        return rows + [vec([a]) for a in zeros], zeros
+
     for _ in range(len(values) + 1):
         published = [i for i in range(len(values)) if not codes.iat[i]]
-        rows = [vec(supports[i]) for i in published]
-        zeros = sorted({a for i in published if values[i] == 0 for a in supports[i]})
-        rows += [vec([a]) for a in zeros]
+        rows, zeros = equations(published)
         if not rows:
             break
         rs = RowSpace(np.stack(rows), track=True)
         disclosed = np.nonzero(rs.contains_many(F))[0]
         if disclosed.size == 0:
             break
-        chosen = set()
+        chosen: set = set()
         for d in disclosed:
             coef = rs.combination(F[d])
             # the published cells the reader combines (zero-forcing rows stand for their zero cells)
             used = {published[k] for k in np.nonzero(coef[:len(published)])[0]}
-            for k in np.nonzero(coef[len(published):])[0]:
+            for k in np.nonzero(coef[len(published) + len(known_zero):])[0]:
                 used |= {i for i in atom_cells[zeros[k]] if not codes.iat[i] and values[i] == 0}
             if not used or used & chosen:
                 continue
-            chosen.add(min(used, key=rank_of.get))
+            # the cheapest cell (with its duplicates) whose hiding really leaves the sensitive value open; a cell
+            # the other published cells imply would be hidden in vain
+            pick = None
+            for c in sorted(used, key=rank_of.get)[:MAX_TRIES]:
+                group = {j for j in same[tuple(supports[c])] if not codes.iat[j]}
+                rest = [i for i in published if i not in group and i not in chosen]
+                r2, _ = equations(rest)
+                if not r2 or not RowSpace(np.stack(r2)).contains(F[d]):
+                    pick = group
+                    break
+            if pick is None:
+                c = min(used, key=rank_of.get)
+                pick = {j for j in same[tuple(supports[c])] if not codes.iat[j]}
+            chosen |= pick
         if not chosen:
             break
         for i in chosen:
             codes.iat[i] = "secondary"
+    # greedy choices can become unnecessary once later ones are made: give back the most valuable hidden cells
+    # (headline totals first) whose publication discloses nothing
+    secondary = sorted((i for i in range(len(values)) if codes.iat[i] == "secondary"), key=rank_of.get,
+                       reverse=True)
+    for c in secondary[:MAX_UNHIDE]:
+        group = [j for j in same[tuple(supports[c])] if codes.iat[j] == "secondary"]
+        for j in group:
+            codes.iat[j] = ""
+        published = [i for i in range(len(values)) if not codes.iat[i]]
+        rows, _ = equations(published)
+        if RowSpace(np.stack(rows)).contains_many(F).any():
+            for j in group:
+                codes.iat[j] = "secondary"
     # the `<k` marks tell a reader that a hidden count lies in 1 … k−1: with them, linear programming can pin a
     # cell the row space leaves open (two `<5` cells under a published total of 8 are both 4). Audit every primary
     # cell with the reader's LP and hide one more overlapping published cell while any is pinned.
-    _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count)
+    _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero)
     return codes
 
 
-def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200) -> None:
+def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
+              same: dict | None = None, known_zero=()) -> None:
     """Hide more cells while the reader's LP pins a primary cell (its minimum equals its maximum).
 
     The true values are a feasible point, so a cell is pinned exactly when its maximum equals its true value and
-    its minimum does too: the maximum is solved first and the minimum only when needed. Every pinned cell found in
-    a round gets one more hidden neighbour before the next round (sparse matrices; HiGHS is deterministic)."""
+    its minimum does too: the maximum is solved first and the minimum only when needed. For a pinned cell the
+    cheapest published cell near it (sharing persons with it or with a cell that does) whose hiding frees it is
+    hidden, with its duplicates (sparse matrices; HiGHS is deterministic)."""
     from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, vstack
 
     primary = [i for i in range(len(values)) if codes.iat[i] in ("count", "margin")]
     if not primary or n_atoms == 0:
         return
+    same = same if same is not None else {}
 
     def incidence(idx):
         rows = [r for r, i in enumerate(idx) for _ in supports[i]]
@@ -297,36 +361,64 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
         return csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(idx), n_atoms))
 
     P1 = incidence(primary)
-    from scipy.sparse import vstack
     A_ub = vstack([P1, -P1]).tocsr()
     b_ub = np.concatenate([np.full(len(primary), float(min_count - 1)), np.full(len(primary), -1.0)])
+
+    bounds = np.zeros((n_atoms, 2))
+    bounds[:, 1] = np.inf
+    bounds[list(known_zero), 1] = 0.0       # rows a page leaves out: known to be empty
+
+    def problem(published):
+        kw = dict(A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+        if published:
+            kw.update(A_eq=incidence(published), b_eq=values[published].astype(float))
+        return kw
+
+    def is_pinned(i, kw) -> bool:
+        c = np.zeros(n_atoms)
+        c[supports[i]] = 1
+        hi = linprog(-c, **kw)
+        if hi.status != 0 or round(-hi.fun) > int(values[i]):
+            return False            # infeasible/unbounded, or the maximum is above the true value: not pinned
+        lo = linprog(c, **kw)
+        return lo.status == 0 and round(lo.fun) >= int(values[i])
+
+    def group_of(j):
+        return [k for k in same.get(tuple(supports[j]), [j]) if not codes.iat[k]] or [j]
+
     # hiding more cells only widens what a reader can say about a cell: a cell found free stays free, so each
     # round checks only the cells pinned in the previous one
     check = list(primary)
     for _ in range(max_rounds):
         published = [i for i in range(len(values)) if not codes.iat[i]]
-        kw = dict(A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
-        if published:
-            kw.update(A_eq=incidence(published), b_eq=values[published].astype(float))
-        pinned = []
-        for i in check:
-            c = np.zeros(n_atoms)
-            c[supports[i]] = 1
-            hi = linprog(-c, **kw)
-            if hi.status != 0 or round(-hi.fun) > int(values[i]):
-                continue            # infeasible/unbounded, or the maximum is above the true value: not pinned
-            lo = linprog(c, **kw)
-            if lo.status == 0 and round(lo.fun) >= int(values[i]):
-                pinned.append(i)
+        kw = problem(published)
+        pinned = [i for i in check if is_pinned(i, kw)]
         if not pinned:
             return
         check = pinned
         changed = False
         for i in pinned:
-            cands = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j]}
-            if cands:
-                codes.iat[min(cands, key=rank_of.get)] = "secondary"
-                changed = True
+            published = [k for k in range(len(values)) if not codes.iat[k]]
+            if not is_pinned(i, problem(published)):
+                continue                         # freed by a cell hidden for another one this round
+            near_atoms = {a for j in {j for a in supports[i] for j in atom_cells[a]} for a in supports[j]}
+            cands = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]}, key=rank_of.get)
+            pick = None
+            for j in cands[:LP_TRIES]:
+                group = set(group_of(j))
+                if not is_pinned(i, problem([k for k in published if k not in group])):
+                    pick = group
+                    break
+            if pick is None:
+                direct = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j]}
+                if not direct:
+                    continue
+                pick = set(group_of(min(direct, key=rank_of.get)))
+            if _DEBUG:
+                print("LP pinned", i, "->", sorted(pick), "tried", len(cands[:LP_TRIES]))
+            for j in pick:
+                codes.iat[j] = "secondary"
+            changed = True
         if not changed:
             return
 
@@ -359,6 +451,11 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
     return codes
 
 
+MAX_UNHIDE = 40   # hidden cells (most valuable first) offered back after the greedy pass, per table
+import os
+_DEBUG = bool(os.environ.get("HBEVAL_PROTECT_DEBUG"))
+LP_TRIES = 25   # nearby cells tested per cell the LP pins
+MAX_TRIES = 12   # candidate cells tested per disclosed value before the cheapest one is taken
 UNMODELLED: list[str] = []   # tables whose cells fit no linked model (reported in the release summary)
 
 FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baseline characteristics and scores)
