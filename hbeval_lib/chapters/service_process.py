@@ -285,8 +285,13 @@ def _share_table(rep: Report, frame: pd.DataFrame, by: str, names: dict, table: 
         for p, ok in shown.items():
             if not ok:
                 out.loc[g, p] = NOT_SHOWN
-    out["Asiakkaita"] = [rep.count(n, table, f"{g} / asiakkaita") for g, n in t["n_clients"].items()]
-    out.index = [names.get(g, g) for g in out.index]
+    # the clients per group are one count table across groupings and pages: a pilot's row on the all-pilots page
+    # is the sum of that pilot's client groups, and the release protects them together
+    labels = [names.get(g, g) for g in t.index]
+    cnt = pd.DataFrame({"Asiakkaita": t["n_clients"].astype(int).to_numpy()}, index=labels)
+    shown_n = rep.dc.counts(cnt, "budjetti.tuottajat.asiakkaat")
+    out.index = labels
+    out["Asiakkaita"] = shown_n["Asiakkaita"].to_numpy()
     return out.rename(columns=sv.PROVIDER_LABELS)
 
 

@@ -53,8 +53,8 @@ REASONS = {
     "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
                  "raportointivaiheiden erotuksesta",
     "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
-    "phase": "toissijainen peitto: ryhmään tuli edellisen raportin jälkeen alle {n} henkilöä, joiden tunnusluku "
-             "selviäisi raporttien erotuksesta",
+    "phase": "toissijainen peitto: ryhmään tuli edellisen raportin jälkeen niin vähän henkilöitä, että heidän "
+             "lukumääränsä tai tunnuslukunsa selviäisi raporttien erotuksesta",
 }
 
 
@@ -374,14 +374,20 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
             kw.update(A_eq=incidence(published), b_eq=values[published].astype(float))
         return kw
 
-    def is_pinned(i, kw) -> bool:
+    def is_pinned(i, kw, binding: set | None = None) -> bool:
+        """Whether the reader's LP pins cell ``i``; ``binding`` collects the published equations (row positions)
+        of the optimality certificates — the cells whose values pin it."""
         c = np.zeros(n_atoms)
         c[supports[i]] = 1
         hi = linprog(-c, **kw)
         if hi.status != 0 or round(-hi.fun) > int(values[i]):
             return False            # infeasible/unbounded, or the maximum is above the true value: not pinned
         lo = linprog(c, **kw)
-        return lo.status == 0 and round(lo.fun) >= int(values[i])
+        pinned = lo.status == 0 and round(lo.fun) >= int(values[i])
+        if pinned and binding is not None and "A_eq" in kw:
+            for r in (hi, lo):
+                binding |= set(np.nonzero(np.abs(r.eqlin.marginals) > 1e-9)[0].tolist())
+        return pinned
 
     def group_of(j):
         return [k for k in same.get(tuple(supports[j]), [j]) if not codes.iat[k]] or [j]
@@ -399,11 +405,16 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
         changed = False
         for i in pinned:
             published = [k for k in range(len(values)) if not codes.iat[k]]
-            if not is_pinned(i, problem(published)):
+            binding: set = set()
+            if not is_pinned(i, problem(published), binding):
                 continue                         # freed by a cell hidden for another one this round
+            # candidates: the published cells the certificates use (cheapest first), then cells near the pinned one
+            cert = sorted({published[r] for r in binding}, key=rank_of.get)
             near_atoms = {a for j in {j for a in supports[i] for j in atom_cells[a]} for a in supports[j]}
-            cands = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]}, key=rank_of.get)
-            pick = None
+            near = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]} - set(cert),
+                          key=rank_of.get)
+            cands = cert + near
+            pick, pick_from_fallback = None, False
             for j in cands[:LP_TRIES]:
                 group = set(group_of(j))
                 if not is_pinned(i, problem([k for k in published if k not in group])):
@@ -414,8 +425,9 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                 if not direct:
                     continue
                 pick = set(group_of(min(direct, key=rank_of.get)))
+                pick_from_fallback = True
             if _DEBUG:
-                print("LP pinned", i, "->", sorted(pick), "tried", len(cands[:LP_TRIES]))
+                print("LP pinned", i, "->", sorted(pick), "cert", len(cert), "fallback" if pick_from_fallback else "")
             for j in pick:
                 codes.iat[j] = "secondary"
             changed = True
@@ -454,7 +466,7 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
 MAX_UNHIDE = 40   # hidden cells (most valuable first) offered back after the greedy pass, per table
 import os
 _DEBUG = bool(os.environ.get("HBEVAL_PROTECT_DEBUG"))
-LP_TRIES = 25   # nearby cells tested per cell the LP pins
+LP_TRIES = 10   # nearby cells tested per cell the LP pins
 MAX_TRIES = 12   # candidate cells tested per disclosed value before the cheapest one is taken
 UNMODELLED: list[str] = []   # tables whose cells fit no linked model (reported in the release summary)
 
@@ -462,26 +474,31 @@ FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baselin
 
 
 def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str], min_n_stat: int,
-                         fixed_tables=FIXED_PER_PERSON) -> pd.Series:
-    """A statistic of a value fixed per person (age, a baseline score) published in two phases on a group that grew
-    by 1 … ``min_n_stat``−1 persons would let a reader difference out the newcomers' statistic exactly. The later
-    phase's value is hidden (the earlier report was published first). Statistics of values that change for the
-    persons already in the group (change scores, cumulative costs) do not isolate the newcomers and are left."""
+                         fixed_tables=FIXED_PER_PERSON, min_count: int = 5) -> pd.DataFrame:
+    """Statistics published in two phases whose group grew by a few persons.
+
+    * A statistic of a value fixed per person (age, a baseline score) on a group that grew by 1 … ``min_n_stat``−1
+      persons would let a reader difference out the newcomers' statistic exactly.
+    * Any statistic prints its ``n``: a group that grew by 1 … ``min_count``−1 persons gives a reader that small
+      count of newcomers (e.g. three clients who reached their end measurement between the two reports).
+
+    The later phase's value is hidden (the earlier report was published first)."""
     codes = codes.copy()
     rank = {p: i for i, p in enumerate(phases)}
     if cells.empty:
         return codes
     fixed = cells["table"].map(lambda t: any(x in t.split(".") for x in fixed_tables)).astype(bool)
-    for _, g in cells.loc[fixed].groupby(["strand", "pilot", "table", "row", "col"], sort=True):
+    for _, g in cells.groupby(["strand", "pilot", "table", "row", "col"], sort=True):
         if len(g) < 2:
             continue
+        limit = min_n_stat if bool(fixed[g.index[0]]) else min_count
         g = g.assign(_r=g["phase"].map(rank)).sort_values("_r")
         prev = None
         for i in g.index:
             n = g.at[i, "value"]
             if prev is not None and not pd.isna(n) and not pd.isna(g.at[prev, "value"]) and not codes[prev]:
                 grew = int(n) - int(g.at[prev, "value"])
-                if 0 < grew < min_n_stat and not codes[i]:
+                if 0 < grew < limit and not codes[i]:
                     codes[i] = "phase"
             if not codes[i]:
                 prev = i
@@ -525,7 +542,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         new = _protect_counts(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
         codes[fam.index] = new.to_numpy()
     stats = led[led["kind"] == "stat"]
-    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat)
+    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count)
     codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
