@@ -482,7 +482,8 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
     * Any statistic prints its ``n``: a group that grew by 1 … ``min_count``−1 persons gives a reader that small
       count of newcomers (e.g. three clients who reached their end measurement between the two reports).
 
-    The later phase's value is hidden (the earlier report was published first)."""
+    On a pilot page the later phase's value is hidden (the earlier report was published first); on the
+    all-pilots page the earlier one (the final report's figures are the headlines)."""
     codes = codes.copy()
     rank = {p: i for i, p in enumerate(phases)}
     if cells.empty:
@@ -492,12 +493,15 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
         if len(g) < 2:
             continue
         limit = min_n_stat if bool(fixed[g.index[0]]) else min_count
-        g = g.assign(_r=g["phase"].map(rank)).sort_values("_r")
+        # pilot pages: the later phase gives way (the earlier report was published first); the all-pilots page's
+        # final figures are the report's headlines: there the earlier phase gives way
+        headline = str(g["pilot"].iat[0]) == ALL
+        g = g.assign(_r=g["phase"].map(rank)).sort_values("_r", ascending=not headline)
         prev = None
         for i in g.index:
             n = g.at[i, "value"]
             if prev is not None and not pd.isna(n) and not pd.isna(g.at[prev, "value"]) and not codes[prev]:
-                grew = int(n) - int(g.at[prev, "value"])
+                grew = abs(int(n) - int(g.at[prev, "value"]))
                 if 0 < grew < limit and not codes[i]:
                     codes[i] = "phase"
             if not codes[i]:
