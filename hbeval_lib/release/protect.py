@@ -263,13 +263,26 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     sensitive += [s for s, v in zip(virtual, vvals) if v is not None and 0 < v < min_count]
     if model == "full":   # newcomers between two reports, also of the unpublished pilot cells
         sensitive += [f for f, v in zip(incs, ivals) if v is not None and 0 < v < min_count]
-    if not sensitive:
-        return codes
     atom_cells = defaultdict(list)
     for i, sup in enumerate(supports):
         for a in sup:
             atom_cells[a].append(i)
-    F = np.stack([vec(f) for f in sensitive])
+    F = [vec(f) for f in sensitive]
+    if model == "no_phase":
+        # counts that are not cumulative over phases (an end measurement in each report): a reader still
+        # subtracts one report's count from the next; a difference of 1 … min_count−1 is a small count too
+        shape = defaultdict(list)
+        for i in range(len(values)):
+            c = fam.cells.iloc[i]
+            shape[(c["pilot"], c["row"], c["col"], c["margin"])].append(i)
+        for idx in shape.values():
+            idx = sorted(idx, key=lambda i: phase_rank[i])
+            for a, b in zip(idx, idx[1:]):
+                if 0 < abs(int(values[b]) - int(values[a])) < min_count:
+                    F.append(vec(supports[b]) - vec(supports[a]))
+    if not F:
+        return codes
+    F = np.stack(F)
     # cells printed twice (the same persons: a pilot's row on the all-pilots page and that pilot's total) are
     # hidden together — hiding one of them alone tells a reader nothing new
     same = defaultdict(list)
