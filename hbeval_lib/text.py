@@ -266,9 +266,23 @@ def _prefix_citations(md: str, phase: str) -> str:
     return _CITE_REF.sub(sub, md)
 
 
-def render_markdown(md: str, ctx: Context, results: ResultsIndex, cfg: Config) -> str:
-    """Replace every ``{{ … }}`` by its number and give every ``{cite}`` the phase prefix."""
-    md = _CITE_NUMBER.sub(lambda m: cite_number(m.group(1), ctx, results, cfg), md)
+SUPPRESSED_IN_DRAFT = "[✎ luku peitetty tietosuojan vuoksi – kirjoita lause ilman sitä]"
+
+
+def render_markdown(md: str, ctx: Context, results: ResultsIndex, cfg: Config, draft: bool = False) -> str:
+    """Replace every ``{{ … }}`` by its number and give every ``{cite}`` the phase prefix.
+
+    A citation of a suppressed number is an error; in a draft build (a banner on every page says the book is not
+    final) it is shown as a visible marker instead, so that a draft on new data can still be read through."""
+    def one(m):
+        try:
+            return cite_number(m.group(1), ctx, results, cfg)
+        except SlotError as e:
+            if draft and "peitetty tietosuojan vuoksi" in str(e):
+                return SUPPRESSED_IN_DRAFT
+            raise
+
+    md = _CITE_NUMBER.sub(one, md)
     return _prefix_citations(md, ctx.phase)
 
 
@@ -299,7 +313,7 @@ def render_slot(tf: TextFile, ctx: Context, results: ResultsIndex, cfg: Config, 
             return ""
         return (f"> ✎ **Luonnos – tutkijan teksti puuttuu:** kohta ”{ctx.slot}” tiedostossa "
                 f"{_show(tf.path)}.\n")
-    out = render_markdown(body, ctx, results, cfg)
+    out = render_markdown(body, ctx, results, cfg, draft=draft)
     if ctx.slot.startswith("kriteeri."):
         verdict, rest = judgement(out, ctx)
         out = f"**Arvioijien arvio: {VERDICTS[verdict]}.**" + (f" {rest}" if rest else "")

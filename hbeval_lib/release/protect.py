@@ -248,9 +248,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # small before large
     # (the later phase first: earlier reports were published first and stay as they were)
     # (the all-pilots page's totals are the report's headline numbers: hidden only when nothing else will do)
+    # (on the all-pilots page the earlier phase gives way instead: the final report's figures are the headlines)
     cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i] and is_margin[i]), bool(is_all[i]),
-                                                      -int(phase_rank[i]), bool(is_margin[i]), values[i] == 0,
-                                                      int(values[i]), label[i]))
+                                                      int(phase_rank[i]) if is_all[i] else -int(phase_rank[i]),
+                                                      bool(is_margin[i]), values[i] == 0, int(values[i]), label[i]))
     rank_of = {i: r for r, i in enumerate(cost)}
 
     def vec(sup):
