@@ -885,6 +885,9 @@ def _share_denominators(tab: Table):
     return None if not ns else (jc, js, ns)
 
 
+_ARM_SIZE_RE = re.compile(r"^(yhteensä|asiakkaita|asiakkaat|arvo|alkumittaus|estimate)$")
+
+
 def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: dict | None = None) -> list[dict]:
     """Shares turned into counts. ``resolved`` (optional, filled in): ``(page, table, arm) → (n, {row: k})`` for
     arm columns whose denominator is pinned by every share block of the column."""
@@ -919,8 +922,11 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: 
         for j, arm in arms:
             arm_ns = None
             arm_ks: dict = {}
+            # a reader justifies as the denominator only a count of the whole arm: its total, its clients, its
+            # baseline measurements (not, e.g., the clients with an end measurement or a statistic's own n)
             cands = sorted({int(r.value) for r in page.itertuples(index=False) if r.value and r.value > 0 and (
-                arm_of(r.col) == arm or arm_of(r.row.split(" | ")[-1]) == arm)})
+                (arm_of(r.col) == arm and _ARM_SIZE_RE.match(norm(r.row.split(" | ")[-1])))
+                or (arm_of(r.row.split(" | ")[-1]) == arm and _ARM_SIZE_RE.match(norm(r.col))))})
             for block, idxs in blocks.items():
                 shares = [(i, parsed[i][j]) for i in idxs if parsed[i][j].kind == "pct"]
                 if not shares:

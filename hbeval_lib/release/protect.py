@@ -53,6 +53,7 @@ REASONS = {
     "secondary": "toissijainen peitto: estää peitetyn solun päättelyn summista, pilottien summasta tai "
                  "raportointivaiheiden erotuksesta",
     "complement": "toissijainen peitto: estää piilotetun tunnusluvun päättelyn kaikkien pilottien luvusta",
+    "mark": "pieni lukumäärä, merkitty viivalla: <5-merkintä paljastaisi sen yhdessä muiden merkintöjen kanssa",
     "phase": "toissijainen peitto: ryhmään tuli edellisen raportin jälkeen niin vähän henkilöitä, että heidän "
              "lukumääränsä tai tunnuslukunsa selviäisi raporttien erotuksesta",
 }
@@ -374,16 +375,20 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
         cols = [a for i in idx for a in supports[i]]
         return csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(idx), n_atoms))
 
-    P1 = incidence(primary)
-    A_ub = vstack([P1, -P1]).tocsr()
-    b_ub = np.concatenate([np.full(len(primary), float(min_count - 1)), np.full(len(primary), -1.0)])
+    def marks():
+        P1 = incidence(primary)
+        return (vstack([P1, -P1]).tocsr(),
+                np.concatenate([np.full(len(primary), float(min_count - 1)), np.full(len(primary), -1.0)]))
+
+    A_ub, b_ub = marks()
 
     bounds = np.zeros((n_atoms, 2))
     bounds[:, 1] = np.inf
     bounds[list(known_zero), 1] = 0.0       # rows a page leaves out: known to be empty
 
     def problem(published):
-        kw = dict(A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+        kw = dict(A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs") if primary else \
+            dict(bounds=bounds, method="highs")
         if published:
             kw.update(A_eq=incidence(published), b_eq=values[published].astype(float))
         return kw
@@ -437,6 +442,12 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
             if pick is None:
                 direct = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j]}
                 if not direct:
+                    # nothing left to hide: the `<k` marks themselves pin it (e.g. a `<5` total over four `<5`
+                    # parts). Print this cell as a plain dash, which says nothing about its size.
+                    codes.iat[i] = "mark"
+                    primary.remove(i)
+                    A_ub, b_ub = marks()
+                    changed = True
                     continue
                 pick = set(group_of(min(direct, key=rank_of.get)))
                 pick_from_fallback = True
