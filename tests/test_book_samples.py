@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hbeval_lib import bench, pipeline
+from hbeval_lib import bench, intruder, pipeline
 from hbeval_lib.privacy import check_privacy
 
 pytestmark = [pytest.mark.slow, pytest.mark.samples]
@@ -56,3 +56,10 @@ def test_no_identifier_or_client_number_in_the_book(samples_book, samples_dir, s
         text = path.read_text(encoding="utf-8", errors="ignore")
         leaked = [s for s in listed if s in text]
         assert leaked == [], f"{path.name}: {len(leaked)} listed identifiers"
+
+
+def test_intruder_recovers_nothing_from_the_samples_book(samples_book):
+    """Issue 11's acceptance on data the project did not write: every page of every phase, the downloads and the
+    glued values of the samples book give a reader no count of 1–4 persons and no statistic on too few."""
+    res = intruder.attack(samples_book["book"] / "_build" / "html")
+    assert res.ok, res.summary() + "\n" + res.findings.head(40).to_string()

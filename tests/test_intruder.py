@@ -360,9 +360,6 @@ def demo_html(demo_book):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="issue 11: the per-table protection of today's book leaks (percent × n, pages that add up, "
-                          "phase differences, complements); the release stage must make this pass")
 def test_demo_book_recovers_nothing(demo_html):
     res = intruder.attack(demo_html)
     assert res.ok, res.summary() + "\n" + res.findings.head(40).to_string()
