@@ -926,7 +926,8 @@ def _percent_attacks(book: Book, cells: pd.DataFrame, min_count: int, resolved: 
             # baseline measurements (not, e.g., the clients with an end measurement or a statistic's own n)
             cands = sorted({int(r.value) for r in page.itertuples(index=False) if r.value and r.value > 0 and (
                 (arm_of(r.col) == arm and _ARM_SIZE_RE.match(norm(r.row.split(" | ")[-1])))
-                or (arm_of(r.row.split(" | ")[-1]) == arm and _ARM_SIZE_RE.match(norm(r.col))))})
+                or (arm_of(r.row.split(" | ")[-1]) == arm and (_ARM_SIZE_RE.match(norm(r.col))
+                                                                 or (norm(r.col) == "n" and " | " not in r.row))))})
             for block, idxs in blocks.items():
                 shares = [(i, parsed[i][j]) for i in idxs if parsed[i][j].kind == "pct"]
                 if not shares:

@@ -10,6 +10,8 @@ and :mod:`hbeval_lib.qualitative`.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
@@ -248,7 +250,8 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
     sns.barplot(data=data, y="Tuottaja", x="Osuus", hue="Tuottaja", palette=plots.PALETTE[:len(data)], legend=False,
                 ax=ax)
     ax.set(xlabel="Osuus HB-budjetin käytöstä (%)", ylabel="")
-    plots.finish(fig, f"HB-budjetin käyttö tuottajittain (n = {n_hb} asiakasta)")
+    # (no client count in the title: it is the sum of the protected client counts of the tables above)
+    plots.finish(fig, "HB-budjetin käyttö tuottajittain")
     return out.figure(fig, "*Kuvio: kuinka suuri osa HB-budjettien euroista käytettiin kunkin tuottajatyypin "
                            "palveluihin ja tukeen.*")
 
@@ -406,7 +409,8 @@ def _assistant_survey(rep: Report, out: Section) -> None:
         out.text("Avustajakyselyn vastauksia ei ole tässä rajauksessa riittävästi julkaistavaksi.")
         return
     bg = ak["background"].fillna("ei tietoa").value_counts().to_frame("Vastaajia")
-    out.table(rep.dc.counts(bg, "avustajat.tausta"), f"*Taulukko: avustajakyselyn vastaajien ({len(ak)}) tausta.*")
+    # the respondents are the table's total row (protected with its cells), not a number beside it
+    out.table(rep.dc.counts(bg, "avustajat.tausta", margins="row"), "*Taulukko: avustajakyselyn vastaajien tausta.*")
     tc = sv.theme_counts(ak["kokemukset"] if "kokemukset" in ak.columns else [],
                          _books(rep).get("avustaja_kokemukset", []))
     if rep.dc.stat_ok(tc.attrs["n_answers"], "avustajat.kokemukset", "vastaukset"):
@@ -432,14 +436,62 @@ def assistants(rep: Report) -> Section:
         return out.text("Avustajien ajankäyttölomakkeita on tässä rajauksessa alle kymmenen, joten niistä ei "
                         "julkaista lukuja.")
     rel = at["relationship"].fillna("ei tietoa").value_counts().to_frame("Avustajia")
-    out.table(rep.dc.counts(rel, "avustajat.lahisuhde"),
-              "*Taulukko: avustajien läheissuhde avustettavaan asiakkaaseen (LIITE 3.3).*")
+    # the number of assistants is printed (the figure's title): it is the table's total row, protected with it
+    rel_shown = rep.dc.counts(rel, "avustajat.lahisuhde", margins="row")
+    out.table(rel_shown, "*Taulukko: avustajien läheissuhde avustettavaan asiakkaaseen (LIITE 3.3).*")
+    n_shown = rel_shown.at[rep.dc.total_label, "Avustajia"]
+    # a histogram's bars are counts: bins are merged until each holds at least min_count assistants, and the bin
+    # counts are ledger cells (a bar the release hides is not drawn: then no figure)
+    edges = histogram_edges(at["hours"], rep.dc.min_count)
+    counts = pd.cut(at["hours"], edges, include_lowest=True).value_counts(sort=False)
+    labels = [f"{num(a, 0)}–{num(b, 0)}" for a, b in zip(edges[:-1], edges[1:])]
+    bins = pd.DataFrame({"Avustajia": counts.to_numpy()}, index=labels)
+    shown = rep.dc.counts(bins, "avustajat.aika.jakauma")
+    if not all(isinstance(v, (int, np.integer)) for v in shown["Avustajia"]):
+        return out.text("Avustajien ajankäytön jakaumaa ei kuvata: jokin aikaluokka perustuisi liian harvaan "
+                        f"avustajaan. Mediaani on {num(at['hours'].median(), 0)} tuntia (matka-aika ei mukana).")
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    sns.histplot(at["hours"], bins=15, color=plots.PALETTE[0], ax=ax)
+    ax.bar(range(len(labels)), bins["Avustajia"].to_numpy(), color=plots.PALETTE[0], width=0.9)
+    ax.set_xticks(range(len(labels)), labels)
     ax.set(xlabel="Avustajan aika asiakasta kohden (tuntia)", ylabel="Avustajia")
-    plots.finish(fig, f"HB-avustajien ajankäyttö (n = {n_ass})")
-    return out.figure(fig, f"*Kuvio: avustajien asiakkaalle antaman ajan jakauma; mediaani "
-                           f"{num(at['hours'].median(), 0)} tuntia (matka-aika ei mukana).*")
+    title = "HB-avustajien ajankäyttö" + (f" (n = {n_shown})" if isinstance(n_shown, (int, np.integer)) else "")
+    plots.finish(fig, title)
+    return out.figure(fig, f"*Kuvio: avustajien asiakkaalle antaman ajan jakauma (jokaisessa pylväässä vähintään "
+                           f"{rep.dc.min_count} avustajaa); mediaani {num(at['hours'].median(), 0)} tuntia "
+                           "(matka-aika ei mukana).*")
+
+
+def histogram_edges(values: pd.Series, min_count: int, bins: int = 8) -> list[float]:
+    """Bin edges of a histogram whose every bin holds at least ``min_count`` values: equal-width bins over the
+    range, neighbours merged (from the sparser end) until no bin is below ``min_count``.
+
+    >>> histogram_edges(pd.Series([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 50]), 5, bins=5)
+    [1.0, 10.8, 50.0]
+    """
+    v = pd.Series(values, dtype=float).dropna()
+    if v.empty:
+        return [0.0, 1.0]
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        return [lo, lo + 1.0]
+    edges = list(np.linspace(lo, hi, bins + 1))
+    while len(edges) > 2:
+        counts = pd.cut(v, edges, include_lowest=True).value_counts(sort=False).to_numpy()
+        small = [i for i, c in enumerate(counts) if c < min_count]
+        if not small:
+            break
+        i = small[0]
+        # merge the small bin with its sparser neighbour (drop the edge between them)
+        if i == 0:
+            drop = 1
+        elif i == len(counts) - 1:
+            drop = len(edges) - 2
+        else:
+            drop = i if counts[i - 1] <= counts[i + 1] else i + 1
+        edges.pop(drop)
+    # one decimal, the outer edges rounded outwards so that every value stays inside
+    out = [math.floor(edges[0] * 10) / 10] + [round(float(e), 1) for e in edges[1:-1]] + [math.ceil(edges[-1] * 10) / 10]
+    return out
 
 
 # -- diaries and workshops -------------------------------------------------------------------------------
