@@ -97,9 +97,11 @@ class _Family:
         while the all-pilots page does — a reader gets such a cell as all pilots minus the others."""
         cells = self.cells
         on_pilots = cells[cells["pilot"] != ALL]
-        base = on_pilots if len(on_pilots) else cells
-        rows = sorted(set(base.loc[base["margin"].isin(["", "col"]), "row"]))
-        cols = sorted(set(base.loc[base["margin"].isin(["", "row"]), "col"]))
+        # the rows and columns a total adds up: those of every page (not the all-pilots page's pilot rows)
+        own = cells if not len(on_pilots) else \
+            cells[(cells["pilot"] != ALL) | ~cells["row"].isin(list(self.pilot_by_name))]
+        rows = sorted(set(own.loc[own["margin"].isin(["", "col"]), "row"]))
+        cols = sorted(set(own.loc[own["margin"].isin(["", "row"]), "col"]))
         atoms: dict = {}
 
         def atom(t):
