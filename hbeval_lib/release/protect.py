@@ -11,22 +11,32 @@ Counts — the linked-table model
     pages (a row of the all-pilots table named after a pilot is that pilot's total), and the phases are cumulative
     (baseline ⊆ interim ⊆ final, so final − interim counts the newcomers). The unknowns ("atoms") are the counts of
     persons by row × column × pilot × phase increment; every published cell is a 0/1 combination of atoms.
-    A reader can compute exactly the linear combinations in the row space of the published cells (plus: a published
-    zero makes every atom under it zero). Protection requires that no primary-suppressed cell, and no newcomer
-    count (a phase increment of any cell) of 1 … ``min_count``−1, lies in that row space. The row space is
-    computed exactly (integer arithmetic modulo a prime, :mod:`.linalg`), so the decisions do not depend on the
-    machine. Violations are repaired greedily (the classic approach of tau-argus' hypercube/"singleton" repairs
-    and of Statistics Finland's manual checks, chosen over an optimal MILP because it is fast, deterministic and
-    explainable cell by cell): among the published cells that overlap the disclosed combination, hide the one
-    of least information loss — a pilot page before the all-pilots page, an interior cell before a total, the
-    smallest value first — and repeat until nothing is disclosed.
-    The model is used only when it reproduces every recorded value (a table whose counts are not cumulative over
-    phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page by page).
+    A reader also knows what is *not* printed: a pilot page without the table still has its cells (the all-pilots
+    page minus the other pilots: protected like printed cells), a row a page leaves out is empty (its atoms are
+    known zeros), a published zero makes every atom under it zero, and the ``<k`` marks bound a hidden cell to
+    1 … k−1. Protection requires that no primary-suppressed cell, no unprinted pilot cell and no newcomer count (a
+    phase increment) of 1 … ``min_count``−1 lies in the row space of what is published; for counts that are not
+    cumulative (an end measurement in each report) the difference of two reports is checked instead. The row space
+    is computed exactly (integer arithmetic modulo a prime, :mod:`.linalg`), so the decisions do not depend on the
+    machine. Violations are repaired greedily (the approach of tau-argus' hypercube/"singleton" repairs and of
+    Statistics Finland's manual checks, chosen over an optimal MILP because it is fast, deterministic and explainable
+    cell by cell): among the published cells the reader combines, the cheapest one whose hiding really leaves the
+    value open is hidden, together with the cells that print the same persons (hiding one copy alone would be in
+    vain). Cheapest: a pilot page before the all-pilots page (whose totals are the headlines and go last), the
+    later phase first on pilot pages and the earlier on the all-pilots page, an interior cell before a total, the
+    smallest value first. Hidden cells that the later choices made unnecessary are then given back (most valuable
+    first). Finally an LP audit (SciPy HiGHS) with the ``<k`` bounds checks every primary cell: a pinned one gets a
+    further hidden cell, chosen from the LP's optimality certificate; one pinned by the marks alone (a ``<5`` total
+    over four ``<5`` parts) is printed as a plain dash instead (``mark``).
+    A model is used only when the recorded values satisfy it (solved exactly): a table whose counts are not
+    cumulative over phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page
+    by page; a table that fits no model is listed in the release summary (``unmodelled``).
 
 Statistics — phases
     A statistic of a value fixed per person (baseline characteristics) on a group that grew by 1 … ``min_n_stat``−1
-    persons since the previous phase is hidden in the later phase: differencing the two reports would give the
-    newcomers' statistic.
+    persons since the previous phase would give the newcomers' statistic; any statistic whose group (its printed
+    ``n``) grew by 1 … ``min_count``−1 would give a small count of newcomers. One of the two is hidden: on a pilot
+    page the later one, on the all-pilots page the earlier one (the final figures are the headlines).
 
 Statistics — complements
     A statistic hidden on a pilot page (fewer than ``min_n_stat`` persons) follows from the all-pilots value and the
