@@ -230,3 +230,27 @@ def test_synthesis_without_any_strand_results(tmp_path):
     assert set(summary.glue.values()) == {sv.NOT_AVAILABLE}
     assert (rep.res.frame()["estimate"] == 0).all()
     assert rep.dc.frame().empty
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_histogram_bins_hold_at_least_min_count_persons(seed):
+    """Issue 11: a histogram's bars are counts — every bin of the assistants' hours holds ≥ 5 persons and no value
+    falls outside the bins (a bar of 1–4 would be a small count)."""
+    from hbeval_lib.chapters.service_process import histogram_edges
+
+    rng = np.random.default_rng(seed)
+    hours = pd.Series(rng.gamma(1.5, 25, size=int(rng.integers(10, 60))))
+    edges = histogram_edges(hours, 5)
+    counts = pd.cut(hours, edges, include_lowest=True).value_counts(sort=False)
+    assert counts.sum() == len(hours)
+    assert (counts >= 5).all(), (edges, counts.tolist())
+
+
+def test_histogram_bins_reject_a_lonely_outlier():
+    # known-bad input for a plain histogram: one assistant far out would be a bar of 1
+    from hbeval_lib.chapters.service_process import histogram_edges
+
+    hours = pd.Series([10.0] * 8 + [12.0] * 6 + [400.0])
+    edges = histogram_edges(hours, 5)
+    counts = pd.cut(hours, edges, include_lowest=True).value_counts(sort=False)
+    assert (counts >= 5).all() and counts.sum() == 15
