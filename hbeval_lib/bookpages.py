@@ -298,7 +298,8 @@ CODE_GROUPS = {"count": "Ensisijainen: alle 5 henkilöä", "margin": "Ensisijain
                "zero": "Ensisijainen: alle 5 henkilöä", "stat": "Ensisijainen: tunnusluku alle 10 henkilöstä",
                "secondary": "Toissijainen: summat ja vaiheiden erotukset",
                "complement": "Toissijainen: piilotetun tunnusluvun täydennys",
-               "phase": "Toissijainen: raporttien erotus (uudet asiakkaat)"}
+               "phase": "Toissijainen: raporttien erotus (uudet asiakkaat)",
+               "mark": "Ensisijainen: alle 5 henkilöä (merkitty viivalla)"}
 
 
 def release_section(processed_dir: Path, book_dir: Path, cfg: Config) -> list[str]:
