@@ -86,3 +86,48 @@ def test_magnitude_rules_follow_acro_defaults():
     # p % rule: the rest (total - two largest) is under 10 % of the largest: the 2nd could estimate the largest
     assert not dc.magnitude_ok([1_000.0, 10.0] + [5.0] * 10, "eur", "p")
     assert {r["code"] for r in dc.log} >= {"stat", "dominance"}
+
+
+def test_unchanged_cells_reuse_the_protected_ledger(tmp_path, mode, monkeypatch):
+    """A code edit that changes no published number re-collects that strand but does not solve the protection
+    again; a changed cell does."""
+    from hbeval_lib.release import stage
+
+    nbs, processed = tmp_path / "notebooks", tmp_path / "processed"
+    nbs.mkdir(), processed.mkdir()
+    for s in stage.STRANDS:
+        (nbs / f"{s}.md").write_text(
+            "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+            "    format_version: 0.13\nkernelspec:\n  display_name: hbeval\n  language: python\n  name: hbeval\n"
+            f"---\n\n# {s}\n\n```{{code-cell}} ipython3\nx = 1  # {s}\n```\n", encoding="utf-8")
+        assert stage.code_cells(nbs / f"{s}.md")[1], "the test notebook must have a code cell"
+    values = {"n": [10, 12]}
+
+    collected = []
+
+    def fake_collect(processed_dir, notebooks_dir=None, cfg=None, strands=None, jobs=1, **kw):
+        collected.append(list(strands))
+        frames = []
+        for s in strands:
+            col = L.Collector()
+            mode(col)
+            dc = Disclosure(table_prefix=s, page=L.Page(s, "loppuraportti", "pori"))
+            dc.counts(pd.DataFrame({"HB": values["n"]}, index=["mies", "nainen"]), "sukupuoli", margins=True)
+            mode(None)
+            frames.append(col.frame())
+        return pd.concat(frames, ignore_index=True)
+
+    calls = []
+    real = stage.protect_ledger
+    monkeypatch.setattr(stage, "collect", fake_collect)
+    monkeypatch.setattr(stage, "protect_ledger", lambda cells, cfg=None: calls.append(1) or real(cells, cfg))
+    stage.ensure_release(processed, nbs)
+    assert len(calls) == 1
+    cost = nbs / "costs.md"
+    cost.write_text(cost.read_text(encoding="utf-8").replace("x = 1", "x = 2"), encoding="utf-8")
+    stage.ensure_release(processed, nbs)          # re-collected, same cells: protection reused
+    assert collected[-1] == ["costs"] and len(calls) == 1
+    values["n"] = [10, 3]
+    cost.write_text(cost.read_text(encoding="utf-8").replace("x = 2", "x = 3"), encoding="utf-8")
+    stage.ensure_release(processed, nbs)          # a changed cell: protected again
+    assert len(calls) == 2

@@ -225,11 +225,22 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     cells = pd.concat([pd.read_parquet(processed_dir / f"release_cells_{s}.parquet") for s in strands],
                       ignore_index=True) if strands else L.Collector().frame()
     t1 = time.monotonic()
-    led = protect_ledger(cells, cfg)
+    # the protection is a function of the cells and the thresholds only: the same cells (e.g. after an edit of a
+    # notebook's code that changes no published number) reuse the protected ledger
+    conf = json.dumps(cfg.section("disclosure", {}) or {}, sort_keys=True, default=str)
+    cells_digest = hashlib.sha256((conf + cells.sort_values(list(L.COLUMNS[:6])).to_csv(index=False))
+                                  .encode()).hexdigest()
+    if not failures and not force and path.exists() and old.get("cells_digest") == cells_digest:
+        led = pd.read_parquet(path)
+        led.attrs["unmodelled"] = old.get("unmodelled", [])
+        reused = True
+    else:
+        led = protect_ledger(cells, cfg)
+        tmp = path.with_suffix(".tmp")
+        led.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        reused = False
     t2 = time.monotonic()
-    tmp = path.with_suffix(".tmp")
-    led.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
     decisions = led.loc[led["suppressed"], ["phase", "strand", "pilot", "table", "row", "col", "code", "reason"]]
     decisions.to_csv(processed_dir / DECISIONS_NAME, index=False)
     if failures:   # never cache a release whose collection failed somewhere
@@ -240,7 +251,8 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
                "by_code": {k: int(v) for k, v in led.loc[led["suppressed"], "code"].value_counts().sort_index().items()},
                "collect_seconds": round(t1 - t0, 2), "protect_seconds": round(t2 - t1, 2),
                # count tables whose cells fit no linked model (only their primary rules applied): should be none
-               "unmodelled": list(led.attrs.get("unmodelled", []))}
+               "unmodelled": list(led.attrs.get("unmodelled", [])), "cells_digest": cells_digest,
+               "protection_reused": reused}
     summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
     return path
 
