@@ -547,8 +547,19 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
 
 
 # ---------------------------------------------------------------------------------------------------------------
+def _family_task(task):
+    """One count table's protection (a worker's unit): new codes and the table's name when it fit no model."""
+    fam, codes, phases, pilots, pilot_by_name, min_count = task
+    before = len(UNMODELLED)
+    new = _protect_counts(fam, codes, phases, pilots, pilot_by_name, min_count)
+    unmodelled = UNMODELLED[before:]
+    del UNMODELLED[before:]
+    return new, unmodelled
+
+
 def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str],
-            min_count: int = 5, min_n_stat: int = 10, zeros_disclosive: bool = False) -> pd.DataFrame:
+            min_count: int = 5, min_n_stat: int = 10, zeros_disclosive: bool = False,
+            jobs: int = 1) -> pd.DataFrame:
     """Protect the whole release.
 
     Parameters
@@ -579,9 +590,23 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
     UNMODELLED.clear()
     counts = led[led["kind"] == "count"]
-    for _, fam in counts.groupby(["strand", "table"], sort=True):
-        new = _protect_counts(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
+    tasks = [(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
+             for _, fam in counts.groupby(["strand", "table"], sort=True)]
+    # the tables are independent problems: solved in parallel when asked (same result in any order)
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # the largest problems first, so that the workers finish together
+        order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0]))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+            done = dict(zip(order, ex.map(_family_task, [tasks[k] for k in order])))
+        results = [done[k] for k in range(len(tasks))]
+    else:
+        results = [_family_task(t) for t in tasks]
+    for (fam, *_), (new, unmodelled) in zip(tasks, results):
         codes[fam.index] = new.to_numpy()
+        UNMODELLED.extend(unmodelled)
     stats = led[led["kind"] == "stat"]
     codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count)
     codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)

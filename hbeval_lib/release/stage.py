@@ -160,14 +160,14 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
     return out
 
 
-def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
-    """Protect the collected cells jointly with the configured thresholds."""
+def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None, jobs: int = 1) -> pd.DataFrame:
+    """Protect the collected cells jointly with the configured thresholds (``jobs`` processes over the tables)."""
     cfg = cfg or load_config()
     conf = cfg.section("disclosure", {}) or {}
     return protect(cells, phases=[p.key for p in cfg.phases], pilots=[p.key for p in cfg.pilots],
                    pilot_by_name={p.name: p.key for p in cfg.pilots},
                    min_count=int(conf.get("min_count", 5)), min_n_stat=int(conf.get("min_n_stat", 10)),
-                   zeros_disclosive=bool(conf.get("zeros_disclosive", False)))
+                   zeros_disclosive=bool(conf.get("zeros_disclosive", False)), jobs=jobs)
 
 
 def _digest(paths: list[Path], extra: str = "") -> str:
@@ -235,7 +235,7 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
         led.attrs["unmodelled"] = old.get("unmodelled", [])
         reused = True
     else:
-        led = protect_ledger(cells, cfg)
+        led = protect_ledger(cells, cfg, jobs=jobs)
         tmp = path.with_suffix(".tmp")
         led.to_parquet(tmp, index=False)
         os.replace(tmp, path)
