@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import costs, plots, report
+from .. import costs, memo, plots, report
 from ..disclosure import NOT_SHOWN
 from ..schema import KYKYVIISARI_DOMAINS
 from ..report import Report
@@ -140,8 +140,13 @@ def _close(fig):
 
 def analysis(rep: Report, replicates: int | None = None, seed: int | None = None) -> CostAnalysis:
     """Load the strand's tables, run the analysis and decide which arms may be shown."""
-    tables = costs.load_tables(rep.processed, rep.phase, rep.pilot, rep.cfg)
-    res = costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed)
+    def compute():
+        tables = costs.load_tables(rep.processed, rep.phase, rep.pilot, rep.cfg)
+        return costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed)
+
+    # computed once for the release stage and the notebook (hbeval_lib.memo)
+    res = memo.cached(rep.processed, "costs.analyse", {"phase": rep.phase, "pilot": rep.pilot,
+                                                       "replicates": replicates, "seed": seed}, compute, rep.cfg)
     n = {a: int(res["n"].get(a, 0)) for a in ARMS}
     arm_ok = {a: rep.dc.stat_ok(n[a], "asiakkaat", a) for a in ARMS}
     a = CostAnalysis(results=res, n=n, arm_ok=arm_ok, cea_conf=rep.cfg.section("cea") or {})

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import causal, likert, plots, tables
+from .. import causal, likert, memo, plots, tables
 from .. import wellbeing as wb
 from ..disclosure import NOT_SHOWN
 from ..report import Report, num, pct, say
@@ -429,12 +429,17 @@ def effects(rep: Report) -> dict:
             e = {"analysis": a, "within": within, "n_obs": n_obs, "shown": shown,
                  "role": "primary" if outcome == primary else "exploratory", "p_holm": math.nan}
             if shown:
-                e["primary"] = a.primary()
-                e["complete_case"] = a.complete_case()
-                e["ancova"] = a.ancova_start_pilot()
-                e["change_diff"] = a.change_difference()
-                e["g"] = a.hedges_g(e["primary"])
-                e["evalue"] = causal.evalue_smd(e["g"]["g"], e["g"]["ci_low"], e["g"]["ci_high"])
+                def heavy(a=a):
+                    h = {"primary": a.primary(), "complete_case": a.complete_case(),
+                         "ancova": a.ancova_start_pilot(), "change_diff": a.change_difference()}
+                    h["g"] = a.hedges_g(h["primary"])
+                    h["evalue"] = causal.evalue_smd(h["g"]["g"], h["g"]["ci_low"], h["g"]["ci_high"])
+                    return h
+                # computed once for the release stage and the notebook (hbeval_lib.memo)
+                e.update(memo.cached(rep.processed, "wellbeing.effect",
+                                     {"phase": rep.phase, "pilot": rep.pilot, "outcome": outcome,
+                                      "end": list(end), "all_pilots": rep.all_pilots,
+                                      "options": _analysis_options(rep)}, heavy, rep.cfg))
             out[outcome] = e
         family = {o: e["primary"]["p_value"] for o, e in out.items() if e["shown"] and e["role"] == "exploratory"}
         for o, p in causal.holm(family).items():
