@@ -47,6 +47,7 @@ Statistics — complements
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 
 import numpy as np
@@ -501,8 +502,7 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
 
 
 MAX_UNHIDE = 40   # hidden cells (most valuable first) offered back after the greedy pass, per table
-import os
-_DEBUG = bool(os.environ.get("HBEVAL_PROTECT_DEBUG"))
+_DEBUG = bool(os.environ.get("HBEVAL_PROTECT_DEBUG"))   # print the LP audit's choices (development aid)
 LP_TRIES = 10   # nearby cells tested per cell the LP pins
 MAX_TRIES = 12   # candidate cells tested per disclosed value before the cheapest one is taken
 UNMODELLED: list[str] = []   # tables whose cells fit no linked model (reported in the release summary)
