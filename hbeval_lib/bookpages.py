@@ -387,8 +387,9 @@ def provenance_page(prov: dict) -> str:
            "| Paketti | Versio |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in prov["packages"].items()]
     out += ["", "## Tulostaulukko", "",
-            "Kaikki raportin julkaisemat luvut ovat yhdessä taulukossa (sarakkeet `strand, phase, pilot, key, label, "
-            "estimate, ci_low, ci_high, n, p_value, suppressed`; avaimet on kuvattu tiedostossa `docs/results.md`): "
+            "Kaikki raportin julkaisemat luvut ovat yhdessä taulukossa: jokaisesta luvusta osa-alue, raportointivaihe, "
+            "pilotti, avain ja nimi, estimaatti, 95 %:n luottamusvälin rajat, henkilömäärä, p-arvo ja tieto siitä, "
+            "onko luku peitetty (sarakkeiden ja avainten kuvaus: tiedosto docs/results.md): "
             "{download}`results.csv <../_results/results.csv>`.", ""]
     return "\n".join(out)
 

@@ -546,7 +546,31 @@ def scan_book(html_dir: Path, pdf_dir: Path | None = None) -> dict[str, list[str
 
         proc = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True)
         if proc.returncode == 0:
-            found = find_code_in_text(re.sub(r"\s+", " ", proc.stdout))
+            found = find_code_in_text(re.sub(r"\s+", " ", pdf_prose(proc.stdout)))
             if found:
                 out[pdf.name] = found
     return out
+
+
+def pdf_prose(layout_text: str) -> str:
+    """The report's Finnish prose of a PDF's text (``pdftotext -layout``): without the section numbers of headings
+    and of the table of contents ("2.1 Arviointikysymykset"), which are not decimal numbers, and without the
+    English abstract (from its heading to its keywords line; the HTML marks it ``lang="en"``) and the list of
+    references at the end (titles in their own languages; the HTML scan leaves the bibliography out as well)."""
+    lines = layout_text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == "Kirjallisuutta" and any(re.match(r"^\s*\[[A-Za-z]+\d*[a-z]?\]", x)
+                                                     for x in lines[i + 1:i + 15]):
+            lines = lines[:i]
+            break
+    keep, skipping = [], False
+    for line in lines:
+        if re.match(r"^\s*(?:\d+(?:\.\d+)*\s+)?Abstract\s*$", line):
+            skipping = True
+            continue
+        if skipping:
+            if line.strip().startswith("Keywords:"):
+                skipping = False
+            continue
+        keep.append(re.sub(r"^(\s*)\d+(?:\.\d+)+(?=\s+[A-ZÅÄÖ])", r"\1", line))
+    return "\n".join(keep)

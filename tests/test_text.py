@@ -332,3 +332,14 @@ def test_figure_ticks_use_decimal_comma_and_minus_sign():
     assert "−1,5" in labels and any("," in t for t in labels)
     assert not [t for t in labels if "." in t or "-" in t]
     assert plots.fi_number_text("12.5%") == "12,5 %"
+
+
+def test_pdf_prose_drops_section_numbers_abstract_and_references_but_not_prose():
+    from hbeval_lib.text import find_code_in_text, pdf_prose
+
+    layout = ("Sisällys\n 2.1 Arviointikysymykset . . . . . 3\n\n2.1 Arviointikysymykset\n"
+              "Osuus oli 2.5 prosenttia.\n\n6.3 Abstract\n\nThe project piloted personal budgets.\n"
+              "Keywords: personal budgeting\n\nKirjallisuutta\n\n[Aus09]   Peter C. Austin. Balance diagnostics for "
+              "the distribution.\n")
+    found = find_code_in_text(" ".join(pdf_prose(layout).split()))
+    assert [f.split(":")[0] for f in found] == ["desimaalipiste"] and "2.5" in found[0]
