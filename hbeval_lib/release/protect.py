@@ -47,7 +47,6 @@ Statistics — complements
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 import numpy as np
@@ -102,7 +101,7 @@ class _Family:
         self.pilots = pilots
         self.pilot_by_name = pilot_by_name
 
-    def supports(self, model: str) -> tuple[list[list[int]], dict, list[list[int]]]:
+    def supports(self, model: str) -> tuple[list[list[int]], dict, list[list[int]], list[int]]:
         """Atom supports of every cell under ``model`` ("full", "no_phase", "page"), the atom index, and the
         supports of the *unpublished* pilot cells: a pilot page that does not print the table (or a row of it)
         while the all-pilots page does — a reader gets such a cell as all pilots minus the others."""
@@ -144,7 +143,7 @@ class _Family:
             out.append(sorted({atom((r, col, p, j, page)) for r in rs for col in cs for p in ps for j in js}))
         # rows a page leaves out are known to be empty (tables list the groups that have persons): their atoms are
         # zero for the reader, on that page and in every earlier increment of it
-        self.zero_atoms = set()
+        zeros: set = set()
         if model != "page":
             present = defaultdict(set)
             for c in on_pilots.itertuples(index=False):
@@ -160,7 +159,7 @@ class _Family:
                         for j in js:
                             t = (r, col, p, j, None)
                             if t in atoms:
-                                self.zero_atoms.add(atoms[t])
+                                zeros.add(atoms[t])
         virtual = []
         if model != "page" and len(on_pilots):
             have = set(zip(on_pilots["phase"], on_pilots["pilot"], on_pilots["row"], on_pilots["col"]))
@@ -169,13 +168,12 @@ class _Family:
                 for p in self.pilots:
                     if (phase, p, row, col) not in have:
                         virtual.append(sorted({atoms[(r, cc, p, j, None)] for r in rs for cc in cs for j in js}))
-        return out, atoms, virtual
+        return out, atoms, virtual, sorted(zeros)
 
-    def solve(self, supports, atoms) -> "_Values | None":
+    def solve(self, supports, atoms, zeros=()) -> "_Values | None":
         """The values a reader could derive under a model (exact, modulo :data:`linalg.P`), or ``None`` when the
         recorded values contradict the model (its relations do not hold for this table)."""
         n = len(atoms)
-        zeros = sorted(getattr(self, "zero_atoms", set()))
         A = np.zeros((len(supports) + len(zeros), n + 1), dtype=np.int64)
         for i, sup in enumerate(supports):
             A[i, sup] = 1
@@ -231,11 +229,12 @@ def _increments(cells: pd.DataFrame, supports, atoms, n_phases: int) -> list[lis
 
 
 def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot_by_name, min_count: int):
-    """Complementary suppression of one count table over the whole release; returns new codes (index of cells)."""
+    """Complementary suppression of one count table over the whole release; returns the new codes (index of the
+    cells) and whether a linked model fitted the table (if none did, only the primary rules apply)."""
     fam = _Family(cells.reset_index(drop=True), phases, pilots, pilot_by_name)
     for model in ("full", "no_phase", "page"):
-        supports, atoms, virtual = fam.supports(model)
-        vals = fam.solve(supports, atoms)
+        supports, atoms, virtual, known_zero = fam.supports(model)
+        vals = fam.solve(supports, atoms, known_zero)
         if vals is None:
             continue
         # the all-pilots page must be at least the sum of the pilots that print the table (else it is not a sum)
@@ -249,8 +248,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
                 continue
         break
     else:  # no model reproduces the values: every cell is its own unknown (only primary suppression applies)
-        UNMODELLED.append(str(cells["table"].iat[0]) if len(cells) else "")
-        return codes
+        return codes, False
     codes = codes.reset_index(drop=True).copy()
     n_atoms = len(atoms)
     values = fam.cells["value"].astype("int64").to_numpy()
@@ -296,15 +294,13 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
                 if 0 < abs(int(values[b]) - int(values[a])) < min_count:
                     F.append(vec(supports[b]) - vec(supports[a]))
     if not F:
-        return codes
+        return codes, True
     F = np.stack(F)
     # cells printed twice (the same persons: a pilot's row on the all-pilots page and that pilot's total) are
     # hidden together — hiding one of them alone tells a reader nothing new
     same = defaultdict(list)
     for i, sup in enumerate(supports):
         same[tuple(sup)].append(i)
-
-    known_zero = sorted(fam.zero_atoms)
 
     def equations(pub):
         rows = [vec(supports[i]) for i in pub] + [vec([a]) for a in known_zero]
@@ -364,7 +360,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # cell the row space leaves open (two `<5` cells under a published total of 8 are both 4). Audit every primary
     # cell with the reader's LP and hide one more overlapping published cell while any is pinned.
     _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero)
-    return codes
+    return codes, True
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
@@ -459,7 +455,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
             near = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]} - set(cert),
                           key=rank_of.get)
             cands = cert + near
-            pick, pick_from_fallback = None, False
+            pick = None
             for j in cands[:LP_TRIES]:
                 group = set(group_of(j))
                 if not is_pinned(i, problem([k for k in published if k not in group])):
@@ -476,9 +472,6 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                     changed = True
                     continue
                 pick = set(group_of(min(direct, key=rank_of.get)))
-                pick_from_fallback = True
-            if _DEBUG:
-                print("LP pinned", i, "->", sorted(pick), "cert", len(cert), "fallback" if pick_from_fallback else "")
             for j in pick:
                 codes.iat[j] = "secondary"
             changed = True
@@ -515,10 +508,8 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
 
 
 MAX_UNHIDE = 40   # hidden cells (most valuable first) offered back after the greedy pass, per table
-_DEBUG = bool(os.environ.get("HBEVAL_PROTECT_DEBUG"))   # print the LP audit's choices (development aid)
 LP_TRIES = 10   # nearby cells tested per cell the LP pins
 MAX_TRIES = 12   # candidate cells tested per disclosed value before the cheapest one is taken
-UNMODELLED: list[str] = []   # tables whose cells fit no linked model (reported in the release summary)
 
 FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baseline characteristics and scores)
 
@@ -561,13 +552,8 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
 
 # ---------------------------------------------------------------------------------------------------------------
 def _family_task(task):
-    """One count table's protection (a worker's unit): new codes and the table's name when it fit no model."""
-    fam, codes, phases, pilots, pilot_by_name, min_count = task
-    before = len(UNMODELLED)
-    new = _protect_counts(fam, codes, phases, pilots, pilot_by_name, min_count)
-    unmodelled = UNMODELLED[before:]
-    del UNMODELLED[before:]
-    return new, unmodelled
+    """One count table's protection (a worker's unit): its new codes and whether a linked model fitted it."""
+    return _protect_counts(*task)
 
 
 def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str],
@@ -601,7 +587,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     original = led.index
     led = led.loc[order].drop(columns="_ph")
     codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
-    UNMODELLED.clear()
+    unmodelled: list[str] = []
     counts = led[led["kind"] == "count"]
     tasks = [(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
              for _, fam in counts.groupby(["strand", "table"], sort=True)]
@@ -617,9 +603,10 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         results = [done[k] for k in range(len(tasks))]
     else:
         results = [_family_task(t) for t in tasks]
-    for (fam, *_), (new, unmodelled) in zip(tasks, results):
+    for (fam, *_), (new, modelled) in zip(tasks, results):
         codes[fam.index] = new.to_numpy()
-        UNMODELLED.extend(unmodelled)
+        if not modelled:
+            unmodelled.append(str(fam["table"].iat[0]))
     stats = led[led["kind"] == "stat"]
     codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count)
     codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)
@@ -627,5 +614,5 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     led["suppressed"] = led["code"].ne("")
     led["reason"] = [reason_text(c, min_count, min_n_stat) if c else "" for c in led["code"]]
     out = led.loc[original]
-    out.attrs["unmodelled"] = sorted(set(UNMODELLED))
+    out.attrs["unmodelled"] = sorted(set(unmodelled))
     return out
