@@ -72,6 +72,15 @@ SUPPRESSED = "<5"      # a small count (the text follows min_count: see Disclosu
 NOT_SHOWN = "–"        # a statistic on too few persons, a secondarily suppressed cell, a hidden zero
 TOTAL_LABEL = "Yhteensä"
 LOG_COLUMNS = ["table", "cell", "rule", "code"]
+RECORD_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "suppressed", "code"]
+CELLS_SUFFIX = ".cells.csv"
+
+
+def cells_path(suppressions_path: str | os.PathLike) -> Path:
+    """Where a page's release record goes: ``<pilot>.suppressions.csv`` → ``<pilot>.cells.csv``."""
+    p = Path(suppressions_path)
+    stem = p.name.removesuffix(".suppressions.csv").removesuffix(".csv")
+    return p.with_name(stem + CELLS_SUFFIX)
 
 # Finnish rule texts for the log; ``{k}`` = min_count, ``{n}`` = min_n_stat.
 RULE_TEXTS = {
@@ -165,7 +174,28 @@ class Disclosure:
         if rel.mode == "collect":
             rel.record(key, kind, value, margin)
             return None
-        return rel.decision(key, value)
+        if getattr(rel, "lenient", False):
+            got = rel.lookup(key, value)
+            if got is None:   # not (yet) in the release: its primary rule now; the build re-protects and re-renders
+                code = self._primary_rule(kind, value, margin)
+                got = (bool(code), code)
+        else:
+            got = rel.decision(key, value)
+        strand, phase, pilot, tname, r, c = key
+        self.page.record.append({"strand": strand, "phase": phase, "pilot": pilot, "table": tname, "row": r,
+                                 "col": c, "kind": kind, "value": value, "margin": str(margin or ""),
+                                 "suppressed": bool(got[0]), "code": str(got[1] or "")})
+        return got
+
+    def _primary_rule(self, kind: str, value, margin: str = "") -> str:
+        """The primary rule a cell breaks (``""`` if none): the release's :func:`~.release.protect.primary_codes`."""
+        if kind == "stat":
+            return "" if value is not None and value >= self.min_n_stat else "stat"
+        if value is not None and 0 < value < self.min_count:
+            return "margin" if margin else "count"
+        if value == 0 and self.zeros_disclosive:
+            return "zero"
+        return ""
 
     # -- statistics ----------------------------------------------------------
     def stat_ok(self, n, table: str, cell: str = "") -> bool:
@@ -561,7 +591,12 @@ class Disclosure:
         return pd.DataFrame(self.log, columns=LOG_COLUMNS).drop_duplicates(ignore_index=True)
 
     def write(self, path: str | os.PathLike | None) -> Path | None:
-        """Write the log CSV atomically; a falsy path (interactive use) writes nothing."""
+        """Write the log CSV atomically; a falsy path (interactive use) writes nothing.
+
+        Beside it (``<pilot>.cells.csv``) goes the page's release record: every cell it published with the decision
+        it was shown with (empty outside a release), which the build checks against the protected ledger."""
+        if path and self.page is not None:
+            write_csv_atomic(pd.DataFrame(self.page.record, columns=RECORD_COLUMNS), cells_path(path))
         return write_csv_atomic(self.frame(), path)
 
 

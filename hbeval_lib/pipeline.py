@@ -86,6 +86,7 @@ STAMP = "hbeval_stamp.json"  # in <book>/_generated/: what the book was built fr
 EXECUTION_TAGS = {"parameters", "raises-exception", "skip-execution", "skip-execution-in-book"}
 MANIFEST = "_manifest.json"
 OUTPUT_SUFFIXES = (".ipynb", ".results.csv", ".suppressions.csv")
+CELLS_SUFFIX = ".cells.csv"   # the page's release record (hbeval_lib.disclosure.cells_path), checked by the build
 LIB_DIR = Path(__file__).resolve().parent
 ALL_PILOTS_NAME = "Kaikki pilotit"
 # errors of a kernel that did not start or died: parallel papermill occasionally races for ZMQ ports
@@ -431,7 +432,12 @@ class Job:
         return self.out_dir / f"{self.pilot}.cachekey"
 
     def outputs(self) -> list[Path]:
-        return [self.out_dir / f"{self.pilot}{s}" for s in OUTPUT_SUFFIXES]
+        return [self.out_dir / f"{self.pilot}{s}" for s in OUTPUT_SUFFIXES] + [self.cells_file]
+
+    @property
+    def cells_file(self) -> Path:
+        """The page's release record: every cell it published and the decision it was shown with."""
+        return self.out_dir / f"{self.pilot}{CELLS_SUFFIX}"
 
     @property
     def name(self) -> str:
@@ -989,11 +995,12 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
     nb_in = to_ipynb(job.source, staging / f"{job.strand}.input.ipynb")
     out_nb = staging / f"{job.pilot}.ipynb"
     res, sup = staging / f"{job.pilot}.results.csv", staging / f"{job.pilot}.suppressions.csv"
+    cells = staging / f"{job.pilot}{CELLS_SUFFIX}"
     attempt, error = 0, None
     try:
         while True:
             attempt += 1
-            for p in (out_nb, res, sup):
+            for p in (out_nb, res, sup, cells):
                 p.unlink(missing_ok=True)
             try:
                 slot.execute(nb_in, out_nb, job.parameters(res, sup))
@@ -1012,7 +1019,7 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
                 error = _error_text(exc, job, failed_copy)
                 break
         if error is None:
-            missing = [p.name for p in (res, sup) if not p.exists()]
+            missing = [p.name for p in (res, sup, cells) if not p.exists()]
             if missing:
                 error = (f"notebook {job.source.name} ({job.name}) ran but did not write {', '.join(missing)}: its "
                          "last cell must write results_path and suppressions_path\nparameters: "
@@ -1024,7 +1031,7 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
         _finalise_notebook(out_nb, job)
         job.out_dir.mkdir(parents=True, exist_ok=True)
         job.key_file.unlink(missing_ok=True)  # the old key must not vouch for half-replaced outputs
-        for src, dst in zip((out_nb, res, sup), job.outputs()):
+        for src, dst in zip((out_nb, res, sup, cells), job.outputs()):
             os.replace(src, dst)
         _write_key_file(job, round(time.monotonic() - t0, 2))
         return {"ok": True, "name": job.name, "error": "", "seconds": time.monotonic() - t0, "attempts": attempt}
@@ -1220,6 +1227,63 @@ def check_stamp(book_dir: Path) -> list[str]:
     return problems
 
 
+def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_all: list[Job], hasher: "TableHasher",
+                    executor: "Executor", staging_root: Path, failed_dir: Path, bar_state: dict,
+                    n_jobs: int) -> list[str]:
+    """Make the release and the rendered pages agree (:mod:`hbeval_lib.release.settle`); return the pages executed.
+
+    Every strand page with an up-to-date record takes part: its record is what it published. While a page disagrees
+    with the ledger, the ledger is protected again from the pages' records (keeping hidden what was hidden) and the
+    pages whose decisions changed are rendered again. Pages that agree keep their outputs; their cache keys are
+    brought up to date with the settled ledger."""
+    import pandas as pd
+
+    from .release import settle
+    from .release.stage import page_digests, protect_ledger, write_ledger
+
+    conf = cfg.section("disclosure", {}) or {}
+    k, n = int(conf.get("min_count", 5)), int(conf.get("min_n_stat", 10))
+    pages = [j for j in jobs_all if j.strand != SYNTHESIS]
+    executed: list[str] = []
+    rounds = 0
+    while True:
+        records = {j.name: settle.read_record(j.cells_file) for j in pages
+                   if j.cells_file.exists() and job_status(j) != "stale"}
+        led = pd.read_parquet(ledger_path)
+        bad = settle.check(led, records)
+        if not bad:
+            break
+        if rounds >= settle.MAX_ROUNDS:
+            raise RunError(
+                f"Julkaisua ei saatu vakaaksi {rounds} kierroksessa: näiden sivujen julkaisemat luvut muuttuvat "
+                "ajosta toiseen, joten niitä ei voi suojata. Tarkista sivujen koodi (esim. satunnaisuus ilman "
+                "siementä tai luvut, jotka riippuvat ajon järjestyksestä).\n" + settle.describe(bad)
+                + "\n(The release did not settle: these pages publish different cells on every execution.)")
+        rounds += 1
+        new = settle.reprotect(settle.merged_cells(led, records), led,
+                               lambda cells: protect_ledger(cells, cfg, jobs=n_jobs), min_count=k, min_n_stat=n)
+        write_ledger(processed_dir, new, settled={"rounds": rounds, "pages": sorted(bad)})
+        digests = page_digests(ledger_path)
+        for j in jobs_all:
+            j.release_digest = digests.get(f"{j.phase}/{j.strand}/{j.pilot}", "")
+        again = settle.check(new, records)
+        rerun = [j for j in pages if j.name in again]
+        for j in rerun:
+            j.components = cache_components(j, hasher)
+            j.key = _sha(json.dumps(j.components, sort_keys=True).encode())
+        if bar_state.get("bar") is not None:
+            bar_state["bar"].total += len(rerun)
+        executed += executor.run(rerun, staging_root, failed_dir, bar_state)
+    if rounds:
+        # the pages that agree were rendered exactly as the settled ledger renders them: their keys follow it
+        for j in pages:
+            if j.name in records and j.key_file.exists():
+                j.components = cache_components(j, hasher)
+                j.key = _sha(json.dumps(j.components, sort_keys=True).encode())
+                _write_key_file(j)
+    return executed
+
+
 def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLike | None = None,
         book_dir: str | os.PathLike | None = None, notebooks_dir: str | os.PathLike | None = None,
         phases: list[str] | None = None, pilots: list[str] | None = None, jobs: int = 1,
@@ -1317,6 +1381,9 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
             bar_state["bar"] = tqdm(total=len(todo1) + len(second), unit="nb", desc="hbeval run",
                                     dynamic_ncols=True, file=sys.stderr)
         executed += executor.run(todo1, staging_root, failed_dir, bar_state)
+        # what the pages published must be what was protected: compare, re-protect, re-render until they agree
+        executed += _settle_release(ledger_path, processed_dir, cfg, full, hasher, executor, staging_root,
+                                    failed_dir, bar_state, jobs)
         # synthesis reads the other strands' results, so its key is known only now
         todo2, prose2 = plan(second)
         prose += prose2

@@ -49,6 +49,9 @@ class Page:
     pilot: str
     seen: dict = field(default_factory=dict)
     stat_memo: dict = field(default_factory=dict)   # (table, cell, n) → the page's decision on that statistic
+    # render mode: every cell this page published, with the decision it was shown with (what the page *is*); the
+    # build compares it with the protected ledger and re-protects until they agree (:mod:`.settle`)
+    record: list = field(default_factory=list)
 
     def unique(self, table: str, row: str, col: str) -> tuple:
         """The key of the next cell with these labels (a repeated label gets ``#2``, ``#3`` … in call order)."""
@@ -86,8 +89,12 @@ class Renderer:
 
     mode = "render"
 
-    def __init__(self, path: str | os.PathLike, explicit: bool = False):
+    def __init__(self, path: str | os.PathLike, explicit: bool = False, lenient: bool = False):
         self.explicit = explicit   # set directly (tests, warm kernels), not from the environment
+        # lenient (the build's kernels): a cell the ledger does not know, or knows with another value, is decided by
+        # its primary rule and recorded; the build then re-protects with what the page really published and
+        # executes the page again until the page and the protected release agree. Strict: such a cell is an error.
+        self.lenient = lenient
         path = Path(path)
         if not path.exists():
             raise ReleaseError(f"suojattua julkaisuluetteloa ei löydy ({path.name}): aja `hbeval build` "
@@ -99,6 +106,13 @@ class Renderer:
         cols = ["strand", "phase", "pilot", "table", "row", "col", "suppressed", "code", "value"]
         self.decisions = {cell_key(*t[:6]): (bool(t[6]), str(t[7] or ""), None if pd.isna(t[8]) else int(t[8]))
                           for t in df[cols].itertuples(index=False, name=None)}
+
+    def lookup(self, key: tuple, value=None) -> tuple[bool, str] | None:
+        """``(suppressed, code)`` of a cell, or ``None`` when the ledger does not hold it with this value."""
+        got = self.decisions.get(key)
+        if got is None or got[2] != (None if value is None else int(value)):
+            return None
+        return got[0], got[1]
 
     def decision(self, key: tuple, value=None) -> tuple[bool, str]:
         """``(suppressed, code)`` of a cell; a cell missing from the ledger, or whose value differs from the
@@ -138,7 +152,7 @@ def active() -> Collector | Renderer | None:
         return _ACTIVE if not isinstance(_ACTIVE, Renderer) or _ACTIVE.explicit else None
     stamp = (path, Path(path).stat().st_mtime_ns if Path(path).exists() else None)
     if not isinstance(_ACTIVE, Renderer) or getattr(_ACTIVE, "stamp", None) != stamp:
-        _ACTIVE = Renderer(path)
+        _ACTIVE = Renderer(path, lenient=True)
         _ACTIVE.stamp = stamp
     return _ACTIVE
 

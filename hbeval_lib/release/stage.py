@@ -266,3 +266,24 @@ def page_digests(ledger_path: Path) -> dict[str, str]:
         text = g[cols].astype(str).to_csv(index=False)
         out[f"{phase}/{strand}/{pilot}"] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+def write_ledger(processed_dir: Path, led: pd.DataFrame, settled: dict | None = None) -> Path:
+    """Replace the protected ledger (and its decision list) with ``led`` — a settled release — keeping the summary's
+    cache key, so that the next build with the same inputs reuses the settled ledger."""
+    processed_dir = Path(processed_dir)
+    path = processed_dir / LEDGER_NAME
+    tmp = path.with_suffix(".tmp")
+    led.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    decisions = led.loc[led["suppressed"], ["phase", "strand", "pilot", "table", "row", "col", "code", "reason"]]
+    decisions.to_csv(processed_dir / DECISIONS_NAME, index=False)
+    summary_path = processed_dir / SUMMARY_NAME
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    summary.update({"cells": int(len(led)), "suppressed": int(led["suppressed"].sum()),
+                    "by_code": {k: int(v) for k, v in
+                                led.loc[led["suppressed"], "code"].value_counts().sort_index().items()}})
+    if settled is not None:
+        summary["settled"] = settled
+    summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+    return path

@@ -1,0 +1,181 @@
+"""The release settles: a page that branches on a protection decision publishes only protected entries.
+
+Before settling existed, the release stage collected a page's cells with every decision open, the notebook was then
+rendered with the protected decisions, and a page whose code branched on a decision published cells that were never
+protected (and the build stopped with advice that looped). Now every rendered page leaves a record of what it
+published, the build compares it with the ledger, re-protects with what was really published (keeping hidden what
+was hidden) and renders again the pages whose decisions changed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from hbeval_lib.config import load_config
+from hbeval_lib.disclosure import Disclosure
+from hbeval_lib.release import ledger as L
+from hbeval_lib.release import settle
+from hbeval_lib.release.stage import LEDGER_NAME, SUMMARY_NAME, protect_ledger
+
+PILOT_N = {"eksote": 40, "hameenlinna": 35, "kainuu": 6, "pori": 30, "tampere": 45, "vantaa": 50}
+
+
+def _page(pilot: str, phase: str = "loppuraportti") -> Disclosure:
+    return Disclosure(table_prefix="wellbeing", page=L.Page("wellbeing", phase, pilot))
+
+
+def _branching_page(dc: Disclosure, pilot: str) -> None:
+    """A page that shows the mean age of its clients, and in the other branch a different number."""
+    n = sum(PILOT_N.values()) if pilot == "kaikki" else PILOT_N[pilot]
+    if dc.stat_ok(n, "ika", "keskiarvo"):
+        dc.stat_ok(n, "haara", "naytetty")
+    else:
+        dc.stat_ok(n, "haara", "piilotettu")
+
+
+@pytest.fixture
+def reset_mode():
+    yield
+    L.set_active(None)
+
+
+def _render_all(path) -> dict[str, pd.DataFrame]:
+    renderer = L.Renderer(path, lenient=True)
+    L.set_active(renderer)
+    records = {}
+    for pilot in ["kaikki", *PILOT_N]:
+        dc = _page(pilot)
+        _branching_page(dc, pilot)
+        records[settle.page_name("loppuraportti", "wellbeing", pilot)] = \
+            pd.DataFrame(dc.page.record).assign(value=lambda d: d["value"].astype("Int64"))
+    L.set_active(None)
+    return records
+
+
+def test_a_page_that_branches_on_a_decision_settles(tmp_path, reset_mode):
+    cfg = load_config()
+    # collect with every decision open (the primary rules): every page takes the "shown" branch but Kainuu
+    col = L.Collector()
+    L.set_active(col)
+    for pilot in ["kaikki", *PILOT_N]:
+        _branching_page(_page(pilot), pilot)
+    L.set_active(None)
+    led = protect_ledger(col.frame(), cfg)
+    path = tmp_path / LEDGER_NAME
+    led.to_parquet(path)
+    # the complement rule hides a second pilot's mean age (Kainuu's would follow from the all-pilots mean)
+    hidden = set(led.loc[led["suppressed"] & led["table"].eq("wellbeing.ika"), "pilot"])
+    assert "kainuu" in hidden and len(hidden - {"kainuu"}) >= 1
+    flipped = sorted(hidden - {"kainuu"})
+    records = _render_all(path)
+    # the known-bad state the old build published: the flipped pilot shows a cell the release never protected
+    bad = settle.check(led, records)
+    assert set(bad) == {settle.page_name("loppuraportti", "wellbeing", p) for p in flipped}
+    assert all("puuttuu julkaisuluettelosta" in why for why in bad.values())
+    # settle: re-protect from what the pages published, render again, until they agree
+    for _ in range(settle.MAX_ROUNDS):
+        if not settle.check(led, records):
+            break
+        led = settle.reprotect(settle.merged_cells(led, records), led, lambda c: protect_ledger(c, cfg))
+        led.to_parquet(path)
+        records = _render_all(path)
+    assert settle.check(led, records) == {}
+    # every cell a page published is a ledger cell with the same value and decision
+    for page, rec in records.items():
+        for r in rec.itertuples():
+            row = led[(led["phase"] + "/" + led["strand"] + "/" + led["pilot"]).eq(page) & led["table"].eq(r.table)
+                      & led["row"].eq(r.row)]
+            assert len(row) == 1 and bool(row["suppressed"].iat[0]) == r.suppressed
+    for p in flipped:
+        rec = records[settle.page_name("loppuraportti", "wellbeing", p)]
+        assert "piilotettu" in set(rec["row"]) and "naytetty" not in set(rec["row"])
+
+
+def test_reprotect_keeps_hidden_what_was_hidden():
+    cfg = load_config()
+    col = L.Collector()
+    L.set_active(col)
+    try:
+        for pilot in ["kaikki", *PILOT_N]:
+            _branching_page(_page(pilot), pilot)
+    finally:
+        L.set_active(None)
+    cells = col.frame()
+    first = protect_ledger(cells, cfg)
+    # pretend the previous round hid a cell no rule hides now: it stays hidden, with a reason
+    prev = first.copy()
+    i = prev.index[prev["table"].eq("wellbeing.haara") & prev["pilot"].eq("tampere")][0]
+    assert not prev.at[i, "suppressed"]
+    prev.at[i, "suppressed"], prev.at[i, "code"] = True, "complement"
+    again = settle.reprotect(cells, prev, lambda c: protect_ledger(c, cfg))
+    j = again.index[again["table"].eq("wellbeing.haara") & again["pilot"].eq("tampere")][0]
+    assert again.at[j, "suppressed"] and again.at[j, "code"] == "complement" and again.at[j, "reason"]
+    assert again["suppressed"].sum() == first["suppressed"].sum() + 1
+
+
+NOTEBOOK = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: hbeval
+  language: python
+  name: hbeval
+---
+
+# Haarautuva sivu
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+pilot = "kaikki"
+phase = "loppuraportti"
+processed_dir = ""
+results_path = ""
+suppressions_path = ""
+```
+
+```{code-cell} ipython3
+from hbeval_lib import report
+
+rep = report.start("wellbeing", phase, pilot, processed_dir, prefix="wellbeing")
+PILOT_N = %(pilot_n)r
+n = sum(PILOT_N.values()) if pilot == "kaikki" else PILOT_N[pilot]
+if rep.dc.stat_ok(n, "ika", "keskiarvo"):
+    report.say(f"Haara A: {rep.count(n, 'haara', 'naytetty')}")
+else:
+    report.say(f"Haara B: {rep.count(n + 1, 'haara', 'piilotettu')}")
+rep.finish(results_path, suppressions_path)
+```
+'''
+
+
+@pytest.mark.slow
+def test_the_build_settles_a_notebook_that_branches_on_a_decision(tmp_path):
+    """Through the real pipeline (papermill, warm kernels): the notebook's render takes another branch than its
+    collection on the pilots whose statistic the complement rule hides; the build succeeds and every page's
+    published cells are exactly the protected ledger's."""
+    from hbeval_lib import pipeline
+
+    nbs, processed, book = tmp_path / "notebooks", tmp_path / "processed", tmp_path / "book"
+    nbs.mkdir(), processed.mkdir(), book.mkdir()
+    (nbs / "wellbeing.md").write_text(NOTEBOOK % {"pilot_n": PILOT_N}, encoding="utf-8")
+    rep = pipeline.run(processed_dir=processed, book_dir=book, notebooks_dir=nbs, jobs=2, progress=False,
+                       cache_dir=tmp_path / "cache")
+    led = pd.read_parquet(processed / LEDGER_NAME)
+    import json
+
+    summary = json.loads((processed / SUMMARY_NAME).read_text(encoding="utf-8"))
+    assert summary.get("settled", {}).get("rounds", 0) >= 1, "the scenario must make collect and render disagree"
+    jobs = pipeline.plan_jobs(load_config(), nbs, book, processed)
+    records = {j.name: settle.read_record(j.cells_file) for j in jobs}
+    assert settle.check(led, records) == {}
+    branch_b = led[led["table"].eq("wellbeing.haara") & led["row"].eq("piilotettu")]
+    assert set(branch_b["pilot"]) > {"kainuu"}          # another pilot took branch B in its render
+    # a rebuild with nothing changed executes nothing: the settled ledger and the pages' keys agree
+    again = pipeline.run(processed_dir=processed, book_dir=book, notebooks_dir=nbs, jobs=2, progress=False,
+                         cache_dir=tmp_path / "cache")
+    assert again.executed == [] and rep.executed
