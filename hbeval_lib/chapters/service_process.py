@@ -341,12 +341,24 @@ def arm_comparison(rep: Report, spend: pd.DataFrame) -> Section:
         return out.text("HB- ja verrokkiasiakkaiden palvelujen vertailuun ei tässä rajauksessa ole riittävästi "
                         "tietoja.")
     mix = sv.provider_shares(spend, by="arm")[sv.PROVIDER_ORDER].mul(100)
+    # a segment's width is a euro share: drawn only when that share passes the magnitude rules (the same rule as
+    # the share tables); the hidden segments of an arm (never just one) are drawn together as one grey segment
+    hidden_mix = pd.Series(0.0, index=mix.index)
+    for arm in mix.index:
+        ok = _euro_shares_ok(rep, spend[spend["arm"] == arm], "palvelut.tuottajat.ryhmittain", str(arm))
+        for p in sv.PROVIDER_ORDER:
+            if not ok[p]:
+                hidden_mix[arm] += mix.at[arm, p]
+                mix.at[arm, p] = 0.0
     fig, ax = plt.subplots(figsize=(8, 3.4))
     left = np.zeros(len(mix))
+    arms = [plots.ARM_LABELS[a] for a in mix.index]
     for i, p in enumerate(sv.PROVIDER_ORDER):
-        ax.barh([plots.ARM_LABELS[a] for a in mix.index], mix[p], left=left, color=plots.PALETTE[i],
-                label=sv.PROVIDER_LABELS[p])
+        ax.barh(arms, mix[p], left=left, color=plots.PALETTE[i], label=sv.PROVIDER_LABELS[p])
         left += mix[p].to_numpy()
+    if (hidden_mix > 0).any():
+        ax.barh(arms, hidden_mix.to_numpy(), left=left, color="0.8", hatch="//", edgecolor="0.5",
+                label="Peitetty (tietosuoja)")
     ax.set(xlabel="Osuus palvelujen euroista (%)", xlim=(0, 100))
     ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.4), frameon=False)
     plots.finish(fig, "Palvelujen tuottajat HB- ja verrokkiasiakkailla")
@@ -444,7 +456,7 @@ def assistants(rep: Report) -> Section:
     # counts are ledger cells (a bar the release hides is not drawn: then no figure)
     edges = histogram_edges(at["hours"], rep.dc.min_count)
     counts = pd.cut(at["hours"], edges, include_lowest=True).value_counts(sort=False)
-    labels = [f"{num(a, 0)}–{num(b, 0)}" for a, b in zip(edges[:-1], edges[1:])]
+    labels = histogram_labels(edges)
     bins = pd.DataFrame({"Avustajia": counts.to_numpy()}, index=labels)
     shown = rep.dc.counts(bins, "avustajat.aika.jakauma")
     if not all(isinstance(v, (int, np.integer)) for v in shown["Avustajia"]):
@@ -459,6 +471,21 @@ def assistants(rep: Report) -> Section:
     return out.figure(fig, f"*Kuvio: avustajien asiakkaalle antaman ajan jakauma (jokaisessa pylväässä vähintään "
                            f"{rep.dc.min_count} avustajaa); mediaani {num(at['hours'].median(), 0)} tuntia "
                            "(matka-aika ei mukana).*")
+
+
+def histogram_labels(edges: list[float]) -> list[str]:
+    """Finnish labels of histogram bins whose outer bins are open: the outer edges are the smallest and the largest
+    value, each one person's, so they are never printed.
+
+    >>> histogram_labels([1.0, 10.8, 20.0, 50.0])
+    ['alle 11', '11–20', 'yli 20']
+    >>> histogram_labels([1.0, 50.0])
+    ['kaikki']
+    """
+    if len(edges) <= 2:
+        return ["kaikki"]
+    inner = [f"{num(a, 0)}–{num(b, 0)}" for a, b in zip(edges[1:-2], edges[2:-1])]
+    return [f"alle {num(edges[1], 0)}", *inner, f"yli {num(edges[-2], 0)}"]
 
 
 def histogram_edges(values: pd.Series, min_count: int, bins: int = 8) -> list[float]:
@@ -503,14 +530,18 @@ def _heatmap(rep: Report, ex: pd.DataFrame, book: dict):
     heat = ex.groupby(["code", "sarake"]).size().unstack(fill_value=0) \
         .reindex(index=list(book), columns=[c for c in cols if c in set(ex["sarake"])], fill_value=0)
     shown = rep.dc.counts(heat, "laadullinen.lampokartta")
-    mask = shown.map(lambda v: v == rep.dc.suppressed_mark).to_numpy()
+    # a cell is coloured only when its number is published: every hidden cell (a small count "<5" and a
+    # secondarily hidden "–") is masked grey, so the colour scale cannot decode a value the table hides
+    mask = shown.map(lambda v: not isinstance(v, (int, np.integer))).to_numpy()
+    published = pd.DataFrame(np.where(mask, np.nan, heat.to_numpy(dtype=float)), index=heat.index,
+                             columns=heat.columns)
     fig, ax = plt.subplots(figsize=(1.0 * heat.shape[1] + 4, 0.45 * len(heat) + 2))
-    sns.heatmap(heat.where(~mask), annot=shown.astype(str).to_numpy(), fmt="", cmap="viridis", mask=mask,
+    sns.heatmap(published, annot=shown.astype(str).to_numpy(), fmt="", cmap="viridis", mask=mask,
                 cbar_kws={"label": "Kappaleita"}, linewidths=0.5, ax=ax, yticklabels=[book[c] for c in heat.index])
     ax.set(xlabel="", ylabel="", facecolor="0.85")
     ax.grid(False)
     for r, c in zip(*np.nonzero(mask)):
-        ax.text(c + 0.5, r + 0.5, rep.dc.suppressed_mark, ha="center", va="center", fontsize=9, color="0.3")
+        ax.text(c + 0.5, r + 0.5, str(shown.iat[r, c]), ha="center", va="center", fontsize=9, color="0.3")
     ax.tick_params(axis="x", rotation=60)
     return plots.finish(fig, "Koodatut kappaleet teemoittain")
 
@@ -540,7 +571,7 @@ def qualitative_codes(rep: Report) -> Section:
     return out.figure(_heatmap(rep, ex, book),
                       "*Kuvio: koodattujen kappaleiden määrä teemoittain (rivit) aineiston vaiheen ja "
                       "informanttiryhmän mukaan (sarakkeet). Kirkkaat solut ovat yleisiä teemoja, tummat "
-                      "harvinaisia; harmaat solut (<5) on peitetty.*")
+                      "harvinaisia; harmaat solut (<5 tai –) on peitetty tietosuojan vuoksi.*")
 
 
 def qualitative_change(rep: Report) -> Section:
