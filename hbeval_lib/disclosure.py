@@ -156,6 +156,33 @@ class Disclosure:
         """The Finnish text of a rule ``code`` (see :data:`RULE_TEXTS`); unknown codes are returned as is."""
         return RULE_TEXTS.get(code, code).format(k=self.min_count, n=self.min_n_stat)
 
+    def why(self, table: str, cell=None) -> str:
+        """A Finnish clause ("koska …") giving the true reason why cells of ``table`` (``cell``: only that one) were
+        hidden on this page — from the decisions themselves, so a sentence never blames the wrong rule; ``""`` when
+        nothing of it was hidden. ``cell`` may be one label or a list of labels."""
+        name = self._name(table)
+        cells = None if cell is None else {str(c) for c in cell} if isinstance(cell, (list, tuple, set)) else {str(cell)}
+        codes = [r["code"] for r in self.log if r["table"] == name and (cells is None or r["cell"] in cells)]
+        if not codes:
+            return ""
+        clauses = {
+            "stat": f"ryhmässä on alle {self.min_n_stat} henkilöä",
+            "figure": f"ryhmässä on alle {self.min_n_stat} henkilöä",
+            "count": f"lukumäärä on alle {self.min_count}",
+            "margin": f"lukumäärä on alle {self.min_count}",
+            "zero": "nolla paljastaisi koko ryhmän tiedon",
+            "complement": "luku selviäisi muuten kaikkien pilottien luvusta ja muiden pilottien luvuista",
+            "phase": "luku selviäisi muuten edellisen raportin luvusta erotuksena (ryhmään tuli vain muutama uusi "
+                     "henkilö)",
+            "dominance": "yksi tai kaksi asiakasta muodostaisi valtaosan summasta",
+        }
+        out = []
+        for c in codes:
+            text = clauses.get(c, "luku selviäisi muuten muista julkaistuista luvuista")
+            if text not in out:
+                out.append(text)
+        return "koska " + " tai ".join(out)
+
     def record(self, table: str, cell: str, rule: str) -> None:
         """Log one suppression. ``rule`` is a code of :data:`RULE_TEXTS` or a free Finnish text."""
         code = rule if rule in RULE_TEXTS else "other"

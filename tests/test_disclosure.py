@@ -271,3 +271,14 @@ def test_parts_and_total_do_not_leak_a_part_by_subtraction():
     assert set(dc.frame()["cell"]) == {"hb", "verrokki"}
     big = Disclosure(table_prefix="t").parts_and_total({"hb": 12, "verrokki": 9}, "asiakkaat")
     assert big == {"hb": 12, "verrokki": 9, "total": 21}
+
+
+def test_the_reason_printed_for_a_hidden_number_is_its_own_decision():
+    """A sentence explaining a hidden number names the rule that hid it on this page, never another rule."""
+    dc = Disclosure(table_prefix="kustannukset")
+    assert dc.why("asiakkaat") == ""                      # nothing hidden: no reason to print
+    assert not dc.stat_ok(7, "asiakkaat", "hb")
+    assert dc.why("asiakkaat", ["hb"]) == "koska ryhmässä on alle 10 henkilöä"
+    dc.record("asiakkaat", "verrokki", "complement")
+    assert "kaikkien pilottien luvusta" in dc.why("asiakkaat", "verrokki")
+    assert "alle 10" not in dc.why("asiakkaat", "verrokki")   # the other arm's reason is not borrowed

@@ -155,9 +155,9 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     if all(isinstance(v, int) for v in shown.values()):
         a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
     else:
+        why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"]) or "tietosuojan vuoksi"
         a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta "
-                  f"(toisessa ryhmässä on alle {rep.dc.min_count} asiakasta, joten ryhmien kokoja ei näytetä "
-                  "tarkasti). ")
+                  f"(ryhmien kokoja ei näytetä tarkasti, {why}). ")
     a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
@@ -299,10 +299,18 @@ COVARIATE_LABELS = {"start": "lähtötason pistemäärä", "age": "ikä", "labou
                     "family_structure": "perherakenne"}
 
 
+def too_few_to_compare(rep: Report, a: CostAnalysis) -> str:
+    """Why the arms are not compared on this page — the hidden arm's own decision, never a rule that did not hide it."""
+    why = rep.dc.why("asiakkaat", list(ARMS))
+    if not a.has or not why:
+        return TOO_FEW_TO_COMPARE
+    return f"Ryhmien kustannuksia ei verrata tällä sivulla, {why}."
+
+
 def differences(rep: Report, a: CostAnalysis) -> Shown:
     """Incremental costs HB − control of all clients, unadjusted and adjusted, with t intervals."""
     if not a.both:
-        return Shown(text=TOO_FEW_TO_COMPARE)
+        return Shown(text=too_few_to_compare(rep, a))
     r = a.results
     rows = []
     for basis, label in (("client_month", "Kustannus, € / asiakaskuukausi"),

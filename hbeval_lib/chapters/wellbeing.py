@@ -168,12 +168,13 @@ def recruitment(rep: Report) -> Section:
         text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta: HB-asiakkaita {shown['hb']} ja "
                 f"verrokkiasiakkaita {shown['verrokki']}.")
     elif shown["total"].isdigit():
+        why = rep.dc.why("rekrytointi", [f"{tot} / HB-asiakkaat", f"{tot} / Verrokkiasiakkaat"])
         text = (f"Arvioinnissa on mukana **{shown['total']}** asiakasta. Ryhmien kokoja ei näytetä erikseen, "
-                f"koska toisessa ryhmässä on alle {rep.dc.min_count} asiakasta tai sen koko selviäisi "
-                "muista julkaistuista luvuista.")
+                f"{why or 'tietosuojan vuoksi'}.")
     else:
-        text = ("Asiakasmääriä ei näytetä, koska ne ovat niin pieniä, että asiakkaat voisi tunnistaa "
-                "(ks. taulukko).")
+        # the reason is the hidden totals' own decision (a small count, or a number another page would give away)
+        why = rep.dc.why("rekrytointi", [f"{tot} / HB-asiakkaat", f"{tot} / Verrokkiasiakkaat", f"{tot} / {tot}"])
+        text = f"Asiakasmääriä ei näytetä yhteensä, {why or 'tietosuojan vuoksi'} (ks. taulukko)."
     if rep.all_pilots:
         text += (f" Koko hankkeen tavoite (vähintään {RECRUITMENT_TARGET} asiakasta) "
                  + ("on saavutettu." if n_total >= RECRUITMENT_TARGET else "ei ole (vielä) täyttynyt."))
