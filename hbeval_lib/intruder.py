@@ -414,6 +414,11 @@ def _glue_table(path: Path, page) -> Table | None:
 
 # -- cells -----------------------------------------------------------------------------------------------------------
 
+# a row whose label says it holds a statistic ("… (mediaani, 1–7)", "keskiarvo", "osuus") is not a count, whatever
+# its digits: a median of 4 on a 1–7 scale is not four persons
+STAT_ROW_RE = re.compile(r"mediaani|keskiarvo|osuus|\(\s*\d+\s*[–-]\s*\d+\s*\)|,\s*\d+\s*[–-]\s*\d+\s*\)", re.I)
+
+
 def _is_count_glue(name: str) -> bool:
     return bool(re.search(r"(^|_)n(_|$)|_count|_clients|_respondents", name))
 
@@ -454,6 +459,8 @@ def book_cells(book: Book) -> pd.DataFrame:
                 if tab.source == "ipynb":
                     is_count = _is_count_glue(row[0]) and v.kind in ("int", "small")
                 if v.kind in ("num", "pct", "eur", "text", "empty"):
+                    is_count = False
+                if STAT_ROW_RE.search(" ".join(row)):   # a row labelled as a median, mean or share on a scale
                     is_count = False
                 recs.append(dict(phase=tab.page[0], strand=tab.page[1], pilot=tab.page[2], section=tab.section,
                                  table=tab.table, row=" | ".join(row), col=col, text=tab.values[i][j],

@@ -281,9 +281,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
         for a in sup:
             atom_cells[a].append(i)
     F = [vec(f) for f in sensitive]
-    if model == "no_phase":
-        # counts that are not cumulative over phases (an end measurement in each report): a reader still
-        # subtracts one report's count from the next; a difference of 1 … min_count−1 is a small count too
+    if model in ("no_phase", "page"):
+        # counts that are not cumulative over phases (an end measurement in each report), or tables modelled page
+        # by page: a reader still subtracts one report's count from the next; a difference of 1 … min_count−1 is a
+        # small count too
         shape = defaultdict(list)
         for i in range(len(values)):
             c = fam.cells.iloc[i]
