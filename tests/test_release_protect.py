@@ -284,3 +284,43 @@ def test_a_table_modelled_page_by_page_is_protected_against_phase_differences():
     # the other row differs by 2 as well (26 → 28): protected the same way
     other = led[(led["pilot"] == "pori") & (led["row"] == "tyolaus")]
     assert other["suppressed"].any()
+
+
+def test_a_published_report_is_never_changed_by_a_later_one():
+    """On the all-pilots page the earlier phase gives way when the two reports are protected together; once the
+    earlier report is published, its entries are constants: the later report gives way instead, and the newcomer
+    is still not recoverable (checked by the independent attacker)."""
+    # statistics: the mean of 30 persons in the interim report and of 31 in the final one
+    stats = [cell("valiarviointi", "kaikki", "ikä", "", 30, kind="stat", table="wellbeing.tasapaino"),
+             cell("loppuraportti", "kaikki", "ikä", "", 31, kind="stat", table="wellbeing.tasapaino")]
+    together = run(stats).set_index("phase")
+    assert together.at["valiarviointi", "suppressed"] and not together.at["loppuraportti", "suppressed"]
+    interim = pd.DataFrame(stats[:1]).assign(suppressed=False, code="")
+    led = pd.DataFrame(stats)
+    led["value"] = led["value"].astype("Int64")
+    later = protect(led, PHASES, PILOTS, NAMES, fixed=interim).set_index("phase")
+    assert not later.at["valiarviointi", "suppressed"] and later.at["valiarviointi", "frozen"]
+    assert later.at["loppuraportti", "code"] == "phase"
+    # counts: one man joined between the reports, on the all-pilots page
+    inter = {("mies", "n"): 10, ("nainen", "n"): 12}
+    final = {("mies", "n"): 11, ("nainen", "n"): 12}
+    cells = table_cells("valiarviointi", "kaikki", inter) + table_cells("loppuraportti", "kaikki", final)
+    published_interim = pd.DataFrame(table_cells("valiarviointi", "kaikki", inter)).assign(suppressed=False, code="")
+    led = pd.DataFrame(cells)
+    led["value"] = led["value"].astype("Int64")
+    out = protect(led, PHASES, PILOTS, NAMES, fixed=published_interim)
+    assert not out.loc[out["phase"] == "valiarviointi", "suppressed"].any()     # printed as it was
+
+    def atoms(r):
+        rows = ["mies", "nainen"] if r.row == "Yhteensä" else [r.row]
+        incs = [0] if r.phase == "valiarviointi" else [0, 1]
+        return {(a, j) for a in rows for j in incs}
+    pub = [(atoms(r), int(r.value)) for r in out[~out["suppressed"]].itertuples()]
+    lo, hi = lp_range({}, pub, {("mies", 1)})
+    assert hi > lo, out[["phase", "row", "col", "value", "code"]]
+    # a hidden entry of the published report stays hidden, with its printed mark
+    hid = published_interim.copy()
+    hid.loc[(hid["row"] == "mies") & (hid["col"] == "n"), ["suppressed", "code"]] = [True, "secondary"]
+    out2 = protect(led, PHASES, PILOTS, NAMES, fixed=hid)
+    m = out2[(out2["phase"] == "valiarviointi") & (out2["row"] == "mies") & (out2["col"] == "n")]
+    assert m["suppressed"].all() and (m["code"] == "secondary").all()

@@ -228,9 +228,13 @@ def _increments(cells: pd.DataFrame, supports, atoms, n_phases: int) -> list[lis
     return out
 
 
-def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot_by_name, min_count: int):
+def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot_by_name, min_count: int,
+                    locked=None):
     """Complementary suppression of one count table over the whole release; returns the new codes (index of the
-    cells) and whether a linked model fitted the table (if none did, only the primary rules apply)."""
+    cells) and whether a linked model fitted the table (if none did, only the primary rules apply).
+
+    ``locked`` (bool per cell): entries of a report already published — their decisions are given in ``codes`` and
+    never change (a published number is never hidden later, a hidden one never shown)."""
     fam = _Family(cells.reset_index(drop=True), phases, pilots, pilot_by_name)
     for model in ("full", "no_phase", "page"):
         supports, atoms, virtual, known_zero = fam.supports(model)
@@ -250,6 +254,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     else:  # no model reproduces the values: every cell is its own unknown (only primary suppression applies)
         return codes, False
     codes = codes.reset_index(drop=True).copy()
+    locked = np.zeros(len(codes), dtype=bool) if locked is None else np.asarray(locked, dtype=bool)
     n_atoms = len(atoms)
     values = fam.cells["value"].astype("int64").to_numpy()
     is_all = (fam.cells["pilot"] == ALL).to_numpy()
@@ -261,7 +266,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # (the later phase first: earlier reports were published first and stay as they were)
     # (the all-pilots page's totals are the report's headline numbers: hidden only when nothing else will do)
     # (on the all-pilots page the earlier phase gives way instead: the final report's figures are the headlines)
-    cost = sorted(range(len(values)), key=lambda i: (bool(is_all[i] and is_margin[i]), bool(is_all[i]),
+    cost = sorted(range(len(values)), key=lambda i: (bool(locked[i]), bool(is_all[i] and is_margin[i]), bool(is_all[i]),
                                                       int(phase_rank[i]) if is_all[i] else -int(phase_rank[i]),
                                                       bool(is_margin[i]), values[i] == 0, int(values[i]), label[i]))
     rank_of = {i: r for r, i in enumerate(cost)}
@@ -329,16 +334,19 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             # the cheapest cell (with its duplicates) whose hiding really leaves the sensitive value open; a cell
             # the other published cells imply would be hidden in vain
             pick = None
-            for c in sorted(used, key=rank_of.get)[:MAX_TRIES]:
-                group = {j for j in same[tuple(supports[c])] if not codes.iat[j]}
+            for c in [c for c in sorted(used, key=rank_of.get) if not locked[c]][:MAX_TRIES]:
+                group = {j for j in same[tuple(supports[c])] if not codes.iat[j] and not locked[j]}
                 rest = [i for i in published if i not in group and i not in chosen]
                 r2, _ = equations(rest)
                 if not r2 or not RowSpace(np.stack(r2)).contains(F[d]):
                     pick = group
                     break
             if pick is None:
-                c = min(used, key=rank_of.get)
-                pick = {j for j in same[tuple(supports[c])] if not codes.iat[j]}
+                free = [c for c in used if not locked[c]]
+                if not free:
+                    continue          # only published reports' entries give it: nothing left to decide here
+                c = min(free, key=rank_of.get)
+                pick = {j for j in same[tuple(supports[c])] if not codes.iat[j] and not locked[j]}
             chosen |= pick
         if not chosen:
             break
@@ -346,10 +354,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             codes.iat[i] = "secondary"
     # greedy choices can become unnecessary once later ones are made: give back the most valuable hidden cells
     # (headline totals first) whose publication discloses nothing
-    secondary = sorted((i for i in range(len(values)) if codes.iat[i] == "secondary"), key=rank_of.get,
-                       reverse=True)
+    secondary = sorted((i for i in range(len(values)) if codes.iat[i] == "secondary" and not locked[i]),
+                       key=rank_of.get, reverse=True)
     for c in secondary[:MAX_UNHIDE]:
-        group = [j for j in same[tuple(supports[c])] if codes.iat[j] == "secondary"]
+        group = [j for j in same[tuple(supports[c])] if codes.iat[j] == "secondary" and not locked[j]]
         for j in group:
             codes.iat[j] = ""
         published = [i for i in range(len(values)) if not codes.iat[i]]
@@ -360,12 +368,13 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # the `<k` marks tell a reader that a hidden count lies in 1 … k−1: with them, linear programming can pin a
     # cell the row space leaves open (two `<5` cells under a published total of 8 are both 4). Audit every primary
     # cell with the reader's LP and hide one more overlapping published cell while any is pinned.
-    _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero)
+    _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero,
+              locked=locked)
     return codes, True
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
-              same: dict | None = None, known_zero=()) -> None:
+              same: dict | None = None, known_zero=(), locked=None) -> None:
     """Hide more cells while the reader's LP pins a primary cell (its minimum equals its maximum).
 
     The true values are a feasible point, so a cell is pinned exactly when its maximum equals its true value and
@@ -379,6 +388,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
     if not primary or n_atoms == 0:
         return
     same = same if same is not None else {}
+    locked = np.zeros(len(values), dtype=bool) if locked is None else locked
 
     def incidence(idx):
         rows = [r for r, i in enumerate(idx) for _ in supports[i]]
@@ -419,7 +429,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
         return pinned
 
     def group_of(j):
-        return [k for k in same.get(tuple(supports[j]), [j]) if not codes.iat[k]] or [j]
+        return [k for k in same.get(tuple(supports[j]), [j]) if not codes.iat[k] and not locked[k]] or [j]
 
     # hiding more cells only widens what a reader can say about a cell: a cell found free stays free, so each
     # round checks only the cells pinned in the previous one. First, a few LPs over all cells at once: every
@@ -455,7 +465,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
             near_atoms = {a for j in {j for a in supports[i] for j in atom_cells[a]} for a in supports[j]}
             near = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]} - set(cert),
                           key=rank_of.get)
-            cands = cert + near
+            cands = [j for j in cert + near if not locked[j]]
             pick = None
             for j in cands[:LP_TRIES]:
                 group = set(group_of(j))
@@ -463,7 +473,9 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                     pick = group
                     break
             if pick is None:
-                direct = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j]}
+                direct = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j] and not locked[j]}
+                if not direct and locked[i]:
+                    continue       # a published report's entry: its mark stays as it was printed
                 if not direct:
                     # nothing left to hide: the `<k` marks themselves pin it (e.g. a `<5` total over four `<5`
                     # parts). Print this cell as a plain dash, which says nothing about its size.
@@ -483,7 +495,8 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
 # ---------------------------------------------------------------------------------------------------------------
 # statistics: complements over pilots
 # ---------------------------------------------------------------------------------------------------------------
-def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min_n_stat: int) -> pd.Series:
+def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min_n_stat: int,
+                   locked: pd.Series | None = None) -> pd.Series:
     """Complements over pilots: the all-pilots statistic with the shown pilots' statistics and sizes gives the
     statistic of the persons of the other pilots (hidden, or not shown at all because the pilot's page has too
     few persons). Those persons must number 0 or at least ``min_n_stat``; otherwise the smallest shown pilots are
@@ -500,8 +513,10 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
             continue           # sizes that do not add up (not a count of persons): a reader cannot subtract
         shown = [i for i in parts.index if not codes[i] and n[i] > 0]
         rest = n_total - sum(int(n[i]) for i in shown)
-        while 0 < rest < min_n_stat and shown:
-            pick = min(shown, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
+        free = [i for i in shown if locked is None or not bool(locked[i])]
+        while 0 < rest < min_n_stat and free:
+            pick = min(free, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
+            free.remove(pick)
             codes[pick] = "complement"
             shown.remove(pick)
             rest += int(n[pick])
@@ -516,7 +531,8 @@ FIXED_PER_PERSON = ("tasapaino",)   # tables of values fixed per person (baselin
 
 
 def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str], min_n_stat: int,
-                         fixed_tables=FIXED_PER_PERSON, min_count: int = 5) -> pd.DataFrame:
+                         fixed_tables=FIXED_PER_PERSON, min_count: int = 5,
+                         locked: pd.Series | None = None) -> pd.DataFrame:
     """Statistics published in two phases whose group grew by a few persons.
 
     * A statistic of a value fixed per person (age, a baseline score) on a group that grew by 1 … ``min_n_stat``−1
@@ -545,7 +561,10 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
             if prev is not None and not pd.isna(n) and not pd.isna(g.at[prev, "value"]) and not codes[prev]:
                 grew = abs(int(n) - int(g.at[prev, "value"]))
                 if 0 < grew < limit and not codes[i]:
-                    codes[i] = "phase"
+                    if locked is None or not bool(locked[i]):
+                        codes[i] = "phase"
+                    elif not bool(locked[prev]):
+                        codes[prev] = "phase"    # a published report's value stays: the other one gives way
             if not codes[i]:
                 prev = i
     return codes
@@ -559,7 +578,7 @@ def _family_task(task):
 
 def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by_name: dict[str, str],
             min_count: int = 5, min_n_stat: int = 10, zeros_disclosive: bool = False,
-            jobs: int = 1) -> pd.DataFrame:
+            jobs: int = 1, fixed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Protect the whole release.
 
     Parameters
@@ -572,6 +591,11 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         Pilot keys (the all-pilots page is ``"kaikki"``).
     pilot_by_name : dict
         Pilot display name → key (rows of all-pilots tables are named by pilot).
+
+    fixed : DataFrame, optional
+        Entries of reports already published (``strand, phase, pilot, table, row, col, suppressed, code``): known to
+        every reader as printed. Their decisions are constants — a published number is never hidden later, a hidden
+        one never shown — and the rest of the release is protected around them.
 
     Returns
     -------
@@ -588,9 +612,19 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     original = led.index
     led = led.loc[order].drop(columns="_ph")
     codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
+    locked = pd.Series(False, index=led.index)
+    if fixed is not None and len(fixed):
+        keyof = {tuple(str(x) for x in t[:6]): str(t[7] or "") if bool(t[6]) else ""
+                 for t in fixed[["strand", "phase", "pilot", "table", "row", "col", "suppressed", "code"]]
+                 .itertuples(index=False, name=None)}
+        keys = list(zip(*(led[c].astype(str) for c in ("strand", "phase", "pilot", "table", "row", "col"))))
+        for i, k in zip(led.index, keys):
+            if k in keyof:
+                codes[i] = keyof[k]
+                locked[i] = True
     unmodelled: list[str] = []
     counts = led[led["kind"] == "count"]
-    tasks = [(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count)
+    tasks = [(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count, locked[fam.index].to_numpy())
              for _, fam in counts.groupby(["strand", "table"], sort=True)]
     # the tables are independent problems: solved in parallel when asked (same result in any order)
     if jobs > 1 and len(tasks) > 1:
@@ -609,10 +643,12 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         if not modelled:
             unmodelled.append(str(fam["table"].iat[0]))
     stats = led[led["kind"] == "stat"]
-    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count)
-    codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat)
+    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count,
+                                              locked=locked[stats.index])
+    codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat, locked=locked[stats.index])
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
+    led["frozen"] = locked.astype(bool)
     led["reason"] = [reason_text(c, min_count, min_n_stat) if c else "" for c in led["code"]]
     out = led.loc[original]
     out.attrs["unmodelled"] = sorted(set(unmodelled))
