@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "run": ("hbeval_lib.pipeline", "execute the strand notebooks for every phase and pilot"),
     "build": ("hbeval_lib.pipeline", "intake + run + jupyter-book build (the demo set when data/raw is empty)"),
     "pdf": ("hbeval_lib.pdf", "PDF of each phase report from the built book (TeX Live; --install as root)"),
+    "publish": ("hbeval_lib.release.history", "freeze a built phase report as published (its release record)"),
 }
 
 

@@ -46,6 +46,31 @@ class Phase:
     name: str
     published: str
     cutoff: dt.date
+    # the report's state: "planned" (default), "preparing" (built whatever the data's dates) or "published" on
+    # ``published_on`` — then frozen: its release record (releases/<key>/) is what every later build renders
+    state: str = "planned"
+    published_on: dt.date | None = None
+
+    @property
+    def is_published(self) -> bool:
+        return self.state == "published"
+
+
+PHASE_STATES = ("planned", "preparing", "published")
+
+
+def _phase_state(ph: dict, where: str, path: Path) -> tuple[str, dt.date | None]:
+    state = str(ph.get("state", "planned"))
+    if state not in PHASE_STATES:
+        raise ConfigError(f"{path}: {where}.state on '{state}'; sallitut arvot: {', '.join(PHASE_STATES)} "
+                          f"({where}.state must be one of {PHASE_STATES})")
+    if state == "published":
+        if not ph.get("published_on"):
+            raise ConfigError(f"{path}: {where}: julkaistulla raportilla (state: published) pitää olla "
+                              "julkaisupäivä published_on: VVVV-KK-PP. Julkaise raportti komennolla "
+                              "`hbeval publish <vaihe>`, joka kirjaa sen. (a published phase needs published_on)")
+        return state, _date(ph["published_on"], f"{where}.published_on", path)
+    return state, None
 
 
 @dataclass
@@ -127,7 +152,8 @@ def parse_config(raw: dict, path: Path) -> Config:
               for i, g in enumerate(_require(raw, "client_groups", "top level", path))]
     phases = [Phase(str(_require(ph, "key", f"phases[{i}]", path)), str(ph.get("name", ph["key"])),
                     str(ph.get("published", "")), _date(_require(ph, "cutoff", f"phases[{i}]", path),
-                                                        f"phases[{i}].cutoff", path))
+                                                        f"phases[{i}].cutoff", path),
+                    *_phase_state(ph, f"phases[{i}]", path))
               for i, ph in enumerate(_require(raw, "phases", "top level", path))]
     period = _require(raw, "evaluation_period", "top level", path)
     cfg = Config(path=path, raw=raw, pilots=pilots, client_groups=groups, phases=phases,

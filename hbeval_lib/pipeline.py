@@ -1018,6 +1018,13 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
                     shutil.copyfile(out_nb, failed_copy)
                 error = _error_text(exc, job, failed_copy)
                 break
+        if error is None and res.exists() and sup.exists() and not cells.exists():
+            # a notebook that writes its tables itself (not through Disclosure.write) published no release cell
+            from .disclosure import RECORD_COLUMNS
+            from .fileio import write_csv_atomic
+            import pandas as pd
+
+            write_csv_atomic(pd.DataFrame(columns=RECORD_COLUMNS), cells)
         if error is None:
             missing = [p.name for p in (res, sup, cells) if not p.exists()]
             if missing:
@@ -1133,6 +1140,12 @@ class Executor:
         self.slots = []
 
 
+def pd_read_parquet(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
 def merge_results(book_dir: Path, jobs: list[Job]) -> Path:
     """Merge the results tables of ``jobs`` (those present) into ``<book>/_results/results.csv``."""
     from .results import read_results
@@ -1229,7 +1242,7 @@ def check_stamp(book_dir: Path) -> list[str]:
 
 def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_all: list[Job], hasher: "TableHasher",
                     executor: "Executor", staging_root: Path, failed_dir: Path, bar_state: dict,
-                    n_jobs: int) -> list[str]:
+                    n_jobs: int, fixed=None) -> list[str]:
     """Make the release and the rendered pages agree (:mod:`hbeval_lib.release.settle`); return the pages executed.
 
     Every strand page with an up-to-date record takes part: its record is what it published. While a page disagrees
@@ -1261,7 +1274,8 @@ def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_al
                 + "\n(The release did not settle: these pages publish different cells on every execution.)")
         rounds += 1
         new = settle.reprotect(settle.merged_cells(led, records), led,
-                               lambda cells: protect_ledger(cells, cfg, jobs=n_jobs), min_count=k, min_n_stat=n)
+                               lambda cells: protect_ledger(cells, cfg, jobs=n_jobs, fixed=fixed), min_count=k,
+                               min_n_stat=n)
         write_ledger(processed_dir, new, settled={"rounds": rounds, "pages": sorted(bad)})
         digests = page_digests(ledger_path)
         for j in jobs_all:
@@ -1289,7 +1303,7 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         phases: list[str] | None = None, pilots: list[str] | None = None, jobs: int = 1,
         cfg: Config | None = None, force: bool = False, progress: bool = True,
         cache_dir: str | os.PathLike | None = None, extra_inputs: list | tuple | None = None,
-        warm: bool = True) -> RunReport:
+        warm: bool = True, releases_dir: str | os.PathLike | None = None) -> RunReport:
     """Execute the notebooks whose results are out of date, refresh the prose of those whose text alone changed,
     merge the results tables and write the stamp of the stale check.
 
@@ -1331,12 +1345,19 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     stamp_path(book_dir).unlink(missing_ok=True)  # no stamp until this run has finished
     load_memo(cache_dir)
     intake_ran = ensure_processed(Path(raw_dir), processed_dir, cfg, progress=progress) if raw_dir else False
+    # the release history: only the phases due are built; a published phase is restored from its release record
+    # and its entries are constants for the protection of the later reports (hbeval_lib/release/history.py)
+    from .release import history
+
+    cfg = history.due_config(cfg, processed_dir, include=phases or ())
+    frozen = history.frozen_entries(cfg, releases_dir)
+    frozen_phases = [p.key for p in cfg.phases if p.is_published]
     # the release stage: every published cell of the whole release, protected once; the notebooks render from it
     from .release.ledger import ENV as RELEASE_ENV
     from .release.stage import ensure_release
 
     t_release = time.monotonic()
-    ledger_path = ensure_release(processed_dir, notebooks_dir, cfg, jobs=jobs)
+    ledger_path = ensure_release(processed_dir, notebooks_dir, cfg, jobs=jobs, fixed=frozen)
     release_seconds = time.monotonic() - t_release
     # a notebook's key covers its own page's decisions (a change elsewhere in the release does not re-run it);
     # the stale check covers the whole release
@@ -1347,8 +1368,14 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
     # the kernels inherit the ledger's path: every notebook renders from the protected release
     saved_env = os.environ.get(RELEASE_ENV)
     os.environ[RELEASE_ENV] = str(ledger_path.resolve())
-    full = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, extra_inputs=extra_inputs)
-    selected = {j.name for j in plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, phases, pilots)}
+    planned = plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, extra_inputs=extra_inputs)
+    for ph in frozen_phases:     # published pages exactly as they were published, never executed again
+        history.restore(ph, book_dir, releases_dir)
+    frozen_jobs = [j for j in planned if j.phase in frozen_phases]
+    full = [j for j in planned if j.phase not in frozen_phases]
+    open_phases = [p for p in phases or [] if p not in frozen_phases]
+    selected = {j.name for j in plan_jobs(cfg, notebooks_dir, book_dir, processed_dir, open_phases or None, pilots)
+                if not phases or j.phase in open_phases}
     all_jobs = [j for j in full if j.name in selected]
     if not all_jobs:
         raise RunError(f"no strand notebooks found in {notebooks_dir}")
@@ -1383,7 +1410,7 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         executed += executor.run(todo1, staging_root, failed_dir, bar_state)
         # what the pages published must be what was protected: compare, re-protect, re-render until they agree
         executed += _settle_release(ledger_path, processed_dir, cfg, full, hasher, executor, staging_root,
-                                    failed_dir, bar_state, jobs)
+                                    failed_dir, bar_state, jobs, fixed=frozen)
         # synthesis reads the other strands' results, so its key is known only now
         todo2, prose2 = plan(second)
         prose += prose2
@@ -1399,7 +1426,9 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
             os.environ.pop(RELEASE_ENV, None)
         else:
             os.environ[RELEASE_ENV] = saved_env
-    results_csv = merge_results(book_dir, full)
+    results_csv = merge_results(book_dir, frozen_jobs + full)
+    history.corrections(pd_read_parquet(ledger_path), frozen).to_csv(processed_dir / history.CORRECTIONS,
+                                                                      index=False)
     # the notebooks not selected: out of date? (checked, not run)
     others = [j for j in full if j.name not in selected]
     stale_elsewhere = []
@@ -1586,7 +1615,8 @@ def build(raw: str | os.PathLike | None = None, jobs: int = 2, cfg: Config | Non
           book_dir: str | os.PathLike | None = None, notebooks_dir: str | os.PathLike | None = None,
           processed_dir: str | os.PathLike | None = None, progress: bool = True, force: bool = False,
           draft: bool = False, acknowledgements: str | os.PathLike | None = None,
-          extra_inputs: list | tuple | None = None, warm: bool = True) -> RunReport:
+          extra_inputs: list | tuple | None = None, warm: bool = True,
+          releases_dir: str | os.PathLike | None = None) -> RunReport:
     """The whole book: raw (``data/raw`` or the demo set) → intake if stale → the gate → run → generated pages →
     jupyter-book. The gate (:mod:`hbeval_lib.gate`) raises ``GateError`` on an unacknowledged error unless
     ``draft`` (then every page carries the draft banner).
@@ -1601,8 +1631,11 @@ def build(raw: str | os.PathLike | None = None, jobs: int = 2, cfg: Config | Non
     # --- the build gate (hbeval_lib/gate.py): intake if stale, then stop on unacknowledged errors ---
     gate.check_build(raw_dir, processed_dir, cfg, draft=draft, ack_path=acknowledgements, progress=progress)
     report = run(raw_dir, processed_dir, book_dir, notebooks_dir, jobs=jobs, cfg=cfg, progress=progress, force=force,
-                 extra_inputs=extra_inputs, warm=warm)
-    bookpages.write_pages(book_dir, processed_dir, raw_dir, cfg)
+                 extra_inputs=extra_inputs, warm=warm, releases_dir=releases_dir)
+    from .release import history
+
+    # the book holds the published reports and the one in preparation (the phases due), nothing later
+    bookpages.write_pages(book_dir, processed_dir, raw_dir, history.due_config(cfg, processed_dir))
     jupyter_book_build(book_dir)
     return report
 

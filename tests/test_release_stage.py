@@ -120,7 +120,7 @@ def test_unchanged_cells_reuse_the_protected_ledger(tmp_path, mode, monkeypatch)
     calls = []
     real = stage.protect_ledger
     monkeypatch.setattr(stage, "collect", fake_collect)
-    monkeypatch.setattr(stage, "protect_ledger", lambda cells, cfg=None, jobs=1: calls.append(1) or real(cells, cfg))
+    monkeypatch.setattr(stage, "protect_ledger", lambda cells, cfg=None, jobs=1, **kw: calls.append(1) or real(cells, cfg))
     stage.ensure_release(processed, nbs)
     assert len(calls) == 1
     cost = nbs / "costs.md"

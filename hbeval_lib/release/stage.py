@@ -160,14 +160,16 @@ def collect(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config 
     return out
 
 
-def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None, jobs: int = 1) -> pd.DataFrame:
-    """Protect the collected cells jointly with the configured thresholds (``jobs`` processes over the tables)."""
+def protect_ledger(cells: pd.DataFrame, cfg: Config | None = None, jobs: int = 1,
+                   fixed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Protect the collected cells jointly with the configured thresholds (``jobs`` processes over the tables);
+    ``fixed``: the entries of published reports (constants, see :mod:`.history`)."""
     cfg = cfg or load_config()
     conf = cfg.section("disclosure", {}) or {}
     return protect(cells, phases=[p.key for p in cfg.phases], pilots=[p.key for p in cfg.pilots],
                    pilot_by_name={p.name: p.key for p in cfg.pilots},
                    min_count=int(conf.get("min_count", 5)), min_n_stat=int(conf.get("min_n_stat", 10)),
-                   zeros_disclosive=bool(conf.get("zeros_disclosive", False)), jobs=jobs)
+                   zeros_disclosive=bool(conf.get("zeros_disclosive", False)), jobs=jobs, fixed=fixed)
 
 
 def _digest(paths: list[Path], extra: str = "") -> str:
@@ -191,7 +193,7 @@ def _strand_key(strand: str, processed_dir: Path, notebooks_dir: Path, cfg: Conf
 
 
 def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: Config | None = None,
-                   force: bool = False, jobs: int = 1) -> Path:
+                   force: bool = False, jobs: int = 1, fixed: pd.DataFrame | None = None) -> Path:
     """Build the protected ledger unless the one in ``processed_dir`` is up to date; return its path.
 
     The cells are cached per strand (``release_cells_<strand>.parquet``): an edit of one strand notebook's code
@@ -204,7 +206,10 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     summary_path = processed_dir / SUMMARY_NAME
     strands = [s for s in STRANDS if (notebooks_dir / f"{s}.md").exists()]
     keys = {s: _strand_key(s, processed_dir, notebooks_dir, cfg) for s in strands}
-    key = hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
+    # the phases built and the published reports' entries decide the protection too
+    fixed_text = "" if fixed is None or not len(fixed) else fixed.astype(str).to_csv(index=False)
+    extra = json.dumps([p.key for p in cfg.phases]) + hashlib.sha256(fixed_text.encode()).hexdigest()
+    key = hashlib.sha256((json.dumps(keys, sort_keys=True) + extra).encode()).hexdigest()
     old = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
     if not force and path.exists() and old.get("key") == key:
         return path
@@ -228,14 +233,14 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     # the protection is a function of the cells and the thresholds only: the same cells (e.g. after an edit of a
     # notebook's code that changes no published number) reuse the protected ledger
     conf = json.dumps(cfg.section("disclosure", {}) or {}, sort_keys=True, default=str)
-    cells_digest = hashlib.sha256((conf + cells.sort_values(list(L.COLUMNS[:6])).to_csv(index=False))
+    cells_digest = hashlib.sha256((conf + extra + cells.sort_values(list(L.COLUMNS[:6])).to_csv(index=False))
                                   .encode()).hexdigest()
     if not failures and not force and path.exists() and old.get("cells_digest") == cells_digest:
         led = pd.read_parquet(path)
         led.attrs["unmodelled"] = old.get("unmodelled", [])
         reused = True
     else:
-        led = protect_ledger(cells, cfg, jobs=jobs)
+        led = protect_ledger(cells, cfg, jobs=jobs, fixed=fixed)
         tmp = path.with_suffix(".tmp")
         led.to_parquet(tmp, index=False)
         os.replace(tmp, path)

@@ -1,0 +1,277 @@
+"""Release history: reports published a year apart, each frozen when it is out.
+
+The three reports are not published on one day: the baseline report comes out in spring 2018, the interim report
+in autumn 2018, the final report in spring 2019. A published report cannot be recalled, so:
+
+* **State.** Each phase in ``hbeval.yml`` is ``planned`` (default), ``preparing`` or ``published`` on a date
+  (``published_on``). ``hbeval publish PHASE`` freezes a built phase: it writes its *release record* into
+  ``releases/<phase>/`` (committed with the project) and marks the phase published in the configuration.
+* **The record holds what was published, nothing more:** the executed pages exactly as printed (notebooks, results
+  and suppression lists), the published entries (``entries.csv``: every cell with the value *as printed* — empty
+  for a hidden cell, whose true value never leaves the processed data — its decision and the reason's code), the
+  PDF of record when one was built, and ``record.json`` with a SHA-256 digest of every file.
+* **Later builds respect earlier ones.** A published phase is never executed again: its pages are restored from the
+  record, byte for byte. The protection of the later reports takes every published entry as a constant that every
+  reader knows (:func:`hbeval_lib.release.protect.protect`, ``fixed``): a printed number is never hidden later, a
+  hidden one never shown, and the later report gives way where differencing would disclose. When today's data would
+  change a published number (a late form, a corrected record dated before the cut-off), the record stays as it was
+  and :func:`corrections` lists the change for the later report's corrections section.
+* **Only what is due.** A phase is built when it is published, when it is the first phase not yet published (the
+  report in preparation), when it is marked ``preparing``, or when the data reach its cut-off. In spring 2018,
+  with data up to the baseline cut-off, the interim and final reports are not built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import REPO_ROOT, Config
+
+RELEASES_DIR = REPO_ROOT / "releases"
+RECORD = "record.json"
+ENTRIES = "entries.csv"
+CORRECTIONS = "release_corrections.csv"   # in the processed folder: published numbers today's data change
+ENTRY_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "suppressed", "code"]
+PAGE_SUFFIXES = (".ipynb", ".results.csv", ".suppressions.csv")
+
+
+class HistoryError(RuntimeError):
+    """A release record is missing, altered, or a phase cannot be published."""
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def release_dir(phase: str, releases_dir: Path | None = None) -> Path:
+    return Path(releases_dir or RELEASES_DIR) / phase
+
+
+# -- which phases are built --------------------------------------------------------------------------------------
+def data_last_date(processed_dir: Path) -> dt.date | None:
+    """The latest date any record of the tidy tables carries (their phase date or period), or None."""
+    from ..schema import PHASE_DATE, PHASE_PERIOD
+    from ..tables import period_end
+
+    last = None
+    for name, col in list(PHASE_DATE.items()) + list(PHASE_PERIOD.items()):
+        path = Path(processed_dir) / f"{name}.parquet"
+        if not path.exists():
+            continue
+        df = pd.read_parquet(path, columns=None)
+        if col not in df.columns or df.empty:
+            continue
+        d = period_end(df[col]) if name in PHASE_PERIOD and name not in PHASE_DATE else pd.to_datetime(df[col],
+                                                                                                     errors="coerce")
+        d = d.max()
+        if pd.notna(d) and (last is None or d.date() > last):
+            last = d.date()
+    return last
+
+
+def due_phases(cfg: Config, processed_dir: Path, include=()) -> list[str]:
+    """The phases a build makes, in order: the published ones, the first one not yet published (the report in
+    preparation), those marked ``preparing``, those whose cut-off the data have reached, and ``include`` (phases a
+    user asked for by name)."""
+    last = data_last_date(processed_dir)
+    out, first_open = [], True
+    for ph in cfg.phases:
+        due = (ph.is_published or ph.state == "preparing" or first_open or ph.key in set(include or ())
+               or (last is not None and last >= ph.cutoff))
+        if not ph.is_published:
+            first_open = False
+        if due:
+            out.append(ph.key)
+    return out
+
+
+def due_config(cfg: Config, processed_dir: Path, include=()) -> Config:
+    """``cfg`` with only the phases due (see :func:`due_phases`): what the build, the pages and the PDFs see."""
+    keep = set(due_phases(cfg, processed_dir, include))
+    return dataclasses.replace(cfg, phases=[p for p in cfg.phases if p.key in keep])
+
+
+# -- publishing ----------------------------------------------------------------------------------------------------
+def _entries_of(book_dir: Path, phase: str) -> pd.DataFrame:
+    """The published entries of a built phase, from its pages' records; a hidden entry's value is dropped."""
+    frames = []
+    for path in sorted((Path(book_dir) / phase).glob("*/*.cells.csv")):
+        from .settle import read_record
+
+        rec = read_record(path)
+        frames.append(rec)
+    if not frames:
+        return pd.DataFrame(columns=ENTRY_COLUMNS)
+    df = pd.concat(frames, ignore_index=True)
+    df["value"] = df["value"].astype("Int64").where(~df["suppressed"])
+    return df[ENTRY_COLUMNS]
+
+
+def publish(phase: str, cfg: Config, book_dir: Path, published_on: dt.date, releases_dir: Path | None = None,
+            config_path: Path | None = None) -> Path:
+    """Freeze the built ``phase``: write its release record and mark it published in the configuration."""
+    keys = [p.key for p in cfg.phases]
+    if phase not in keys:
+        raise HistoryError(f"tuntematon raportointivaihe '{phase}'; vaiheet: {', '.join(keys)}")
+    ph = cfg.phase(phase)
+    if ph.is_published:
+        raise HistoryError(f"vaihe '{phase}' on jo julkaistu {ph.published_on}: julkaistua raporttia ei muuteta. "
+                           "(already published: a published report is not changed)")
+    earlier = keys[:keys.index(phase)]
+    open_before = [k for k in earlier if not cfg.phase(k).is_published]
+    if open_before:
+        raise HistoryError(f"julkaise ensin aiemmat raportit: {', '.join(open_before)} (publish the earlier "
+                           "reports first)")
+    book_dir = Path(book_dir)
+    src = book_dir / phase
+    pages = sorted(p for p in src.glob("*/*.ipynb")) if src.exists() else []
+    if not pages:
+        raise HistoryError(f"vaiheen '{phase}' sivuja ei ole koottu kansioon {src}: aja ensin `hbeval build` "
+                           "(the phase is not built: run `hbeval build` first)")
+    from ..pipeline import check_stamp
+
+    stale = check_stamp(book_dir)
+    if stale:
+        raise HistoryError("kirja ei ole ajan tasalla, joten sitä ei voi julkaista: aja `hbeval build` ja sitten "
+                           "`hbeval publish` uudelleen.\n" + "\n".join(stale[:5]))
+    dest = release_dir(phase, releases_dir)
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "pages").mkdir(parents=True)
+    for nb in pages:
+        stem = nb.name.removesuffix(".ipynb")
+        for suffix in PAGE_SUFFIXES:
+            f = nb.with_name(stem + suffix)
+            if f.exists():
+                target = dest / "pages" / nb.parent.name / f.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, target)
+    entries = _entries_of(book_dir, phase)
+    entries.to_csv(dest / ENTRIES, index=False)
+    from ..pdf import pdf_name
+
+    pdf = book_dir / "_build" / "pdf" / pdf_name(phase)
+    if pdf.exists():
+        shutil.copyfile(pdf, dest / pdf.name)
+    files = {p.relative_to(dest).as_posix(): _sha(p) for p in sorted(dest.rglob("*")) if p.is_file()}
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    record = {"phase": phase, "published_on": published_on.isoformat(), "digest": digest, "files": files,
+              "entries": int(len(entries)), "hidden": int(entries["suppressed"].sum())}
+    (dest / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    mark_published(config_path or cfg.path, phase, published_on)
+    return dest
+
+
+def mark_published(config_path: Path, phase: str, published_on: dt.date) -> None:
+    """Set ``state: published`` and ``published_on`` of ``phase`` in the YAML configuration (text edit that keeps
+    the file's comments and layout)."""
+    text = Path(config_path).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"\s*-\s*key:\s*{re.escape(phase)}\s*$", line)), None)
+    if start is None:
+        raise HistoryError(f"vaihetta '{phase}' ei löydy tiedostosta {config_path} muodossa '- key: {phase}'")
+    indent = len(lines[start]) - len(lines[start].lstrip()) + 2
+    end = start + 1
+    while end < len(lines) and lines[end].strip() and not lines[end].lstrip().startswith("- ") \
+            and (len(lines[end]) - len(lines[end].lstrip())) >= indent:
+        end += 1
+    block = [line for line in lines[start + 1:end] if not re.match(r"\s*(state|published_on):", line)]
+    block += [" " * indent + "state: published\n", " " * indent + f"published_on: {published_on.isoformat()}\n"]
+    Path(config_path).write_text("".join(lines[:start + 1] + block + lines[end:]), encoding="utf-8")
+
+
+# -- later builds ----------------------------------------------------------------------------------------------
+def verify(phase: str, releases_dir: Path | None = None) -> dict:
+    """The release record of a published phase, its files checked against their digests."""
+    dest = release_dir(phase, releases_dir)
+    path = dest / RECORD
+    if not path.exists():
+        raise HistoryError(f"vaihe '{phase}' on merkitty julkaistuksi, mutta sen julkaisutietoja ei löydy "
+                           f"({path}): palauta kansio releases/{phase}/ versionhallinnasta tai julkaise vaihe "
+                           "komennolla `hbeval publish`. (the release record of a published phase is missing)")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    for rel, digest in record["files"].items():
+        f = dest / rel
+        if not f.exists() or _sha(f) != digest:
+            raise HistoryError(f"julkaistun raportin '{phase}' tiedosto {rel} puuttuu tai on muuttunut: "
+                               "julkaistua raporttia ei muuteta. Palauta se versionhallinnasta. (a file of a "
+                               "published report is missing or altered)")
+    return record
+
+
+def frozen_entries(cfg: Config, releases_dir: Path | None = None) -> pd.DataFrame:
+    """Every published entry of every published phase (checked against its record)."""
+    frames = []
+    for ph in cfg.phases:
+        if ph.is_published:
+            verify(ph.key, releases_dir)
+            df = pd.read_csv(release_dir(ph.key, releases_dir) / ENTRIES, dtype=str, keep_default_na=False)
+            frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=ENTRY_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["suppressed"] = out["suppressed"].str.lower().eq("true")
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("Int64")
+    return out
+
+
+def restore(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
+    """Put a published phase's pages back into the book exactly as they were published."""
+    src = release_dir(phase, releases_dir) / "pages"
+    out = []
+    for f in sorted(src.rglob("*")):
+        if f.is_file():
+            target = Path(book_dir) / phase / f.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists() or target.read_bytes() != f.read_bytes():
+                shutil.copyfile(f, target)
+            out.append(target)
+    return out
+
+
+def corrections(ledger: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
+    """Published numbers that today's data would print differently (late forms, corrected records dated before an
+    earlier cut-off): ``phase, strand, pilot, table, row, col, published, now``. The published report stays as it
+    was; the later report lists the change."""
+    cols = ["phase", "strand", "pilot", "table", "row", "col", "published", "now"]
+    if frozen.empty or ledger.empty:
+        return pd.DataFrame(columns=cols)
+    shown = frozen[~frozen["suppressed"] & frozen["value"].notna()]
+    key = ["strand", "phase", "pilot", "table", "row", "col"]
+    m = shown.merge(ledger[key + ["value"]].rename(columns={"value": "now"}), on=key, how="inner")
+    m = m[m["now"].notna() & (m["now"].astype("Int64") != m["value"].astype("Int64"))]
+    return m.rename(columns={"value": "published"})[cols].reset_index(drop=True)
+
+
+# -- command line ------------------------------------------------------------------------------------------------
+def add_arguments(parser) -> None:
+    parser.add_argument("phase", help="the phase key, e.g. lahtotilanne")
+    parser.add_argument("--date", default=None, help="publication date YYYY-MM-DD (default: today)")
+    parser.add_argument("--book", default=None, help="the built book folder (default: book/)")
+    parser.add_argument("--releases", default=None, help="where release records are kept (default: releases/)")
+
+
+def run_cli(args) -> int:
+    import sys
+
+    from ..config import load_config
+
+    cfg = load_config()
+    date = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    try:
+        dest = publish(args.phase, cfg, Path(args.book) if args.book else REPO_ROOT / "book", date,
+                       Path(args.releases) if args.releases else None)
+    except HistoryError as exc:
+        print(f"hbeval publish: {exc}", file=sys.stderr)
+        return 2
+    print(f"hbeval publish: {args.phase} julkaistu {date.isoformat()}: julkaisutiedot {dest} (lisää kansio "
+          "versionhallintaan); hbeval.yml:n vaihe merkitty julkaistuksi. / Published: commit the release record.")
+    return 0
