@@ -299,6 +299,8 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             for a, b in zip(idx, idx[1:]):
                 if 0 < abs(int(values[b]) - int(values[a])) < min_count:
                     F.append(vec(supports[b]) - vec(supports[a]))
+    if model == "page":
+        _protect_exact_sums(fam.cells, codes, values, is_all, locked)
     if not F:
         return codes, True
     F = np.stack(F)
@@ -371,6 +373,30 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero,
               locked=locked)
     return codes, True
+
+
+def _protect_exact_sums(cells: pd.DataFrame, codes: pd.Series, values, is_all, locked) -> None:
+    """A table modelled page by page (its all-pilots page is not, in general, the sum of the pilots: e.g. anonymous
+    survey answers without a pilot) may still add up exactly in a cell; a reader who notices subtracts. Where the
+    all-pilots cell equals the sum of the pilots' cells and exactly one pilot cell is hidden, hide the smallest
+    non-zero published pilot cell too (it is at least ``min_count``, so the two hidden cells leave each other open).
+    """
+    groups = defaultdict(list)
+    for i, c in enumerate(cells.itertuples(index=False)):
+        groups[(c.phase, c.row, c.col, c.margin)].append(i)
+    for idx in groups.values():
+        alls = [i for i in idx if is_all[i]]
+        parts = [i for i in idx if not is_all[i]]
+        if len(alls) != 1 or len(parts) < 2 or codes.iat[alls[0]]:
+            continue
+        if int(values[alls[0]]) != sum(int(values[i]) for i in parts):
+            continue
+        hidden = [i for i in parts if codes.iat[i]]
+        if len(hidden) != 1:
+            continue
+        free = [i for i in parts if not codes.iat[i] and int(values[i]) > 0 and not locked[i]]
+        if free:
+            codes.iat[min(free, key=lambda i: (int(values[i]), i))] = "complement"   # (never given back)
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
