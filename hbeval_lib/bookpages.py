@@ -266,7 +266,36 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
         agg["reason"] = agg["reason"].map(lambda r: REASONS_FI.get(r, r))
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
     out += release_section(processed_dir, book_dir, cfg)
+    out += corrections_section(processed_dir, cfg)
     return "\n".join(out)
+
+
+def corrections_section(processed_dir: Path, cfg: Config) -> list[str]:
+    """Korjaukset aiempiin raportteihin: published numbers that today's data would print differently (a late form,
+    a corrected record dated before an earlier cut-off). The published report stays as it was. A count's new value
+    is printed only when it differs from the published one by at least ``min_count`` (a smaller difference would be
+    a count of a few persons); a statistic is only said to have changed."""
+    from .release.history import CORRECTIONS
+
+    df = _read_csv(Path(processed_dir) / CORRECTIONS)
+    if df is None or df.empty:
+        return []
+    k = int((cfg.section("disclosure", {}) or {}).get("min_count", 5))
+    phases = {ph.key: ph.name for ph in cfg.phases}
+    rows = []
+    for r in df.itertuples(index=False):
+        table = str(r.table).split(".", 1)[-1]
+        diff = abs(int(r.now) - int(r.published))
+        rows.append({"Raportti": phases.get(r.phase, r.phase), "Osa": STRAND_TITLES.get(r.strand, r.strand),
+                     "Taulukko": table, "Rivi": r.row, "Sarake": r.col, "Julkaistu": int(r.published),
+                     "Nykyisillä tiedoilla": (int(r.now) if diff >= k and getattr(r, "kind", "count") == "count"
+                                              else "muuttunut" if getattr(r, "kind", "count") != "count"
+                                              else f"muuttunut (alle {k})")})
+    return ["## Korjaukset aiempiin raportteihin", "",
+            "Julkaistut raportit pysyvät sellaisina kuin ne julkaistiin. Myöhemmin saapuneet lomakkeet tai "
+            "korjatut tiedot muuttaisivat nykyisillä tiedoilla seuraavia aiemmin julkaistuja lukuja. Uusi luku "
+            f"näytetään, jos muutos on vähintään {k}; pienempi muutos kertoisi muutaman henkilön tiedon.", "",
+            _md_table(pd.DataFrame(rows))]
 
 
 def front_page_status(status: dict) -> str:

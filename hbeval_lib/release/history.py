@@ -17,8 +17,9 @@ in autumn 2018, the final report in spring 2019. A published report cannot be re
   change a published number (a late form, a corrected record dated before the cut-off), the record stays as it was
   and :func:`corrections` lists the change for the later report's corrections section.
 * **Only what is due.** A phase is built when it is published, when it is the first phase not yet published (the
-  report in preparation), when it is marked ``preparing``, or when the data reach its cut-off. In spring 2018,
-  with data up to the baseline cut-off, the interim and final reports are not built.
+  report in preparation), when it is marked ``preparing``, or when the data have got at least halfway from the
+  previous cut-off to its own (:func:`reached`). In spring 2018, with the data of that spring, the interim and
+  final reports are not built.
 """
 
 from __future__ import annotations
@@ -82,21 +83,60 @@ def due_phases(cfg: Config, processed_dir: Path, include=()) -> list[str]:
     preparation), those marked ``preparing``, those whose cut-off the data have reached, and ``include`` (phases a
     user asked for by name)."""
     last = data_last_date(processed_dir)
-    out, first_open = [], True
+    out, first_open, previous = [], True, None
     for ph in cfg.phases:
         due = (ph.is_published or ph.state == "preparing" or first_open or ph.key in set(include or ())
-               or (last is not None and last >= ph.cutoff))
+               or (last is not None and last >= reached(previous, ph.cutoff)))
         if not ph.is_published:
             first_open = False
         if due:
             out.append(ph.key)
+        previous = ph.cutoff
     return out
+
+
+def reached(previous: dt.date | None, cutoff: dt.date) -> dt.date:
+    """The date the data must reach for a report to be due: halfway from the previous report's cut-off to this one's
+    (records come in late and unevenly; data that have not got halfway are clearly of the earlier report's time).
+
+    >>> reached(dt.date(2017, 12, 31), dt.date(2018, 9, 30)).isoformat()
+    '2018-05-16'
+    """
+    if previous is None:
+        return cutoff
+    return previous + (cutoff - previous) / 2
 
 
 def due_config(cfg: Config, processed_dir: Path, include=()) -> Config:
     """``cfg`` with only the phases due (see :func:`due_phases`): what the build, the pages and the PDFs see."""
     keep = set(due_phases(cfg, processed_dir, include))
     return dataclasses.replace(cfg, phases=[p for p in cfg.phases if p.key in keep])
+
+
+def as_of(processed_dir: Path, dest: Path, date: dt.date) -> Path:
+    """The tidy tables as the data stood on ``date``: every record dated after it left out (a researcher's "what did
+    we have in spring 2018"; the release-history test builds each report from its own date's data this way)."""
+    from ..schema import PHASE_DATE, PHASE_PERIOD
+    from ..tables import period_end
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    limit = pd.Timestamp(date)
+    for f in sorted(Path(processed_dir).iterdir()):
+        if f.is_dir():
+            continue
+        name = f.name.removesuffix(".parquet")
+        if f.suffix == ".parquet" and not name.startswith("release_") and (name in PHASE_DATE or name in PHASE_PERIOD):
+            df = pd.read_parquet(f)
+            if name in PHASE_DATE and PHASE_DATE[name] in df.columns:
+                d = pd.to_datetime(df[PHASE_DATE[name]], errors="coerce")
+                df = df[d.notna() & (d <= limit)]
+            elif name in PHASE_PERIOD and PHASE_PERIOD[name] in df.columns:
+                df = df[period_end(df[PHASE_PERIOD[name]]) <= limit]
+            df.reset_index(drop=True).to_parquet(dest / f.name, index=False)
+        elif not name.startswith("release_"):
+            shutil.copyfile(f, dest / f.name)
+    return dest
 
 
 # -- publishing ----------------------------------------------------------------------------------------------------
@@ -241,7 +281,7 @@ def corrections(ledger: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
     """Published numbers that today's data would print differently (late forms, corrected records dated before an
     earlier cut-off): ``phase, strand, pilot, table, row, col, published, now``. The published report stays as it
     was; the later report lists the change."""
-    cols = ["phase", "strand", "pilot", "table", "row", "col", "published", "now"]
+    cols = ["phase", "strand", "pilot", "table", "row", "col", "kind", "published", "now"]
     if frozen.empty or ledger.empty:
         return pd.DataFrame(columns=cols)
     shown = frozen[~frozen["suppressed"] & frozen["value"].notna()]

@@ -503,6 +503,8 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                 if not direct and locked[i]:
                     continue       # a published report's entry: its mark stays as it was printed
                 if not direct:
+                    if i not in primary:
+                        continue   # already a plain dash: what pins it is published (an earlier report's entries)
                     # nothing left to hide: the `<k` marks themselves pin it (e.g. a `<5` total over four `<5`
                     # parts). Print this cell as a plain dash, which says nothing about its size.
                     codes.iat[i] = "mark"

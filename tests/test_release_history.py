@@ -1,0 +1,122 @@
+"""Published is published: the three reports are built from the data as of their own dates, each frozen when it
+is out, and later builds neither change nor hide what an earlier report printed (issue 19).
+
+The sequence on demo data: the baseline report from the data of spring 2018, published; then the data up to the
+interim cut-off plus a corrected baseline record — the interim report, published; then the final report. The
+frozen pages are byte-identical in every later build, the correction is listed, only what is due is built, and
+the intruder, reading the final book (which holds all three published reports side by side), recovers nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hbeval_lib import config as C
+from hbeval_lib.release import history
+
+pytestmark = pytest.mark.slow
+
+
+def _pages(book: Path, phase: str) -> dict[str, bytes]:
+    return {p.relative_to(book).as_posix(): p.read_bytes() for p in sorted((book / phase).glob("*/*.ipynb"))}
+
+
+def test_phase_state_is_validated(tmp_path):
+    text = C.DEFAULT_CONFIG.read_text(encoding="utf-8")
+    bad = tmp_path / "hbeval.yml"
+    bad.write_text(text.replace("    cutoff: 2017-12-31", "    cutoff: 2017-12-31\n    state: published"),
+                   encoding="utf-8")
+    with pytest.raises(C.ConfigError, match="published_on"):
+        C.load_config(bad)
+    history.mark_published(bad, "lahtotilanne", dt.date(2018, 5, 15))
+    cfg = C.load_config(bad)
+    assert cfg.phase("lahtotilanne").is_published and cfg.phase("lahtotilanne").published_on == dt.date(2018, 5, 15)
+    assert not cfg.phase("valiarviointi").is_published
+    # the rest of the file (comments, other phases) is as it was
+    assert bad.read_text(encoding="utf-8").count("\n") == text.count("\n") + 2
+
+
+def test_reports_released_a_year_apart(tmp_path, monkeypatch):
+    from hbeval_lib import demo, intruder, pipeline
+    from hbeval_lib.bookpages import write_pages
+
+    cfg_path = tmp_path / "hbeval.yml"
+    shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
+    monkeypatch.setenv("HBEVAL_CONFIG", str(cfg_path))
+    monkeypatch.setenv("HBEVAL_DRAFT", "1")
+    raw, full = tmp_path / "raw", tmp_path / "processed_all"
+    demo.generate(raw, seed=11, clients=120)
+    pipeline.ensure_processed(raw, full, C.load_config(cfg_path), progress=False)
+    from hbeval_lib import bench
+
+    book = bench.copy_book_sources(tmp_path / "book")
+    releases = tmp_path / "releases"
+
+    def build(name: str, as_of: dt.date, edit=None):
+        proc = history.as_of(full, tmp_path / f"processed_{name}", as_of)
+        if edit:
+            edit(proc)
+        rep = pipeline.run(processed_dir=proc, book_dir=book, jobs=2, progress=False, releases_dir=releases,
+                           cache_dir=tmp_path / "cache")
+        return proc, rep
+
+    # spring 2018: only the baseline report is due
+    p1, rep1 = build("2018a", dt.date(2018, 3, 31))
+    assert {j.split("/")[0] for j in rep1.executed} == {"lahtotilanne"}
+    assert not (book / "valiarviointi").exists() and not (book / "loppuraportti").exists()
+    history.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
+    baseline = _pages(book, "lahtotilanne")
+    entries = pd.read_csv(releases / "lahtotilanne" / history.ENTRIES, keep_default_na=False)
+    # the record holds what was published, never a hidden value
+    assert (entries.loc[entries["suppressed"].astype(str) == "True", "value"].astype(str) == "").all()
+    assert entries["suppressed"].astype(str).eq("True").any()
+
+    # autumn 2018: the interim data plus a corrected baseline record (one measurement dated before the baseline
+    # cut-off turns out to be a duplicate and is removed)
+    def correct(proc: Path):
+        kyky = pd.read_parquet(proc / "kykyviisari.parquet")
+        early = kyky[pd.to_datetime(kyky["date"]) <= pd.Timestamp(C.load_config(cfg_path).phases[0].cutoff)]
+        big = early["pilot"].value_counts().index[0]
+        drop = early[early["pilot"] == big].index[:6]
+        kyky.drop(index=drop).reset_index(drop=True).to_parquet(proc / "kykyviisari.parquet", index=False)
+
+    p2, rep2 = build("2018b", dt.date(2018, 10, 31), edit=correct)
+    assert {j.split("/")[0] for j in rep2.executed} == {"valiarviointi"}     # the baseline is never re-executed
+    assert _pages(book, "lahtotilanne") == baseline
+    assert not (book / "loppuraportti").exists()                               # not due yet
+    fixes = pd.read_csv(p2 / history.CORRECTIONS)
+    assert (fixes["phase"] == "lahtotilanne").any(), "the corrected baseline record is listed as a correction"
+    history.publish("valiarviointi", C.load_config(cfg_path), book, dt.date(2018, 11, 30), releases, cfg_path)
+    interim = _pages(book, "valiarviointi")
+
+    # spring 2019: the final report; both earlier reports restored exactly as published
+    p3, rep3 = build("2019", dt.date(2019, 4, 30), edit=correct)
+    assert {j.split("/")[0] for j in rep3.executed} == {"loppuraportti"}
+    assert _pages(book, "lahtotilanne") == baseline and _pages(book, "valiarviointi") == interim
+    led = pd.read_parquet(p3 / "release_ledger.parquet")
+    frozen = led[led["phase"].isin(["lahtotilanne", "valiarviointi"])]
+    assert frozen["frozen"].all()
+    # every published entry kept its decision
+    ent = history.frozen_entries(C.load_config(cfg_path), releases)
+    key = ["strand", "phase", "pilot", "table", "row", "col"]
+    m = ent.merge(led[key + ["suppressed"]], on=key, suffixes=("_published", "_now"))
+    assert len(m) and (m["suppressed_published"] == m["suppressed_now"]).all()
+    # a record altered after publication is refused
+    nb = sorted((releases / "lahtotilanne" / "pages").rglob("*.ipynb"))[0]
+    original = nb.read_bytes()
+    nb.write_bytes(original + b" ")
+    with pytest.raises(history.HistoryError, match="muuttunut"):
+        history.verify("lahtotilanne", releases)
+    nb.write_bytes(original)
+    # the intruder reads the final book, which holds all three published reports side by side
+    cfg = history.due_config(C.load_config(cfg_path), p3)
+    write_pages(book, p3, None, cfg)
+    assert "Korjaukset aiempiin raportteihin" in (book / "_generated" / "aineisto.md").read_text(encoding="utf-8")
+    pipeline.jupyter_book_build(book)
+    res = intruder.attack(book / "_build" / "html")
+    assert res.ok, res.summary() + "\n" + res.findings.head(20).to_string()
