@@ -40,7 +40,7 @@ RELEASES_DIR = REPO_ROOT / "releases"
 RECORD = "record.json"
 ENTRIES = "entries.csv"
 CORRECTIONS = "release_corrections.csv"   # in the processed folder: published numbers today's data change
-ENTRY_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "suppressed", "code"]
+ENTRY_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "margin", "value", "suppressed", "code"]
 PAGE_SUFFIXES = (".ipynb", ".results.csv", ".suppressions.csv")
 
 
@@ -260,6 +260,29 @@ def frozen_entries(cfg: Config, releases_dir: Path | None = None) -> pd.DataFram
     out = pd.concat(frames, ignore_index=True)
     out["suppressed"] = out["suppressed"].str.lower().eq("true")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("Int64")
+    return out
+
+
+def frozen_cells(cells: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
+    """The collected cells with each published phase's cells replaced by what that report published: its entries,
+    valued from today's data where they can be (a hidden entry's true value is recomputed, never stored), else by
+    the printed value. Cells today's data would add to a published page are not published: they are left out."""
+    from . import ledger as L
+
+    if fixed is None or not len(fixed):
+        return cells
+    key = ["strand", "phase", "pilot", "table", "row", "col"]
+    phases = set(fixed["phase"])
+    keep = cells[~cells["phase"].isin(phases)]
+    now = cells[cells["phase"].isin(phases)][key + ["value"]].drop_duplicates(key)
+    f = fixed.copy()
+    f["margin"] = f["margin"].fillna("").astype(str) if "margin" in f.columns else ""
+    m = f.merge(now.rename(columns={"value": "now"}), on=key, how="left")
+    m["value"] = m["now"].astype("Int64").fillna(m["value"].astype("Int64"))
+    m = m[m["value"].notna() | m["kind"].eq("stat")]
+    m = m.assign(primary="")[L.COLUMNS]
+    out = pd.concat([keep, m], ignore_index=True)
+    out["value"] = pd.to_numeric(out["value"]).astype("Int64")
     return out
 
 

@@ -229,6 +229,10 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
             part.to_parquet(processed_dir / f"release_cells_{s}.parquet", index=False)
     cells = pd.concat([pd.read_parquet(processed_dir / f"release_cells_{s}.parquet") for s in strands],
                       ignore_index=True) if strands else L.Collector().frame()
+    if fixed is not None and len(fixed):   # a published report's cells are what it published (release history)
+        from .history import frozen_cells
+
+        cells = frozen_cells(cells, fixed)
     t1 = time.monotonic()
     # the protection is a function of the cells and the thresholds only: the same cells (e.g. after an edit of a
     # notebook's code that changes no published number) reuse the protected ledger
