@@ -300,7 +300,18 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
                 if 0 < abs(int(values[b]) - int(values[a])) < min_count:
                     F.append(vec(supports[b]) - vec(supports[a]))
     if model == "page":
-        _protect_exact_sums(fam.cells, codes, values, is_all, locked)
+        _protect_exact_sums(fam.cells, codes, values, is_all, locked, min_count)
+    else:
+        # several small pilot cells of one row: the all-pilots cell minus the shown pilots gives their sum, which
+        # must not be a small count either (e.g. two pilots' "<5" together 4 persons)
+        by_shape = defaultdict(list)
+        for i, c in enumerate(fam.cells[["phase", "row", "col", "margin"]].itertuples(index=False, name=None)):
+            if not is_all[i]:
+                by_shape[c].append(i)
+        for idx in by_shape.values():
+            hid = [i for i in idx if codes.iat[i] in ("count", "margin", "zero")]
+            if len(hid) >= 2 and 0 < sum(int(values[i]) for i in hid) < min_count:
+                F.append(vec(sorted({a for i in hid for a in supports[i]})))
     if not F:
         return codes, True
     F = np.stack(F)
@@ -375,7 +386,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     return codes, True
 
 
-def _protect_exact_sums(cells: pd.DataFrame, codes: pd.Series, values, is_all, locked) -> None:
+def _protect_exact_sums(cells: pd.DataFrame, codes: pd.Series, values, is_all, locked, min_count: int = 5) -> None:
     """A table modelled page by page (its all-pilots page is not, in general, the sum of the pilots: e.g. anonymous
     survey answers without a pilot) may still add up exactly in a cell; a reader who notices subtracts. Where the
     all-pilots cell equals the sum of the pilots' cells and exactly one pilot cell is hidden, hide the smallest
@@ -392,7 +403,8 @@ def _protect_exact_sums(cells: pd.DataFrame, codes: pd.Series, values, is_all, l
         if int(values[alls[0]]) != sum(int(values[i]) for i in parts):
             continue
         hidden = [i for i in parts if codes.iat[i]]
-        if len(hidden) != 1:
+        # one hidden pilot cell would be the difference; several would give their sum, which must not be small
+        if not hidden or (len(hidden) > 1 and not 0 < sum(int(values[i]) for i in hidden) < min_count):
             continue
         free = [i for i in parts if not codes.iat[i] and int(values[i]) > 0 and not locked[i]]
         if free:
