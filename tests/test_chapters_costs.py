@@ -102,7 +102,13 @@ def test_no_statistic_of_an_arm_under_the_threshold(run):
         else:
             assert not per_month["suppressed"] and per_month["n"] == n
             assert run.glue[f"costs_per_client_month_{arm}"] == report.eur(per_month["estimate"])
-            assert not (run.shown["payer_month"].table[label] == NOT_SHOWN).any()
+            # a payer's mean is hidden only by the magnitude rules of its euro sum (few contributors, dominance)
+            hidden = run.shown["payer_month"].table.index[run.shown["payer_month"].table[label] == NOT_SHOWN]
+            logged = set(run.log.loc[run.log["table"] == "kustannukset.maksajat", "cell"])
+            for payer in hidden:
+                item = "cost_total" if payer == "Yhteensä" else next(
+                    f"cost_{k}" for k, v in ch.costs.PAYER_LABELS.items() if v == payer)
+                assert f"{arm} / {item}" in logged, (payer, logged)
     both = all(n >= run.min_n for n in run.n.values())
     assert run.res.loc["costs.incremental", "suppressed"] == (not both)
     assert (run.glue["costs_incremental"] == NOT_SHOWN) == (not both)
@@ -285,3 +291,18 @@ def test_non_finite_icer_is_never_published_and_the_page_says_why(tmp_path):
     assert res.loc["cea.icer", "suppressed"] and glue["cea_icer"] == NOT_SHOWN
     assert not res.loc["cea.delta_c", "suppressed"]          # the finite numbers are still published
     assert not np.isinf(res[NUMERIC].to_numpy(dtype=float)).any()
+
+
+def test_a_payer_mean_resting_on_one_client_is_not_shown():
+    """A mean over all 30 clients of an arm is the euro sum divided by 30: when one client alone has costs from that
+    payer, the mean gives that client's costs (the issue's "payer means on one contributor")."""
+    from types import SimpleNamespace
+
+    from hbeval_lib.disclosure import Disclosure
+
+    priced = pd.DataFrame({"arm": ["hb"] * 30, "cost_laheiset": [0.0] * 29 + [950.0],
+                           "cost_kunta": [100.0 + i for i in range(30)]})
+    rep = SimpleNamespace(dc=Disclosure(table_prefix="kustannukset"))
+    a = SimpleNamespace(results={"priced": priced})
+    assert not ch.payer_ok(rep, a, "hb", "cost_laheiset")
+    assert ch.payer_ok(rep, a, "hb", "cost_kunta")

@@ -209,6 +209,16 @@ def resource_use(rep: Report, a: CostAnalysis) -> Shown:
                                     "yhteissumma jaettuna asiakkuuskuukausien summalla).")
 
 
+def payer_ok(rep: Report, a: CostAnalysis, arm: str, item: str) -> bool:
+    """Whether a payer's mean cost of an arm may be shown: a mean over all the arm's clients is its euro sum divided
+    by a known number, so the sum's magnitude rules apply (at least ``min_n_stat`` clients with costs from that
+    payer, no one or two dominating) — one decision for the table, both bases and the figure."""
+    priced = a.results.get("priced")
+    if priced is None or item not in priced.columns:
+        return True
+    return rep.dc.magnitude_ok(priced.loc[priced["arm"] == arm, item], "maksajat", f"{arm} / {item}")
+
+
 def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
     """Mean costs by payer and arm with bootstrap CIs, per client-month or per clienthood (``basis``)."""
     if not a.has:
@@ -219,7 +229,8 @@ def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
     for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
         rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
                                                          fmt=report.eur)
-                                               if a.arm_ok[arm] and (arm, item) in s.index else NOT_SHOWN)
+                                               if a.arm_ok[arm] and (arm, item) in s.index
+                                               and payer_ok(rep, a, arm, item) else NOT_SHOWN)
                        for arm in ARMS}
     tab = pd.DataFrame(rows).T
     tab.index.name = "Maksaja"
@@ -235,11 +246,20 @@ def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
     drawn = [arm for arm in ARMS if a.arm_ok[arm] and rep.dc.figure_ok(a.n[arm], f"kustannukset_kuvio.{arm}")]
     fig, ax = plt.subplots(figsize=(7, 4))
     bottom = np.zeros(len(drawn))
+    hidden = np.zeros(len(drawn))
     for i, p in enumerate(costs.PAYERS):
-        vals = np.array([s.get((arm, f"cost_{p}"), 0.0) for arm in drawn])
+        # a segment is a payer's mean: drawn only when the table shows it (magnitude rules); the hidden ones of a
+        # bar are drawn together as one grey segment
+        ok = [payer_ok(rep, a, arm, f"cost_{p}") for arm in drawn]
+        raw = np.array([s.get((arm, f"cost_{p}"), 0.0) for arm in drawn])
+        vals = np.where(ok, raw, 0.0)
+        hidden += np.where(ok, 0.0, raw)
         ax.bar([plots.ARM_LABELS[arm] for arm in drawn], vals, bottom=bottom, label=costs.PAYER_LABELS[p],
                color=plots.PALETTE[i])
         bottom += vals
+    if (hidden > 0).any():
+        ax.bar([plots.ARM_LABELS[arm] for arm in drawn], hidden, bottom=bottom, label="Peitetty (tietosuoja)",
+               color="0.8", hatch="//", edgecolor="0.5")
     ax.set_ylabel("€ / asiakaskuukausi")
     ax.set_xlabel("")
     _fi_axis(ax.yaxis, 0)
