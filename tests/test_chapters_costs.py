@@ -306,3 +306,27 @@ def test_a_payer_mean_resting_on_one_client_is_not_shown():
     a = SimpleNamespace(results={"priced": priced})
     assert not ch.payer_ok(rep, a, "hb", "cost_laheiset")
     assert ch.payer_ok(rep, a, "hb", "cost_kunta")
+
+
+def test_a_provider_type_budget_sum_of_one_client_is_not_shown():
+    """A provider type's budget euros bought by one client alone (e.g. a single 388 € purchase) are that client's
+    purchase: hidden, and one more type with it (the types add up to the shown total)."""
+    from types import SimpleNamespace
+
+    from hbeval_lib import costs as C
+    from hbeval_lib.disclosure import Disclosure
+
+    keys = list(ch.PROVIDERS)
+    n = 25
+    use = pd.DataFrame({"arm": ["hb"] * n, "budget_eur": [3000.0] * n})
+    for j, k in enumerate(keys):
+        use[f"budget_use_{k}"] = [100.0 + 10 * i + j for i in range(n)]
+    use[f"budget_use_{keys[0]}"] = [0.0] * (n - 1) + [388.0]
+    use["budget_use_eur"] = use[[f"budget_use_{k}" for k in keys]].sum(axis=1)
+    rep = SimpleNamespace(dc=Disclosure(table_prefix="kustannukset"))
+    a = SimpleNamespace(has=True, results={"use": use, "budget": C.budget_summary(use)})
+    tab = ch.budgets(rep, a).table
+    first = f"– tuottaja: {ch.PROVIDERS[keys[0]]}"
+    assert tab.at[first, "Euroa"] == ch.NOT_SHOWN and "388" not in tab.to_string()
+    hidden = [r for r in tab.index if r.startswith("– tuottaja") and tab.at[r, "Euroa"] == ch.NOT_SHOWN]
+    assert len(hidden) >= 2 or len(keys) == 1

@@ -282,10 +282,27 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
              "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]), "Osuus käytöstä": ""},
             {"Erä": "Toteutunut käyttö yhteensä", "Euroa": report.eur(b.loc["budget_use_eur", "total"]),
              "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]), "Osuus käytöstä": "100 %"}]
+    use = a.results.get("use")
+    hb = use[(use["arm"] == "hb") & (use["budget_eur"] > 0)] if use is not None else None
+    ok = {}
+    for k in PROVIDERS:
+        # a provider type's euros (sum, mean, share) are a magnitude: at least min_n_stat clients with purchases
+        # from it and no one or two dominating (the same rule as the service-process page's provider shares)
+        col = f"budget_use_{k}"
+        ok[k] = hb is None or col not in hb.columns or float(hb[col].sum()) == 0 or \
+            rep.dc.magnitude_ok(hb[col], "budjetit.tuottajat", k)
+    # the provider types add up to the total use: one hidden non-zero type would follow from the others
+    hidden = [k for k in ok if not ok[k]]
+    rest = sorted((k for k in ok if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0),
+                  key=lambda k: (float(hb[f"budget_use_{k}"].sum()), k))
+    if len(hidden) == 1 and rest:
+        ok[rest[0]] = False
+        rep.dc.record("budjetit.tuottajat", rest[0], "secondary")
     for k, label in PROVIDERS.items():
         r = b.loc[f"budget_use_{k}"]
-        rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]),
-                     "Keskimäärin / asiakas": report.eur(r["mean"]), "Osuus käytöstä": report.pct(r["share"])})
+        rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]) if ok[k] else NOT_SHOWN,
+                     "Keskimäärin / asiakas": report.eur(r["mean"]) if ok[k] else NOT_SHOWN,
+                     "Osuus käytöstä": report.pct(r["share"]) if ok[k] else NOT_SHOWN})
     budget = b.loc["budget_eur", "total"]
     use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
     return Shown(table=pd.DataFrame(rows).set_index("Erä"), caption=(
