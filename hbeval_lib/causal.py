@@ -276,7 +276,7 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
         keep1 = independent_columns(X_out, h_rows)
         keep0 = np.intersect1d(keep0, keep1)
     Xo = X_out[:, keep0]
-    if Xo.shape[1] >= n0 or (estimand == "ATE" and Xo.shape[1] >= n1):
+    if Xo.shape[1] >= int(c_rows.sum()) or (estimand == "ATE" and Xo.shape[1] >= int(h_rows.sum())):
         out["reason"] = "mallissa on enemmän muuttujia kuin verrokkiasiakkaita"
         return out
     beta, conv = fit_logistic(Xp, t)

@@ -154,6 +154,51 @@ def percentile_ci(draws, level: float = 0.95) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def studentized_ci(values: np.ndarray, idx: np.ndarray, level: float = 0.95,
+                   denominator: np.ndarray | None = None, rows: np.ndarray | None = None) -> tuple[float, float]:
+    """Bootstrap-t (studentized) interval of one arm's mean, or of a ratio of sums ``Σ value / Σ denominator``.
+
+    ``idx`` (B × n) holds the replicates' row positions into ``values`` (one arm's columns of
+    :func:`stratified_indices`); ``rows`` are that arm's row positions (the sample the point estimate is
+    computed on; default: all of ``values``). Each replicate gives ``t* = (θ* − θ) / se*`` with the replicate's own standard
+    error (the mean's ``sd / √n``; the ratio's linearised ``sd(c − R m) / (√n · mean(m))``), and the interval is
+    ``[θ − q(1 − α/2) se, θ − q(α/2) se]`` (Efron & Tibshirani 1993, ch. 12). Unlike the percentile interval it
+    corrects for the skewness of costs: with 20 clients per arm and gamma-distributed costs it covers the true
+    mean about 94 % of the time where the percentile interval covers 82–87 % (``make validate``). NaN values are
+    left out. Returns ``(low, high)`` (NaN with fewer than two finite values).
+    """
+    v = np.asarray(values, dtype=float)
+    den = np.ones_like(v) if denominator is None else np.asarray(denominator, dtype=float)
+    ok = np.isfinite(v) & np.isfinite(den)
+    if ok.sum() < 2:
+        return (np.nan, np.nan)
+    c, m = np.where(ok, v, 0.0), np.where(ok, den, 0.0)
+    okf = ok.astype(float)
+
+    def stat(cc, mm, kk):   # sums along the last axis → (theta, se)
+        n = kk.sum(axis=-1)
+        sc, sm = cc.sum(axis=-1), mm.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = sc / sm
+            ss = (cc ** 2).sum(axis=-1) - 2 * r * (cc * mm).sum(axis=-1) + r ** 2 * (mm ** 2).sum(axis=-1)
+            se = np.sqrt(np.maximum(ss, 0.0) / (n - 1) / n) / (sm / n)
+        return r, se
+
+    r0 = np.arange(len(v)) if rows is None else np.asarray(rows)
+    theta, se = stat(c[r0], m[r0], okf[r0])
+    if not (np.isfinite(se) and se > 0):
+        return (float(theta), float(theta))
+    tb, seb = stat(c[idx], m[idx], okf[idx])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tstar = (tb - theta) / seb
+    tstar = tstar[np.isfinite(tstar)]
+    if tstar.size == 0:
+        return (np.nan, np.nan)
+    a = (1 - level) / 2
+    q_lo, q_hi = np.quantile(tstar, [a, 1 - a])
+    return float(theta - q_hi * se), float(theta - q_lo * se)
+
+
 def _scales(X: np.ndarray) -> np.ndarray:
     """Column scales that make ``X`` well conditioned (sd of a column, 1 for a constant column)."""
     sd = X.std(axis=0)

@@ -663,6 +663,8 @@ DRIVERS = ("start", "age", "labour_status")
 #: Finnish names of the model covariates (for reasons and method texts)
 COVARIATE_FI = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
                 "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
+#: share of the target's HB clients in covariate levels without any control above which the arms are separated
+SEPARATED_SHARE = 0.25
 #: the smallest degrees of freedom of a published doubly robust interval
 MIN_DF = 3
 #: width of each outcome's scale (Kykyviisari 0–10, Osallisuustesti 1–5): no published interval is wider
@@ -787,9 +789,12 @@ class OutcomeAnalysis:
         """Separation by a categorical covariate, found **before** rare levels are merged (merging a level that
         occurs in one arm only would hide the separation and leave its clients without comparators).
 
-        A level with HB clients of the target but no control anywhere (ATE: also the reverse) leaves those
-        clients without a comparator; when they are more than :data:`hbeval_lib.causal.MAX_CLIPPED_SHARE` of the
-        target's HB clients (or controls), the positivity assumption fails. Returns the Finnish reason, or ``""``.
+        A level with at least ``min_level_n`` HB clients of the target but no control anywhere (ATE: also the
+        reverse) leaves those clients without a comparator; when they are more than :data:`SEPARATED_SHARE` of the
+        target's HB clients (or controls), the positivity assumption fails: a level that common would appear among
+        15 controls with probability above 98.5 % if both arms came from one population, so its absence is
+        structural. (A rarer level without controls can be a sampling zero: it is merged into ``muut`` as before,
+        and the propensity model's own checks still apply.) Returns the Finnish reason, or ``""``.
         """
         from . import causal
 
@@ -800,15 +805,18 @@ class OutcomeAnalysis:
             if c == "pilot" and self.target_pilot is not None:
                 continue  # the target pilot's own arms are checked by the estimator
             s = d[c].astype("string").fillna(causal.MISSING_LEVEL).astype(str).to_numpy()
-            alone_hb = [lv for lv in sorted(set(s[t & tg])) if not (s[~t] == lv).any()]
-            alone_c = [lv for lv in sorted(set(s[~t & tg])) if not (s[t] == lv).any()]
+            big = int(self.options["min_level_n"])
+            alone_hb = [lv for lv in sorted(set(s[t & tg])) if not (s[~t] == lv).any()
+                        and int((s[t & tg] == lv).sum()) >= big]
+            alone_c = [lv for lv in sorted(set(s[~t & tg])) if not (s[t] == lv).any()
+                       and int((s[~t & tg] == lv).sum()) >= big]
             share_hb = float(np.isin(s[t & tg], alone_hb).sum()) / max(n1, 1)
             share_c = float(np.isin(s[~t & tg], alone_c).sum()) / max(n0, 1)
             name = COVARIATE_FI.get(c, c)
-            if share_hb > causal.MAX_CLIPPED_SHARE:
+            if share_hb > SEPARATED_SHARE:
                 return (f"taustatekijä {name} erottaa ryhmät: luokka ”{alone_hb[0]}” esiintyy vain HB-asiakkailla, "
                         "joten heille ei ole vertailukohtaa (positiivisuusoletus ei päde)")
-            if self.options["estimand"] == "ATE" and share_c > causal.MAX_CLIPPED_SHARE:
+            if self.options["estimand"] == "ATE" and share_c > SEPARATED_SHARE:
                 return (f"taustatekijä {name} erottaa ryhmät: luokka ”{alone_c[0]}” esiintyy vain verrokeilla "
                         "(positiivisuusoletus ei päde)")
         return ""

@@ -43,9 +43,9 @@ USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö, min / asiakaskuukausi
               "budget_use_eur": "HB-budjetin käyttö, € / asiakaskuukausi"}
 PAYER_CAPTIONS = {
     "client_month": "Taulukko: keskimääräiset kustannukset asiakaskuukautta kohden maksajittain (95 %:n "
-                    "bootstrap-luottamusväli suluissa).",
+                    "studentisoitu bootstrap-t-luottamusväli suluissa; se ottaa huomioon kustannusten vinouden).",
     "clienthood": "Taulukko: keskimääräiset kustannukset koko asiakkuuden ajalta (tarkasteluvaiheen loppuun asti) "
-                  "maksajittain (95 %:n bootstrap-luottamusväli suluissa)."}
+                  "maksajittain (95 %:n studentisoitu bootstrap-t-luottamusväli suluissa)."}
 TOO_FEW_TO_COMPARE = ("Ryhmien vertailuun tarvitaan vähintään kymmenen asiakasta kummassakin ryhmässä; "
                       "sitä ei vielä ole.")
 TOO_FEW_FOR_CEA = ("Kustannusvaikuttavuutta ei voi vielä arvioida: kummassakin ryhmässä tarvitaan vähintään "

@@ -458,6 +458,10 @@ def _finite(*xs) -> bool:
     return all(x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(x) for x in xs)
 
 
+#: the difference cell of an estimate withheld by the publication rules (the interval cell says why)
+NO_ESTIMATE = "ei arviota"
+
+
 def _ci_cell(est: dict, digits: int = 2) -> str:
     """``lo … hi``, or a Finnish reason when the interval is not finite (never ``inf``/``nan``)."""
     if _finite(est.get("ci_low"), est.get("ci_high")):
@@ -544,7 +548,8 @@ def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
             "Mittari": _outcome_name(o), "Asema": ROLE_FI[e["role"]],
             "n (HB)": rep.count(e["n_obs"]["hb"], "vaikutus", f"{o}.n_hb"),
             "n (verrokki)": rep.count(e["n_obs"]["verrokki"], "vaikutus", f"{o}.n_verrokki"),
-            "Ero HB − verrokki": NOT_SHOWN if hidden else num(p.get("estimate"), 2),
+            "Ero HB − verrokki": NOT_SHOWN if hidden else (num(p.get("estimate"), 2) if _finite(p.get("estimate"))
+                                                           else NO_ESTIMATE),
             "95 % LV": NOT_SHOWN if hidden else _ci_cell(p),
             "p": NOT_SHOWN if hidden else (wb.fmt_p(p["p_value"]) if finite else MISSING_CI),
             "p (Holm)": NOT_SHOWN if hidden else ("" if e["role"] == "primary" else wb.fmt_p(e["p_holm"])),
