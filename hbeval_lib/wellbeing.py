@@ -670,7 +670,7 @@ MIN_DF = 3
 #: width of each outcome's scale (Kykyviisari 0–10, Osallisuustesti 1–5): no published interval is wider
 SCALE_WIDTH = {"kykyviisari": 10.0, "osallisuustesti": 4.0}
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
-                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
+                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_interactions": True, "mi_iterations": 5, "seed": 20190331,
                      "confidence": 0.95}
 
 
@@ -850,7 +850,8 @@ class OutcomeAnalysis:
                 if np.isfinite(aux).sum() >= 5:  # the interim score as an auxiliary variable
                     cols.append(aux[:, None])
                 Xm = self.X[:, self.model_columns[1:]]
-                inter = self.t[:, None] * Xm[:, self._driver_columns()]
+                inter = (self.t[:, None] * Xm[:, self._driver_columns()] if self.options["mi_interactions"]
+                         else np.empty((len(self.t), 0)))
                 mat = np.hstack([*cols, self.t[:, None], Xm, inter])
                 done = causal.mice_pmm(mat, m=int(self.options["mi_imputations"]),
                                        n_iter=int(self.options["mi_iterations"]), seed=int(self.options["seed"]))

@@ -703,7 +703,9 @@ def kykyviisari_within(rep: Report) -> Section:
     return Section(text="Muutos ryhmittäin (asiakkaat, joilla on sekä alku- että loppumittaus): keskimääräinen "
                         "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä d_z (muutoksen keskiarvo "
                         "jaettuna muutoksen keskihajonnalla). d_z kuvaa muutosta ryhmän sisällä, **ei HB:n "
-                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla.",
+                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset testit ovat "
+                        "kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä pidä "
+                        "päätellä HB:n vaikutusta.",
                    table=_within_table(rep, outcomes))
 
 
@@ -985,11 +987,15 @@ def survey_comparison(rep: Report) -> Section:
     if survey is None:
         return Section()
     cmp = wb.compare_items(survey, _conf(rep).get("comparison_pairs", []))
+    # one family: the HB-vs-control tests of the items that may be shown (Holm, as R p.adjust)
+    keys = [f"asiakaskysely.{r.hb_item}_{r.verrokki_item}." + ("share_diff" if r.kind == "yesno" else "rank_biserial")
+            for r in cmp.itertuples()]
+    oks = [rep.dc.stat_ok(min(r.n_hb, r.n_verrokki), k, "n") for r, k in zip(cmp.itertuples(), keys)]
+    holm = causal.holm({i: r.p_value for i, r in enumerate(cmp.itertuples()) if oks[i]})
     rows = []
-    for r in cmp.itertuples():
+    for i, r in enumerate(cmp.itertuples()):
         yesno = r.kind == "yesno"
-        key = f"asiakaskysely.{r.hb_item}_{r.verrokki_item}." + ("share_diff" if yesno else "rank_biserial")
-        ok = rep.dc.stat_ok(min(r.n_hb, r.n_verrokki), key, "n")
+        key, ok = keys[i], oks[i]
         if yesno:
             rep.res.add(key, f"Asiakaskysely: {r.label} (kyllä-osuuksien ero HB − verrokki)",
                         r.mean_hb - r.mean_verrokki if ok else None, n=r.n_hb + r.n_verrokki, p_value=r.p_value,
@@ -1006,10 +1012,14 @@ def survey_comparison(rep: Report) -> Section:
                      "HB": mean(r.mean_hb), "Verrokki": mean(r.mean_verrokki),
                      "Testi": ("Fisher" if yesno else "Mann–Whitney") if ok else NOT_SHOWN,
                      "p": wb.fmt_p(r.p_value) if ok else NOT_SHOWN,
+                     "p (Holm)": wb.fmt_p(holm.get(i, math.nan)) if ok else NOT_SHOWN,
                      "r (rank-biserial)": num(r.r_rb, 2) if ok and not yesno else ""})
     return Section(text="Ryhmien vertailu: keskiarvot (Likert 1–5, elämäntilanteen muutos 1–3), Mann–Whitneyn "
                         "testi ja rank-biserial-korrelaatio (positiivinen = HB-asiakkaat vastasivat "
-                        "myönteisemmin).", table=pd.DataFrame(rows))
+                        "myönteisemmin). **Vertailu on kuvaileva:** sitä ei ole vakioitu taustatekijöillä, joiden "
+                        "perusteella asiakkaat valikoituivat HB:hen, joten ero ei ole HB:n vaikutus. Koska "
+                        "väittämiä verrataan monta, p (Holm) on monivertailukorjattu p-arvo; korjaamaton p on "
+                        "vain suuntaa antava.", table=pd.DataFrame(rows))
 
 
 def survey_hb_figure(rep: Report) -> Section:
