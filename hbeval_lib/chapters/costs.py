@@ -588,7 +588,8 @@ def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
     unit = f"€ / piste, {outcome_label(c['outcome'])}" if c is not None else "€ / piste"
     q = c.get("reading") if c is not None else None
     where = f"; {q['name']}" if ok and q and q.get("quadrant") else ""
-    rows = [("cea.icer", f"ICER, vakioitu ({unit}{where})"), ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu"),
+    rows = [("cea.icer", f"ICER, vakioitu ({unit}{where})"),
+            ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu (ensisijainen kaksoisrobusti arvio)"),
             ("cea.delta_c", "Kustannusten erotus HB − verrokki, vakioitu (€ / asiakkuus)"),
             ("cea.icer_unadjusted", f"ICER, vakioimaton ({unit})"),
             ("cea.delta_e_unadjusted", "Vaikutuksen erotus HB − verrokki, vakioimaton"),
