@@ -325,7 +325,8 @@ def summarise(effects: pd.DataFrame, costs: pd.DataFrame, reference: str, wtp) -
     Returns
     -------
     dict
-        With two arms: ``icer`` (float), ``eib``, ``ceac``, ``evpi`` (Series indexed by wtp),
+        With two arms: ``icer`` (float), ``quadrant`` (of the mean increments, :func:`quadrant`: read the ICER with
+        :func:`icer_reading`), ``eib``, ``ceac``, ``evpi`` (Series indexed by wtp),
         ``quadrants`` (mapping NE/NW/SW/SE → share of draws), ``delta_e``, ``delta_c`` (mean
         increments), ``ib`` (DataFrame draws × wtp) and ``best`` (Series: arm with the highest
         expected net benefit at each k). With several comparators, ``icer`` is a Series by comparator,

@@ -320,7 +320,9 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
         "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC3) keskivirheellä: pienissä ryhmissä "
-        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi."))
+        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on vakioitu samoilla "
+        "lähtötilanteen tekijöillä kuin kustannusvaikuttavuusanalyysin kustannuserotus (ikä, työmarkkina-asema, "
+        "pilotti, asiakasryhmä, sukupuoli ja perherakenne, sikäli kuin otoksen koko sallii)."))
 
 
 def cea_intro(rep: Report, a: CostAnalysis) -> Shown:

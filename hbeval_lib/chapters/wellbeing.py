@@ -635,6 +635,9 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
                "tasonsa: HB:n vaikutus estimoidaan tämän pilotin HB-asiakkaille, mutta valikoitumista ja muutosta "
                "kuvaavat mallit sovitetaan koko aineistoon, jotta pienenkään pilotin arviosta ei tarvitse jättää "
                "valikoitumista ohjaavia tekijöitä pois. ")
+            + "Taustatekijät ovat asiakasrekisterin tietoja, ja niiden oletetaan kuvaavan tilannetta asiakkuuden "
+            "alussa; rekisterin työvoimastatuksella ei ole päivämäärää, joten jos se on päivitetty myöhemmin, se voi "
+            "olla osin HB:n seurausta ja vääristää arviota. "
             + "Arviota ei julkaista, jos kallistumapistemalli ei konvergoi, jokin taustatekijä erottaa ryhmät "
             "(lähes) täysin tai ryhmien päällekkäisyys on heikko, eikä luottamusväliä, jonka vapausasteita on alle "
             f"{wb.MIN_DF} tai joka on mittarin asteikkoa leveämpi; taulukko kertoo silloin syyn. "
