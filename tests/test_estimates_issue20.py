@@ -273,3 +273,15 @@ def test_bootstrap_t_point_is_the_arms_own_mean():
     lo, hi = cea.studentized_ci(v, idx[:, cols["b"]], rows=np.arange(10, 20))
     assert lo < 4.5 < hi and hi < 100                        # around arm b's mean, not the pooled one
     assert cea.studentized_ci(v, idx[:, cols["a"]], rows=np.arange(10)) == (100.0, 100.0)
+
+
+def test_age_separating_the_arms_stops_the_primary_estimate():
+    # every HB client is older than every control: the logistic fit diverges (no categorical level to merge)
+    rng = np.random.default_rng(4)
+    d = _frame(rng, 50, 50)
+    d["age"] = np.where(d["arm"] == "hb", rng.uniform(50, 70, len(d)), rng.uniform(20, 45, len(d)))
+    a = wb.effect_analysis(d, scale_width=10)
+    fit = a.complete_case()
+    p = a.primary()
+    assert not p["published"] and math.isnan(p["estimate"]) and not fit["published"]
+    assert "konvergoinut" in p["reason"] or "erottuminen" in p["reason"]
