@@ -826,7 +826,7 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
 
     When the primary effect is not published (``reason``), there is no base case. The unadjusted difference of
     means on the paired sample (clients with a start and a follow-up measurement and a cost) is the sensitivity
-    analysis (``result_unadjusted``, a client bootstrap). The willingness-to-pay grid reaches at least three times
+    analysis (``result_unadjusted``; HC3 t intervals, draws matched to them in the same way). The willingness-to-pay grid reaches at least three times
     the base-case ICER.
 
     Returns
@@ -857,6 +857,17 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
     out["unadjusted"] = una
     if una["point"] is None or len(una["effects"]) == 0:
         return out
+    if all(np.isfinite(una["point"][x].get("ci_low", np.nan)) for x in ("e", "c")):
+        # the sensitivity analysis's draws too get the spread of its table intervals (HC3 t), so its CEAC is as
+        # certain as its table; the correlation is the client bootstrap's
+        de_u = una["effects"][reference] - una["effects"][comparator]
+        dc_u = una["costs"][reference] - una["costs"][comparator]
+        corr_u = float(np.corrcoef(de_u, dc_u)[0, 1]) if de_u.std() > 0 and dc_u.std() > 0 else 0.0
+        m = _cea.matched_draws(una["point"]["e"], una["point"]["c"], corr_u,
+                               float(una["effects"][comparator].mean()), float(una["costs"][comparator].mean()),
+                               replicates, seed, level, reference, comparator)
+        una = {**una, "effects": m["effects"], "costs": m["costs"], "scale": m["scale"]}
+        out["unadjusted"] = una
     if effect is None:
         out["reason"] = "ensisijaista vaikutusarviota ei ole (ei analysoitavia mittauksia)"
         return out
@@ -891,5 +902,6 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
     out["reading"] = _cea.icer_reading(peff, pc)
     for k in conf.get("wtp_report", []):
         out["inmb"][float(k)] = _cea.inmb_matched(adj, float(k), level)
-        out["inmb_unadjusted"][float(k)] = _cea.inmb_interval(una, float(k), level)
+        out["inmb_unadjusted"][float(k)] = (_cea.inmb_matched(una, float(k), level) if "scale" in una
+                                            else _cea.inmb_interval(una, float(k), level))
     return out

@@ -367,7 +367,8 @@ def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
                  "Perustapauksen kustannusvaikuttavuustason ja hyväksyttävyyskäyrän toistot arvotaan niin, että "
                  "niiden hajonta on taulukon luottamusvälien mukainen ja erotusten välinen korrelaatio on "
                  "asiakkaiden bootstrap-toistoista; ne eivät siis väitä tulosta varmemmaksi kuin taulukko. "
-                 "Vakioimaton erotus (samat asiakkaat, bootstrap-toistot) on herkkyysanalyysi.")
+                 "Vakioimaton erotus (ryhmien keskiarvojen erotus asiakkailla, joilla on sekä mittaukset että "
+                 "kustannus; toistot samalla tavalla) on herkkyysanalyysi.")
     elif c.get("reason"):
         text += f"Kustannusvaikuttavuuden perustapausta ei lasketa: {c['reason']}."
     return Shown(text=text)
