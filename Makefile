@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book pdf tex test bench sweep reference venv intake demo clean
+.PHONY: book pdf tex test bench sweep validate reference venv intake demo clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -56,6 +56,13 @@ bench: $(STAMP)
 ## nothing (tens of minutes on two cores; `make test` runs a light sweep of two sets, tests/test_sweep.py)
 sweep: $(STAMP)
 	$(PY) -m hbeval_lib.sweep --full --jobs $(JOBS)
+
+## make validate: simulation check of every published interval type (bias, coverage, width, failure rate) at
+## pilot-page sizes (10–60 per arm) and all-pilots sizes (150–600); a few minutes on two cores, not a timed test;
+## writes the table into docs/validation.md (VALIDATE_REPS replications per row, default 200)
+VALIDATE_REPS ?= 200
+validate: $(STAMP)
+	$(PY) -m hbeval_lib.validate --reps $(VALIDATE_REPS) --write docs/validation.md
 
 intake: $(STAMP)
 	$(VENV)/bin/hbeval intake

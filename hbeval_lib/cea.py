@@ -154,6 +154,51 @@ def percentile_ci(draws, level: float = 0.95) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def studentized_ci(values: np.ndarray, idx: np.ndarray, level: float = 0.95,
+                   denominator: np.ndarray | None = None, rows: np.ndarray | None = None) -> tuple[float, float]:
+    """Bootstrap-t (studentized) interval of one arm's mean, or of a ratio of sums ``Σ value / Σ denominator``.
+
+    ``idx`` (B × n) holds the replicates' row positions into ``values`` (one arm's columns of
+    :func:`stratified_indices`); ``rows`` are that arm's row positions (the sample the point estimate is
+    computed on; default: all of ``values``). Each replicate gives ``t* = (θ* − θ) / se*`` with the replicate's own standard
+    error (the mean's ``sd / √n``; the ratio's linearised ``sd(c − R m) / (√n · mean(m))``), and the interval is
+    ``[θ − q(1 − α/2) se, θ − q(α/2) se]`` (Efron & Tibshirani 1993, ch. 12). Unlike the percentile interval it
+    corrects for the skewness of costs: with 20 clients per arm and gamma-distributed costs it covers the true
+    mean about 94 % of the time where the percentile interval covers 82–87 % (``make validate``). NaN values are
+    left out. Returns ``(low, high)`` (NaN with fewer than two finite values).
+    """
+    v = np.asarray(values, dtype=float)
+    den = np.ones_like(v) if denominator is None else np.asarray(denominator, dtype=float)
+    ok = np.isfinite(v) & np.isfinite(den)
+    if ok.sum() < 2:
+        return (np.nan, np.nan)
+    c, m = np.where(ok, v, 0.0), np.where(ok, den, 0.0)
+    okf = ok.astype(float)
+
+    def stat(cc, mm, kk):   # sums along the last axis → (theta, se)
+        n = kk.sum(axis=-1)
+        sc, sm = cc.sum(axis=-1), mm.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = sc / sm
+            ss = (cc ** 2).sum(axis=-1) - 2 * r * (cc * mm).sum(axis=-1) + r ** 2 * (mm ** 2).sum(axis=-1)
+            se = np.sqrt(np.maximum(ss, 0.0) / (n - 1) / n) / (sm / n)
+        return r, se
+
+    r0 = np.arange(len(v)) if rows is None else np.asarray(rows)
+    theta, se = stat(c[r0], m[r0], okf[r0])
+    if not (np.isfinite(se) and se > 0):
+        return (float(theta), float(theta))
+    tb, seb = stat(c[idx], m[idx], okf[idx])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tstar = (tb - theta) / seb
+    tstar = tstar[np.isfinite(tstar)]
+    if tstar.size == 0:
+        return (np.nan, np.nan)
+    a = (1 - level) / 2
+    q_lo, q_hi = np.quantile(tstar, [a, 1 - a])
+    return float(theta - q_hi * se), float(theta - q_lo * se)
+
+
 def _scales(X: np.ndarray) -> np.ndarray:
     """Column scales that make ``X`` well conditioned (sd of a column, 1 for a constant column)."""
     sd = X.std(axis=0)
@@ -280,7 +325,8 @@ def summarise(effects: pd.DataFrame, costs: pd.DataFrame, reference: str, wtp) -
     Returns
     -------
     dict
-        With two arms: ``icer`` (float), ``eib``, ``ceac``, ``evpi`` (Series indexed by wtp),
+        With two arms: ``icer`` (float), ``quadrant`` (of the mean increments, :func:`quadrant`: read the ICER with
+        :func:`icer_reading`), ``eib``, ``ceac``, ``evpi`` (Series indexed by wtp),
         ``quadrants`` (mapping NE/NW/SW/SE → share of draws), ``delta_e``, ``delta_c`` (mean
         increments), ``ib`` (DataFrame draws × wtp) and ``best`` (Series: arm with the highest
         expected net benefit at each k). With several comparators, ``icer`` is a Series by comparator,
@@ -322,7 +368,7 @@ def summarise(effects: pd.DataFrame, costs: pd.DataFrame, reference: str, wtp) -
         de, dc = e[:, r] - e[:, j], c[:, r] - c[:, j]
         ib = k[None, :] * de[:, None] - dc[:, None]          # draws × wtp
         mde, mdc = (float(de.mean()), float(dc.mean())) if len(de) else (np.nan, np.nan)
-        per[comp] = {"icer": mdc / mde if mde != 0 else np.nan,
+        per[comp] = {"icer": mdc / mde if mde != 0 else np.nan, "quadrant": quadrant(mde, mdc),
                      "eib": pd.Series(ib.mean(axis=0) if len(de) else np.nan, index=wtp_index, name="eib"),
                      "ceac": pd.Series((ib > 0).mean(axis=0) if len(de) else np.nan, index=wtp_index,
                                        name="ceac"),
@@ -543,3 +589,109 @@ def inmb_interval(boot: dict, k: float, level: float = 0.95) -> dict:
     error accounts for the correlation of costs and effects).
     """
     return ols_t_interval(k * boot["y"]["e"] - boot["y"]["c"], boot["X"], level=level)
+
+
+# -- quadrant-aware reading of the point estimate -----------------------------------------------------------------
+#: the CE-plane quadrants of HB − control (Δe right, Δc up) in Finnish
+QUADRANT_FI = {"NE": "koillinen", "NW": "luoteinen", "SW": "lounainen", "SE": "kaakkoinen"}
+
+
+def quadrant(de: float, dc: float) -> str | None:
+    """The CE-plane quadrant of a point ``(Δe, Δc)``: ``NE`` better and dearer, ``SE`` better and cheaper
+    (dominant), ``SW`` worse and cheaper, ``NW`` worse and dearer (dominated); None when ``Δe`` is zero or a value
+    is not finite (no ICER)."""
+    if de is None or dc is None or not (np.isfinite(de) and np.isfinite(dc)) or de == 0:
+        return None
+    if de > 0:
+        return "NE" if dc > 0 else "SE"
+    return "NW" if dc > 0 else "SW"
+
+
+def icer_reading(pe: Mapping, pc: Mapping) -> dict:
+    """How to read the ICER of the point estimate, by quadrant (Finnish; Drummond et al. 2015, ch. 11).
+
+    Returns ``quadrant`` (NE/NW/SW/SE or None), ``name`` (a short Finnish label for a table cell), ``text`` (a
+    sentence for the caption), ``rule`` (the decision rule of the acceptability curve in words) and ``uncertain``
+    (the effect interval contains zero, so the ICER is unstable). In the south-west the ICER is the **saving per
+    point of effect lost**: HB is cost-effective only at willingness-to-pay values *below* it, so the ordinary
+    rule ("ICER below the threshold") is reversed and the acceptability curve falls as k grows.
+    """
+    de, dc = pe.get("estimate"), pc.get("estimate")
+    q = quadrant(de, dc)
+    lo, hi = pe.get("ci_low"), pe.get("ci_high")
+    uncertain = bool(lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi)
+    names = {"NE": "koillinen: HB parempi ja kalliimpi", "SE": "kaakkoinen: HB parempi ja halvempi (dominoiva)",
+             "SW": "lounainen: HB huonompi ja halvempi", "NW": "luoteinen: HB huonompi ja kalliimpi (dominoitu)"}
+    texts = {
+        "NE": ("HB on piste-estimaatin mukaan parempi ja kalliimpi (koillinen neljännes): ICER on lisäkustannus "
+               "yhtä lisäpistettä kohden, ja HB on kustannusvaikuttava, kun maksuhalukkuus on vähintään ICER."),
+        "SE": ("HB on piste-estimaatin mukaan sekä parempi että halvempi (kaakkoinen neljännes, dominoiva); "
+               "negatiivinen ICER ei ole hinta."),
+        "SW": ("HB on piste-estimaatin mukaan huonompi ja halvempi (lounainen neljännes): ICER on säästö yhtä "
+               "menetettyä pistettä kohden, ei lisäpisteen hinta. HB on kustannusvaikuttava vain, jos "
+               "maksuhalukkuus on ICERiä pienempi (säästö on arvokkaampi kuin menetetty vaikutus); tavallinen "
+               "päätössääntö on siis käänteinen."),
+        "NW": ("HB on piste-estimaatin mukaan huonompi ja kalliimpi (luoteinen neljännes, dominoitu); negatiivinen "
+               "ICER ei ole hinta."),
+    }
+    rules = {
+        "NE": "käyrä nousee maksuhalukkuuden kasvaessa; HB on kustannusvaikuttava ICERiä suuremmilla arvoilla",
+        "SE": "HB on kustannusvaikuttava kaikilla maksuhalukkuuksilla piste-estimaatin mukaan",
+        "SW": ("käyrä laskee maksuhalukkuuden kasvaessa, koska HB säästää mutta heikentää vaikutusta; HB on "
+               "kustannusvaikuttava vain ICERiä pienemmillä maksuhalukkuuksilla"),
+        "NW": "HB ei ole kustannusvaikuttava millään maksuhalukkuudella piste-estimaatin mukaan",
+    }
+    return {"quadrant": q, "name": names.get(q, "ei määritelty (vaikutuserotus on nolla)"),
+            "text": texts.get(q, ""), "rule": rules.get(q, ""), "uncertain": uncertain}
+
+
+def interval_scale(est: Mapping, level: float = 0.95) -> float:
+    """The normal standard deviation whose central ``level`` interval has the width of ``est``'s interval
+    (``(ci_high − ci_low) / (2 z)``): draws with this spread reproduce the reported interval."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    lo, hi = est.get("ci_low", np.nan), est.get("ci_high", np.nan)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi < lo:
+        return np.nan
+    return float((hi - lo) / (2 * z))
+
+
+def matched_draws(pe: Mapping, pc: Mapping, corr: float, comparator_e: float, comparator_c: float,
+                  replicates: int = 2000, seed: int = 0, level: float = 0.95, reference: str = "hb",
+                  comparator: str = "verrokki") -> dict:
+    """CE-plane draws of the base case whose spread matches the reported intervals.
+
+    The effect difference (the doubly robust primary estimate, pooled over imputations) and the adjusted cost
+    difference have their own interval methods; a client bootstrap of a simpler estimator would have a different
+    spread (narrower at 20–40 per arm), so the CE plane, the CEAC and the quadrant shares would claim more
+    certainty than the table. Here the draws are bivariate normal with the two intervals' scales
+    (:func:`interval_scale`) and the correlation ``corr`` of the two differences (from the joint client bootstrap),
+    centred exactly on the point estimates (deviations demeaned), so BCEA's ICER, EIB and the plane's centre are
+    the published numbers and the 2.5 / 97.5 % points of the draws are the table's interval limits.
+
+    Returns the shape of :func:`bootstrap_cea`: ``effects``, ``costs`` (DataFrames draws × arms; the comparator
+    column holds the comparator's mean, the reference column comparator + difference), ``point`` and ``scale``.
+    """
+    se, sc = interval_scale(pe, level), interval_scale(pc, level)
+    rho = float(np.clip(corr, -0.999, 0.999)) if np.isfinite(corr) else 0.0
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((int(replicates), 2))
+    z -= z.mean(axis=0)
+    z /= z.std(axis=0)       # exactly unit variance, so the spread is the interval's
+    de = pe["estimate"] + se * z[:, 0]
+    dc = pc["estimate"] + sc * (rho * z[:, 0] + np.sqrt(1 - rho ** 2) * z[:, 1])
+    dc = dc - dc.mean() + pc["estimate"]
+    eff = pd.DataFrame({reference: comparator_e + de, comparator: np.full(len(de), comparator_e)})
+    cst = pd.DataFrame({reference: comparator_c + dc, comparator: np.full(len(dc), comparator_c)})
+    return {"effects": eff, "costs": cst, "point": {"e": dict(pe), "c": dict(pc)},
+            "scale": {"e": se, "c": sc, "corr": rho}}
+
+
+def inmb_matched(boot: Mapping, k: float, level: float = 0.95) -> dict:
+    """INMB ``k·Δe − Δc`` of :func:`matched_draws` with the normal interval of the same draws' distribution
+    (``sd² = k² s_e² + s_c² − 2 k ρ s_e s_c``)."""
+    pe, pc, s = boot["point"]["e"], boot["point"]["c"], boot["scale"]
+    est = k * pe["estimate"] - pc["estimate"]
+    var = (k * s["e"]) ** 2 + s["c"] ** 2 - 2 * k * s["corr"] * s["e"] * s["c"]
+    sd = float(np.sqrt(var)) if np.isfinite(var) and var >= 0 else np.nan
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return {"estimate": float(est), "se": sd, "ci_low": est - z * sd, "ci_high": est + z * sd}

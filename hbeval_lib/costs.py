@@ -461,7 +461,8 @@ def summary_columns() -> list[str]:
 
 def cost_summary(priced: pd.DataFrame, replicates: int = 2000, seed: int = 0, level: float = 0.95,
                  columns: list[str] | None = None) -> pd.DataFrame:
-    """Mean costs by arm per client-month and per clienthood with percentile bootstrap CIs.
+    """Mean costs by arm per client-month and per clienthood with bootstrap-t CIs
+    (:func:`hbeval_lib.cea.studentized_ci`; the percentile interval under-covers skewed costs in small arms).
 
     Per client-month is the ratio of sums (total euros / total client-months of the arm), which weights
     clients by their months; per clienthood is the mean of client totals. The bootstrap resamples clients
@@ -474,15 +475,16 @@ def cost_summary(priced: pd.DataFrame, replicates: int = 2000, seed: int = 0, le
     """
     columns = columns or summary_columns()
     priced = priced.reset_index(drop=True)
-    index = _cea.stratified_indices(priced["arm"], replicates, seed)
+    idx, cols = _cea.stratified_indices(priced["arm"], replicates, seed)
     rows = []
     for basis, den in (("client_month", "months"), ("clienthood", None)):
-        draws = _cea.bootstrap_means(priced, columns, index=index, denominator=den)
         point = _cea.point_means(priced, columns, denominator=den)
-        for arm, d in draws.items():
+        dv = None if den is None else priced[den].to_numpy(dtype=float)
+        for arm, pos in cols.items():
             n = int((priced["arm"] == arm).sum())
             for col in columns:
-                lo, hi = _cea.percentile_ci(d[col], level)
+                lo, hi = _cea.studentized_ci(priced[col].to_numpy(dtype=float), idx[:, pos], level, dv,
+                                             rows=np.flatnonzero(priced["arm"].to_numpy() == arm))
                 rows.append({"arm": arm, "item": col, "basis": basis, "estimate": point.loc[arm, col],
                              "ci_low": lo, "ci_high": hi, "n": n})
     return pd.DataFrame(rows)
@@ -490,15 +492,16 @@ def cost_summary(priced: pd.DataFrame, replicates: int = 2000, seed: int = 0, le
 
 def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: str = "client_month",
                      reference: str = "hb", comparator: str = "verrokki", replicates: int = 2000, seed: int = 0,
-                     level: float = 0.95, adjust_for: tuple[str, ...] = ("pilot", "client_group"),
-                     min_level: int = 5) -> pd.DataFrame:
+                     level: float = 0.95, adjust_for: tuple[str, ...] | None = None,
+                     min_level: int = 5, per_parameter: int = 5) -> pd.DataFrame:
     """Incremental cost (reference − comparator), unadjusted and adjusted by regression, with t intervals.
 
     The unadjusted difference uses the same statistic as :func:`cost_summary` (per client-month: the ratio of
     sums, i.e. a regression of cost / months on the arm weighted by months). The adjusted difference is the
     arm coefficient of an unweighted OLS regression of the per-client cost (per client-month: cost / months,
-    months floored at a quarter) on the arm and dummies of ``adjust_for`` (rare levels merged,
-    :func:`hbeval_lib.cea.collapse_rare`). Note that the adjusted estimate weights clients equally while the
+    months floored at a quarter) on the arm and the baseline covariates :data:`COST_COVARIATES` (``adjust_for``;
+    the design of :func:`adjusted_cost_difference`, the same one the cost-effectiveness analysis uses, so the
+    report has one adjusted cost difference per basis). Note that the adjusted estimate weights clients equally while the
     unadjusted one weights them by months. The intervals are HC3 t intervals
     (:func:`hbeval_lib.cea.ols_t_interval`), which keep their coverage with skewed costs and small arms where
     the percentile bootstrap does not; ``replicates`` and ``seed`` are kept for the callers' signature.
@@ -529,9 +532,41 @@ def incremental_cost(priced: pd.DataFrame, column: str = "cost_total", basis: st
         r = _cea.ols_t_interval(c, arm, level=level)
         out.loc["unadjusted", ["estimate", "ci_low", "ci_high"]] = [r["estimate"], r["ci_low"], r["ci_high"]]
         y = c
-    r = _cea.ols_t_interval(y, design_matrix(d, reference, adjust_for, min_level=min_level), level=level)
+    r, _ = adjusted_cost_difference(d.assign(_y=y), "_y", reference, adjust_for, min_level, per_parameter, level)
     out.loc["adjusted", ["estimate", "ci_low", "ci_high"]] = [r["estimate"], r["ci_low"], r["ci_high"]]
     return out
+
+
+#: the one covariate set of every adjusted cost difference (the roster's baseline characteristics; the cost has no
+#: baseline measurement), in the order they enter when the sample allows fewer parameters
+COST_COVARIATES = ("age", "labour_status", "pilot", "client_group", "gender", "family_structure")
+ROSTER_COVARIATES = ("age", "gender", "family_structure", "labour_status")
+
+
+def with_covariates(priced: pd.DataFrame, clients: pd.DataFrame | None) -> pd.DataFrame:
+    """``priced`` (indexed by client id) with the roster's baseline covariates joined (missing ones stay NaN)."""
+    if clients is None or clients.empty or "client_id" not in clients.columns:
+        return priced
+    cov = [c for c in ROSTER_COVARIATES if c in clients.columns and c not in priced.columns]
+    if not cov:
+        return priced
+    r = clients.drop_duplicates("client_id").assign(client_id=lambda x: x["client_id"].astype(str))
+    r = r.set_index("client_id")[cov]
+    out = priced.copy()
+    for c in cov:
+        out[c] = pd.Series(priced.index.astype(str), index=priced.index).map(r[c]).to_numpy()
+    return out
+
+
+def adjusted_cost_difference(d: pd.DataFrame, column: str, reference: str = "hb", covariates=None,
+                             min_level: int = 5, per_parameter: int = 5, level: float = 0.95) -> tuple[dict, dict]:
+    """The adjusted cost difference ``reference − comparator``: the arm coefficient of an OLS regression of
+    ``column`` on the arm and :data:`COST_COVARIATES` (:func:`hbeval_lib.cea.covariate_design`: age linear with a
+    missingness indicator, categorical levels under ``min_level`` merged, at least ``per_parameter`` clients per
+    parameter), with its HC3 t interval. Returns ``(interval dict, design info)``."""
+    X, info = _cea.covariate_design(d, reference, COST_COVARIATES if covariates is None else covariates,
+                                    min_level=min_level, per_parameter=per_parameter)
+    return _cea.ols_t_interval(d[column].to_numpy(float), X, level=level), info
 
 
 def design_matrix(d: pd.DataFrame, reference: str, adjust_for=(), extra: list[str] | None = None,
@@ -675,8 +710,13 @@ def load_tables(processed, phase: str, pilot: str, cfg: Config | None = None) ->
 
 
 def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None = None,
-            replicates: int | None = None, seed: int | None = None) -> dict:
+            replicates: int | None = None, seed: int | None = None,
+            pooled: Mapping[str, pd.DataFrame] | None = None, pilot: str | None = None) -> dict:
     """Run the cost and cost-effectiveness analysis of one phase on loaded tables.
+
+    ``pooled`` (all pilots' tables) and ``pilot`` are given on a pilot's page: the CEA's effect difference is then
+    the pilot's primary effect from the pooled model, as on the wellbeing page
+    (:func:`hbeval_lib.wellbeing.headline_analysis`).
 
     Returns
     -------
@@ -703,11 +743,13 @@ def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None =
     if clients.empty:
         return res
     use = resource_use(tables, cutoff, cfg)
-    priced = price(use, uc)
+    priced = with_covariates(price(use, uc), clients)
     res.update(use=use, priced=priced, budget=budget_summary(use))
     res["summary"] = cost_summary(priced, replicates, seed, level)
     res["incremental"] = {b: incremental_cost(priced, basis=b, reference=ref, comparator=comp,
-                                              replicates=replicates, seed=seed, level=level)
+                                              replicates=replicates, seed=seed, level=level,
+                                              min_level=int(conf.get("min_level_n", 5)),
+                                              per_parameter=int(conf.get("clients_per_parameter", 5)))
                           for b in ("client_month", "clienthood")}
     ty = tables.get("tyoaika")
     res["by_task"] = (worker_time(ty, clients, uc, cfg.section("task_codebook"))[1]
@@ -728,9 +770,17 @@ def analyse(tables: Mapping[str, pd.DataFrame], phase: str, cfg: Config | None =
         end_occasions = _wb.phase_scope(phase)["end_occasions"]
     except ValueError:
         end_occasions = ("loppu",)
+    src = pooled if pooled is not None else tables
+    wb_options = _wb.analysis_options(cfg.section("wellbeing"))
+    cost_data = priced.assign(cost=cost.to_numpy())
     for role, (table, col) in effects.items():
+        effect = None
+        m_all = src.get(table)
+        if m_all is not None and len(m_all) and col in m_all.columns and end_occasions:
+            effect = _wb.headline_analysis(m_all, src.get("clients"), col, end_occasions,
+                                           pilot if pooled is not None else None, wb_options, table=table)
         res["cea"][role] = cea_analysis(tables.get(table), clients, col, cost, end_occasions, conf,
-                                        ref, comp, replicates, seed, level)
+                                        ref, comp, replicates, seed, level, effect=effect, cost_data=cost_data)
         res["cea"][role]["outcome"] = f"{table}.{col}"
     return res
 
@@ -758,26 +808,39 @@ def effect_outcome(cfg: Config) -> tuple[str, str]:
 
 def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: str, cost: pd.Series,
                  end_occasions, conf: Mapping, reference: str = "hb", comparator: str = "verrokki",
-                 replicates: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+                 replicates: int = 2000, seed: int = 0, level: float = 0.95, effect=None,
+                 cost_data: pd.DataFrame | None = None) -> dict:
     """The cost-effectiveness analysis of one effect measure.
 
-    The sample is the wellbeing strand's change-score sample (:func:`hbeval_lib.wellbeing.paired_scores`:
-    clients with a start and a follow-up measurement of ``column``, follow-up occasions of the phase) that
-    also have a cost. The base case (``result``) is the covariate-adjusted bootstrap
-    (:func:`hbeval_lib.cea.bootstrap_cea` with ``adjust=True``); the unadjusted difference of means is the
-    sensitivity analysis (``result_unadjusted``). The willingness-to-pay grid reaches at least three times
+    Base case (``adjusted`` / ``result``):
+
+    * **Δe is the primary estimand**: the doubly robust, multiply imputed HB − control difference in change of
+      the wellbeing strand (``effect``: an :class:`hbeval_lib.wellbeing.OutcomeAnalysis`, whose ``primary()`` is
+      the wellbeing page's headline number, with its publication rules);
+    * **Δc is the adjusted cost difference** of :func:`adjusted_cost_difference` on every client with a cost
+      (``cost_data``: the priced clients with the roster covariates and the ``cost`` column of the CEA's basis) —
+      the same number and covariate set as the adjusted difference of the cost table (:func:`incremental_cost`);
+    * the draws (:func:`hbeval_lib.cea.matched_draws`) have the two intervals' spread and the correlation of the
+      two differences in a joint client bootstrap of the paired sample, so the CE plane, the CEAC and the
+      quadrant shares are as certain as the table, no more.
+
+    When the primary effect is not published (``reason``), there is no base case. The unadjusted difference of
+    means on the paired sample (clients with a start and a follow-up measurement and a cost) is the sensitivity
+    analysis (``result_unadjusted``; HC3 t intervals, draws matched to them in the same way). The willingness-to-pay grid reaches at least three times
     the base-case ICER.
 
     Returns
     -------
     dict
-        ``data`` (the sample), ``n`` (clients per arm), ``n_pairs`` (clients per arm with both measurements,
-        before requiring a cost), ``adjusted`` / ``unadjusted`` (bootstrap_cea outputs), ``result`` /
-        ``result_unadjusted`` (:func:`hbeval_lib.cea.summarise`, or None), ``wtp`` (grid), ``inmb``
-        (k → :func:`hbeval_lib.cea.inmb_interval` of the base case, for the reported k), ``inmb_unadjusted``.
+        ``data`` (the paired sample), ``n`` (clients per arm with an observed end score behind Δe), ``n_cost``
+        (clients per arm behind Δc), ``n_pairs``, ``adjusted`` (:func:`hbeval_lib.cea.matched_draws` output plus
+        ``design``) / ``unadjusted`` (:func:`hbeval_lib.cea.bootstrap_cea`), ``result`` / ``result_unadjusted``
+        (:func:`hbeval_lib.cea.summarise`, or None), ``reading`` (:func:`hbeval_lib.cea.icer_reading`), ``wtp``,
+        ``inmb`` / ``inmb_unadjusted`` (k → interval), ``reason`` (Finnish, when there is no base case).
     """
-    out: dict = {"data": None, "n": {}, "n_pairs": {}, "adjusted": None, "unadjusted": None, "result": None,
-                 "result_unadjusted": None, "wtp": _cea.wtp_grid(conf), "inmb": {}, "inmb_unadjusted": {}}
+    out: dict = {"data": None, "n": {}, "n_cost": {}, "n_pairs": {}, "adjusted": None, "unadjusted": None,
+                 "result": None, "result_unadjusted": None, "wtp": _cea.wtp_grid(conf), "inmb": {},
+                 "inmb_unadjusted": {}, "reading": None, "reason": ""}
     if measures is None or measures.empty or column not in measures.columns or not end_occasions:
         return out
     pairs = _wb.paired_scores(measures, column, end_occasions, clients)
@@ -788,20 +851,57 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
     data = pairs.merge(cost, left_on="client_id", right_index=True, how="inner").dropna(subset=["change", "cost"])
     data = data.sort_values("client_id", kind="stable").reset_index(drop=True)
     out["data"] = data
-    out["n"] = data["arm"].value_counts().to_dict()
     kw = {"reference": reference, "comparator": comparator, "replicates": replicates, "seed": seed, "level": level}
-    adj = _cea.bootstrap_cea(data, adjust=True, min_level=int(conf.get("min_level_n", 5)),
-                             per_parameter=int(conf.get("clients_per_parameter", 5)), **kw)
+    min_level, per_par = int(conf.get("min_level_n", 5)), int(conf.get("clients_per_parameter", 5))
     una = _cea.bootstrap_cea(data, adjust=False, **kw)
-    out.update(adjusted=adj, unadjusted=una)
-    if adj["point"] is None or len(adj["effects"]) == 0:
+    out["unadjusted"] = una
+    if una["point"] is None or len(una["effects"]) == 0:
         return out
-    pe, pc = adj["point"]["e"]["estimate"], adj["point"]["c"]["estimate"]
-    icer = pc / pe if pe != 0 else np.nan
+    if all(np.isfinite(una["point"][x].get("ci_low", np.nan)) for x in ("e", "c")):
+        # the sensitivity analysis's draws too get the spread of its table intervals (HC3 t), so its CEAC is as
+        # certain as its table; the correlation is the client bootstrap's
+        de_u = una["effects"][reference] - una["effects"][comparator]
+        dc_u = una["costs"][reference] - una["costs"][comparator]
+        corr_u = float(np.corrcoef(de_u, dc_u)[0, 1]) if de_u.std() > 0 and dc_u.std() > 0 else 0.0
+        m = _cea.matched_draws(una["point"]["e"], una["point"]["c"], corr_u,
+                               float(una["effects"][comparator].mean()), float(una["costs"][comparator].mean()),
+                               replicates, seed, level, reference, comparator)
+        una = {**una, "effects": m["effects"], "costs": m["costs"], "scale": m["scale"]}
+        out["unadjusted"] = una
+    if effect is None:
+        out["reason"] = "ensisijaista vaikutusarviota ei ole (ei analysoitavia mittauksia)"
+        return out
+    pe = effect.primary()
+    out["n"] = dict(zip(_wb.ARMS, effect.observed_end()))
+    if not pe.get("published") or not np.isfinite(pe.get("estimate", np.nan)):
+        out["reason"] = pe.get("reason") or "ensisijaista vaikutusarviota ei julkaista"
+        return out
+    cd = cost_data if cost_data is not None else data
+    cd = cd[cd["arm"].isin([reference, comparator]) & cd["cost"].notna()].reset_index(drop=True)
+    out["n_cost"] = cd["arm"].value_counts().to_dict()
+    pc, design = adjusted_cost_difference(cd, "cost", reference, None, min_level, per_par, level)
+    if not np.isfinite(pc.get("ci_low", np.nan)):
+        out["reason"] = "kustannuserotukselle ei voitu laskea luottamusväliä"
+        return out
+    # the correlation of the two differences: joint client bootstrap of the adjusted regressions (paired sample)
+    joint = _cea.bootstrap_cea(data, adjust=True, min_level=min_level, per_parameter=per_par, **kw)
+    dde = joint["effects"][reference] - joint["effects"][comparator]
+    ddc = joint["costs"][reference] - joint["costs"][comparator]
+    corr = float(np.corrcoef(dde, ddc)[0, 1]) if dde.std() > 0 and ddc.std() > 0 else 0.0
+    e0 = float(data.loc[data["arm"] == comparator, "change"].mean())
+    c0 = float(cd.loc[cd["arm"] == comparator, "cost"].mean())
+    peff = {k: pe[k] for k in ("estimate", "ci_low", "ci_high", "se", "df")}
+    adj = _cea.matched_draws(peff, pc, corr, e0, c0, replicates, seed, level, reference, comparator)
+    adj["design"] = design
+    adj["n"] = out["n"]
+    out["adjusted"] = adj
+    icer = pc["estimate"] / peff["estimate"] if peff["estimate"] != 0 else np.nan
     out["wtp"] = wtp = _cea.wtp_grid(conf, icer)
     out["result"] = _cea.summarise(adj["effects"], adj["costs"], reference, wtp)
     out["result_unadjusted"] = _cea.summarise(una["effects"], una["costs"], reference, wtp)
+    out["reading"] = _cea.icer_reading(peff, pc)
     for k in conf.get("wtp_report", []):
-        out["inmb"][float(k)] = _cea.inmb_interval(adj, float(k), level)
-        out["inmb_unadjusted"][float(k)] = _cea.inmb_interval(una, float(k), level)
+        out["inmb"][float(k)] = _cea.inmb_matched(adj, float(k), level)
+        out["inmb_unadjusted"][float(k)] = (_cea.inmb_matched(una, float(k), level) if "scale" in una
+                                            else _cea.inmb_interval(una, float(k), level))
     return out

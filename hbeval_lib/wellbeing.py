@@ -658,8 +658,19 @@ MODEL_CATEGORICAL = ("gender", "family_structure", "labour_status", "client_grou
 # drivers first); a covariate enters whole (all its dummies) while the model has at most
 # min(n_HB, n_control) / clients_per_parameter columns
 MODEL_PRIORITY = ("start", "age", "labour_status", "pilot", "client_group", "gender", "family_structure")
+#: the plan's selection drivers: always in the propensity and outcome models, whatever the sample size
+DRIVERS = ("start", "age", "labour_status")
+#: Finnish names of the model covariates (for reasons and method texts)
+COVARIATE_FI = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
+                "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
+#: share of the target's HB clients in covariate levels without any control above which the arms are separated
+SEPARATED_SHARE = 0.25
+#: the smallest degrees of freedom of a published doubly robust interval
+MIN_DF = 3
+#: width of each outcome's scale (Kykyviisari 0–10, Osallisuustesti 1–5): no published interval is wider
+SCALE_WIDTH = {"kykyviisari": 10.0, "osallisuustesti": 4.0}
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
-                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_iterations": 5, "seed": 20190331,
+                     "clients_per_parameter": 3, "mi_imputations": 40, "mi_interactions": True, "mi_iterations": 5, "seed": 20190331,
                      "confidence": 0.95}
 
 
@@ -725,13 +736,21 @@ def _welch_diff(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dict:
 class OutcomeAnalysis:
     """The primary and secondary HB − control analyses of one outcome (see :func:`effect_analysis`)."""
 
-    def __init__(self, frame: pd.DataFrame, pilot_effects: bool = False, **options):
+    def __init__(self, frame: pd.DataFrame, pilot_effects: bool = False, target_pilot: str | None = None,
+                 **options):
         from . import causal
 
         o = {**ANALYSIS_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         self.options = o
         d = frame[frame["arm"].isin(ARMS) & frame["start"].notna()].reset_index(drop=True)
+        self.target_pilot = target_pilot
+        if target_pilot is not None:  # one pilot's effect from the pooled model with pilot-specific levels
+            pilot_effects = d["pilot"].astype(str).nunique() > 1
+            self.target = (d["pilot"].astype(str) == str(target_pilot)).to_numpy()
+        else:
+            self.target = np.ones(len(d), dtype=bool)
         self.categorical = [c for c in MODEL_CATEGORICAL if c in d.columns] + (["pilot"] if pilot_effects else [])
+        self.separation = self._separated_levels(d)
         d, self.collapsed = causal.collapse_rare(d, self.categorical, int(o["min_level_n"]), group="arm",
                                                  min_per_group=int(o["min_level_per_arm"]))
         self.data = d
@@ -751,16 +770,56 @@ class OutcomeAnalysis:
             blocks.append(Xc)
             names.extend(nc)
         self.X, self.names = np.hstack(blocks), names
-        n_obs = self.observed_end() if len(d) else (0, 0)
+        ok = ~self.missing_end
+        n_obs = (int((ok & (self.t == 1)).sum()), int((ok & (self.t == 0)).sum())) if len(d) else (0, 0)
         budget = max(min(n_obs) // int(o["clients_per_parameter"]), 2)
+        # the selection drivers of the evaluation plan (and, for one pilot, the pilot levels) are never dropped for
+        # lack of data: the budget only limits the further covariates
+        forced = set(DRIVERS) | ({"pilot"} if target_pilot is not None else set())
         cols, self.omitted = [0], []
         for c, idx in self.groups:
-            if len(cols) + len(idx) <= budget:
+            if c in forced or len(cols) + len(idx) <= budget:
                 cols.extend(idx)
             else:
                 self.omitted.append(c)
         self.model_columns = np.array(cols)
         self._imputations: list[np.ndarray] | None = None
+
+    def _separated_levels(self, d: pd.DataFrame) -> str:
+        """Separation by a categorical covariate, found **before** rare levels are merged (merging a level that
+        occurs in one arm only would hide the separation and leave its clients without comparators).
+
+        A level with at least ``min_level_n`` HB clients of the target but no control anywhere (ATE: also the
+        reverse) leaves those clients without a comparator; when they are more than :data:`SEPARATED_SHARE` of the
+        target's HB clients (or controls), the positivity assumption fails: a level that common would appear among
+        15 controls with probability above 98.5 % if both arms came from one population, so its absence is
+        structural. (A rarer level without controls can be a sampling zero: it is merged into ``muut`` as before,
+        and the propensity model's own checks still apply.) Returns the Finnish reason, or ``""``.
+        """
+        from . import causal
+
+        t = (d["arm"] == "hb").to_numpy()
+        tg = self.target
+        n1, n0 = int((t & tg).sum()), int((~t & tg).sum())
+        for c in self.categorical:
+            if c == "pilot" and self.target_pilot is not None:
+                continue  # the target pilot's own arms are checked by the estimator
+            s = d[c].astype("string").fillna(causal.MISSING_LEVEL).astype(str).to_numpy()
+            big = int(self.options["min_level_n"])
+            alone_hb = [lv for lv in sorted(set(s[t & tg])) if not (s[~t] == lv).any()
+                        and int((s[t & tg] == lv).sum()) >= big]
+            alone_c = [lv for lv in sorted(set(s[~t & tg])) if not (s[t] == lv).any()
+                       and int((s[~t & tg] == lv).sum()) >= big]
+            share_hb = float(np.isin(s[t & tg], alone_hb).sum()) / max(n1, 1)
+            share_c = float(np.isin(s[~t & tg], alone_c).sum()) / max(n0, 1)
+            name = COVARIATE_FI.get(c, c)
+            if share_hb > SEPARATED_SHARE:
+                return (f"taustatekijä {name} erottaa ryhmät: luokka ”{alone_hb[0]}” esiintyy vain HB-asiakkailla, "
+                        "joten heille ei ole vertailukohtaa (positiivisuusoletus ei päde)")
+            if self.options["estimand"] == "ATE" and share_c > SEPARATED_SHARE:
+                return (f"taustatekijä {name} erottaa ryhmät: luokka ”{alone_c[0]}” esiintyy vain verrokeilla "
+                        "(positiivisuusoletus ei päde)")
+        return ""
 
     # -- the pieces ----------------------------------------------------------------------------------------------
     def _dr(self, end: np.ndarray, rows: np.ndarray | None = None) -> dict:
@@ -768,12 +827,18 @@ class OutcomeAnalysis:
 
         r = slice(None) if rows is None else rows
         X = self.X[:, self.model_columns][r]
+        target = None if self.target_pilot is None else self.target[r]
         return causal.dr_effect(end[r] - self.start[r], self.t[r], X, X,
                                 estimand=self.options["estimand"], clip=tuple(self.options["clip"]),
-                                confidence=self.options["confidence"])
+                                confidence=self.options["confidence"], target=target)
 
     def imputations(self) -> list[np.ndarray]:
-        """The completed end scores (``mi_imputations`` of them; one when nothing is missing)."""
+        """The completed end scores (``mi_imputations`` of them; one when nothing is missing).
+
+        Chained equations with predictive mean matching on the arm, the model's covariates, the interim score and
+        the **arm × selection-driver interactions** (start score, age, labour status), so the imputation model lets
+        the effect differ between clients along the drivers: it does not reimpose the equal-effect assumption that
+        the doubly robust estimator avoids (an arm dummy alone would)."""
         from . import causal
 
         if self._imputations is None:
@@ -784,18 +849,28 @@ class OutcomeAnalysis:
                 cols = [self.end[:, None]]
                 if np.isfinite(aux).sum() >= 5:  # the interim score as an auxiliary variable
                     cols.append(aux[:, None])
-                mat = np.hstack([*cols, self.t[:, None], self.X[:, self.model_columns[1:]]])
+                Xm = self.X[:, self.model_columns[1:]]
+                inter = (self.t[:, None] * Xm[:, self._driver_columns()] if self.options["mi_interactions"]
+                         else np.empty((len(self.t), 0)))
+                mat = np.hstack([*cols, self.t[:, None], Xm, inter])
                 done = causal.mice_pmm(mat, m=int(self.options["mi_imputations"]),
                                        n_iter=int(self.options["mi_iterations"]), seed=int(self.options["seed"]))
-                self._imputations = [x[:, 0] for x in done]
+                out = [x[:, 0] for x in done]
+                self._imputations = out
         return self._imputations
+
+    def _driver_columns(self) -> list[int]:
+        """Positions (within ``model_columns[1:]``) of the selection drivers' columns: their arm interactions
+        enter the imputation model."""
+        drivers = {j for c, idx in self.groups if c in DRIVERS for j in idx}
+        return [i for i, j in enumerate(self.model_columns[1:]) if j in drivers]
 
     def pooled(self, delta: float = 0.0) -> dict:
         """Doubly robust estimate pooled over the imputations (Rubin's rules); ``delta`` is added to every imputed
         HB end score (delta-adjusted sensitivity analysis)."""
         from . import causal
 
-        shift = delta * (self.missing_end & (self.t == 1))
+        shift = delta * (self.missing_end & self.target & (self.t == 1))
         fits = [self._dr(y + shift) for y in self.imputations()]
         est = [f["estimate"] for f in fits]
         var = [f["se"] ** 2 for f in fits]
@@ -803,38 +878,77 @@ class OutcomeAnalysis:
         res = causal.rubin(est, var, df_com=dfc if math.isfinite(dfc) else math.inf,
                            confidence=self.options["confidence"])
         reasons = [f["reason"] for f in fits if f["reason"]]
-        res.update(n=len(self.t), n_hb=int(self.t.sum()), n_verrokki=int((1 - self.t).sum()),
-                   reason=reasons[0] if reasons else "", fits=fits)
+        tg = self.target
+        res.update(n=int(tg.sum()), n_hb=int((self.t[tg] == 1).sum()), n_verrokki=int((self.t[tg] == 0).sum()),
+                   reason=reasons[0] if reasons else "", fits=fits,
+                   positivity_ok=all(f["positivity_ok"] for f in fits) if fits else False,
+                   positivity_reason=next((f["positivity_reason"] for f in fits if f["positivity_reason"]), ""))
         return res
 
     def observed_end(self) -> tuple[int, int]:
-        """Clients with an observed end score: ``(HB, control)`` — the persons the estimates rest on."""
-        ok = ~self.missing_end
+        """Clients (of the target pilot, or all) with an observed end score: ``(HB, control)`` — the persons the
+        estimates rest on."""
+        ok = ~self.missing_end & self.target
         return int((ok & (self.t == 1)).sum()), int((ok & (self.t == 0)).sum())
 
-    def primary(self) -> dict:
-        """Primary: doubly robust (AIPW) estimate after multiple imputation of missing end scores."""
-        if min(self.observed_end()) < 2:
-            return {**_empty_effect(len(self.t), int(self.t.sum()), int((1 - self.t).sum())),
-                    "reason": "toisessa ryhmässä on alle kaksi loppumittausta", "n_imputed_hb": 0,
-                    "n_imputed_verrokki": 0, "m": 0, "df": math.nan, "fmi": math.nan}
-        res = self.pooled(0.0)
-        res.update(n_imputed_hb=int((self.missing_end & (self.t == 1)).sum()),
-                   n_imputed_verrokki=int((self.missing_end & (self.t == 0)).sum()),
-                   m=len(self.imputations()))
+    @property
+    def scale_width(self) -> float:
+        """Width of the outcome's scale (``scale_width`` option; an interval wider than this is not published)."""
+        return float(self.options.get("scale_width") or math.inf)
+
+    def guard(self, res: dict) -> dict:
+        """The publication rules of every doubly robust interval (primary and complete-case).
+
+        No estimate when the propensity model fails (:func:`hbeval_lib.causal.positivity_check`: non-convergence,
+        separation, poor overlap); no interval when its degrees of freedom are below :data:`MIN_DF` or it is wider
+        than the outcome's scale. ``reason`` then says why in Finnish and ``published`` is False."""
+        res = dict(res)
+        why = ""
+        if self.separation:
+            why = self.separation
+        elif not res.get("positivity_ok", True):
+            why = res.get("positivity_reason") or res.get("reason") or "kallistumapistemalli ei tue vertailua"
+        elif math.isfinite(res.get("ci_low", math.nan)) and math.isfinite(res.get("ci_high", math.nan)):
+            dfree = res.get("df", math.nan)
+            if math.isfinite(dfree) and dfree < MIN_DF:
+                why = (f"luottamusvälin vapausasteita on alle {MIN_DF} (painotettujen asiakkaiden efektiivinen "
+                       "määrä on liian pieni), joten väli ei kertoisi mitään")
+            elif res["ci_high"] - res["ci_low"] > self.scale_width:
+                why = "luottamusväli olisi mittarin asteikkoa leveämpi, joten se ei kertoisi mitään"
+        if why:  # no estimate at all: a point without a meaningful interval would be read as a result
+            res.update(estimate=math.nan, ci_low=math.nan, ci_high=math.nan, p_value=math.nan, se=math.nan,
+                       reason=why, published=False)
+        else:
+            res["published"] = math.isfinite(res.get("ci_low", math.nan))
         return res
+
+    def primary(self) -> dict:
+        """Primary: doubly robust (AIPW) estimate after multiple imputation of missing end scores, with the
+        publication rules of :meth:`guard`."""
+        if min(self.observed_end()) < 2:
+            tg = self.target
+            return {**_empty_effect(int(tg.sum()), int((self.t[tg] == 1).sum()), int((self.t[tg] == 0).sum())),
+                    "reason": "toisessa ryhmässä on alle kaksi loppumittausta", "n_imputed_hb": 0,
+                    "n_imputed_verrokki": 0, "m": 0, "df": math.nan, "fmi": math.nan, "published": False}
+        res = self.pooled(0.0)
+        miss = self.missing_end & self.target
+        res.update(n_imputed_hb=int((miss & (self.t == 1)).sum()),
+                   n_imputed_verrokki=int((miss & (self.t == 0)).sum()),
+                   m=len(self.imputations()))
+        return self.guard(res)
 
     def complete_case(self) -> dict:
         """Sensitivity: the same doubly robust estimator on clients with an observed end score only."""
         rows = ~self.missing_end
-        if rows.sum() == 0:
+        if (rows & self.target).sum() == 0:
             return {**_empty_effect(), "reason": "ei loppumittauksia"}
-        return self._dr(self.end, rows)
+        return self.guard(self._dr(self.end, rows))
 
     def ancova_start_pilot(self) -> dict:
-        """Secondary: ANCOVA of the end score on HB and the start score (+ pilot), complete cases, OLS errors."""
-        cc = self.data[~self.missing_end]
-        pilot_effects = "pilot" in self.categorical
+        """Secondary: ANCOVA of the end score on HB and the start score (+ pilot), complete cases, OLS errors
+        (for one pilot: that pilot's clients only)."""
+        cc = self.data[~self.missing_end & self.target]
+        pilot_effects = "pilot" in self.categorical and self.target_pilot is None
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\..*")
             with np.errstate(all="ignore"):
@@ -843,7 +957,7 @@ class OutcomeAnalysis:
     def change_difference(self) -> dict:
         """Secondary: unadjusted difference in mean change (Welch), complete cases."""
         ch = self.end - self.start
-        ok = ~self.missing_end
+        ok = ~self.missing_end & self.target
         return _welch_diff(ch[ok & (self.t == 1)], ch[ok & (self.t == 0)], self.options["confidence"])
 
     def balance(self) -> pd.DataFrame:
@@ -852,16 +966,19 @@ class OutcomeAnalysis:
         from . import causal
 
         fit = self._dr(np.where(self.missing_end, self.start, self.end))
-        w = fit["weights"]
+        tg = self.target
+        w = fit["weights"][tg]
         rows = []
         for j, name in enumerate(self.names):
             if j == 0 or j not in set(self.model_columns):
                 continue
-            x = self.X[:, j]
-            rows.append({"variable": name, "smd_before": causal.weighted_smd(x, self.t),
-                         "smd_after": causal.weighted_smd(x, self.t, w) if np.all(np.isfinite(w)) else math.nan})
+            x = self.X[tg, j]
+            rows.append({"variable": name, "smd_before": causal.weighted_smd(x, self.t[tg]),
+                         "smd_after": causal.weighted_smd(x, self.t[tg], w) if np.all(np.isfinite(w)) else math.nan})
         out = pd.DataFrame(rows, columns=["variable", "smd_before", "smd_after"])
-        out.attrs.update(ess_verrokki=fit["ess_verrokki"], ess_hb=fit["ess_hb"], ps_converged=fit["ps_converged"])
+        out.attrs.update(ess_verrokki=fit["ess_verrokki"], ess_hb=fit["ess_hb"], ps_converged=fit["ps_converged"],
+                         positivity_ok=fit["positivity_ok"] and not self.separation,
+                         positivity_reason=self.separation or fit["positivity_reason"])
         return out
 
     def hedges_g(self, effect: Mapping) -> dict:
@@ -870,8 +987,9 @@ class OutcomeAnalysis:
         difference's interval on the same scale (the SD treated as known)."""
         from . import causal
 
-        sd = causal.pooled_sd(self.start[self.t == 1], self.start[self.t == 0])
-        j = causal.hedges_correction(int(self.t.sum()), int((1 - self.t).sum()))
+        tg = self.target
+        sd = causal.pooled_sd(self.start[tg & (self.t == 1)], self.start[tg & (self.t == 0)])
+        j = causal.hedges_correction(int((self.t[tg] == 1).sum()), int((self.t[tg] == 0).sum()))
         if not (sd > 0) or not math.isfinite(effect.get("estimate", math.nan)):
             return {"g": math.nan, "ci_low": math.nan, "ci_high": math.nan, "sd": sd}
         f = j / sd
@@ -887,7 +1005,7 @@ class OutcomeAnalysis:
         imputed or no shift within the span changes the conclusion), ``direction`` and ``significant``.
         """
         base = self.primary()
-        n_imp = int((self.missing_end & (self.t == 1)).sum())
+        n_imp = int((self.missing_end & self.target & (self.t == 1)).sum())
         out = {"delta": math.nan, "direction": "", "significant": False, "n_imputed_hb": n_imp}
         if not all(math.isfinite(base[k]) for k in ("ci_low", "ci_high")):
             return out
@@ -925,7 +1043,8 @@ class OutcomeAnalysis:
         return out
 
 
-def effect_analysis(frame: pd.DataFrame, pilot_effects: bool = False, **options) -> OutcomeAnalysis:
+def effect_analysis(frame: pd.DataFrame, pilot_effects: bool = False, target_pilot: str | None = None,
+                    **options) -> OutcomeAnalysis:
     """Set up the HB − control analyses of one outcome on :func:`outcome_frame` output.
 
     Primary (``.primary()``): doubly robust AIPW estimate (:func:`hbeval_lib.causal.dr_effect`) of the HB − control
@@ -935,9 +1054,46 @@ def effect_analysis(frame: pd.DataFrame, pilot_effects: bool = False, **options)
     missing at random, pooled by Rubin's rules. Rare levels (fewer than ``min_level_n`` clients, or fewer than
     ``min_level_per_arm`` in an arm) are merged into ``muut`` first. Secondary: complete-case DR, ANCOVA on start
     (+ pilot), difference in mean change. Options: ``estimand, clip, min_level_n, min_level_per_arm,
-    mi_imputations, mi_iterations, seed, confidence``.
+    mi_imputations, mi_iterations, seed, confidence, scale_width``.
+
+    Small samples: the selection drivers (:data:`DRIVERS`: start score, age, labour status) are always in both
+    models; the ``clients_per_parameter`` budget only limits the further covariates. ``target_pilot`` estimates one
+    pilot's effect (its HB clients' ATT) from ``frame`` holding **all** pilots: the propensity, outcome and
+    imputation models are fitted on the pooled data with pilot dummies (each pilot has its own level; its effect
+    is its own clients' mean residual difference), so a pilot with 10–20 clients per arm keeps every driver.
+    Missing end scores are imputed separately by arm. Publication rules (:meth:`OutcomeAnalysis.guard`): no
+    estimate when the propensity model fails (non-convergence, separation, poor overlap); no interval with fewer
+    than :data:`MIN_DF` degrees of freedom or wider than the scale; ``reason`` says why in Finnish.
     """
-    return OutcomeAnalysis(frame, pilot_effects=pilot_effects, **options)
+    return OutcomeAnalysis(frame, pilot_effects=pilot_effects, target_pilot=target_pilot, **options)
+
+
+def analysis_options(conf: Mapping | None) -> dict:
+    """The options of :func:`effect_analysis` from the ``wellbeing`` configuration section (shared by the
+    wellbeing and the cost chapter, so that the CEA's effect is the wellbeing headline's number)."""
+    conf = conf or {}
+    return {"estimand": conf.get("ps_estimand", "ATT"), "clip": tuple(conf.get("ps_clip", (0.02, 0.98))),
+            "min_level_n": conf.get("min_level_n"), "min_level_per_arm": conf.get("min_level_per_arm"),
+            "clients_per_parameter": conf.get("clients_per_parameter"),
+            "mi_imputations": conf.get("mi_imputations"), "mi_iterations": conf.get("mi_iterations"),
+            "seed": conf.get("mi_seed")}
+
+
+def headline_analysis(measurements_all: pd.DataFrame, clients_all: pd.DataFrame | None, value: str,
+                      end_occasions: Sequence[str], pilot: str | None, options: Mapping | None = None,
+                      table: str = "kykyviisari") -> OutcomeAnalysis | None:
+    """The analysis behind a page's headline effect: all pilots (``pilot`` None) or one pilot's effect from the
+    pooled model (``target_pilot``). ``measurements_all`` and ``clients_all`` must hold every pilot's clients.
+    None when there is no analysis population."""
+    frame = outcome_frame(measurements_all, clients_all, value, end_occasions)
+    if frame.empty:
+        return None
+    opts = {**(options or {}), "scale_width": SCALE_WIDTH.get(table, math.inf)}
+    if pilot is None:
+        return effect_analysis(frame, pilot_effects=True, **opts)
+    if not (frame["pilot"].astype(str) == str(pilot)).any():
+        return None
+    return effect_analysis(frame, target_pilot=str(pilot), **opts)
 
 
 def trajectory_summary(measurements: pd.DataFrame, values: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:

@@ -217,7 +217,9 @@ def test_primary_estimator_covers_under_selection_and_ancova_does_not():
         warnings.simplefilter("error", RuntimeWarning)  # no numeric warning anywhere in the procedure
         for _ in range(reps):
             df = simulate(rng)
-            a = wb.effect_analysis(df, pilot_effects=True, mi_imputations=5, mi_iterations=5)
+            # 10 imputations: with 5, Barnard–Rubin degrees of freedom fall below the publication floor (3) now
+            # and then, and an unpublished interval counts as a miss here
+            a = wb.effect_analysis(df, pilot_effects=True, mi_imputations=10, mi_iterations=5)
             p = a.primary()
             assert p["n_imputed_hb"] + p["n_imputed_verrokki"] > 0
             assert any(n["level"] == "yksi" for n in a.collapsed)  # the one-client pilot, merged before modelling
@@ -229,7 +231,8 @@ def test_primary_estimator_covers_under_selection_and_ancova_does_not():
     coverage, coverage_ancova = covered / reps, covered_ancova / reps
     assert rare >= 0.9 * reps  # a rare labour-status level was present (and merged) in nearly every replicate
     assert 0.93 <= coverage <= 0.97, coverage
-    assert abs(np.mean(estimates) - EFFECT) < 0.03
+    assert np.isnan(estimates).mean() <= 0.01   # an estimate withheld by the publication rules counts as a miss
+    assert abs(np.nanmean(estimates) - EFFECT) < 0.03
     assert coverage_ancova < 0.85, coverage_ancova  # start + pilot only: biased by the selection
 
 

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import costs, memo, plots, report
+from .. import cea, costs, memo, plots, report
+from ..config import ALL_PILOTS
 from ..disclosure import NOT_SHOWN
 from ..schema import KYKYVIISARI_DOMAINS
 from ..report import Report
@@ -42,9 +43,9 @@ USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö, min / asiakaskuukausi
               "budget_use_eur": "HB-budjetin käyttö, € / asiakaskuukausi"}
 PAYER_CAPTIONS = {
     "client_month": "Taulukko: keskimääräiset kustannukset asiakaskuukautta kohden maksajittain (95 %:n "
-                    "bootstrap-luottamusväli suluissa).",
+                    "studentisoitu bootstrap-t-luottamusväli suluissa; se ottaa huomioon kustannusten vinouden).",
     "clienthood": "Taulukko: keskimääräiset kustannukset koko asiakkuuden ajalta (tarkasteluvaiheen loppuun asti) "
-                  "maksajittain (95 %:n bootstrap-luottamusväli suluissa)."}
+                  "maksajittain (95 %:n studentisoitu bootstrap-t-luottamusväli suluissa)."}
 TOO_FEW_TO_COMPARE = ("Ryhmien vertailuun tarvitaan vähintään kymmenen asiakasta kummassakin ryhmässä; "
                       "sitä ei vielä ole.")
 TOO_FEW_FOR_CEA = ("Kustannusvaikuttavuutta ei voi vielä arvioida: kummassakin ryhmässä tarvitaan vähintään "
@@ -142,7 +143,11 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     """Load the strand's tables, run the analysis and decide which arms may be shown."""
     def compute():
         tables = costs.load_tables(rep.processed, rep.phase, rep.pilot, rep.cfg)
-        return costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed)
+        # a pilot page's effect difference is the pilot's primary effect from the pooled model (as on the
+        # wellbeing page), so the pooled tables are needed too
+        pooled = None if rep.all_pilots else costs.load_tables(rep.processed, rep.phase, ALL_PILOTS, rep.cfg)
+        return costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed, pooled=pooled,
+                             pilot=None if rep.all_pilots else rep.pilot)
 
     # computed once for the release stage and the notebook (hbeval_lib.memo)
     res = memo.cached(rep.processed, "costs.analyse", {"phase": rep.phase, "pilot": rep.pilot,
@@ -360,7 +365,9 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
         "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC3) keskivirheellä: pienissä ryhmissä "
-        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi."))
+        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on vakioitu samoilla "
+        "lähtötilanteen tekijöillä kuin kustannusvaikuttavuusanalyysin kustannuserotus (ikä, työmarkkina-asema, "
+        "pilotti, asiakasryhmä, sukupuoli ja perherakenne, sikäli kuin otoksen koko sallii)."))
 
 
 def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
@@ -380,29 +387,35 @@ def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
     n = {arm: int(c["n"].get(arm, 0)) for arm in ARMS}
     if a.cea_ok(rep):
         total = sum(n.values())
-        text += (f"Analyysi perustuu {rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaaseen "
+        text += (f"Vaikutuserotus Δe on hyvinvointiosion ensisijainen arvio (sama luku kuin siellä): "
+                 "kaksoisrobusti (AIPW) ero muutoksessa, puuttuvat seurantamittaukset moni-imputoituina. Se "
+                 f"perustuu {rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaaseen "
                  f"({rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb')} HB- ja "
-                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta), "
-                 "eli niihin, joilla on sekä alku- että seurantamittaus ja laskettu kustannus (sama otos kuin "
-                 "hyvinvointiosion muutosanalyysissä täydellisillä havainnoilla). Se on pienempi kuin "
-                 "kustannusosion asiakasmäärä, koska kaikilta asiakkailta ei ole seurantamittausta; jos "
-                 "hyvinvointiosio täydentää puuttuvia mittauksia imputoinnilla, sen asiakasmäärä voi olla tätä "
-                 "suurempi. Tulos koskee siis niitä asiakkaita, joilta mittaukset saatiin. ")
+                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta), joilla on "
+                 "sekä alku- että seurantamittaus. Kustannuserotus Δc on kustannustaulukon vakioitu erotus "
+                 "kaikista asiakkaista, joille kustannus on laskettu. ")
         design = c["adjusted"]["design"]
         used = [COVARIATE_LABELS.get(v, v) for v in design.get("used", [])]
         left = [COVARIATE_LABELS.get(v, v) for v, why in design.get("skipped", {}).items() if why == "otos"]
-        text += ("\n\nPerustapaus ottaa huomioon, että asiakkaat valitsivat HB-mallin itse: kustannus- ja "
-                 "vaikutuserot on vakioitu regressiomallilla lähtötilanteen tekijöillä ("
-                 + (", ".join(used) if used else "ei vakioitavia tekijöitä") + "). ")
+        text += ("\n\nPerustapaus ottaa huomioon, että asiakkaat valitsivat HB-mallin itse: vaikutuserotus on "
+                 "vakioitu hyvinvointiosion tavoin ja kustannuserotus regressiomallilla lähtötilanteen tekijöillä ("
+                 + (", ".join(used) if used else "ei vakioitavia tekijöitä") + "); samat tekijät ovat "
+                 "kustannustaulukon vakioidussa erotuksessa. ")
         if left:
-            text += ("Otoksen koon vuoksi mallista jätettiin pois " + ", ".join(left)
+            text += ("Otoksen koon vuoksi kustannusmallista jätettiin pois " + ", ".join(left)
                      + " (vähintään viisi asiakasta kutakin mallin parametria kohden). ")
         if design.get("collapsed"):
             text += ("Harvinaiset luokat (alle viisi asiakasta) yhdistettiin ennen mallinnusta, jottei "
                      "yksittäinen asiakas määrää tulosta. ")
         text += ("Lähtötason kustannuksia aineistossa ei ole, koska kustannukset mitataan vain asiakkuuden "
                  "ajalta. Vakiointi poistaa mitattujen tekijöiden vaikutuksen mutta ei mittaamattomien. "
-                 "Vakioimaton erotus on herkkyysanalyysi.")
+                 "Perustapauksen kustannusvaikuttavuustason ja hyväksyttävyyskäyrän toistot arvotaan niin, että "
+                 "niiden hajonta on taulukon luottamusvälien mukainen ja erotusten välinen korrelaatio on "
+                 "asiakkaiden bootstrap-toistoista; ne eivät siis väitä tulosta varmemmaksi kuin taulukko. "
+                 "Vakioimaton erotus (ryhmien keskiarvojen erotus asiakkailla, joilla on sekä mittaukset että "
+                 "kustannus; toistot samalla tavalla) on herkkyysanalyysi.")
+    elif c.get("reason"):
+        text += f"Kustannusvaikuttavuuden perustapausta ei lasketa: {c['reason']}."
     return Shown(text=text)
 
 
@@ -434,6 +447,8 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
                                                              fmt=report.eur),
                "Vaikutuksen erotus Δe, pistettä": cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2),
                "ICER = Δc / Δe, € / piste": cell(res_["icer"], fmt=report.eur)}
+        q = cea.icer_reading(pe, pc)
+        col["Neljännes (piste-estimaatti)"] = q["name"] + (" (epävarma)" if q["uncertain"] else "")
         for k, v in inmb.items():
             col[f"Nettohyöty INMB, k = {report.eur(k)}"] = cell(v["estimate"], v["ci_low"], v["ci_high"],
                                                                  fmt=report.eur)
@@ -447,10 +462,12 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
             cols[name][label] = cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2) if ok else NOT_SHOWN
     tab = pd.DataFrame(cols)
     tab.index.name = "HB − verrokki"
-    caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa, t-väli "
-               "HC3-keskivirheellä). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
+    caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa). "
+               "Perustapauksessa Δe on hyvinvointiosion ensisijainen kaksoisrobusti arvio ja Δc vakioitu "
+               "kustannuserotus (t-väli HC3-keskivirheellä); vakioimattomat erotukset ovat ryhmien keskiarvojen "
+               "erotuksia. ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
                "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän "
-               "keskipisteenä.")
+               "keskipisteenä. Neljännes kertoo, miten ICER luetaan.")
     if notes:
         caption += " " + NON_FINITE
     caption += icer_note(c["adjusted"]["point"]["e"], c["adjusted"]["point"]["c"])
@@ -463,18 +480,12 @@ UNSTABLE_ICER = (" Vaikutuserotuksen luottamusväli sisältää nollan, joten IC
 
 
 def icer_note(pe: dict, pc: dict) -> str:
-    """A Finnish sentence on how to read the ICER: unstable when the effect interval contains zero; a
-    negative ICER means HB dominates (better and cheaper) or is dominated (worse and dearer)."""
-    e, c = pe["estimate"], pc["estimate"]
-    if _finite(pe["ci_low"], pe["ci_high"]) and pe["ci_low"] <= 0 <= pe["ci_high"]:
-        return UNSTABLE_ICER
-    if _finite(e, c) and e > 0 and c < 0:
-        return (" HB on piste-estimaatin mukaan sekä parempi että halvempi (dominoiva); negatiivinen ICER ei ole "
-                "hinta.")
-    if _finite(e, c) and e < 0 and c > 0:
-        return (" HB on piste-estimaatin mukaan huonompi ja kalliimpi (dominoitu); negatiivinen ICER ei ole "
-                "hinta.")
-    return ""
+    """Finnish sentences on how to read the ICER, by the quadrant of the point estimate
+    (:func:`hbeval_lib.cea.icer_reading`: in the south-west the ICER is a saving per point lost and the decision
+    rule is reversed; in the south-east and north-west a negative ICER is no price), plus a warning when the effect
+    interval contains zero."""
+    r = cea.icer_reading(pe, pc)
+    return (" " + r["text"] if r["text"] else "") + (UNSTABLE_ICER if r["uncertain"] else "")
 
 
 def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
@@ -500,7 +511,7 @@ def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
     plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki, vakioitu)")
     q = cr["quadrants"]
     return Shown(figure=_close(fig), figure_caption=(
-        f"Kuvio: jokainen piste on yksi vakioidun analyysin bootstrap-toisto ja oranssi piste taulukon "
+        f"Kuvio: jokainen piste on yksi perustapauksen toisto ja oranssi piste taulukon "
         f"piste-estimaatti. Toistoista {report.pct(q['NE'])} on koillisessa (parempi ja kalliimpi), "
         f"{report.pct(q['SE'])} kaakossa (parempi ja halvempi), {report.pct(q['NW'])} luoteessa (huonompi ja "
         f"kalliimpi) ja {report.pct(q['SW'])} lounaassa (huonompi ja halvempi)."))
@@ -521,7 +532,7 @@ def ceac(rep: Report, a: CostAnalysis) -> Shown:
         ax.axvline(cr["icer"], color="grey", lw=0.8, linestyle=":")
     ax.set_ylim(0, 1)
     ax.set_xlabel("Maksuhalukkuus k (€ / piste)")
-    ax.set_ylabel("Todennäköisyys, että HB\non kustannusvaikuttava")
+    ax.set_ylabel("Todennäköisyys, että HB:n\nnettohyöty k · Δe − Δc > 0")
     _fi_axis(ax.xaxis, 0)
     _fi_axis(ax.yaxis, 1)
     ax.legend(frameon=False)
@@ -536,11 +547,18 @@ def ceac(rep: Report, a: CostAnalysis) -> Shown:
         "CEAC": [report.num(cr["ceac"].loc[k], 2) for k in ks],
         "EVPI / asiakas": [report.eur(cr["evpi"].loc[k]) for k in ks]}).set_index("Maksuhalukkuus k")
     icer = report.eur(cr["icer"]) if _finite(cr["icer"]) else NOT_SHOWN
+    reading = cea.icer_reading(c["adjusted"]["point"]["e"], c["adjusted"]["point"]["c"])
     line = (" Pystyviiva on ICER." if _finite(cr["icer"]) and cr["icer"] > 0 else
             " ICER on negatiivinen tai ei määritelty, joten pystyviivaa ei ole: katso kustannusvaikuttavuustaso.")
+    if reading["quadrant"] == "SW":
+        line += (" Tulos on lounaisessa neljänneksessä (HB huonompi ja halvempi): HB on kustannusvaikuttava vain "
+                 "pystyviivan vasemmalla puolella, ja käyrä laskee maksuhalukkuuden kasvaessa.")
+    elif reading["rule"]:
+        line += f" Päätössääntö: {reading['rule']}."
     return Shown(figure=_close(fig), figure_caption=(
-        "Kuvio: käyrä kertoo, kuinka suuri osa bootstrap-toistoista pitää HB-mallia kustannusvaikuttavana "
-        f"kullakin maksuhalukkuudella; akseli ulottuu vähintään kolminkertaiseen ICERiin.{line}"),
+        "Kuvio: käyrä kertoo, kuinka suuri osa toistoista antaa HB-mallille positiivisen nettohyödyn "
+        "(k · Δe − Δc > 0) kullakin maksuhalukkuudella, eli pitää sitä kustannusvaikuttavana; akseli ulottuu "
+        f"vähintään kolminkertaiseen ICERiin.{line}"),
         table=tab, caption=(
         f"Taulukko: nettohyöty (INMB = k · Δe − Δc, 95 %:n luottamusväli suluissa), hyväksyttävyys ja "
         f"täydellisen tiedon odotusarvo (EVPI) valituilla maksuhalukkuuksilla (vakioitu perustapaus). "
@@ -616,7 +634,10 @@ def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
     cr = c["result"] if ok else None
     n_cea = sum(c["n"].values()) if c is not None else None
     unit = f"€ / piste, {outcome_label(c['outcome'])}" if c is not None else "€ / piste"
-    rows = [("cea.icer", f"ICER, vakioitu ({unit})"), ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu"),
+    q = c.get("reading") if c is not None else None
+    where = f"; {q['name']}" if ok and q and q.get("quadrant") else ""
+    rows = [("cea.icer", f"ICER, vakioitu ({unit}{where})"),
+            ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu (ensisijainen kaksoisrobusti arvio)"),
             ("cea.delta_c", "Kustannusten erotus HB − verrokki, vakioitu (€ / asiakkuus)"),
             ("cea.icer_unadjusted", f"ICER, vakioimaton ({unit})"),
             ("cea.delta_e_unadjusted", "Vaikutuksen erotus HB − verrokki, vakioimaton"),

@@ -24,6 +24,7 @@ import seaborn as sns
 
 from .. import causal, likert, memo, plots, tables
 from .. import wellbeing as wb
+from ..config import ALL_PILOTS
 from ..disclosure import NOT_SHOWN
 from ..report import Report, num, pct, say
 
@@ -388,12 +389,16 @@ def primary_outcome(rep: Report) -> str:
 
 
 def _analysis_options(rep: Report) -> dict:
-    conf = _conf(rep)
-    return {"estimand": conf.get("ps_estimand", "ATT"), "clip": tuple(conf.get("ps_clip", (0.02, 0.98))),
-            "min_level_n": conf.get("min_level_n"), "min_level_per_arm": conf.get("min_level_per_arm"),
-            "clients_per_parameter": conf.get("clients_per_parameter"),
-            "mi_imputations": conf.get("mi_imputations"), "mi_iterations": conf.get("mi_iterations"),
-            "seed": conf.get("mi_seed")}
+    return wb.analysis_options(_conf(rep))
+
+
+def _load_all_pilots(rep: Report, name: str) -> pd.DataFrame:
+    """Table ``name`` of this phase for **all** pilots: a pilot page's effect is estimated from the pooled model
+    (:func:`hbeval_lib.wellbeing.headline_analysis`), so that a small pilot keeps the selection drivers."""
+    key = f"_all_pilots.{name}"
+    if key not in rep._cache:
+        rep._cache[key] = tables.load(name, rep.processed, phase=rep.phase, pilot=ALL_PILOTS, cfg=rep.cfg)
+    return rep._cache[key].copy()
 
 
 def effects(rep: Report) -> dict:
@@ -411,17 +416,18 @@ def effects(rep: Report) -> dict:
     scope = _scope(rep)
     out: dict = {}
     if scope["change"]:
-        clients = rep.load("clients")
-        kyky = rep.load("kykyviisari")
+        clients = _load_all_pilots(rep, "clients")
+        kyky = _load_all_pilots(rep, "kykyviisari")
         specs = [(f"{KYKY}.{d}", kyky, d, scope["end_occasions"]) for d in present_domains(rep)]
         esis_end = tuple(o for o in scope["end_occasions"] if o != "vali") or ("loppu",)
-        specs.append((ESIS, rep.load("osallisuustesti"), "score", esis_end))
+        specs.append((ESIS, _load_all_pilots(rep, "osallisuustesti"), "score", esis_end))
         primary = primary_outcome(rep)
         for outcome, table, value, end in specs:
-            frame = wb.outcome_frame(table, clients, value, end)
-            if frame.empty:
+            a = wb.headline_analysis(table, clients, value, end, None if rep.all_pilots else rep.pilot,
+                                     _analysis_options(rep), table=outcome.split(".")[0])
+            if a is None:
                 continue
-            a = wb.effect_analysis(frame, pilot_effects=rep.all_pilots, **_analysis_options(rep))
+            frame = a.data[a.target]
             pairs = frame[frame["end"].notna()]
             within = {arm: wb.paired_change(pairs.loc[pairs["arm"] == arm, "start"],
                                             pairs.loc[pairs["arm"] == arm, "end"]) for arm in wb.ARMS}
@@ -451,6 +457,10 @@ def effects(rep: Report) -> dict:
 
 def _finite(*xs) -> bool:
     return all(x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(x) for x in xs)
+
+
+#: the difference cell of an estimate withheld by the publication rules (the interval cell says why)
+NO_ESTIMATE = "ei arviota"
 
 
 def _ci_cell(est: dict, digits: int = 2) -> str:
@@ -539,7 +549,8 @@ def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
             "Mittari": _outcome_name(o), "Asema": ROLE_FI[e["role"]],
             "n (HB)": rep.count(e["n_obs"]["hb"], "vaikutus", f"{o}.n_hb"),
             "n (verrokki)": rep.count(e["n_obs"]["verrokki"], "vaikutus", f"{o}.n_verrokki"),
-            "Ero HB − verrokki": NOT_SHOWN if hidden else num(p.get("estimate"), 2),
+            "Ero HB − verrokki": NOT_SHOWN if hidden else (num(p.get("estimate"), 2) if _finite(p.get("estimate"))
+                                                           else NO_ESTIMATE),
             "95 % LV": NOT_SHOWN if hidden else _ci_cell(p),
             "p": NOT_SHOWN if hidden else (wb.fmt_p(p["p_value"]) if finite else MISSING_CI),
             "p (Holm)": NOT_SHOWN if hidden else ("" if e["role"] == "primary" else wb.fmt_p(e["p_holm"])),
@@ -615,9 +626,22 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
             "monivertailun vuoksi Holmin menetelmällä, eikä yksittäistä suurinta eroa pidä lukea päätuloksena. "
             "Ryhmien välinen ero on HB- ja verrokkiasiakkaiden ero muutoksessa (loppu − alku), arvioituna "
             "kaksoisrobustilla menetelmällä (AIPW): asiakkaiden valikoitumista HB:hen mallinnetaan "
-            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla; kummassakin ovat alkutaso, "
-            "ikä, työvoimastatus" + (", pilotti" if rep.all_pilots else "") + ", asiakasryhmä, sukupuoli ja "
-            "perherakenne, jos aineiston koko sallii"            + ". Arvio on harhaton, jos jompikumpi malli on oikein. "
+            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla. Kummassakin ovat aina "
+            "valikoitumista ohjaavat tekijät alkutaso, ikä ja työvoimastatus" + (" sekä pilotti" if rep.all_pilots
+                                                                              else "") + " ja lisäksi "
+            "asiakasryhmä, sukupuoli ja perherakenne, jos aineiston koko sallii. Arvio on harhaton, jos "
+            "jompikumpi malli on oikein. "
+            + ("" if rep.all_pilots else
+               "Pilotin oma arvio lasketaan kaikkien pilottien yhteisestä mallista, jossa jokaisella pilotilla on oma "
+               "tasonsa: HB:n vaikutus estimoidaan tämän pilotin HB-asiakkaille, mutta valikoitumista ja muutosta "
+               "kuvaavat mallit sovitetaan koko aineistoon, jotta pienenkään pilotin arviosta ei tarvitse jättää "
+               "valikoitumista ohjaavia tekijöitä pois. ")
+            + "Taustatekijät ovat asiakasrekisterin tietoja, ja niiden oletetaan kuvaavan tilannetta asiakkuuden "
+            "alussa; rekisterin työvoimastatuksella ei ole päivämäärää, joten jos se on päivitetty myöhemmin, se voi "
+            "olla osin HB:n seurausta ja vääristää arviota. "
+            + "Arviota ei julkaista, jos kallistumapistemalli ei konvergoi, jokin taustatekijä erottaa ryhmät "
+            "(lähes) täysin tai ryhmien päällekkäisyys on heikko, eikä luottamusväliä, jonka vapausasteita on alle "
+            f"{wb.MIN_DF} tai joka on mittarin asteikkoa leveämpi; taulukko kertoo silloin syyn. "
             + ("Arvio koskee HB-asiakkaita (ATT). " if estimand == "ATT" else "Arvio koskee kaikkia asiakkaita (ATE). ")
             + "Luottamusväli ottaa huomioon myös painojen ja mallien estimoinnin (sandwich-keskivirhe). "
             f"Harvinaiset luokat (alle {conf.get('min_level_n', wb.ANALYSIS_DEFAULTS['min_level_n'])} asiakasta) "
@@ -628,7 +652,9 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
         n_imp = {arm: eff[ref]["primary"][f"n_imputed_{arm}"] for arm in wb.ARMS}
         shown_imp = {arm: rep.count(n_imp[arm], "puuttuvat", f"imputoitu.{arm}") for arm in wb.ARMS}
         text += (f" Puuttuvat loppumittaukset on moni-imputoitu ketjutetuilla yhtälöillä ({m} imputointia, "
-                 "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus, ryhmä ja taustatekijät) olettaen, "
+                 "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus ja taustatekijät, erikseen kummassakin "
+                 "ryhmässä, jotta taustatekijöiden yhteys muutokseen ja siten vaikutus saa vaihdella asiakkaittain) "
+                 "olettaen, "
                  "että puuttuminen selittyy havaituilla tiedoilla (MAR). "
                  f"{_outcome_name(ref)}: imputoituja HB-asiakkaita "
                  f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}. Pelkkiin täydellisiin "
@@ -643,7 +669,7 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
         else:
             per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
         n_per = _conf(rep).get("clients_per_parameter", wb.ANALYSIS_DEFAULTS["clients_per_parameter"])
-        text += (" Malliin otetaan taustatekijöitä (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
+        text += (" Muita taustatekijöitä otetaan malliin (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
                  f"mallin parametria kohden on vähintään {n_per} loppumittauksen saanutta asiakasta pienemmässä "
                  f"ryhmässä; siksi mallista jäivät pois ({per}).")
     text += (" Vaikutuksen koko on Hedgesin g: vakioitu ero jaettuna ryhmien yhdistetyllä alkutason "
@@ -681,7 +707,9 @@ def kykyviisari_within(rep: Report) -> Section:
     return Section(text="Muutos ryhmittäin (asiakkaat, joilla on sekä alku- että loppumittaus): keskimääräinen "
                         "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä d_z (muutoksen keskiarvo "
                         "jaettuna muutoksen keskihajonnalla). d_z kuvaa muutosta ryhmän sisällä, **ei HB:n "
-                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla.",
+                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset testit ovat "
+                        "kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä pidä "
+                        "päätellä HB:n vaikutusta.",
                    table=_within_table(rep, outcomes))
 
 
@@ -739,9 +767,9 @@ def weighting_balance(rep: Report) -> Section:
             f"jälkeen painotuksen: suurin itseisarvo {num(before, 2)} → {num(after, 2)}. Painotettujen verrokkien "
             f"efektiivinen otoskoko on {num(ess, 1)} (mitä pienempi, sitä enemmän arvio nojaa muutamaan "
             "verrokkiin). Jäljelle jäävän epätasapainon korjaa kaksoisrobustin menetelmän regressiomalli.")
-    if not bal.attrs.get("ps_converged", True):
-        text += (" Kallistumapistemalli ei konvergoitunut täysin (jokin taustatekijä erottaa ryhmät lähes "
-                 "täysin); pisteet on rajattu välille, joten painot pysyvät äärellisinä.")
+    if not bal.attrs.get("positivity_ok", True):
+        text += (f" Kallistumapistemalli ei tue vertailua ({bal.attrs.get('positivity_reason')}), joten "
+                 "ensisijaista arviota ei julkaista.")
     return Section(text=text, table=table)
 
 
@@ -963,11 +991,15 @@ def survey_comparison(rep: Report) -> Section:
     if survey is None:
         return Section()
     cmp = wb.compare_items(survey, _conf(rep).get("comparison_pairs", []))
+    # one family: the HB-vs-control tests of the items that may be shown (Holm, as R p.adjust)
+    keys = [f"asiakaskysely.{r.hb_item}_{r.verrokki_item}." + ("share_diff" if r.kind == "yesno" else "rank_biserial")
+            for r in cmp.itertuples()]
+    oks = [rep.dc.stat_ok(min(r.n_hb, r.n_verrokki), k, "n") for r, k in zip(cmp.itertuples(), keys)]
+    holm = causal.holm({i: r.p_value for i, r in enumerate(cmp.itertuples()) if oks[i]})
     rows = []
-    for r in cmp.itertuples():
+    for i, r in enumerate(cmp.itertuples()):
         yesno = r.kind == "yesno"
-        key = f"asiakaskysely.{r.hb_item}_{r.verrokki_item}." + ("share_diff" if yesno else "rank_biserial")
-        ok = rep.dc.stat_ok(min(r.n_hb, r.n_verrokki), key, "n")
+        key, ok = keys[i], oks[i]
         if yesno:
             rep.res.add(key, f"Asiakaskysely: {r.label} (kyllä-osuuksien ero HB − verrokki)",
                         r.mean_hb - r.mean_verrokki if ok else None, n=r.n_hb + r.n_verrokki, p_value=r.p_value,
@@ -984,10 +1016,14 @@ def survey_comparison(rep: Report) -> Section:
                      "HB": mean(r.mean_hb), "Verrokki": mean(r.mean_verrokki),
                      "Testi": ("Fisher" if yesno else "Mann–Whitney") if ok else NOT_SHOWN,
                      "p": wb.fmt_p(r.p_value) if ok else NOT_SHOWN,
+                     "p (Holm)": wb.fmt_p(holm.get(i, math.nan)) if ok else NOT_SHOWN,
                      "r (rank-biserial)": num(r.r_rb, 2) if ok and not yesno else ""})
     return Section(text="Ryhmien vertailu: keskiarvot (Likert 1–5, elämäntilanteen muutos 1–3), Mann–Whitneyn "
                         "testi ja rank-biserial-korrelaatio (positiivinen = HB-asiakkaat vastasivat "
-                        "myönteisemmin).", table=pd.DataFrame(rows))
+                        "myönteisemmin). **Vertailu on kuvaileva:** sitä ei ole vakioitu taustatekijöillä, joiden "
+                        "perusteella asiakkaat valikoituivat HB:hen, joten ero ei ole HB:n vaikutus. Koska "
+                        "väittämiä verrataan monta, p (Holm) on monivertailukorjattu p-arvo; korjaamaton p on "
+                        "vain suuntaa antava.", table=pd.DataFrame(rows))
 
 
 def survey_hb_figure(rep: Report) -> Section:
