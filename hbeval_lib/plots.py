@@ -11,8 +11,30 @@ from matplotlib import ticker
 ARM_LABELS = {"hb": "HB-asiakkaat", "verrokki": "Verrokkiasiakkaat"}
 PALETTE = sns.color_palette("colorblind")
 ARM_COLORS = {"hb": PALETTE[0], "verrokki": PALETTE[1]}
-# diverging palette for Likert scales (colour-blind safe, ColorBrewer PuOr)
-LIKERT_COLORS = sns.color_palette("PuOr", 5)
+NEUTRAL_GREY = (0.80, 0.80, 0.80)  # the middle of a diverging scale: visible on white paper, dark labels
+
+
+def likert_palette(n: int) -> list:
+    """A diverging palette (ColorBrewer PuOr, colour-blind safe) for ``n`` ordered levels. Its near-white middle
+    level (odd ``n``) is replaced by a light grey, so the segment stays visible on the page."""
+    colors = list(sns.color_palette("PuOr", n))
+    if n % 2 == 1:
+        colors[n // 2] = NEUTRAL_GREY
+    return colors
+
+
+def label_color(rgb) -> str:
+    """Black or white, whichever reads better on a segment of colour ``rgb`` (relative luminance, WCAG)."""
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(float(c)) for c in tuple(rgb)[:3])
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.179 else "white"
+
+
+# diverging palette for Likert scales (colour-blind safe, ColorBrewer PuOr; grey middle)
+LIKERT_COLORS = likert_palette(5)
 
 
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")

@@ -320,8 +320,9 @@ def balance_figure(shown: pd.DataFrame) -> Section:
     ax.legend(handles, [names.get(lb, lb) for lb in labels], title="", loc="best", fontsize=8)
     plt.close(fig)
     return Section(figure=fig, caption="*Kuvio 1. Lähtötilanteen erot HB- ja verrokkiasiakkaiden välillä. Mitä "
-                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; katkoviivat "
-                                       "±0,2 merkitsevät huomionarvoista eroa.*")
+                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; pisteviivat "
+                                       "kohdissa ±0,1 ja katkoviivat kohdissa ±0,2 rajaavat huomionarvoiset "
+                                       "(yli 0,1) ja suuret (yli 0,2) erot.*")
 
 
 # -- Kykyviisari ------------------------------------------------------------------------------------------------
@@ -562,7 +563,7 @@ def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
                          "95 % LV": _ci_cell(r) if ok else NOT_SHOWN,
                          "p (t-testi)": wb.fmt_p(r["p_value"]) if ok else NOT_SHOWN,
                          "p (Wilcoxon)": wb.fmt_p(r["p_wilcoxon"]) if ok else NOT_SHOWN,
-                         "d_z (ryhmän sisäinen, kuvaileva)": num(r["d_z"], 2) if ok and _finite(r["d_z"])
+                         "Muutoksen koko (ryhmän sisäinen, kuvaileva)": num(r["d_z"], 2) if ok and _finite(r["d_z"])
                          else NOT_SHOWN})
     return pd.DataFrame(rows)
 
@@ -678,8 +679,9 @@ def kykyviisari_within(rep: Report) -> Section:
     if not outcomes:
         return Section()
     return Section(text="Muutos ryhmittäin (asiakkaat, joilla on sekä alku- että loppumittaus): keskimääräinen "
-                        "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä d_z (muutoksen keskiarvo "
-                        "jaettuna muutoksen keskihajonnalla). d_z kuvaa muutosta ryhmän sisällä, **ei HB:n "
+                        "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä muutoksen koko (muutoksen "
+                        "keskiarvo jaettuna muutoksen keskihajonnalla). Muutoksen koko kuvaa muutosta ryhmän "
+                        "sisällä, **ei HB:n "
                         "vaikutusta**: sama muutos voi näkyä myös verrokeilla.",
                    table=_within_table(rep, outcomes))
 
