@@ -594,6 +594,7 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
     if isinstance(sphinx.get("local_extensions"), dict):
         sphinx["local_extensions"] = {k: v for k, v in sphinx["local_extensions"].items() if k != "hbeval_stale"}
     sphinx_cfg = sphinx.setdefault("config", {})
+    sphinx_cfg["hbeval_pdf_digest"] = _module_digest()
     for key, value in latex_settings(phase_name, published, title, demo_notice, cover).items():
         if key == "latex_elements":
             merged = dict(sphinx_cfg.get("latex_elements") or {})
@@ -725,7 +726,16 @@ def break_long_tokens(app, doctree) -> None:
                 text.parent.replace(text, nodes.Text(new))
 
 
+def _module_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def setup(app):
+    # the staged book's config carries this module's digest: a change of the table sizing re-reads every page
+    # (Sphinx keeps the doctrees of a staged book between builds and would not run doctree-read again)
+    app.add_config_value("hbeval_pdf_digest", "", "env")
     app.connect("doctree-read", size_long_tables)
     app.connect("doctree-read", break_long_tokens)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
@@ -816,7 +826,13 @@ def cover_latex(cfg: Config, phase_key: str, demo_notice: str = "") -> str:
     series = " ".join(str(x) for x in (pub.get("series"), pub.get("number")) if x)
     date = pub.get("date")
     year = getattr(date, "year", None) or ph.cutoff.year
-    lines = [r"\begin{titlepage}", r"\pagestyle{empty}\thispagestyle{empty}", r"\raggedright\sffamily"]
+    # the PDF's metadata: "<title>: <phase>" and the authors (Sphinx's own \sphinxmaketitle would set them)
+    def plain(text: str) -> str:  # metadata: escaped, without the break points of latex_escape
+        return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+    meta = (r"\hypersetup{pdftitle={" + plain(f"{title}: {ph.name}") + "}, pdfauthor={"
+            + plain(", ".join(str(a) for a in pub.get("authors") or [])) + "}}")
+    lines = [meta, r"\begin{titlepage}", r"\pagestyle{empty}\thispagestyle{empty}", r"\raggedright\sffamily"]
     if series:
         lines.append(r"{\small " + latex_escape(series) + r"\par}")
     lines += [r"\vspace*{4cm}", r"{\bfseries\huge " + latex_escape(title) + r"\par}", r"\vspace{1cm}",

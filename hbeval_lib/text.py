@@ -353,6 +353,15 @@ def render_notebook(nb_path: Path, book_dir: Path, results: ResultsIndex, cfg: C
         if (meta.get("mystnb") or {}).get("markdown_format") != "myst":
             meta.setdefault("mystnb", {})["markdown_format"] = "myst"  # {cite} and colon fences in slots
             changed = True
+    # figure and table captions numbered in the page's order ("Kuvio:" and "Kuvio 3." alike); the PDF numbers
+    # them again through the whole report (hbeval_lib.pdf.number_captions)
+    from .pdf import number_captions
+
+    captions = [o.get("data", {}).get("text/markdown") for c in nb.get("cells", []) for o in c.get("outputs", []) or []]
+    number_captions(nb, {})
+    if captions != [o.get("data", {}).get("text/markdown") for c in nb.get("cells", [])
+                    for o in c.get("outputs", []) or []]:
+        changed = True
     if changed:
         tmp = Path(nb_path).with_name(Path(nb_path).name + ".tmp")
         tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
