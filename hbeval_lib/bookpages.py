@@ -718,7 +718,18 @@ def unit_costs_page(cfg: Config, phase_key: str) -> str:
     if flagged:
         out += [":::{warning}", f"{flagged} yksikkökustannuksen lähdettä ei voi tarkistaa raportin ajankohdan "
                 "tiedoista (ks. sarake Huomio). Nämä arvot ovat arvioita, kunnes ne on tarkistettu.", ":::", ""]
+    # each distinct note once, below the table; the rows carry its number (a long note repeated on every row
+    # of a source made the table several pages long)
+    notes: list[str] = []
+    for r in rows:
+        if r["Huomio"]:
+            if r["Huomio"] not in notes:
+                notes.append(r["Huomio"])
+            r["Huomio"] = f"Huom. {notes.index(r['Huomio']) + 1}"
     out.append(_md_table(pd.DataFrame(rows)))
+    out += [f"Huom. {i}: " + note.replace("THL:n yksikkökustannukset vuodelta 2011)",
+                                          f"THL:n yksikkökustannukset vuodelta 2011: {{cite}}`{phase_key}-kapiainen2014`)")
+            + "\n" for i, note in enumerate(notes, start=1)]
     return "\n".join(out)
 
 
