@@ -743,8 +743,7 @@ def data_appendix_page() -> str:
 
 
 def _items_table(items: dict, label: str = "Kysymys") -> str:
-    rows = [{"Nro": str(k).removeprefix("q").replace("_", "."), label: str(v)} for k, v in items.items()]
-    return _md_table(pd.DataFrame(rows))
+    return _md_table(pd.DataFrame([{label: str(v)} for v in items.values()]))
 
 
 def instruments_page(cfg: Config) -> str:
@@ -759,8 +758,8 @@ def instruments_page(cfg: Config) -> str:
     themes = cfg.section("theme_codebooks", {}) or {}
     out = [f"# Liite 4. {APPENDIX_TITLES[3]}", "",
            "Liite kuvaa arvioinnin tiedonkeruun lomakkeet ja mittarit: mitä kysyttiin, millä asteikolla ja miten "
-           "vastaukset luokiteltiin. Kysymysten numerot ovat lomakkeiden numeroita; suluissa on "
-           "arviointisuunnitelman liite, jossa lomake on kokonaisuudessaan.", "",
+           "vastaukset luokiteltiin. Otsikon suluissa on arviointisuunnitelman liite, jossa lomake on "
+           "kokonaisuudessaan.", "",
            f"## {instrument_name('kykyviisari')}", "",
            "Asiakas arvioi itse toimintakykyään ja hyvinvointiaan osa-alueittain asteikolla 0–10 (0 = heikoin, "
            "10 = paras) asiakkuuden alussa, puolivälissä ja lopussa. Osa-alueet: "
@@ -778,7 +777,7 @@ def instruments_page(cfg: Config) -> str:
     if wb.get("verrokki_likert"):
         out += ["Verrokkiasiakkaiden lomakkeen väittämät:", "", _items_table(wb["verrokki_likert"], "Väittämä")]
     if wb.get("hb_choice"):
-        rows = [{"Nro": k.removeprefix("q").replace("_", "."), "Kysymys": v.get("label", ""),
+        rows = [{"Kysymys": v.get("label", ""),
                  "Vaihtoehdot": ", ".join(str(o) for o in (v.get("options") or {}).values())}
                 for k, v in wb["hb_choice"].items()]
         out += ["Monivalintakysymykset (HB-lomake):", "", _md_table(pd.DataFrame(rows))]

@@ -1013,6 +1013,10 @@ def build_phase(book_dir: Path, phase_key: str, cfg: Config | None = None) -> di
     text = tex.read_text(encoding="utf-8")
     for en, fi in SPHINX_ENGLISH.items():
         text = text.replace(en, fi)
+    # a continued table says "(jatkoa edelliseltä sivulta)", without Sphinx's chapter-wise number ("Taulukko 9.1"):
+    # the report numbers its tables itself, continuously (number_captions)
+    text = text.replace("\\tablename\\ \\thetable{} \\textendash{} jatkoa", "(jatkoa").replace(
+        "jatkoa edelliseltä sivulta}}", "jatkoa edelliseltä sivulta)}}")
     tex.write_text(arrange_report_tex(text, phase_key), encoding="utf-8")
     _run(["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent",
           tex.name], latex_dir, f"{phase.name}: latexmk -xelatex {tex.name} (log: {tex.with_suffix('.log')})")

@@ -424,6 +424,16 @@ def test_figures_numbered_continuously_per_report(pdfs):
         assert re.search(r"^\s*Kuvio 1\. ", text, re.M), phase
 
 
+@pytest.mark.slow
+def test_each_fact_once_per_report(pdfs):
+    """Shared material is printed once per report and referred to from elsewhere: the unit-cost table (appendix 2;
+    its row "Työtunnit kuukaudessa") and the recruitment target of the evaluation plan."""
+    for phase, path in pdfs["files"].items():
+        text = " ".join("\n".join(_pages_text(path)).split())
+        assert text.count("Työtunnit kuukaudessa") == 1, phase
+        assert text.count("vähintään 150 asiakasta") <= 1, phase
+
+
 RAW_TOKENS = ["[nimi]", "[puhelin]", "[sähköposti]", "[osoite]", "#lainaus", "results.csv", "kehittamistyo",
               "tyoaika", "d_z", "edition", "Kirjallisuutta"]
 
