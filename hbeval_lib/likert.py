@@ -93,8 +93,11 @@ def diverging_bar(percent: pd.DataFrame, level_labels: Sequence[str], ax=None, r
     colors = list(colors) if colors else plots.likert_palette(n_levels)
     if len(colors) < n_levels:
         colors = plots.likert_palette(n_levels)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 0.42 * len(percent) + 1.8))
+    own_figure = ax is None
+    if own_figure:
+        # constrained layout keeps the legend below the x-axis label, however few the rows (a one-row figure put
+        # the legend over the label)
+        fig, ax = plt.subplots(figsize=(11, 0.42 * len(percent) + 2.2), layout="constrained")
     else:
         fig = ax.figure
     left = diverging_offsets(percent)
@@ -117,8 +120,12 @@ def diverging_bar(percent: pd.DataFrame, level_labels: Sequence[str], ax=None, r
     ticks = ticks[np.abs(ticks) <= lim + 2]
     ax.set_xticks(ticks, labels=[f"{abs(t):.0f}" for t in ticks])
     ax.set_xlabel("Vastaajien osuus (%)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / max(len(percent), 4)),
-              ncol=min(len(level_labels), 5), frameon=False, fontsize=8)
+    if own_figure:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+                   ncol=min(len(level_labels), 5), frameon=False, fontsize=9)
+    else:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / max(len(percent), 4)),
+                  ncol=min(len(level_labels), 5), frameon=False, fontsize=8)
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 from matplotlib import ticker
 
@@ -15,12 +16,20 @@ NEUTRAL_GREY = (0.80, 0.80, 0.80)  # the middle of a diverging scale: visible on
 
 
 def likert_palette(n: int) -> list:
-    """A diverging palette (ColorBrewer PuOr, colour-blind safe) for ``n`` ordered levels. Its near-white middle
-    level (odd ``n``) is replaced by a light grey, so the segment stays visible on the page."""
-    colors = list(sns.color_palette("PuOr", n))
-    if n % 2 == 1:
-        colors[n // 2] = NEUTRAL_GREY
-    return colors
+    """A diverging palette (ColorBrewer PuOr, colour-blind safe) for ``n`` ordered levels, without PuOr's pale
+    centre: every segment stays visible on the page; the middle level (odd ``n``) is a light grey."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["PuOr"]
+    k = n // 2
+    # each side from its dark end towards the centre, stopping short of PuOr's near-white middle (a pale segment
+    # disappears on paper); the middle level of an odd scale is grey
+    def rgb(x: float) -> tuple:
+        return tuple(float(v) for v in cmap(float(x))[:3])
+
+    lows = [rgb(x) for x in np.linspace(0.0, 0.36, k)] if k > 1 else [rgb(0.15)] * k
+    highs = [rgb(x) for x in np.linspace(0.64, 1.0, k)] if k > 1 else [rgb(0.85)] * k
+    return lows + ([NEUTRAL_GREY] if n % 2 else []) + highs
 
 
 def label_color(rgb) -> str:

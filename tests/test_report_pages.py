@@ -151,3 +151,29 @@ def test_unit_cost_table_printed_once_per_report(phase):
     shown = ch.unit_costs(Rep())
     assert shown.table is None and "liitteessä 2" in shown.text
     assert "| Kustannuserä |" in bookpages.unit_costs_page(CFG, phase).replace("Ryhmä | Kustannuserä", "| Kustannuserä")
+
+
+def _contrast(a, b) -> float:
+    def lum(rgb):
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in rgb[:3]]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    hi, lo = sorted([lum(a), lum(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7])
+def test_likert_segments_visible_and_labels_readable(n):
+    import seaborn as sns
+    from matplotlib.colors import to_rgb
+
+    from hbeval_lib import plots
+
+    colors = plots.likert_palette(n)
+    for c in colors:
+        assert _contrast(c, (1, 1, 1)) > 1.4, c  # every segment stands out from the white page
+        label = to_rgb(plots.label_color(c))
+        assert _contrast(c, label) >= 4.5, (c, label)  # WCAG AA for the percentages written inside
+    # the known-bad palette: PuOr's near-white middle with a white label (as the figures once drew it)
+    middle = sns.color_palette("PuOr", 3)[1]
+    assert _contrast(middle, (1, 1, 1)) < 1.4 and _contrast(middle, (1, 1, 1)) < 4.5
