@@ -177,3 +177,21 @@ def test_likert_segments_visible_and_labels_readable(n):
     # the known-bad palette: PuOr's near-white middle with a white label (as the figures once drew it)
     middle = sns.color_palette("PuOr", 3)[1]
     assert _contrast(middle, (1, 1, 1)) < 1.4 and _contrast(middle, (1, 1, 1)) < 4.5
+
+
+HTML = BOOK / "_build" / "html"
+
+
+@pytest.mark.skipif(not (HTML / "loppuraportti" / "costs" / "kaikki.html").exists(),
+                    reason="book/_build/html not built (run make book)")
+def test_built_html_numbers_do_not_break():
+    """No number of the built book has a breakable space between its digit groups (text and tables)."""
+    bad = {}
+    for page in HTML.rglob("*.html"):
+        if page.relative_to(HTML).parts[0].startswith("_"):
+            continue
+        html = re.sub(r"<(style|script)\b.*?</\1>", "", page.read_text(encoding="utf-8"), flags=re.S)
+        hits = re.findall(r">[^<]*?\d [0-9]{3}(?![0-9])[^<]*<", html)
+        if hits:
+            bad[page.relative_to(HTML).as_posix()] = hits[:2]
+    assert bad == {}

@@ -339,10 +339,18 @@ def kykyviisari_trajectory(rep: Report) -> Section:
         return Section(text=f"Kehityskuvaa ei piirretä: yhdessäkään ryhmässä ei ole {rep.dc.min_n_stat} mitattua "
                             "asiakasta.")
     fig = _trajectory_figure(traj, [d for d in doms if d in set(traj["outcome"])])
+    # the caption says what is drawn: both groups' curves, or only the one with enough measured clients
+    drawn = [arm for arm in wb.ARMS if arm in set(traj["arm"])]
+    if len(drawn) == len(wb.ARMS):
+        look = ("Katso, nouseeko HB-asiakkaiden (sininen) käyrä jyrkemmin kuin verrokkien (oranssi); "
+                "mittauskerroissa on eri asiakkaita, joten muutoksen tarkka arvio on taulukossa.")
+    else:
+        shown_fi = plots.ARM_LABELS[drawn[0]]
+        missing_fi = ", ".join(plots.ARM_LABELS[a].lower() for a in wb.ARMS if a not in drawn)
+        look = (f"Kuviossa ovat vain {shown_fi.lower()}: ryhmää {missing_fi} ei piirretä, koska siinä on alle "
+                f"{rep.dc.min_n_stat} mitattua asiakasta, joten ryhmiä ei voi verrata kuviosta.")
     return Section(figure=fig, caption="*Kuvio 2. Kykyviisarin osa-alueiden keskiarvot (95 %:n luottamusväli) "
-                                       "alku-, väli- ja loppumittauksessa. Katso, nouseeko HB-asiakkaiden "
-                                       "(sininen) käyrä jyrkemmin kuin verrokkien; mittauskerroissa on eri "
-                                       "asiakkaita, joten muutoksen tarkka arvio on taulukossa.*")
+                                       f"alku-, väli- ja loppumittauksessa. {look}*")
 
 
 def _trajectory_figure(traj: pd.DataFrame, doms: list[str], ncol: int = 4):
