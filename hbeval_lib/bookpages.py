@@ -27,7 +27,21 @@ from .config import ALL_PILOTS, REPO_ROOT, Config, load_config
 GENERATED = "_generated"
 # the pages of each phase report besides the strands: <book>/_generated/<phase>/<name>.md
 FRONT, DESIGN, DISCUSSION, REFERENCES, APPENDICES = "kansi", "asetelma", "pohdinta", "lahteet", "liitteet"
-APPENDIX_PAGES = ["liite_menetelmat", "liite_yksikkokustannukset", "liite_aineisto"]
+APPENDIX_PAGES = ["liite_menetelmat", "liite_yksikkokustannukset", "liite_aineisto", "liite_mittarit", "liite_sanasto"]
+APPENDIX_TITLES = ["Menetelmät", "Yksikkökustannukset ja niiden lähteet", "Aineisto ja sen laatu",
+                   "Tiedonkeruun lomakkeet ja mittarit", "Sanasto"]
+# the raw instruments (data contract §3; intake's folder names) in Finnish, for every page a reader sees
+INSTRUMENT_NAMES = {"asiakkaat": "Asiakasrekisteri", "kykyviisari": "Kykyviisari", "osallisuustesti": "Osallisuustesti",
+                    "asiakaskysely": "Asiakaskysely", "esr": "ESR-seurantalomake", "tyoaika": "Työajanseuranta",
+                    "asiakaskulut": "Asiakkaiden ja läheisten kulut", "avustajakulut": "HB-avustajien kulut",
+                    "budjetti": "Budjetit ja maksusitoumukset", "palvelut": "Palvelujen käyttö (rekisteri)",
+                    "lahtokysely": "Lähtötilannekysely", "avustajakysely": "HB-avustajakysely",
+                    "kehittamistyo": "Kehittämistyön seuranta", "paivakirjat": "Päiväkirjat", "tyopajat": "Työpajat"}
+
+
+def instrument_name(key) -> str:
+    """An instrument's Finnish name (the folder key itself only when unknown)."""
+    return INSTRUMENT_NAMES.get(str(key), str(key))
 SHARED = "yhteiset"  # shared sources of the phase pages (book/yhteiset/*.md), written into every phase
 STRANDS = ["wellbeing", "service_process", "costs"]
 STRAND_TITLES = {"wellbeing": "Hyvinvointi ja osallisuus", "service_process": "Palveluprosessi",
@@ -187,7 +201,7 @@ def not_read_section(status: dict) -> list[str]:
         rows_txt = _fi(d["rows"]) if not d["unknown"] else (
             f"tuntematon ({fi_count(d['unknown'], 'tiedosto', 'tiedostoa')})" if not d["rows"] else
             f"vähintään {_fi(d['rows'])} ({d['unknown']} tiedoston rivimäärä tuntematon)")
-        rows.append({"Mittari": d["instrument"], "Tiedostoja": d["files"], "Rivejä lukematta": rows_txt})
+        rows.append({"Mittari": instrument_name(d["instrument"]), "Tiedostoja": d["files"], "Rivejä lukematta": rows_txt})
     files = sum(d["files"] for d in items)
     return ["## Lukematta jääneet tiedostot", "",
             f"{fi_count(files, 'tiedosto', 'tiedostoa')} jäi lukematta (lukukelvoton, salasanalla suojattu, väärässä kansiossa tai "
@@ -239,6 +253,8 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
     else:
         cols = [c for c in ["read", "accepted", "skipped", "rejected", "excluded_no_consent"] if c in rec.columns]
         agg = rec.groupby("instrument", sort=True)[cols].sum(numeric_only=True).reset_index()
+        not_read = {instrument_name(k): v for k, v in not_read.items()}
+        agg["instrument"] = agg["instrument"].map(instrument_name)
         names = {"instrument": "Mittari", "read": "Luettu", "accepted": "Hyväksytty", "skipped": "Ohitettu",
                  "rejected": "Hylätty", "excluded_no_consent": "Ei suostumusta"}
         if not_read:
@@ -262,7 +278,8 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
         if df is None or df.empty:
             out += ["Ei rivejä.", ""]
             continue
-        agg = df.groupby(["instrument", "reason"], sort=True).size().reset_index(name="Rivejä")
+        agg = df.assign(instrument=df["instrument"].map(instrument_name)).groupby(
+            ["instrument", "reason"], sort=True).size().reset_index(name="Rivejä")
         agg["reason"] = agg["reason"].map(lambda r: REASONS_FI.get(r, r))
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
     out += release_section(processed_dir, book_dir, cfg)
@@ -419,7 +436,7 @@ def provenance_page(prov: dict) -> str:
             "Kaikki raportin julkaisemat luvut ovat yhdessä taulukossa: jokaisesta luvusta osa-alue, raportointivaihe, "
             "pilotti, avain ja nimi, estimaatti, 95 %:n luottamusvälin rajat, henkilömäärä, p-arvo ja tieto siitä, "
             "onko luku peitetty (sarakkeiden ja avainten kuvaus: tiedosto docs/results.md): "
-            "{download}`results.csv <../_results/results.csv>`.", ""]
+            "{download}`tulostaulukko (CSV) <../_results/results.csv>`.", ""]
     return "\n".join(out)
 
 
@@ -496,7 +513,8 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
             label = GLUE_LABELS.get(k) or labels.get(k) or k
             out.append(f"| {label} | {{glue:text}}`../{phase_key}/{strand}/{ALL_PILOTS}.ipynb::{k}:s` |")
         out.append("")
-    out += ["Kaikki raportin luvut koneluettavana taulukkona: {download}`results.csv <../_results/results.csv>`.", ""]
+    out += ["Kaikki raportin luvut koneluettavana taulukkona: "
+            "{download}`tulostaulukko (CSV) <../_results/results.csv>`.", ""]
     return "\n".join(out)
 
 
@@ -581,7 +599,38 @@ def front_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, d
         if kw:
             out += [f"*Keywords:* {', '.join(kw)}", ""]
         out += [":::", ""]
+    foreword = str(pub.get("foreword") or "").strip()
+    if foreword:
+        sign = ", ".join(x for x in (str(pub.get("place") or ""), _fi_date(pub.get("date"))) if x)
+        out += ["## Esipuhe", "", _prefix_citations(foreword.replace("{phase}", subtitle), phase_key), ""]
+        if sign:
+            out += [f"{sign}", "", "Arvioijat", ""]
     return "\n".join(out)
+
+
+def _prefix_citations(md: str, phase_key: str) -> str:
+    from . import text
+
+    return text._prefix_citations(md, phase_key)
+
+
+def ethics_section(cfg: Config, phase_key: str) -> list[str]:
+    """Research permits and the ethics statement (configuration: ``publication.ethics`` and ``permits``)."""
+    pub = publication(cfg, phase_key)
+    ethics = str(pub.get("ethics") or "").strip()
+    permits = pub.get("permits") or []
+    if not ethics and not permits:
+        return []
+    out = ["## Tutkimusluvat ja tutkimusetiikka", ""]
+    if ethics:
+        out += [_prefix_citations(ethics, phase_key), ""]
+    if permits:
+        names = {p.key: p.name for p in cfg.pilots}
+        rows = [{"Pilotti": names.get(str(x.get("pilot")), str(x.get("pilot", ""))),
+                 "Tutkimusluvan myöntäjä": str(x.get("granted_by", "")), "Päivämäärä": _fi_date(x.get("date"))}
+                for x in permits]
+        out += ["Tutkimusluvat:", "", _md_table(pd.DataFrame(rows))]
+    return out
 
 
 def _shared(book_dir: Path, name: str, phase_key: str) -> str:
@@ -606,6 +655,7 @@ def design_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, 
         if case:
             out += [case, ""]
         out += pilot_facts(p)
+    out += ethics_section(cfg, phase_key)
     return "\n".join(out)
 
 
@@ -629,8 +679,7 @@ def references_page(phase_key: str) -> str:
 
 
 def appendices_page(cfg: Config, phase_key: str) -> str:
-    return "\n".join(["# Liitteet", "", "1. Menetelmät", "2. Yksikkökustannukset ja niiden lähteet",
-                      "3. Aineisto ja sen laatu", ""])
+    return "\n".join(["# Liitteet", ""] + [f"{i}. {t}" for i, t in enumerate(APPENDIX_TITLES, start=1)] + [""])
 
 
 UNIT_COST_LABELS = {"hours_per_month": "Työtunnit kuukaudessa", "side_cost_factor": "Henkilösivukulut (osuus palkasta)",
@@ -698,7 +747,18 @@ def unit_costs_page(cfg: Config, phase_key: str) -> str:
     if flagged:
         out += [":::{warning}", f"{flagged} yksikkökustannuksen lähdettä ei voi tarkistaa raportin ajankohdan "
                 "tiedoista (ks. sarake Huomio). Nämä arvot ovat arvioita, kunnes ne on tarkistettu.", ":::", ""]
+    # each distinct note once, below the table; the rows carry its number (a long note repeated on every row
+    # of a source made the table several pages long)
+    notes: list[str] = []
+    for r in rows:
+        if r["Huomio"]:
+            if r["Huomio"] not in notes:
+                notes.append(r["Huomio"])
+            r["Huomio"] = f"Huom. {notes.index(r['Huomio']) + 1}"
     out.append(_md_table(pd.DataFrame(rows)))
+    out += [f"Huom. {i}: " + note.replace("THL:n yksikkökustannukset vuodelta 2011)",
+                                          f"THL:n yksikkökustannukset vuodelta 2011: {{cite}}`{phase_key}-kapiainen2014`)")
+            + "\n" for i, note in enumerate(notes, start=1)]
     return "\n".join(out)
 
 
@@ -711,6 +771,102 @@ def data_appendix_page() -> str:
                       "```", ""])
 
 
+def _items_table(items: dict, label: str = "Kysymys") -> str:
+    return _md_table(pd.DataFrame([{label: str(v)} for v in items.values()]))
+
+
+def instruments_page(cfg: Config) -> str:
+    """Appendix 4: each data-collection instrument — what it asked, its scales and items — from the configuration's
+    codebooks (``wellbeing``: survey items and scales, ``theme_codebooks``, ``codebook``, ``task_codebook``) and the
+    data contract's measures."""
+    from .schema import FAMILY_DOMAINS, KYKYVIISARI_DOMAINS
+
+    wb = cfg.section("wellbeing", {}) or {}
+    likert = wb.get("likert_labels") or []
+    scale3 = wb.get("scale3_labels") or []
+    themes = cfg.section("theme_codebooks", {}) or {}
+    out = [f"# Liite 4. {APPENDIX_TITLES[3]}", "",
+           "Liite kuvaa arvioinnin tiedonkeruun lomakkeet ja mittarit: mitä kysyttiin, millä asteikolla ja miten "
+           "vastaukset luokiteltiin. Otsikon suluissa on arviointisuunnitelman liite, jossa lomake on "
+           "kokonaisuudessaan.", "",
+           f"## {instrument_name('kykyviisari')}", "",
+           "Asiakas arvioi itse toimintakykyään ja hyvinvointiaan osa-alueittain asteikolla 0–10 (0 = heikoin, "
+           "10 = paras) asiakkuuden alussa, puolivälissä ja lopussa. Osa-alueet: "
+           + ", ".join(KYKYVIISARI_DOMAINS.values()) + "; lapsiperheillä lisäksi "
+           + ", ".join(v.lower() for v in FAMILY_DOMAINS.values()) + ".", "",
+           f"## {instrument_name('osallisuustesti')}", "",
+           "Kymmenen väittämää (K1–K10) osallisuuden kokemuksesta asteikolla 1–5 asiakkuuden alussa ja lopussa. "
+           "Pistemäärä on vastattujen väittämien keskiarvo, kun vähintään kahdeksaan väittämään on vastattu.", ""]
+    out += [f"## {instrument_name('asiakaskysely')} (arviointisuunnitelman liite 1.1)", "",
+            "Kysely tehtiin asiakkuuden lopussa HB-asiakkaille ja verrokkiasiakkaille omilla lomakkeillaan. "
+            "Väittämien asteikko on viisiportainen: " + ", ".join(f"{i} = {t}" for i, t in enumerate(likert, 1))
+            + ".", ""]
+    if wb.get("hb_likert"):
+        out += ["HB-asiakkaiden lomakkeen väittämät:", "", _items_table(wb["hb_likert"], "Väittämä")]
+    if wb.get("verrokki_likert"):
+        out += ["Verrokkiasiakkaiden lomakkeen väittämät:", "", _items_table(wb["verrokki_likert"], "Väittämä")]
+    if wb.get("hb_choice"):
+        rows = [{"Kysymys": v.get("label", ""),
+                 "Vaihtoehdot": ", ".join(str(o) for o in (v.get("options") or {}).values())}
+                for k, v in wb["hb_choice"].items()]
+        out += ["Monivalintakysymykset (HB-lomake):", "", _md_table(pd.DataFrame(rows))]
+    if scale3:
+        out += ["Asiakkuuden vaikutusta elämäntilanteeseen kysyttiin kolmiportaisesti ("
+                + ", ".join(scale3) + ").", ""]
+    open_hb = (wb.get("open_items") or {}).get("hb") or []
+    if open_hb or wb.get("theme_codebook"):
+        out += [f"Avoimia kysymyksiä oli HB-lomakkeella {len(open_hb)}. Vastauksia ei julkaista sanatarkasti; ne "
+                "luokiteltiin teemoihin: " + ", ".join(str(k).lower() for k in (wb.get("theme_codebook") or {}))
+                + ".", ""]
+    out += [f"## {instrument_name('esr')}", "",
+            "HB-asiakkaiden ESR-seurantalomake asiakkuuden alussa ja lopussa: työmarkkinatilanne (työllinen, "
+            "työtön, pitkäaikaistyötön, opiskelija, työvoiman ulkopuolella) ja koulutus.", "",
+            f"## {instrument_name('tyoaika')} (arviointisuunnitelman liite 3.1)", "",
+            "Työntekijät kirjasivat mittauskuukausina jokaisen työtehtävän: päivämäärä, selite, kesto, asiakas "
+            "ja asiakkuuden laji (HB, verrokki, muu) sekä oliko asiakas mukana. Selitteet luokiteltiin "
+            "tehtäväluokkiin avainsanojen perusteella:", ""]
+    cats = (cfg.section("task_codebook", {}) or {}).get("categories") or []
+    if cats:
+        out.append(_md_table(pd.DataFrame([{"Tehtäväluokka": c.get("label", ""),
+                                            "Avainsanat": ", ".join(c.get("keywords") or [])} for c in cats])))
+    out += [f"## {instrument_name('asiakaskulut')} ja {instrument_name('avustajakulut').lower()} "
+            "(arviointisuunnitelman liite 3.3)", "",
+            "Asiakkaat, läheiset ja HB-avustajat kirjasivat asiakkuuteen käyttämänsä ajan, matka-ajan, "
+            "matkakilometrit ja muut kulut; asiakkaat ja läheiset myös töistä poissaolon.", "",
+            f"## {instrument_name('budjetti')} ja {instrument_name('palvelut').lower()}", "",
+            "Pilotit toimittivat HB-budjetit, niiden käytön maksusitoumuksittain (tuottaja: julkinen, yksityinen, "
+            "järjestö, läheisverkosto, muu) sekä rekisteriotteen asiakkaiden julkisten palvelujen käytöstä.", "",
+            f"## {instrument_name('lahtokysely')}", "",
+            "Pilottien projekti- ja johtoryhmille hankkeen alussa: avoimet kysymykset tavoitteista, odotetuista "
+            "vaikutuksista ja tiedon tarpeista sekä väittämät asteikolla 1–7."]
+    if themes.get("lahtokysely_avoimet"):
+        out[-1] += " Avoimet vastaukset luokiteltiin teemoihin: " + ", ".join(
+            str(t.get("label", "")).lower() for t in themes["lahtokysely_avoimet"]) + "."
+    out += ["", f"## {instrument_name('avustajakysely')}", "",
+            "HB-avustajille: ikä, koulutus, tausta (kokemusasiantuntija, järjestön vapaaehtoinen, alan opiskelija, "
+            "läheinen tai ystävä, omainen) ja avoimet kysymykset rekrytoinnista, motivaatiosta, valmennuksesta, "
+            "tehtävistä, kokemuksista ja kehittämisestä."]
+    if themes.get("avustaja_kokemukset"):
+        out[-1] += " Kokemuksia koskevat vastaukset luokiteltiin teemoihin: " + ", ".join(
+            str(t.get("label", "")).lower() for t in themes["avustaja_kokemukset"]) + "."
+    out += ["", f"## {instrument_name('kehittamistyo')}", "",
+            "Tilaisuuksien palautteet (arvio 1–5 ja avoin palaute) ja pilottien puolivuotinen itsearviointi "
+            "kehittämistavoitteittain (arvio 1–5 ja perustelu).", "",
+            f"## {instrument_name('paivakirjat')} ja {instrument_name('tyopajat').lower()} "
+            "(arviointisuunnitelman liite 2.1)", "",
+            "Työntekijöiden päiväkirjat ja työpajojen muistiinpanot koodattiin kappaleittain seuraavilla teemoilla; "
+            "lainaukseksi hyväksytyt kappaleet merkittiin erikseen, ja niistä julkaistaan vain ne, joiden "
+            "kirjoittaja ei ole tunnistettavissa.", ""]
+    book = cfg.section("codebook", {}) or {}
+    if book:
+        out.append(_md_table(pd.DataFrame([{"Teema": str(v)} for v in book.values()])))
+    return "\n".join(out) + "\n"
+
+
+def glossary_page(book_dir: Path, phase_key: str) -> str:
+    return _shared(book_dir, "sanasto", phase_key) + "\n"
+
+
 def phase_pages(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> dict[str, str]:
     """name → Markdown of the generated pages of one phase report (``_generated/<phase>/<name>.md``)."""
     return {FRONT: front_page(cfg, phase_key, book_dir, demo, draft),
@@ -720,7 +876,9 @@ def phase_pages(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, 
             APPENDICES: appendices_page(cfg, phase_key),
             "liite_menetelmat": methods_page(book_dir, phase_key),
             "liite_yksikkokustannukset": unit_costs_page(cfg, phase_key),
-            "liite_aineisto": data_appendix_page()}
+            "liite_aineisto": data_appendix_page(),
+            "liite_mittarit": instruments_page(cfg),
+            "liite_sanasto": glossary_page(book_dir, phase_key)}
 
 
 TEXT_DRAFT_BANNER = "LUONNOS – ei julkaistavaksi: tyhjät tekstipaikat näkyvät merkintöinä."

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from .plots import ARM_LABELS, LIKERT_COLORS
+from . import plots
+from .plots import ARM_LABELS, LIKERT_COLORS  # noqa: F401 (re-exported)
 
 
 def likert_counts(data: pd.DataFrame, item_col: str = "item", value_col: str = "value",
@@ -89,11 +89,15 @@ def diverging_bar(percent: pd.DataFrame, level_labels: Sequence[str], ax=None, r
     -------
     matplotlib Figure
     """
-    colors = list(colors or LIKERT_COLORS)
-    if len(colors) < percent.shape[1]:
-        colors = sns.color_palette("PuOr", percent.shape[1])
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 0.42 * len(percent) + 1.8))
+    n_levels = percent.shape[1]
+    colors = list(colors) if colors else plots.likert_palette(n_levels)
+    if len(colors) < n_levels:
+        colors = plots.likert_palette(n_levels)
+    own_figure = ax is None
+    if own_figure:
+        # constrained layout keeps the legend below the x-axis label, however few the rows (a one-row figure put
+        # the legend over the label)
+        fig, ax = plt.subplots(figsize=(11, 0.42 * len(percent) + 2.2), layout="constrained")
     else:
         fig = ax.figure
     left = diverging_offsets(percent)
@@ -105,7 +109,7 @@ def diverging_bar(percent: pd.DataFrame, level_labels: Sequence[str], ax=None, r
         for yi, wi, li in zip(y, w, left[col].to_numpy()):
             if wi >= min_label:
                 ax.text(li + wi / 2, yi, f"{wi:.0f}", ha="center", va="center", fontsize=8,
-                        color="white" if j in (0, len(percent.columns) - 1) else "black")
+                        color=plots.label_color(colors[j]))
     if row_labels is None:
         row_labels = [" – ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in percent.index]
     ax.set_yticks(y, labels=list(row_labels))
@@ -116,8 +120,12 @@ def diverging_bar(percent: pd.DataFrame, level_labels: Sequence[str], ax=None, r
     ticks = ticks[np.abs(ticks) <= lim + 2]
     ax.set_xticks(ticks, labels=[f"{abs(t):.0f}" for t in ticks])
     ax.set_xlabel("Vastaajien osuus (%)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / max(len(percent), 4)),
-              ncol=min(len(level_labels), 5), frameon=False, fontsize=8)
+    if own_figure:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+                   ncol=min(len(level_labels), 5), frameon=False, fontsize=9)
+    else:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / max(len(percent), 4)),
+                  ncol=min(len(level_labels), 5), frameon=False, fontsize=8)
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title)

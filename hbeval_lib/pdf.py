@@ -1,23 +1,33 @@
 """PDF of each phase report (lähtötilanne, väliarviointi, loppuraportti), typeset with LaTeX from the built book.
 
-For every phase, :func:`build_pdfs` stages a small Jupyter Book in ``<book>/_build/pdf/staging/<phase>/``:
+Each PDF is a report of a Finnish research series, in this order: cover (from the configuration's publication data,
+:func:`cover_latex`), description page (kuvailulehti), tiivistelmä, abstract and foreword (esipuhe) on roman-numbered
+pages, the table of contents, the chapters (summary, design with the research permits, the strands, the synthesis,
+discussion), the references (author–year, Finnish conventions) and the appendices. For every phase,
+:func:`build_pdfs` stages a small Jupyter Book in ``<book>/_build/pdf/staging/<phase>/``:
 
-- a table of contents taken from the book's ``_toc.yml``: every part that belongs to no phase (introduction, design,
-  appendices) plus the phase's own part; entries of the other phases are dropped (:func:`phase_toc`);
-- the book's sources and the phase's *already executed* notebooks (execution stays off). The notebooks' HTML tables
-  (pandas Styler output) have no LaTeX form, so each gets a LaTeX rendition (:func:`html_table_to_latex`, passed as
-  a raw block in a Markdown output, :func:`convert_notebook`): ``tabulary`` (columns share the text width and wrap)
-  or, for long tables, ``longtable`` with paragraph columns sized from their content — small font, numbers
-  right-aligned, header repeated on every page. Long Markdown tables get column widths too (:func:`setup`, a Sphinx
-  extension of the staged book), long code-like tokens in tables may break, and collapsed ``<details>`` lists of a
-  web page become a one-line note (:func:`drop_details`);
-- a ``_config.yml`` derived from the book's: title page with the book title and the phase name, Finnish (polyglossia,
-  Finnish hyphenation), A4, table of contents, page numbers, the demo-data notice on every page when the data are
-  synthetic.
+- a table of contents with the phase's own part only (:func:`report_toc`): the web book's introduction (its front
+  page, design, pilots, data-quality page and the software's technical page) is not part of a report, whose own
+  design chapter and appendices carry what a reader needs — nothing is printed twice;
+- the book's sources and the phase's *already executed* notebooks (execution stays off), the notebooks in the
+  report's order so that figure and table captions are numbered continuously through the report
+  (:func:`number_captions`). The notebooks' HTML tables (pandas Styler output) have no LaTeX form, so each gets a
+  LaTeX rendition (:func:`html_table_to_latex`, passed as a raw block in a Markdown output,
+  :func:`convert_notebook`): ``tabulary`` (columns share the text width and wrap) or, for tables that may not fit
+  on one page (many rows, or rows that wrap into many lines, :func:`is_long_table`), ``longtable`` with paragraph
+  columns sized from their content — small font, numbers right-aligned, header repeated on every page. Markdown
+  tables get the same treatment (:func:`setup`, a Sphinx extension of the staged book), long code-like tokens in
+  tables may break, and collapsed ``<details>`` lists of a web page become a one-line note (:func:`drop_details`);
+- a ``_config.yml`` derived from the book's: the cover, Finnish (polyglossia, Finnish hyphenation), A4, page
+  numbers, the demo-data notice on every page when the data are synthetic.
 
-Then ``jupyter-book build --builder latex`` and ``latexmk`` (XeLaTeX) produce ``<book>/_build/pdf/<name>.pdf``,
+Then ``jupyter-book build --builder latex``; :func:`arrange_report_tex` puts the LaTeX in the series order (the front
+matter before the table of contents, the reference list — which Sphinx would print at the very end as
+"Kirjallisuutta" — into the references chapter) and ``latexmk`` (XeLaTeX) produces ``<book>/_build/pdf/<name>.pdf``,
 copied to ``<book>/_build/html/_static/pdf/`` where the phase summary pages link them. The LaTeX log's overfull
-boxes are written to ``<book>/_build/pdf/report.json`` (the tests read it, and the PDFs' text positions).
+boxes are written to ``<book>/_build/pdf/report.json``; the tests also check the PDF's text positions against the
+text block of every page (:func:`text_outside_text_block`, pdfplumber), which catches a table that runs off the foot
+of its page (no overfull box reports that).
 
 TeX Live comes from the system (Debian/Ubuntu packages :data:`APT_PACKAGES`). ``hbeval pdf --install`` installs
 them with apt-get when run as root; otherwise it says which ``sudo apt-get install`` to run and skips the PDFs.
@@ -57,6 +67,7 @@ STATIC_PDF = "_static/pdf"      # <book>/_build/html/_static/pdf/: the PDFs the 
 MAX_TABLE_OVERFULL_PT = 1.0     # an overfull box wider than this in a table fails the build
 LONG_TABLE_ROWS = 30            # body rows beyond which a table becomes a longtable (breaks across pages)
 HMARGIN_CM = 2.2               # left and right page margins
+VMARGIN_CM = 2.5               # top and bottom page margins (the running head and the foot sit inside them)
 LINE_CHARS = 105                # characters of \footnotesize text across the text width (natural-width estimate)
 
 
@@ -172,6 +183,28 @@ def phase_toc(toc: dict, phase: str, phase_keys: list[str]) -> dict:
         out["parts"] = parts
     if "chapters" in toc:
         out["chapters"] = _filter_entries(toc["chapters"], phase, phase_keys)
+    return out
+
+
+def report_toc(toc: dict, phase: str, phase_keys: list[str]) -> dict:
+    """The table of contents of one phase *report*: only the phase's own part(s), under an empty title root.
+
+    The web book's introduction (front page, design, pilots, data quality, the software's technical page) belongs to
+    no phase: a report carries its own design chapter and data appendix (``_generated/<phase>/…``), so printing the
+    introduction too would put the software's data flow before the title page and the design chapter twice.
+    """
+    ptoc = phase_toc(toc, phase, phase_keys)
+    out = {k: v for k, v in ptoc.items() if k not in ("parts", "chapters", "root")}
+    out["root"] = PDF_ROOT
+
+    def own(entries):
+        return [e for e in entries if _phase_of(e.get("file") or e.get("glob") or "", phase_keys) == phase]
+
+    if "parts" in ptoc:
+        parts = [dict(p, chapters=own(p.get("chapters", []))) for p in ptoc["parts"]]
+        out["parts"] = [p for p in parts if p["chapters"]]
+    if "chapters" in ptoc:
+        out["chapters"] = own(ptoc["chapters"])
     return out
 
 
@@ -374,7 +407,7 @@ def table_to_latex(table: dict) -> str:
     if table.get("caption"):
         lines.append(r"\hbtablecaption{" + latex_escape(table["caption"]) + "}")
     head_tex = [row_tex(r, bold=True) for r in head]
-    if len(body) <= LONG_TABLE_ROWS:
+    if not is_long_table(head, body, ncol):
         spec = "".join("R" if n else "L" for n in numeric)
         lines += [r"\begin{tabulary}{\linewidth}[t]{@{}" + spec + "@{}}", r"\toprule"]
         if head_tex:
@@ -405,6 +438,31 @@ def html_table_to_latex(html: str) -> str | None:
     if not tables:
         return None
     return "\n".join(table_to_latex(t) for t in tables)
+
+
+_CAPTION = re.compile(r"^(?P<pre>\s*\*{0,2})(?P<kind>Kuvio|Taulukko)(?: \d+\.|:)[ \t]*(?P<first>\S?)")
+
+
+def number_captions(nb: dict, counters: dict) -> dict:
+    """Captions numbered continuously through a report: a Markdown output that starts with ``Kuvio:`` /
+    ``Kuvio 3.`` (or ``Taulukko``, also in italics) gets the next number of its kind from ``counters`` (shared by
+    every page of the report, in the order of its table of contents)."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data") or {}
+            md = data.get("text/markdown")
+            if md is None:
+                continue
+            md = "".join(md) if isinstance(md, list) else md
+
+            def sub(m):
+                counters[m["kind"]] = counters.get(m["kind"], 0) + 1
+                return f"{m['pre']}{m['kind']} {counters[m['kind']]}. {m['first'][:1].upper()}{m['first'][1:]}"
+
+            new = _CAPTION.sub(sub, md, count=1)
+            if new != md:
+                data["text/markdown"] = new
+    return nb
 
 
 def convert_notebook(nb: dict) -> dict:
@@ -467,8 +525,11 @@ def _demo_notice(book_dir: Path) -> str:
     return data.get("banner", "") if data.get("demo") else ""
 
 
-def latex_settings(phase_name: str, published: str, book_title: str, demo_notice: str) -> dict:
-    """Sphinx ``latex_*`` settings of one phase report (merged into the staged ``_config.yml``)."""
+def latex_settings(phase_name: str, published: str, book_title: str, demo_notice: str, cover: str = "") -> dict:
+    """Sphinx ``latex_*`` settings of one phase report (merged into the staged ``_config.yml``).
+
+    ``cover``: the LaTeX of the cover page (:func:`cover_latex`); the table of contents is then placed by
+    :func:`arrange_report_tex` after the front matter (description page, tiivistelmä, abstract, foreword)."""
     notice = latex_escape(demo_notice)
     foot = (r"\fancyfoot[L]{\parbox[b]{0.88\linewidth}{\raggedright\py@HeaderFamily\scriptsize " + notice + "}}"
             if notice else "")
@@ -507,13 +568,16 @@ def latex_settings(phase_name: str, published: str, book_title: str, demo_notice
             "makeindex": "",
             "releasename": "",
             "figure_align": "H",
-            "sphinxsetup": f"hmargin={{{HMARGIN_CM}cm,{HMARGIN_CM}cm}}, vmargin={{2.5cm,2.5cm}}, marginpar=1cm",
+            "sphinxsetup": (f"hmargin={{{HMARGIN_CM}cm,{HMARGIN_CM}cm}}, vmargin={{{VMARGIN_CM}cm,{VMARGIN_CM}cm}}, "
+                            "marginpar=1cm"),
             "extraclassoptions": "openany,oneside",
+            **({"maketitle": cover, "tableofcontents": ""} if cover else {}),
         },
     }
 
 
-def staged_config(book_config: dict, phase_key: str, phase_name: str, published: str, demo_notice: str) -> dict:
+def staged_config(book_config: dict, phase_key: str, phase_name: str, published: str, demo_notice: str,
+                  cover: str = "") -> dict:
     """The book's ``_config.yml`` turned into one phase report's (title, LaTeX document, settings)."""
     cfg = json.loads(json.dumps(book_config))  # deep copy
     title = cfg.get("title", "")
@@ -530,7 +594,8 @@ def staged_config(book_config: dict, phase_key: str, phase_name: str, published:
     if isinstance(sphinx.get("local_extensions"), dict):
         sphinx["local_extensions"] = {k: v for k, v in sphinx["local_extensions"].items() if k != "hbeval_stale"}
     sphinx_cfg = sphinx.setdefault("config", {})
-    for key, value in latex_settings(phase_name, published, title, demo_notice).items():
+    sphinx_cfg["hbeval_pdf_digest"] = _module_digest()
+    for key, value in latex_settings(phase_name, published, title, demo_notice, cover).items():
         if key == "latex_elements":
             merged = dict(sphinx_cfg.get("latex_elements") or {})
             merged.update(value)
@@ -586,6 +651,32 @@ def column_widths(head: list[list[str]], body: list[list[str]], ncol: int) -> li
     return [(w + 2) / total for w in widths]
 
 
+PAGE_TABLE_LINES = 90  # estimated lines of \footnotesize table body beyond which a table cannot fit on one page:
+                       # it becomes a longtable (breaks across pages) whatever its row count. A page holds about 55
+                       # such lines; the estimate counts narrow columns' wrapping generously (tabulary gives them more
+                       # room), so a table that fits (the data-quality page's 9-column table, about 70) stays a
+                       # tabulary; the PDF tests check every page's text positions (text_outside_text_block)
+
+
+def table_lines(head: list[list[str]], body: list[list[str]], ncol: int) -> int:
+    """Estimated printed lines of a table's body: per row, the most lines any of its cells wraps into at the column
+    widths of :func:`column_widths` (one line per row when the table fits at natural width), plus one per header
+    row."""
+    shares = column_widths(head, body, ncol)
+    if shares is None:
+        return len(head) + len(body)
+    chars = [max(1.0, s * LINE_CHARS - 2) for s in shares]
+    total = len(head)  # header rows: a few lines, repeated on every page of a longtable anyway
+    for row in body:
+        total += max([1] + [-(-len(cell) // int(chars[j])) for j, cell in enumerate(row[:ncol]) if cell])
+    return total
+
+
+def is_long_table(head: list[list[str]], body: list[list[str]], ncol: int) -> bool:
+    """A table that must break across pages: many rows, or rows that wrap into more lines than a page holds."""
+    return len(body) > LONG_TABLE_ROWS or table_lines(head, body, ncol) > PAGE_TABLE_LINES
+
+
 def size_long_tables(app, doctree) -> None:
     """Give the long tables of Markdown pages column widths from their content.
 
@@ -601,15 +692,21 @@ def size_long_tables(app, doctree) -> None:
         tgroup = tgroups[0]
         colspecs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
         bodies = [b for b in tgroup.children if isinstance(b, nodes.tbody)]
-        n_body = sum(len([r for r in b.children if isinstance(r, nodes.row)]) for b in bodies)
-        if n_body <= LONG_TABLE_ROWS or not colspecs or "colwidths-given" in table["classes"]:
+        if not colspecs or "colwidths-given" in table["classes"]:
             continue
+
         def texts(part):
             return [[e.astext() for e in row.children if isinstance(e, nodes.entry)] for row in part.findall(nodes.row)]
 
         heads = [t for t in tgroup.children if isinstance(t, nodes.thead)]
         head_rows = [r for h in heads for r in texts(h)]
         body_rows = [r for b in bodies for r in texts(b)]
+        if not is_long_table(head_rows, body_rows, len(colspecs)):
+            continue
+        # Sphinx sets a table as longtable when it has more than 30 rows or the class "longtable": a table of
+        # fewer, tall rows (a unit-cost table with sources) would otherwise run off the foot of its page
+        if "longtable" not in table["classes"]:
+            table["classes"] = list(table["classes"]) + ["longtable"]
         shares = column_widths(head_rows, body_rows, len(colspecs))
         if shares is None:
             continue
@@ -629,7 +726,16 @@ def break_long_tokens(app, doctree) -> None:
                 text.parent.replace(text, nodes.Text(new))
 
 
+def _module_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def setup(app):
+    # the staged book's config carries this module's digest: a change of the table sizing re-reads every page
+    # (Sphinx keeps the doctrees of a staged book between builds and would not run doctree-read again)
+    app.add_config_value("hbeval_pdf_digest", "", "env")
     app.connect("doctree-read", size_long_tables)
     app.connect("doctree-read", break_long_tokens)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
@@ -671,9 +777,10 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     phase = cfg.phase(phase_key)
     dest = book_dir / "_build" / PDF_DIR / "staging" / phase_key
     toc = yaml.safe_load((book_dir / "_toc.yml").read_text(encoding="utf-8"))
-    ptoc = with_title_root(phase_toc(toc, phase_key, phase_keys))
+    ptoc = report_toc(toc, phase_key, phase_keys)
     book_config = yaml.safe_load((book_dir / "_config.yml").read_text(encoding="utf-8"))
     # the book's sources: everything but builds, hidden folders and the other phases' executed notebooks
+    notebooks: dict[str, Path] = {}
     for src in sorted(book_dir.rglob("*")):
         rel = src.relative_to(book_dir)
         top = rel.parts[0]
@@ -684,10 +791,16 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
         if src.suffix == ".md":
             _write_if_changed(dest / rel, drop_details(src.read_text(encoding="utf-8")))
         elif src.suffix == ".ipynb" and top == phase_key:
-            nb = convert_notebook(json.loads(src.read_text(encoding="utf-8")))
-            _write_if_changed(dest / rel, json.dumps(nb, ensure_ascii=False, indent=1))
+            notebooks[rel.with_suffix("").as_posix()] = src
         else:
             _copy_if_changed(src, dest / rel)
+    # the notebooks in the report's order: figure and table numbers run through the report
+    counters: dict = {}
+    order = toc_files(ptoc)
+    for name in sorted(notebooks, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        src = notebooks[name]
+        nb = convert_notebook(number_captions(json.loads(src.read_text(encoding="utf-8")), counters))
+        _write_if_changed(dest / src.relative_to(book_dir), json.dumps(nb, ensure_ascii=False, indent=1))
     missing = [f for f in toc_files(ptoc)[1:] if not any((dest / f).with_suffix(s).exists() for s in (".md", ".ipynb"))
                and not (dest / f).exists()]
     if missing:
@@ -695,9 +808,143 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
                        "(run `hbeval build` first)")
     _write_if_changed(dest / f"{PDF_ROOT}.md", f"# {book_config.get('title', '')}\n")
     _write_if_changed(dest / "_toc.yml", yaml.safe_dump(ptoc, allow_unicode=True, sort_keys=False))
-    staged = staged_config(book_config, phase_key, phase.name, phase.published, _demo_notice(book_dir))
+    staged = staged_config(book_config, phase_key, phase.name, phase.published, _demo_notice(book_dir),
+                           cover_latex(cfg, phase_key, _demo_notice(book_dir)))
     _write_if_changed(dest / "_config.yml", yaml.safe_dump(staged, allow_unicode=True, sort_keys=False))
     return dest
+
+
+def cover_latex(cfg: Config, phase_key: str, demo_notice: str = "") -> str:
+    """The cover page of a phase report (LaTeX) from the configuration's publication data: series and number,
+    title, the report's name, authors, publisher, place and year, the data's cut-off date, the demo-data notice."""
+    from .bookpages import _fi_date, publication
+
+    ph = cfg.phase(phase_key)
+    pub = publication(cfg, phase_key)
+    title = pub.get("title") or cfg.section("title", "") or "Arviointiraportti"
+    subtitle = pub.get("subtitle") or ph.name
+    series = " ".join(str(x) for x in (pub.get("series"), pub.get("number")) if x)
+    date = pub.get("date")
+    year = getattr(date, "year", None) or ph.cutoff.year
+    # the PDF's metadata: "<title>: <phase>" and the authors (Sphinx's own \sphinxmaketitle would set them)
+    def plain(text: str) -> str:  # metadata: escaped, without the break points of latex_escape
+        return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+    meta = (r"\hypersetup{pdftitle={" + plain(f"{title}: {ph.name}") + "}, pdfauthor={"
+            + plain(", ".join(str(a) for a in pub.get("authors") or [])) + "}}")
+    lines = [meta, r"\begin{titlepage}", r"\pagestyle{empty}\thispagestyle{empty}", r"\raggedright\sffamily"]
+    if series:
+        lines.append(r"{\small " + latex_escape(series) + r"\par}")
+    lines += [r"\vspace*{4cm}", r"{\bfseries\huge " + latex_escape(title) + r"\par}", r"\vspace{1cm}",
+              r"{\Large " + latex_escape(subtitle) + r"\par}", r"\vspace{0.5cm}",
+              r"{\normalsize " + latex_escape(f"{ph.name}: aineisto {_fi_date(ph.cutoff)} asti, julkaistu "
+                                              f"{ph.published}") + r"\par}", r"\vspace{1.5cm}"]
+    for author in pub.get("authors") or []:
+        lines.append(r"{\large " + latex_escape(str(author)) + r"\par}")
+    lines.append(r"\vfill")
+    if demo_notice:
+        lines += [r"{\normalsize\bfseries " + latex_escape(demo_notice) + r"\par}", r"\vspace{1cm}"]
+    imprint = ", ".join(str(x) for x in (pub.get("publisher"), pub.get("place"), year) if x)
+    lines += [r"{\small " + latex_escape(imprint) + r"\par}", r"\end{titlepage}"]
+    return "\n".join(lines) + "\n"
+
+
+_DOC_LABEL = re.compile(r"\\label\{\\detokenize\{([^{}]*?)::doc\}\}")
+_BIBLIOGRAPHY = re.compile(r"\\begin\{sphinxthebibliography\}\{[^\n]*\}\n(?P<body>.*?)\\end\{sphinxthebibliography\}\n?",
+                           re.S)
+_BIBITEM = re.compile(r"\\bibitem\[[^\n]*?\]\{(?P<key>[^\n]*)\}\n(?:\\sphinxAtStartPar\n)?")
+_SECTION = re.compile(r"\\section\{(?P<title>.*?)\}\n(?P<label>\\label\{[^\n]*\})?", re.S)
+_ADMONITION = re.compile(r"\\begin\{sphinxadmonition\}.*?\\end\{sphinxadmonition\}\n?", re.S)
+FRONT_CHAPTERS = ("kansi",)     # the doc (``_generated/<phase>/kansi``) whose sections are the report's front matter
+REFERENCES_DOC = "lahteet"      # the doc (``_generated/<phase>/lahteet``) that gets the reference list
+
+REPORT_TEX_MACROS = r"""
+% front matter pages (description page, tiivistelmä, abstract, foreword): unnumbered, a bookmark, no toc line
+\newcommand{\hbfrontpage}[1]{\clearpage\chapter*{#1}\phantomsection\pdfbookmark[0]{#1}{hbfront.#1}}
+% the reference list: author–year (no labels), hanging indent; each entry keeps the citations' link target
+\newenvironment{hbreferences}{\begin{list}{}{\setlength{\leftmargin}{1.5em}\setlength{\itemindent}{-1.5em}%
+  \setlength{\itemsep}{0.6ex}\setlength{\parsep}{0pt}}\raggedright}{\end{list}}
+\newcommand{\hbref}[1]{\item\hypertarget{#1}{}\ignorespaces}
+"""
+
+
+def _front_matter(chunk: str) -> str:
+    """The front-matter doc (title, description page, tiivistelmä, abstract, foreword) as front pages: its own
+    title and the lines that repeat the cover dropped (a note, e.g. "example data", kept on the first page), each
+    section a page of its own."""
+    first = _SECTION.search(chunk)
+    if not first:
+        return ""
+    notes = "".join(_ADMONITION.findall(chunk[:first.start()]))
+    body = chunk[first.start():]
+    out, pos, n = [], 0, 0
+    for m in _SECTION.finditer(body):
+        out.append(body[pos:m.start()])
+        out.append(r"\hbfrontpage{" + m["title"] + "}" + (m["label"] or "") + "\n")
+        if n == 0 and notes:
+            out.append(notes)
+        n += 1
+        pos = m.end()
+    out.append(body[pos:])
+    return "".join(out)
+
+
+def _reference_list(bib_body: str) -> str:
+    """``sphinxthebibliography``'s items as an author–year list (no labels), sorted by author and year."""
+    items = []
+    parts = _BIBITEM.split(bib_body)
+    # split gives [before, key1, text1, key2, text2, ...]
+    for key, text in zip(parts[1::2], parts[2::2]):
+        items.append((key.strip(), text.strip()))
+    items.sort(key=lambda kt: re.sub(r"\\[a-zA-Z]+\{?|[{}]", "", kt[1]).casefold())
+    lines = [r"\begin{hbreferences}"]
+    lines += [r"\hbref{cite." + key + "}" + text for key, text in items]
+    lines.append(r"\end{hbreferences}")
+    return "\n".join(lines) + "\n"
+
+
+def arrange_report_tex(tex: str, phase_key: str) -> str:
+    """A phase report's LaTeX in the order of a Finnish research series: cover (the ``maketitle`` of
+    :func:`cover_latex`), description page, tiivistelmä, abstract and foreword (the sections of the front-matter
+    doc, roman page numbers), the table of contents, the chapters (arabic page numbers from 1), the references in
+    their own chapter (Sphinx puts the bibliography at the very end, as "Kirjallisuutta") and the appendices.
+
+    Without a front-matter doc (a small test book) only the table of contents is put back after the title page."""
+    begin = tex.find("\\begin{document}")
+    end = tex.rfind("\\end{document}")
+    if begin < 0 or end < 0:
+        return tex
+    preamble, body, tail = tex[:begin], tex[begin:end], tex[end:]
+    bib = _BIBLIOGRAPHY.search(body)
+    refs = _reference_list(bib["body"]) if bib else ""
+    if bib:
+        body = body[:bib.start()] + body[bib.end():]
+    chunks = body.split("\\sphinxstepscope\n")
+    head, docs = chunks[0], chunks[1:]
+    front, kept = "", []
+    for chunk in docs:
+        m = _DOC_LABEL.search(chunk)
+        doc = m.group(1) if m else ""
+        name = doc.rsplit("/", 1)[-1]
+        if name in FRONT_CHAPTERS and doc.startswith("_generated/") and not front:
+            front = _front_matter(chunk)
+            continue
+        if name == REFERENCES_DOC and refs and m:
+            chunk = chunk[:m.end()] + "\n" + refs + chunk[m.end():]
+            refs = ""
+        kept.append(chunk)
+    toc = ("\\clearpage\\pagestyle{plain}\n{\\parskip=0pt\\tableofcontents}\n"
+           "\\clearpage\\pagenumbering{arabic}\\pagestyle{normal}\n")
+    if front:
+        toc = "\\clearpage\\pagenumbering{roman}\\pagestyle{plain}\n" + front + toc
+    else:
+        toc = "\\pagenumbering{roman}" + toc
+    if refs:  # no references doc: the list at the end, as before
+        kept.append("\\chapter{Lähteet}\n" + refs)
+    body = head + toc + "".join("\\sphinxstepscope\n" + c for c in kept)
+    if "\\hbfrontpage" not in preamble:
+        preamble += "\\makeatletter" + REPORT_TEX_MACROS + "\\makeatother\n"
+    return preamble + body + tail
 
 
 SPHINX_ENGLISH = {"continued from previous page": "jatkoa edelliseltä sivulta",
@@ -766,7 +1013,11 @@ def build_phase(book_dir: Path, phase_key: str, cfg: Config | None = None) -> di
     text = tex.read_text(encoding="utf-8")
     for en, fi in SPHINX_ENGLISH.items():
         text = text.replace(en, fi)
-    tex.write_text(text, encoding="utf-8")
+    # a continued table says "(jatkoa edelliseltä sivulta)", without Sphinx's chapter-wise number ("Taulukko 9.1"):
+    # the report numbers its tables itself, continuously (number_captions)
+    text = text.replace("\\tablename\\ \\thetable{} \\textendash{} jatkoa", "(jatkoa").replace(
+        "jatkoa edelliseltä sivulta}}", "jatkoa edelliseltä sivulta)}}")
+    tex.write_text(arrange_report_tex(text, phase_key), encoding="utf-8")
     _run(["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent",
           tex.name], latex_dir, f"{phase.name}: latexmk -xelatex {tex.name} (log: {tex.with_suffix('.log')})")
     pdf = tex.with_suffix(".pdf")
@@ -840,6 +1091,52 @@ def words_outside_text_area(pdf: Path, tolerance_pt: float = 3.0) -> list[dict]:
     margin = HMARGIN_CM / 2.54 * 72
     return [w for w in pdf_words(pdf)
             if w["x0"] < margin - tolerance_pt or w["x1"] > w["width"] - margin + tolerance_pt]
+
+
+_ROMAN = re.compile(r"^[ivxlc]+$")
+
+
+def text_outside_text_block(pdf: Path, tolerance_pt: float = 2.0, foot_words=None) -> list[dict]:
+    """Words of a PDF that lie outside the page's text block (pdfplumber reads the PDF's text positions).
+
+    The text block is the page box less the margins (:data:`HMARGIN_CM`, :data:`VMARGIN_CM`). A word is reported
+    when it is outside the page box, reaches into the left or right margin (a table or line too wide), or lies
+    below the text block without being part of the page's foot — the page number and the demo-data notice
+    (``foot_words``; default the words of :data:`hbeval_lib.bookpages.DEMO_BANNER`): a table taller than the page
+    runs on over the foot, which the LaTeX log does not report as an overfull box. The running head above the
+    text block is allowed (nothing runs off a page upwards). Each finding: page (1-based), text, x0, top, x1,
+    bottom (pt, from the top left corner) and where (``reunus``, ``alareuna``, ``sivun ulkopuolella``).
+    """
+    import pdfplumber
+
+    if foot_words is None:
+        from .bookpages import DEMO_BANNER
+
+        foot_words = DEMO_BANNER.split()
+    # the foot's words as one string: pdfplumber may join small-type words (narrow spaces) or split them
+    allowed = "".join(foot_words).casefold()
+    side = HMARGIN_CM / 2.54 * 72
+    bottom_margin = VMARGIN_CM / 2.54 * 72
+    found = []
+    with pdfplumber.open(str(pdf)) as doc:
+        for n, page in enumerate(doc.pages, start=1):
+            width, height = float(page.width), float(page.height)
+            for w in page.extract_words(keep_blank_chars=False, use_text_flow=False):
+                x0, x1, top, bottom, text = w["x0"], w["x1"], w["top"], w["bottom"], w["text"]
+                where = None
+                if x0 < -tolerance_pt or top < -tolerance_pt or x1 > width + tolerance_pt or bottom > height + tolerance_pt:
+                    where = "sivun ulkopuolella"
+                elif x0 < side - tolerance_pt or x1 > width - side + tolerance_pt:
+                    where = "reunus"
+                elif top > height - bottom_margin:  # the whole line below the text block (descenders of the
+                    # block's last line may reach a little below it)
+                    token = text.casefold()
+                    if not (token.isdigit() or _ROMAN.match(token) or token in allowed):
+                        where = "alareuna"
+                if where:
+                    found.append({"page": n, "text": text, "x0": round(x0, 1), "top": round(top, 1),
+                                  "x1": round(x1, 1), "bottom": round(bottom, 1), "where": where})
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------------

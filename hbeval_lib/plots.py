@@ -5,14 +5,45 @@ from __future__ import annotations
 import re
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 from matplotlib import ticker
 
 ARM_LABELS = {"hb": "HB-asiakkaat", "verrokki": "Verrokkiasiakkaat"}
 PALETTE = sns.color_palette("colorblind")
 ARM_COLORS = {"hb": PALETTE[0], "verrokki": PALETTE[1]}
-# diverging palette for Likert scales (colour-blind safe, ColorBrewer PuOr)
-LIKERT_COLORS = sns.color_palette("PuOr", 5)
+NEUTRAL_GREY = (0.80, 0.80, 0.80)  # the middle of a diverging scale: visible on white paper, dark labels
+
+
+def likert_palette(n: int) -> list:
+    """A diverging palette (ColorBrewer PuOr, colour-blind safe) for ``n`` ordered levels, without PuOr's pale
+    centre: every segment stays visible on the page; the middle level (odd ``n``) is a light grey."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["PuOr"]
+    k = n // 2
+    # each side from its dark end towards the centre, stopping short of PuOr's near-white middle (a pale segment
+    # disappears on paper); the middle level of an odd scale is grey
+    def rgb(x: float) -> tuple:
+        return tuple(float(v) for v in cmap(float(x))[:3])
+
+    lows = [rgb(x) for x in np.linspace(0.0, 0.36, k)] if k > 1 else [rgb(0.15)] * k
+    highs = [rgb(x) for x in np.linspace(0.64, 1.0, k)] if k > 1 else [rgb(0.85)] * k
+    return lows + ([NEUTRAL_GREY] if n % 2 else []) + highs
+
+
+def label_color(rgb) -> str:
+    """Black or white, whichever reads better on a segment of colour ``rgb`` (relative luminance, WCAG)."""
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(float(c)) for c in tuple(rgb)[:3])
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.179 else "white"
+
+
+# diverging palette for Likert scales (colour-blind safe, ColorBrewer PuOr; grey middle)
+LIKERT_COLORS = likert_palette(5)
 
 
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")

@@ -32,6 +32,9 @@ import pandas as pd
 from .schema import TABLES
 
 QUOTE_TAG = "lainaus"
+# the tokens hbeval_lib.privacy.scrub_text puts in place of identifiers (and any other bracketed placeholder word)
+REDACTED_RULE = "lainauksesta jouduttiin poistamaan tunnistetietoja: ei näytetä"
+REDACTION_TOKEN = re.compile(r"\[(?:nimi|puhelin|sähköposti|osoite|[a-zåäö]+)\]", re.IGNORECASE)
 
 # default codebook: the workshop themes of LIITE 2.1 (baseline and final workshops)
 DEFAULT_CODEBOOK: dict[str, str] = {
@@ -448,7 +451,9 @@ def approved_quotes(qual: pd.DataFrame, min_docs: int, scrub=None, max_quotes: i
     -----
     As a second line of defence after ``scrub``, a quote that still holds two consecutive capitalised
     words (which in Finnish running text is nearly always a person's or a place's name) is withheld and
-    reported with rule ``possible_name``.
+    reported with rule ``possible_name``. A quote from which ``scrub`` removed anything (it holds a token such as
+    ``[nimi]`` or ``[puhelin]``) is withheld too (rule :data:`REDACTED_RULE`): a quote is printed as written or
+    not at all.
 
     Returns
     -------
@@ -476,8 +481,6 @@ def approved_quotes(qual: pd.DataFrame, min_docs: int, scrub=None, max_quotes: i
                   for cell, n in docs.items() if n < min_docs and has_quote[cell]]
     q = df[df["quote_approved"].astype(bool)]
     q = q[q["_cell"].isin(ok)]
-    if max_quotes is not None and len(q) > max_quotes:
-        q = q.sample(n=max_quotes, random_state=seed).sort_index()
     pilots = q["pilot"].astype(str).values if "pilot" in by else [""] * len(q)
     out = pd.DataFrame({"pilot": pilots, "informant": q["informant"].values,
                         "stage": q["stage"].astype(str).values,
@@ -486,4 +489,12 @@ def approved_quotes(qual: pd.DataFrame, min_docs: int, scrub=None, max_quotes: i
     flagged = out["text"].map(lambda t: bool(_NAME_LIKE.search(t)))
     suppressed += [{"cell": " / ".join(x for x in (p, i) if x), "rule": "possible_name"}
                    for p, i in zip(out.loc[flagged, "pilot"], out.loc[flagged, "informant"])]
-    return out[~flagged].reset_index(drop=True), suppressed
+    # a quote the scrubber had to edit ("sanoi [nimi]", "[puhelin]") is no longer the writer's words and reads as
+    # a redacted document: it is dropped, not printed with the tokens
+    redacted = out["text"].map(lambda t: bool(REDACTION_TOKEN.search(t))) & ~flagged
+    suppressed += [{"cell": " / ".join(x for x in (p, i) if x), "rule": REDACTED_RULE}
+                   for p, i in zip(out.loc[redacted, "pilot"], out.loc[redacted, "informant"])]
+    out = out[~flagged & ~redacted]
+    if max_quotes is not None and len(out) > max_quotes:
+        out = out.sample(n=max_quotes, random_state=seed).sort_index()
+    return out.reset_index(drop=True), suppressed

@@ -353,6 +353,15 @@ def render_notebook(nb_path: Path, book_dir: Path, results: ResultsIndex, cfg: C
         if (meta.get("mystnb") or {}).get("markdown_format") != "myst":
             meta.setdefault("mystnb", {})["markdown_format"] = "myst"  # {cite} and colon fences in slots
             changed = True
+    # figure and table captions numbered in the page's order ("Kuvio:" and "Kuvio 3." alike); the PDF numbers
+    # them again through the whole report (hbeval_lib.pdf.number_captions)
+    from .pdf import number_captions
+
+    captions = [o.get("data", {}).get("text/markdown") for c in nb.get("cells", []) for o in c.get("outputs", []) or []]
+    number_captions(nb, {})
+    if captions != [o.get("data", {}).get("text/markdown") for c in nb.get("cells", [])
+                    for o in c.get("outputs", []) or []]:
+        changed = True
     if changed:
         tmp = Path(nb_path).with_name(Path(nb_path).name + ".tmp")
         tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -555,14 +564,17 @@ def scan_book(html_dir: Path, pdf_dir: Path | None = None) -> dict[str, list[str
 def pdf_prose(layout_text: str) -> str:
     """The report's Finnish prose of a PDF's text (``pdftotext -layout``): without the section numbers of headings
     and of the table of contents ("2.1 Arviointikysymykset"), which are not decimal numbers, and without the
-    English abstract (from its heading to its keywords line; the HTML marks it ``lang="en"``) and the list of
-    references at the end (titles in their own languages; the HTML scan leaves the bibliography out as well)."""
+    English abstract (from its heading to its keywords line; the HTML marks it ``lang="en"``) and the reference list
+    (chapter "Lähteet": titles in their own languages; the HTML scan leaves the bibliography out as well)."""
     lines = layout_text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == "Kirjallisuutta" and any(re.match(r"^\s*\[[A-Za-z]+\d*[a-z]?\]", x)
-                                                     for x in lines[i + 1:i + 15]):
-            lines = lines[:i]
-            break
+    # the reference list: the chapter "Lähteet" (its title alone on a line; the contents' line has dots and a
+    # page number) up to the appendices ("Liitteet"), or to the end
+    starts = [i for i, line in enumerate(lines) if line.strip() == "Lähteet"]
+    if starts:
+        i = starts[-1]
+        ends = [j for j in range(i + 1, len(lines)) if lines[j].strip() in ("Liitteet", "LUKU", "Luku")
+                or re.fullmatch(r"\s*LUKU\s+\d+\s*", lines[j])]
+        lines = lines[:i] + (lines[ends[0]:] if ends else [])
     keep, skipping = [], False
     for line in lines:
         if re.match(r"^\s*(?:\d+(?:\.\d+)*\s+)?Abstract\s*$", line):

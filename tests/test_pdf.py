@@ -47,6 +47,116 @@ def test_phase_toc_keeps_common_parts_and_one_phase():
     assert "_generated/tiivistelma_valiarviointi" in pdf.toc_files(pdf.phase_toc(toc, "valiarviointi", PHASES))
 
 
+def test_report_toc_is_the_phase_part_only():
+    toc = yaml.safe_load(bookpages.toc())
+    for phase in PHASES:
+        files = pdf.toc_files(pdf.report_toc(toc, phase, PHASES))
+        assert files[0] == pdf.PDF_ROOT
+        # the web book's introduction (front page, design, pilots, data quality, the software's technical page)
+        # is not part of a report: its design chapter and data appendix are the phase's own
+        assert not {"intro", "arviointiasetelma", "_generated/pilotit", "_generated/aineisto",
+                    "_generated/tekninen"} & set(files), phase
+        assert files[1] == f"_generated/{phase}/kansi" and files[3] == f"_generated/{phase}/asetelma"
+        assert files.index(f"_generated/{phase}/lahteet") < files.index(f"_generated/{phase}/liitteet")
+        assert len(files) == len(set(files)), "a page printed twice"
+        assert f"{phase}/costs/pori" in files
+
+
+def _tex(body: str) -> str:
+    return "\\documentclass{report}\n\\begin{document}\n\\pagestyle{empty}\n\\pagestyle{normal}\n" + body + \
+        "\n\\end{document}\n"
+
+
+def test_arrange_report_tex_front_matter_toc_and_references():
+    body = "\n".join([
+        "\\sphinxstepscope", "", "",
+        "\\chapter{Loppuraportti: Avain}", "\\label{\\detokenize{_generated/loppuraportti/kansi::doc}}",
+        "\\sphinxstylestrong{Avain}", "\\begin{sphinxadmonition}{note}{Muista:}esimerkki\\end{sphinxadmonition}",
+        "\\section{Kuvailulehti}", "\\label{\\detokenize{_generated/loppuraportti/kansi:kuvailulehti}}", "taulu",
+        "\\section{Tiivistelmä}", "\\label{\\detokenize{_generated/loppuraportti/kansi:tiivistelma}}", "tiiv",
+        "\\section{Abstract}", "\\label{\\detokenize{_generated/loppuraportti/kansi:abstract}}", "abs",
+        "\\section{Esipuhe}", "\\label{\\detokenize{_generated/loppuraportti/kansi:esipuhe}}", "esi",
+        "\\sphinxstepscope", "", "", "\\chapter{Yhteenveto}",
+        "\\label{\\detokenize{_generated/loppuraportti::doc}}", "teksti (\\hyperlink{cite.x:id1}{Patton 1997})",
+        "\\sphinxstepscope", "", "", "\\chapter{Lähteet}",
+        "\\label{\\detokenize{_generated/loppuraportti/lahteet:lahteet}}"
+        "\\label{\\detokenize{_generated/loppuraportti/lahteet::doc}}",
+        "\\sphinxstepscope", "", "", "\\chapter{Liitteet}",
+        "\\label{\\detokenize{_generated/loppuraportti/liitteet::doc}}", "liitteet",
+        "\\begin{sphinxthebibliography}{Tutkimus}",
+        "\\bibitem[Patton 1997]{x:id1}", "\\sphinxAtStartPar", "Patton, M. Q. 1997. Utilization.",
+        "\\bibitem[Austin 2009]{x:id2}", "\\sphinxAtStartPar", "Austin, P. C. 2009. Balance.",
+        "\\end{sphinxthebibliography}"])
+    out = pdf.arrange_report_tex(_tex(body), "loppuraportti")
+    order = [out.index(x) for x in ["\\hbfrontpage{Kuvailulehti}", "esimerkki", "\\hbfrontpage{Tiivistelmä}",
+                                    "\\hbfrontpage{Abstract}", "\\hbfrontpage{Esipuhe}", "\\tableofcontents",
+                                    "\\pagenumbering{arabic}", "\\chapter{Yhteenveto}", "\\chapter{Lähteet}",
+                                    "\\begin{hbreferences}", "\\chapter{Liitteet}"]]
+    assert order == sorted(order)
+    # the front-matter doc's own title and the lines that repeat the cover are gone; the bibliography is no longer
+    # at the end (Sphinx's "Kirjallisuutta"); author–year entries sorted, labels dropped, link targets kept
+    assert "Loppuraportti: Avain" not in out and "sphinxstylestrong{Avain}" not in out
+    assert "sphinxthebibliography" not in out and "\\bibitem" not in out and "[Patton 1997]" not in out
+    assert out.index("Austin, P. C.") < out.index("Patton, M. Q.")
+    assert "\\hbref{cite.x:id1}Patton" in out and "\\newcommand{\\hbfrontpage}" in out
+    assert out.count("\\tableofcontents") == 1
+
+
+def test_arrange_report_tex_without_front_matter_keeps_a_table_of_contents():
+    out = pdf.arrange_report_tex(_tex("\\sphinxstepscope\n\\chapter{A}\n\\label{\\detokenize{a::doc}}\n"), "x")
+    assert out.index("\\tableofcontents") < out.index("\\chapter{A}")
+
+
+def test_a_table_of_few_tall_rows_breaks_across_pages():
+    """A few rows whose long texts wrap into more lines than a page holds (the unit-cost appendix with its
+    sources) must be a longtable; the row count alone (30) would set it as a tabulary that runs off the page."""
+    note = "Lähde on julkaistu raportin jälkeen: arvoa ei ole voitu perustaa siihen ja se on tarkistettava. " * 3
+    head = [["Ryhmä", "Kustannuserä", "Arvo", "Lähde", "Huomio"]]
+    body = [["Palvelut", f"Palvelu {i}", f"{i},0 €", "THL työpaperi 21/2021, yksikkökustannukset", note]
+            for i in range(12)]
+    assert len(body) <= pdf.LONG_TABLE_ROWS and pdf.is_long_table(head, body, 5)
+    assert not pdf.is_long_table(head, [r[:3] + ["THL", ""] for r in body], 5)
+    html = ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head[0]) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body) + "</tbody></table>")
+    assert r"\begin{longtable}" in pdf.html_table_to_latex(html)
+
+
+def _tiny_pdf(path: Path, texts: list[tuple[float, float, str]], size: float = 10) -> Path:
+    """A one-page A4 PDF (no TeX needed) with each text at (x, y) points from the bottom left (Helvetica)."""
+    stream = "".join(f"BT /F1 {size} Tf {x} {y} Td ({t}) Tj ET\n" for x, y, t in texts).encode("latin-1")
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"endstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, o in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + o + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_text_outside_the_text_block_is_caught(tmp_path):
+    pytest.importorskip("pdfplumber", reason="pdfplumber (requirements.txt) is needed for the page-box check")
+    banner = "Tama raportti on tehty"
+    inside = [(80, 700, "Tavallinen kappale tekstiä"), (80, 90, "Viimeinen rivi"),
+              (70, 40, banner), (520, 40, "12")]  # the foot: the demo notice and the page number
+    assert pdf.text_outside_text_block(_tiny_pdf(tmp_path / "ok.pdf", inside), foot_words=banner.split()) == []
+    bad = inside + [(80, 45, "Kotipalvelu 48 tunti"),      # a table row run on over the foot
+                    (300, 400, "taulukon leveä sarake joka jatkuu reunukseen asti ja yli"),
+                    (80, -20, "sivun alapuolella")]
+    found = pdf.text_outside_text_block(_tiny_pdf(tmp_path / "bad.pdf", bad), foot_words=banner.split())
+    where = {f["where"] for f in found}
+    assert where == {"alareuna", "reunus", "sivun ulkopuolella"}, found
+    assert any(f["text"] == "Kotipalvelu" and f["where"] == "alareuna" for f in found)
+    assert not any(f["text"] in ("12", "Tama") for f in found)
+
+
 def test_title_root_makes_the_book_root_the_first_chapter():
     toc = pdf.with_title_root(yaml.safe_load(bookpages.toc()))
     assert toc["root"] == pdf.PDF_ROOT
@@ -181,6 +291,7 @@ def test_three_pdfs_open_a4_with_title(pdfs):
         assert ph.name in info["Title"]
         first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True,
                                text=True, check=True).stdout
+        first = " ".join(first.split())  # the cover's title may break across lines
         assert ph.name in first and ph.published in first  # title page: phase and its date
         assert "henkilökohtaisen budjetoinnin" in first
 
@@ -192,7 +303,8 @@ def test_table_of_contents_outline_and_page(pdfs):
                              capture_output=True, text=True, check=True).stdout
         outline = re.findall(r"<item[^>]*>(.*?)</item>", xml)
         assert len(outline) >= 20, phase
-        text = subprocess.run(["pdftotext", "-f", "1", "-l", "4", str(path), "-"], capture_output=True, text=True,
+        # the contents follow the cover, description page, tiivistelmä, abstract and foreword
+        text = subprocess.run(["pdftotext", "-f", "1", "-l", "9", str(path), "-"], capture_output=True, text=True,
                               check=True).stdout
         assert "Sisällys" in text
         # the phase's own chapters are listed, the other phases' are not
@@ -227,6 +339,128 @@ def test_no_text_in_the_margins_and_no_overfull_table(pdfs):
         assert outside == [], f"{phase}: text runs into the margin: {outside[:5]}"
         wide = [b for b in pdfs["report"][phase]["overfull"] if b["table"] and b["pt"] > pdf.MAX_TABLE_OVERFULL_PT]
         assert wide == [], phase
+
+
+def _pages_text(path: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")
+
+
+def _outline(path: Path) -> list[str]:
+    """The top level of a PDF's outline (bookmarks): the chapters and front pages."""
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", "-f", "1", "-l", "1", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    depth, top = 0, []
+    for token in re.finditer(r"<outline>|</outline>|<item[^>]*>(.*?)</item>", xml, re.S):
+        if token.group(0) == "<outline>":
+            depth += 1
+        elif token.group(0) == "</outline>":
+            depth -= 1
+        elif depth == 1:
+            top.append(html_unescape(token.group(1)).strip())
+    return top
+
+
+def html_unescape(s: str) -> str:
+    import html
+
+    return html.unescape(s)
+
+
+@pytest.mark.slow
+def test_series_order_cover_description_abstracts_then_contents(pdfs):
+    """A Finnish research series report: cover, description page, tiivistelmä, abstract (foreword), contents,
+    chapters, references, appendices; the web book's introduction is not printed."""
+    cfg = load_config()
+    for phase, path in pdfs["files"].items():
+        pages = _pages_text(path)
+        first_line = [next((ln.strip() for ln in p.splitlines() if ln.strip()), "") for p in pages]
+        cover = pages[0]
+        assert bookpages.publication(cfg, phase)["title"].split(" –")[0] in cover and "Sisällys" not in cover
+        heads = ["Kuvailulehti", "Tiivistelmä", "Abstract"]
+        at = [next(i for i, ln in enumerate(first_line) if ln == h) for h in heads]
+        assert at[0] == 1 and at[0] < at[1] < at[2], (phase, at)  # page 2, 3, 4 … in this order
+        contents = next(i for i, ln in enumerate(first_line) if ln == "Sisällys")
+        assert contents > at[-1], phase
+        whole = "\f".join(pages)
+        # the software's introduction and its data flow are not in a report
+        assert "Tekninen tausta ja toistettavuus" not in whole and "papermill" not in whole, phase
+        refs = next(i for i, p in enumerate(pages) if re.search(r"^\s*(?:\d+\s+)?Lähteet\s*$", p, re.M)
+                    and i > contents + 1)
+        appendix = next(i for i, p in enumerate(pages) if re.search(r"^\s*(?:\d+\s+)?Liitteet\s*$", p, re.M)
+                        and i > contents + 1)
+        assert refs < appendix, phase
+        assert "Kirjallisuutta" not in whole  # Sphinx's bibliography at the very end, under another name
+
+
+@pytest.mark.slow
+def test_no_heading_printed_twice(pdfs):
+    for phase, path in pdfs["files"].items():
+        top = _outline(path)
+        assert len(top) >= 8, (phase, top)
+        dupes = sorted({t for t in top if top.count(t) > 1})
+        assert dupes == [], f"{phase}: chapters printed twice: {dupes}"
+        assert sum(t.endswith("Arviointiasetelma") for t in top) <= 1
+
+
+@pytest.mark.slow
+def test_no_text_outside_the_text_block(pdfs):
+    """pdfplumber: no word outside the page box, in the side margins or run on over the foot (the unit-cost table
+    once ran off its page without any overfull box in the log)."""
+    pytest.importorskip("pdfplumber")
+    for phase, path in pdfs["files"].items():
+        found = pdf.text_outside_text_block(path)
+        assert found == [], f"{phase}: {len(found)} words outside the text block, e.g. {found[:5]}"
+
+
+@pytest.mark.slow
+def test_figures_numbered_continuously_per_report(pdfs):
+    for phase, path in pdfs["files"].items():
+        text = "\n".join(_pages_text(path))
+        for kind in ("Kuvio", "Taulukko"):
+            numbers = [int(n) for n in re.findall(rf"^\s*{kind} (\d+)\. ", text, re.M)]
+            assert numbers == list(range(1, len(numbers) + 1)), (phase, kind, numbers[:30])
+            assert not re.search(rf"^\s*{kind}:", text, re.M), (phase, kind)  # no unnumbered caption
+        assert re.search(r"^\s*Kuvio 1\. ", text, re.M), phase
+
+
+@pytest.mark.slow
+def test_each_fact_once_per_report(pdfs):
+    """Shared material is printed once per report and referred to from elsewhere: the unit-cost table (appendix 2;
+    its row "Työtunnit kuukaudessa") and the recruitment target of the evaluation plan."""
+    for phase, path in pdfs["files"].items():
+        raw = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        text = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", raw).split())  # table cells wrap and hyphenate
+        assert text.count("Työtunnit kuukaudessa") == 1, phase
+        assert text.count("vähintään 150 asiakasta") <= 1, phase
+
+
+RAW_TOKENS = ["[nimi]", "[puhelin]", "[sähköposti]", "[osoite]", "#lainaus", "results.csv", "kehittamistyo",
+              "tyoaika", "d_z", "edition", "Kirjallisuutta"]
+
+
+@pytest.mark.slow
+def test_no_raw_key_code_name_or_redaction_token(pdfs):
+    for phase, path in pdfs["files"].items():
+        text = " ".join("\n".join(_pages_text(path)).split())
+        found = [t for t in RAW_TOKENS if t in text]
+        assert found == [], phase
+
+
+@pytest.mark.slow
+def test_references_listed_and_every_citation_resolves(pdfs):
+    for phase, path in pdfs["files"].items():
+        tex = Path(pdfs["report"][phase]["log"]).with_suffix(".tex").read_text(encoding="utf-8")
+        cited = set(re.findall(r"\\hyperlink\{(cite\.[^}]*)\}", tex))
+        listed = re.findall(r"\\hbref\{(cite\.[^}]*)\}", tex)
+        assert len(listed) >= 10, phase  # methods and domain sources
+        assert cited and cited <= set(listed), (phase, sorted(cited - set(listed)))
+        assert len(listed) == len(set(listed))
+        text = "\n".join(_pages_text(path))
+        # author–year entries (Finnish conventions), no BibTeX keys as labels, no English edition words
+        assert not re.search(r"\[[A-Z][A-Za-z]+\d{2}\]", text) and "edition" not in text
+        assert re.search(r"Rosenbaum, P\. R\. & Rubin, D\. B\. 1983\.", text), phase
+        assert "4. painos" in text
 
 
 @pytest.mark.slow

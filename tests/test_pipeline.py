@@ -351,8 +351,9 @@ def test_data_quality_page_aggregates_without_file_names(tmp_path):
          "code": "", "suppressed": False, "reason": ""}]).to_parquet(proc / LEDGER_NAME)
     page = bookpages.data_quality_page(proc, book)
     assert secret not in page and "120345" not in page and "b.xlsx" not in page
-    assert "| asiakaskulut | 15 | 13 | 0 | 2 | 1 |" in page      # planted sums per instrument
-    assert "| asiakaskulut | bad_date | 2 |" in page
+    assert "| Asiakkaiden ja läheisten kulut | 15 | 13 | 0 | 2 | 1 |" in page      # planted sums per instrument
+    assert "| Asiakkaiden ja läheisten kulut | bad_date | 2 |" in page
+    assert "| asiakaskulut |" not in page  # instruments by their Finnish names, not the folder keys
     # published and suppressed cells per phase and strand, by rule, in Finnish; no code identifiers on the page
     assert "| Loppuraportti | Kustannukset | 1 | 1 | 1 |" in page
     assert "Julkaisussa on 3 solua, joista peitettiin 2" in page

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.config import load_config
-from hbeval_lib.qualitative import (QUOTE_TAG, approved_quotes, code_frequencies, codebook, normalise_tag,
+from hbeval_lib.qualitative import (QUOTE_TAG, REDACTED_RULE, approved_quotes, code_frequencies, codebook, normalise_tag,
                                     parse_markdown, read_markdown_instrument, stage_change)
 from hbeval_lib.schema import TABLES
 
@@ -198,17 +198,21 @@ def test_stage_change_shares():
 def test_approved_quotes_disclosure_and_scrub():
     rows = []
     for doc in range(1, 6):  # five pori worker documents, one approved quote in each
-        rows.append(("tyopajat", doc, 1, "pori", "tyontekijat", "loppu", "Matti Virtanen sanoi jotain. #tarpeet",
+        rows.append(("tyopajat", doc, 1, "pori", "tyontekijat", "loppu", f"Tapaaminen {doc} sujui hyvin. #tarpeet",
                      "tarpeet", True))
+    # a quote the scrubber has to edit is not printed with "[nimi]" in it: it is withheld
+    rows.append(("tyopajat", 1, 3, "pori", "tyontekijat", "loppu", "Sanoi Matti Virtanen jotain. #tarpeet",
+                 "tarpeet", True))
     rows.append(("paivakirjat", 1, 1, "vantaa", "asiakas", "loppu", "Yksin kirjoitettu.", "estaa", True))
     rows.append(("tyopajat", 1, 2, "pori", "tyontekijat", "loppu", "Ei hyväksytty.", "", False))
     q = _qual(rows)
-    quotes, suppressed = approved_quotes(q, min_docs=5, scrub=lambda t: t.replace("Matti Virtanen", "[nimi]"))
-    assert len(quotes) == 5
-    assert set(quotes["text"]) == {"[nimi] sanoi jotain."}
-    assert suppressed == [{"cell": "vantaa / Asiakkaat", "rule": "docs"}]
-    quotes, _ = approved_quotes(q, min_docs=5, scrub=lambda t: t.replace("Matti Virtanen", "[nimi]"), max_quotes=2,
-                                seed=3)
+    scrub = lambda t: t.replace("Matti Virtanen", "[nimi]")  # noqa: E731
+    quotes, suppressed = approved_quotes(q, min_docs=5, scrub=scrub)
+    assert sorted(quotes["text"]) == [f"Tapaaminen {d} sujui hyvin." for d in range(1, 6)]
+    assert not quotes["text"].str.contains(r"\[", regex=True).any()
+    assert suppressed == [{"cell": "vantaa / Asiakkaat", "rule": "docs"},
+                          {"cell": "pori / Työntekijät", "rule": REDACTED_RULE}]
+    quotes, _ = approved_quotes(q, min_docs=5, scrub=scrub, max_quotes=2, seed=3)
     assert len(quotes) == 2
     # a threshold above every cell publishes nothing
     quotes, suppressed = approved_quotes(q, min_docs=6, scrub=lambda t: t)

@@ -339,7 +339,10 @@ def test_pdf_prose_drops_section_numbers_abstract_and_references_but_not_prose()
 
     layout = ("Sisällys\n 2.1 Arviointikysymykset . . . . . 3\n\n2.1 Arviointikysymykset\n"
               "Osuus oli 2.5 prosenttia.\n\n6.3 Abstract\n\nThe project piloted personal budgets.\n"
-              "Keywords: personal budgeting\n\nKirjallisuutta\n\n[Aus09]   Peter C. Austin. Balance diagnostics for "
-              "the distribution.\n")
+              "Keywords: personal budgeting\n\n 8 Lähteet . . . . 40\n\nLUKU 8\n\nLähteet\n\n"
+              "Austin, P. C. 2009. Balance diagnostics for the distribution.\n\nLUKU 9\n\nLiitteet\n\n"
+              "Arvo oli 3.5 euroa.\n")
     found = find_code_in_text(" ".join(pdf_prose(layout).split()))
-    assert [f.split(":")[0] for f in found] == ["desimaalipiste"] and "2.5" in found[0]
+    # the references are left out (titles in English), the appendices after them are read
+    assert [f.split(":")[0] for f in found] == ["desimaalipiste", "desimaalipiste"]
+    assert "2.5" in found[0] and "3.5" in found[1]

@@ -175,12 +175,14 @@ UNIT_COST_NAMES = {"default (kuukausipalkka)": "muu tai tuntematon nimike (kuuka
 
 
 def unit_costs(rep: Report) -> Shown:
-    """The configured unit costs with their units, price years and sources."""
-    uct = costs.unit_cost_table(rep.cfg)
-    uct["Nimike"] = uct["Nimike"].replace(UNIT_COST_NAMES)  # configuration keys → Finnish names
-    fmt = {c: (lambda v: report.num(v, 2)) for c in uct.columns if c.startswith("Arvo")}
+    """A pointer to the report's unit-cost appendix (liite 2: every unit cost with its unit, price year and source).
+
+    The table is printed once per report, in the appendix; the strand pages (all pilots and each pilot) would
+    otherwise repeat the same configuration table on every page."""
     source = (rep.cfg.section("price_index") or {}).get("source", "")
-    return Shown(table=uct.style.format(fmt).hide(axis="index").set_table_attributes('class="dataframe"'), glue={"costs_price_index_source": source})
+    return Shown(text="Yksikkökustannukset, niiden hintavuodet ja lähteet ovat raportin liitteessä 2 "
+                      "(Yksikkökustannukset ja niiden lähteet).",
+                 glue={"costs_price_index_source": source})
 
 
 def task_shares(rep: Report, a: CostAnalysis) -> Shown:
@@ -571,7 +573,7 @@ def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
         return Shown()
     sens = a.results["sensitivity"]
     base = sens["base"].iloc[0]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sens) + 2.0))  # one readable bar per assumption
     y = np.arange(len(sens))[::-1]
     ax.barh(y, sens["high"] - base, left=base, color=plots.PALETTE[0], label="Suurempi arvo")
     ax.barh(y, sens["low"] - base, left=base, color=plots.PALETTE[1], label="Pienempi arvo")
@@ -580,8 +582,9 @@ def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
                       for s in sens["scenario"]])
     ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
     _fi_axis(ax.xaxis, 0)
-    ax.legend(frameon=False, loc="lower right")
-    plots.finish(fig, "Herkkyysanalyysi (tornado)")
+    # the legend below the axes: inside, it covered an assumption's bar or label
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(sens), 3)), ncol=2)
+    plots.finish(fig, "Herkkyysanalyysi")
     return Shown(figure=_close(fig), figure_caption=(
         f"Kuvio: pylväät näyttävät, kuinka paljon lisäkustannus ({report.eur(base)} / asiakaskuukausi) muuttuu, "
         f"kun yhtä oletusta muutetaan; pisin pylväs on tuloksen kannalta herkin oletus."))

@@ -535,9 +535,12 @@ def _heatmap(rep: Report, ex: pd.DataFrame, book: dict):
     mask = shown.map(lambda v: not isinstance(v, (int, np.integer))).to_numpy()
     published = pd.DataFrame(np.where(mask, np.nan, heat.to_numpy(dtype=float)), index=heat.index,
                              columns=heat.columns)
-    fig, ax = plt.subplots(figsize=(1.0 * heat.shape[1] + 4, 0.45 * len(heat) + 2))
+    # at most 9 in wide: printed at the text width (about 6.5 in), labels stay at 7 pt or more
+    fig, ax = plt.subplots(figsize=(min(0.55 * heat.shape[1] + 5, 9), 0.4 * len(heat) + 2.5))
     sns.heatmap(published, annot=shown.astype(str).to_numpy(), fmt="", cmap="viridis", mask=mask,
-                cbar_kws={"label": "Kappaleita"}, linewidths=0.5, ax=ax, yticklabels=[book[c] for c in heat.index])
+                annot_kws={"fontsize": 10}, cbar_kws={"label": "Kappaleita"}, linewidths=0.5, ax=ax,
+                yticklabels=[book[c] for c in heat.index])
+    ax.tick_params(labelsize=10)
     ax.set(xlabel="", ylabel="", facecolor="0.85")
     ax.grid(False)
     for r, c in zip(*np.nonzero(mask)):

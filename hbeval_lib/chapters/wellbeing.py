@@ -322,8 +322,9 @@ def balance_figure(shown: pd.DataFrame) -> Section:
     ax.legend(handles, [names.get(lb, lb) for lb in labels], title="", loc="best", fontsize=8)
     plt.close(fig)
     return Section(figure=fig, caption="*Kuvio 1. Lähtötilanteen erot HB- ja verrokkiasiakkaiden välillä. Mitä "
-                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; katkoviivat "
-                                       "±0,2 merkitsevät huomionarvoista eroa.*")
+                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; pisteviivat "
+                                       "kohdissa ±0,1 ja katkoviivat kohdissa ±0,2 rajaavat huomionarvoiset "
+                                       "(yli 0,1) ja suuret (yli 0,2) erot.*")
 
 
 # -- Kykyviisari ------------------------------------------------------------------------------------------------
@@ -340,10 +341,18 @@ def kykyviisari_trajectory(rep: Report) -> Section:
         return Section(text=f"Kehityskuvaa ei piirretä: yhdessäkään ryhmässä ei ole {rep.dc.min_n_stat} mitattua "
                             "asiakasta.")
     fig = _trajectory_figure(traj, [d for d in doms if d in set(traj["outcome"])])
+    # the caption says what is drawn: both groups' curves, or only the one with enough measured clients
+    drawn = [arm for arm in wb.ARMS if arm in set(traj["arm"])]
+    if len(drawn) == len(wb.ARMS):
+        look = ("Katso, nouseeko HB-asiakkaiden (sininen) käyrä jyrkemmin kuin verrokkien (oranssi); "
+                "mittauskerroissa on eri asiakkaita, joten muutoksen tarkka arvio on taulukossa.")
+    else:
+        shown_fi = plots.ARM_LABELS[drawn[0]]
+        missing_fi = ", ".join(plots.ARM_LABELS[a].lower() for a in wb.ARMS if a not in drawn)
+        look = (f"Kuviossa ovat vain {shown_fi.lower()}: ryhmää {missing_fi} ei piirretä, koska siinä on alle "
+                f"{rep.dc.min_n_stat} mitattua asiakasta, joten ryhmiä ei voi verrata kuviosta.")
     return Section(figure=fig, caption="*Kuvio 2. Kykyviisarin osa-alueiden keskiarvot (95 %:n luottamusväli) "
-                                       "alku-, väli- ja loppumittauksessa. Katso, nouseeko HB-asiakkaiden "
-                                       "(sininen) käyrä jyrkemmin kuin verrokkien; mittauskerroissa on eri "
-                                       "asiakkaita, joten muutoksen tarkka arvio on taulukossa.*")
+                                       f"alku-, väli- ja loppumittauksessa. {look}*")
 
 
 def _trajectory_figure(traj: pd.DataFrame, doms: list[str], ncol: int = 4):
@@ -574,7 +583,7 @@ def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
                          "95 % LV": _ci_cell(r) if ok else NOT_SHOWN,
                          "p (t-testi)": wb.fmt_p(r["p_value"]) if ok else NOT_SHOWN,
                          "p (Wilcoxon)": wb.fmt_p(r["p_wilcoxon"]) if ok else NOT_SHOWN,
-                         "d_z (ryhmän sisäinen, kuvaileva)": num(r["d_z"], 2) if ok and _finite(r["d_z"])
+                         "Muutoksen koko (ryhmän sisäinen, kuvaileva)": num(r["d_z"], 2) if ok and _finite(r["d_z"])
                          else NOT_SHOWN})
     return pd.DataFrame(rows)
 
@@ -705,11 +714,11 @@ def kykyviisari_within(rep: Report) -> Section:
     if not outcomes:
         return Section()
     return Section(text="Muutos ryhmittäin (asiakkaat, joilla on sekä alku- että loppumittaus): keskimääräinen "
-                        "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä d_z (muutoksen keskiarvo "
-                        "jaettuna muutoksen keskihajonnalla). d_z kuvaa muutosta ryhmän sisällä, **ei HB:n "
-                        "vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset testit ovat "
-                        "kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä pidä "
-                        "päätellä HB:n vaikutusta.",
+                        "muutos, parittaisen t-testin ja Wilcoxonin testin p-arvot sekä muutoksen koko (muutoksen "
+                        "keskiarvo jaettuna muutoksen keskihajonnalla). Muutoksen koko kuvaa muutosta ryhmän "
+                        "sisällä, **ei HB:n vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset "
+                        "testit ovat kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä "
+                        "pidä päätellä HB:n vaikutusta.",
                    table=_within_table(rep, outcomes))
 
 
