@@ -643,3 +643,203 @@ def closing_text(rep: Report) -> str:
     """How many numbers the chapter published and how many cells disclosure control left out."""
     return (f"Tässä luvussa julkaistiin {int((~rep.res.frame()['suppressed']).sum())} tunnuslukua; "
             f"{len(rep.dc.frame())} solua tai lukua jätettiin tietosuojan vuoksi pois.")
+
+
+# -- the conditions for implementation (plan ch. 2 and 6: "Millä edellytyksillä …") ----------------------------
+
+CONDITIONS_QUESTION = ("Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön "
+                       "osana sote-valinnanvapauslainsäädäntöä?")
+# qualitative codes that name a condition (what promotes, hinders, what should be developed) and the actors whose
+# part the plan asks about (assistants, relatives, partnerships)
+CONDITION_CODES = ["edistaa", "estaa", "kehittaminen", "avustaja", "laheiset", "kumppanuus"]
+# baseline survey question 3 (LIITE 2.1): "Mitä toimenpiteitä tämä edellyttää?" — one open answer per area
+BASELINE_Q3_AREAS = {"o3_palvelut": "Palveluilta", "o3_asiakastiedottaminen": "Asiakastiedottamiselta",
+                     "o3_asiakkaan_tuki_ja_ohjaus": "Asiakkaan tuelta ja ohjaukselta",
+                     "o3_henkilosto": "Henkilöstöltä", "o3_asiakasprosessit": "Asiakasprosesseilta",
+                     "o3_asiakastietojarjestelmat": "Asiakastietojärjestelmiltä",
+                     "o3_hallinnolliset_jarjestelmat": "Hallinnollisilta järjestelmiltä",
+                     "o3_sosiaaliturvajarjestelma": "Sosiaaliturvajärjestelmältä"}
+ASSISTANT_CONDITION_ITEMS = ["rekrytointi", "valmennus", "kehittaminen", "ehdotukset"]
+
+
+def _all_shown(shown: pd.DataFrame) -> bool:
+    return all(isinstance(v, (int, np.integer)) for v in shown.to_numpy().ravel())
+
+
+def _hidden_share(shown: pd.DataFrame, rep: Report) -> float:
+    """Share of a rendered table's cells that are not shown (``<5`` or ``–``)."""
+    cells = shown.to_numpy().ravel()
+    return float(np.mean([v in (rep.dc.suppressed_mark, NOT_SHOWN) for v in cells])) if len(cells) else 0.0
+
+
+def _protected_count_rows(rep: Report, shown: pd.DataFrame, table: pd.DataFrame, key: str, label: str) -> None:
+    """One results row per cell of a protected count table: the value only where the table shows it."""
+    for r in table.index:
+        for c in table.columns:
+            v = shown.at[r, c]
+            visible = isinstance(v, (int, np.integer))
+            rep.res.add(f"{key}.{r}.{c}", f"{label}: {r} ({ql.STAGE_LABELS.get(c, 'kaikki vaiheet')})",
+                        estimate=int(v) if visible else None,
+                        suppressed=not visible)
+
+
+def conditions_qualitative(rep: Report) -> Section:
+    """Workshops and diaries: coded paragraphs on what promotes and hinders client-led services, development
+    proposals and the actors (assistants, relatives, partnerships), by stage on the all-pilots page and pooled over
+    the stages on a pilot's page. Records ``edellytykset.laadullinen.<code>.<column>``."""
+    out = Section()
+    qual = rep.load("qualitative")
+    book = ql.codebook(rep.cfg)
+    codes = [c for c in CONDITION_CODES if c in book]
+    ex = ql.explode_codes(qual, codes)
+    n_docs = int(qual["doc_id"].nunique()) if len(qual) else 0
+    if not len(ex):
+        return out.text("Työpajoista ja päiväkirjoista ei ole tässä rajauksessa edellytyksiin koodattua aineistoa.")
+    if rep.all_pilots:
+        cols = [s for s in ql.STAGE_LABELS if s in set(ex["stage"])]
+        tab = ex.groupby(["code", "stage"]).size().unstack(fill_value=0).reindex(index=codes, columns=cols,
+                                                                                  fill_value=0)
+    else:
+        tab = ex.groupby("code").size().reindex(codes, fill_value=0).to_frame("kaikki")
+    tab = tab.astype(int)
+    # on the all-pilots page the stages' total is a protected margin (the key ``kaikki`` on every page)
+    shown = rep.dc.counts(tab, "edellytykset.laadullinen", margins="col" if rep.all_pilots else False)
+    shown = shown.rename(columns={rep.dc.total_label: "kaikki"})
+    tab = tab.assign(kaikki=tab.sum(axis=1)) if rep.all_pilots else tab
+    _protected_count_rows(rep, shown, tab, "edellytykset.laadullinen", "Edellytyksiin koodatut kappaleet")
+    out.data["qualitative"] = shown
+    shown = shown.copy()
+    shown.index = [book[c] for c in tab.index]
+    shown.columns = [ql.STAGE_LABELS.get(c, "Kaikki vaiheet") for c in tab.columns]
+    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen ({rep.count(n_docs, 'edellytykset', 'asiakirjat')} "
+                     "asiakirjaa) kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
+                     "estäviksi, kehittämisehdotuksiksi tai HB-avustajien, läheisten ja kumppanuuksien rooliksi. "
+                     "Kappale voi kuulua useaan teemaan.*")
+    return out
+
+
+def conditions_staff(rep: Report) -> Section:
+    """The staff's and management's answers to the baseline survey's question 3 ("Mitä toimenpiteitä tämä
+    edellyttää?"): how many named measures per area, and the themes of the measures (keyword codebook
+    ``theme_codebooks.edellytykset_toimenpiteet``). Records ``edellytykset.lahtokysely.<area>`` and
+    ``edellytykset.toimenpiteet.<theme>``."""
+    out = Section()
+    lk = rep.load("lahtokysely")
+    areas = [c for c in BASELINE_Q3_AREAS if c in lk.columns]
+    n_resp = len(lk)
+    if not areas or not rep.dc.stat_ok(n_resp, "edellytykset.lahtokysely", "vastaajat"):
+        return out.text("Lähtökyselyn vastauksia siihen, mitä HB:n käyttöönotto edellyttää, on tässä rajauksessa "
+                        "alle kymmenen, joten niistä ei julkaista lukuja.")
+    answered = pd.DataFrame({"Vastaajia": [int(lk[c].fillna("").astype(str).str.strip().ne("").sum())
+                                           for c in areas]}, index=areas)
+    shown = rep.dc.counts(answered, "edellytykset.lahtokysely")
+    for a in areas:
+        v = shown.at[a, "Vastaajia"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.lahtokysely.{a}", f"Lähtökysely 3: toimenpiteen nimenneet vastaajat, "
+                    f"{BASELINE_Q3_AREAS[a].lower()}", estimate=int(v) if visible else None, n=n_resp,
+                    suppressed=not visible)
+    shown.index = [BASELINE_Q3_AREAS[a] for a in areas]
+    out.table(shown, "*Taulukko: kuinka moni lähtökyselyn vastaajista (projekti- ja johtoryhmät) nimesi "
+                     "toimenpiteitä, joita HB:n käyttöönotto kultakin osa-alueelta edellyttää (kysymys 3).*")
+    answers = pd.concat([lk[c] for c in areas], ignore_index=True)
+    tc = sv.theme_counts(answers, _books(rep).get("edellytykset_toimenpiteet", []))
+    n_ans = tc.attrs["n_answers"]
+    if not rep.dc.stat_ok(n_ans, "edellytykset.toimenpiteet", "vastaukset"):
+        return out
+    th = rep.dc.counts(tc[["n"]].rename(columns={"n": "Mainintoja"}), "edellytykset.toimenpiteet")
+    for key, r in tc.iterrows():
+        v = th.at[key, "Mainintoja"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.toimenpiteet.{key}", f"Lähtökysely 3: toimenpiteet, {r['label']} (mainintoja)",
+                    estimate=int(v) if visible else None, n=n_ans, suppressed=not visible)
+    th.index = tc["label"]
+    return out.table(th, "*Taulukko: lähtökyselyn kysymyksen 3 vastausten teemat kaikilta osa-alueilta "
+                         "(avainsanaluokittelu; vastaus voi kuulua useaan teemaan).*")
+
+
+def conditions_assistants(rep: Report) -> Section:
+    """The HB assistants' answers on recruitment, training, development and their proposals, by theme (codebook
+    ``theme_codebooks.avustaja_edellytykset``). Records ``edellytykset.avustajat.<theme>``."""
+    out = Section()
+    ak = rep.load("avustajakysely")
+    items = [c for c in ASSISTANT_CONDITION_ITEMS if c in ak.columns]
+    n_resp = len(ak)
+    if not items or not rep.dc.stat_ok(n_resp, "edellytykset.avustajat", "vastaajat"):
+        return out.text("HB-avustajien kyselyyn on tässä rajauksessa vastannut alle kymmenen avustajaa, joten "
+                        "heidän näkemyksistään edellytyksiin ei julkaista lukuja; avustajien kokemukset on koottu "
+                        "koko hankkeen sivulle.")
+    book = _books(rep).get("avustaja_edellytykset", [])
+    m = sv.theme_matrix(ak[items].fillna("").astype(str).agg(" ".join, axis=1), book)
+    labels = {th["key"]: th.get("label", th["key"]) for th in book}
+    counts = m.sum().astype(int).drop(sv.OTHER_THEME, errors="ignore").to_frame("Avustajia")
+    th = rep.dc.counts(counts, "edellytykset.avustajat")
+    for key in counts.index:
+        v = th.at[key, "Avustajia"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.avustajat.{key}", f"HB-avustajat: {labels.get(key, key)} (vastaajia)",
+                    estimate=int(v) if visible else None, n=n_resp, suppressed=not visible)
+    th.index = [labels.get(k, k) for k in counts.index]
+    return out.table(th, f"*Taulukko: kuinka moni HB-avustajakyselyn vastaajista "
+                         f"({rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat')}) toi esiin kunkin "
+                         "edellytyksen vastatessaan rekrytointia, valmennusta, kehittämiseen osallistumista ja "
+                         "kehittämisehdotuksia koskeviin kysymyksiin (avainsanaluokittelu).*")
+
+
+def conditions_self_evaluation(rep: Report) -> Section:
+    """The pilots' own view: the goals' self-evaluation (1–5) over the last year of the page's phase, per goal.
+    Records ``edellytykset.itsearviointi.<goal>``."""
+    out = Section()
+    se = rep.load("self_evaluation")
+    se = se.assign(rating=pd.to_numeric(se["rating"], errors="coerce")).dropna(subset=["rating"])
+    if not len(se):
+        return out.text("Tavoitteiden itsearviointeja ei ole vielä tässä rajauksessa.")
+    last = sorted(se["period"].unique())[-2:]
+    lp = se[se["period"].isin(last)]
+    rows = []
+    for goal, g in lp.groupby("goal", sort=True):
+        ok = rep.dc.stat_ok(len(g), "edellytykset.itsearviointi", goal)
+        slug = "_".join(ql.normalise_tag(goal).split())
+        rep.res.add(f"edellytykset.itsearviointi.{slug}", f"Itsearviointi {', '.join(last)}: {goal} (1–5)",
+                    estimate=g["rating"].mean() if ok else None, n=len(g), suppressed=not ok)
+        rows.append({"Tavoite": goal, "Keskiarvo (1–5)": num(g["rating"].mean(), 1) if ok else NOT_SHOWN,
+                     "Arvioita": rep.count(len(g), "edellytykset.itsearviointi.n", goal)})
+    tab = pd.DataFrame(rows).set_index("Tavoite")
+    if (tab["Keskiarvo (1–5)"] == NOT_SHOWN).all():
+        return out.text(f"Pilotin omien tavoitteiden itsearvioita on kausilta {' ja '.join(last)} kullekin "
+                        "tavoitteelle alle kymmenen, joten keskiarvoja ei tässä julkaista; pilotin arviot kausittain "
+                        "ovat jaksossa *Kehittämistyön itsearviointi*.")
+    return out.table(tab, f"*Taulukko: pilottien projektiryhmien arvio tavoitteiden saavuttamisesta kausilla "
+                          f"{' ja '.join(last)} (1 = ei lainkaan, 5 = täysin); tavoite, jota on arvioitu alle "
+                          "kymmenen kertaa, jätetään pois.*")
+
+
+def implementation_conditions(rep: Report, mix: Section | None = None) -> Section:
+    """The section answering the plan's third main question (ch. 2 and 6): the conditions under which the HB model
+    can be implemented — the evidence of workshops and diaries, the staff's and assistants' answers, the pilots'
+    self-evaluations and the process findings, every number through the disclosure API. The legislative
+    conclusions are the researchers' (slot ``edellytykset.lainsaadanto``, shown by the notebook)."""
+    out = Section()
+    out.text("Arviointisuunnitelman kolmas pääkysymys (luvut 2 ja 6) on, millä edellytyksillä HB-toimintamalli on "
+             "toteutettavissa ja otettavissa vakiintuneesti käyttöön. Vastaus kootaan loppuraportissa "
+             "suunnitelman toimivuuden näkökulmista: asiakas ja asiakasprosessi, henkilöstö ja työprosessi, "
+             "palvelujärjestelmän ohjaus ja johtaminen sekä lainsäädäntö. Alla on näyttö, jonka varaan "
+             "arvioijien päätelmät rakentuvat; lainsäädäntöä koskevat päätelmät ovat arvioijien omaa tekstiä.")
+    if mix is not None and mix.glue:
+        out.text(f"**Palveluprosessin havainnot.** HB-asiakkaiden palvelujen euroista "
+                 f"{mix.glue.get('nonpublic_share_hb', NOT_AVAILABLE)} tuli muilta kuin julkisilta tuottajilta "
+                 f"(verrokeilla {mix.glue.get('nonpublic_share_verrokki', NOT_AVAILABLE)}), ja HB-asiakas käytti "
+                 f"keskimäärin {mix.glue.get('provider_types_hb', NOT_AVAILABLE)} tuottajatyyppiä: uusien "
+                 "tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista (ks. jakso *Mitä "
+                 "HB-asiakkaat hankkivat ja keneltä*).")
+    out.text("**Työpajat ja päiväkirjat.**")
+    for part in (conditions_qualitative(rep), ):
+        out.blocks += part.blocks
+        out.data.update(part.data)
+    out.text("**Henkilöstö ja johto (lähtökysely).**")
+    out.blocks += conditions_staff(rep).blocks
+    out.text("**HB-avustajat.**")
+    out.blocks += conditions_assistants(rep).blocks
+    out.text("**Pilottien itsearviointi.**")
+    out.blocks += conditions_self_evaluation(rep).blocks
+    return out
