@@ -154,6 +154,7 @@ class Instrument:
     sheets: list[SheetSpec]
     description: str = ""
     sheet_alternatives: Callable[[list[str]], dict[str, str]] | None = None
+    optional: bool = False   # a missing folder is noted (INFO), not warned about: the plan collects it as samples
 
 
 @dataclass
