@@ -158,3 +158,58 @@ def test_new_instruments_are_optional_folders(tmp_path):
     assert all(missing[i] == gate.INFO for i in NEW)
     assert missing["kykyviisari"] == gate.WARNING
     assert all(INSTRUMENTS[i].optional for i in NEW)
+
+
+# -- the page: every number through the disclosure API ------------------------------------------------------------
+
+def _page(processed, pilot="kaikki"):
+    from hbeval_lib import report
+
+    return report.start("service_process", "loppuraportti", pilot, str(processed), prefix="palveluprosessi")
+
+
+def test_awareness_page_publishes_the_planted_shares_and_hides_small_cells(demo_processed):
+    from hbeval_lib.chapters import service_process as ch
+
+    processed, truth = demo_processed
+    rep = _page(processed)
+    sec = ch.awareness(rep)
+    res = rep.res.frame().set_index("key")
+    aw = truth["awareness"]
+    n_all = sum(aw["respondents"].values())
+    assert res.loc["tietoisuus.kysely.kaikki.share", "estimate"] == pytest.approx(sum(aw["knows"].values()) / n_all)
+    for g, n in aw["respondents"].items():
+        key = f"tietoisuus.kysely.{g.replace('ä', 'a').replace('ö', 'o').replace(' ', '_')}.share"
+        r = res.loc[key]
+        if not r["suppressed"]:
+            assert r["estimate"] == pytest.approx(aw["knows"][g] / n)
+        # a hidden count hides the share too
+        tab = sec.tables[0]
+        label = ch.AWARENESS_GROUP_LABELS[g]
+        if any(v in ("<5", "–") for v in tab.loc[label, ["Tuntee HB:n", "Ei tunne", "Vastaajia"]]):
+            assert r["suppressed"] and tab.loc[label, "Tuntee (%)"] == "–"
+    years = [k for k in res.index if k.startswith("tietoisuus.media.")]
+    total = sum(res.loc[k, "estimate"] for k in years if not res.loc[k, "suppressed"])
+    assert total == truth["awareness"]["media"]["hits_total"]
+
+
+def test_relatives_and_kompassi_on_the_page(demo_processed):
+    from hbeval_lib.chapters import service_process as ch
+
+    processed, truth = demo_processed
+    rep = _page(processed)
+    ch.relatives(rep)
+    ch.kompassi(rep)
+    res = rep.res.frame().set_index("key")
+    hb, ctrl = (res.loc[f"laheiset.hours_per_month.{a}", "estimate"] for a in ("hb", "verrokki"))
+    assert hb > ctrl   # planted 240 vs 180 minutes per client month
+    # Kompassi: never one group beside the total (the total would reveal the other group)
+    shown_cols = {k.rsplit(".", 1)[1] for k in res.index if k.startswith("kompassi.") and
+                  not res.loc[k, "suppressed"]}
+    assert shown_cols in ({"kaikki"}, {"hb", "verrokki"}, set())
+    # a pilot without Kompassi says so, without numbers
+    rep = _page(processed, "kainuu")
+    sec = ch.kompassi(rep)
+    assert not sec.tables and "Hämeenlinna" in sec.texts[0]
+    sec = ch.relatives(rep)
+    assert not sec.tables

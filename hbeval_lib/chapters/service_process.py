@@ -826,9 +826,10 @@ def implementation_conditions(rep: Report, mix: Section | None = None) -> Sectio
              "palvelujärjestelmän ohjaus ja johtaminen sekä lainsäädäntö. Alla on näyttö, jonka varaan "
              "arvioijien päätelmät rakentuvat; lainsäädäntöä koskevat päätelmät ovat arvioijien omaa tekstiä.")
     if mix is not None and mix.glue:
+        ctrl = mix.glue.get("nonpublic_share_verrokki", NOT_AVAILABLE)
         out.text(f"**Palveluprosessin havainnot.** HB-asiakkaiden palvelujen euroista "
-                 f"{mix.glue.get('nonpublic_share_hb', NOT_AVAILABLE)} tuli muilta kuin julkisilta tuottajilta "
-                 f"(verrokeilla {mix.glue.get('nonpublic_share_verrokki', NOT_AVAILABLE)}), ja HB-asiakas käytti "
+                 f"{mix.glue.get('nonpublic_share_hb', NOT_AVAILABLE)} tuli muilta kuin julkisilta tuottajilta"
+                 + (f" (verrokeilla {ctrl})" if ctrl != NOT_AVAILABLE else "") + ", ja HB-asiakas käytti "
                  f"keskimäärin {mix.glue.get('provider_types_hb', NOT_AVAILABLE)} tuottajatyyppiä: uusien "
                  "tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista (ks. jakso *Mitä "
                  "HB-asiakkaat hankkivat ja keneltä*).")
@@ -843,3 +844,177 @@ def implementation_conditions(rep: Report, mix: Section | None = None) -> Sectio
     out.text("**Pilottien itsearviointi.**")
     out.blocks += conditions_self_evaluation(rep).blocks
     return out
+
+
+# -- instruments beyond the data contract (issue 21): awareness, relatives, Kompassi ------------------------------
+
+AWARENESS_GROUPS = ["asiakas", "henkilöstö", "johto", "tilaisuuden osallistuja", "muu"]
+AWARENESS_GROUP_LABELS = {"asiakas": "Sote-palvelujen asiakkaat", "henkilöstö": "Henkilöstö", "johto": "Johto",
+                          "tilaisuuden osallistuja": "Tilaisuuksien osallistujat", "muu": "Muut"}
+
+
+def _visible(v) -> bool:
+    return isinstance(v, (int, np.integer))
+
+
+def awareness(rep: Report) -> Section:
+    """Awareness of HB (plan ch. 4): the web survey (who knows HB, by respondent group), the events' awareness item
+    and the media-monitoring hits by year. Records ``tietoisuus.kysely.<group>.share``, ``tietoisuus.kysely.kaikki
+    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<year>``."""
+    out = Section()
+    aw = rep.load("awareness_survey")
+    if len(aw):
+        aw = aw.assign(knows=aw["knows_hb"].astype(bool))
+        if rep.all_pilots:
+            tab = (aw.groupby("respondent_group")["knows"].agg(tuntee="sum", ei="size")
+                   .reindex([g for g in AWARENESS_GROUPS if g in set(aw["respondent_group"])]).astype(int))
+        else:   # a pilot's respondents are few: all of them in one row (the groups are on the all-pilots page)
+            tab = aw.assign(g="pilotin vastaajat").groupby("g")["knows"].agg(tuntee="sum", ei="size").astype(int)
+        tab["ei"] = tab["ei"] - tab["tuntee"]
+        shown = rep.dc.counts(tab, "tietoisuus.kysely" if rep.all_pilots else "tietoisuus.kysely.pilotti",
+                              margins=True if rep.all_pilots else "col")
+        rows = []
+        for g in [*tab.index, rep.dc.total_label] if rep.all_pilots else list(tab.index):
+            k, e, n = (shown.at[g, "tuntee"], shown.at[g, "ei"], shown.at[g, rep.dc.total_label])
+            # a share of a group is its counts: shown only where the protected counts are
+            ok = all(_visible(v) for v in (k, e, n)) and int(n) >= rep.dc.min_n_stat
+            share = int(k) / int(n) if ok and int(n) else None
+            key = "kaikki" if g in (rep.dc.total_label, "pilotin vastaajat") else ql.normalise_tag(g).replace(" ", "_")
+            rep.res.add(f"tietoisuus.kysely.{key}.share",
+                        f"Tietoisuuskysely: tuntee HB:n, {AWARENESS_GROUP_LABELS.get(g, 'kaikki vastaajat').lower()}",
+                        estimate=share, n=int(tab.loc[g].sum()) if g in tab.index else int(tab.to_numpy().sum()),
+                        suppressed=share is None)
+            rows.append({"Vastaajaryhmä": AWARENESS_GROUP_LABELS.get(g, g if rep.all_pilots else "Pilotin vastaajat"),
+                         "Tuntee HB:n": k, "Ei tunne": e,
+                         "Vastaajia": n, "Tuntee (%)": pct(share) if share is not None else NOT_SHOWN})
+        out.table(pd.DataFrame(rows).set_index("Vastaajaryhmä"),
+                  "*Taulukko: HB-tietoisuuden nettikyselyn (kevät 2019) vastaajat, jotka kertoivat tietävänsä, mitä "
+                  "henkilökohtainen budjetointi tarkoittaa, "
+                  + ("vastaajaryhmittäin" if rep.all_pilots else "pilotin alueelta (vastaajaryhmät koko hankkeen "
+                                                                  "sivulla)") + ". Nettikyselyn vastaajat eivät ole "
+                  "satunnaisotos, joten osuudet kuvaavat vastanneita.*")
+    else:
+        out.text("HB-tietoisuuden nettikyselyn vastauksia ei ole tässä rajauksessa.")
+    fb = rep.load("feedback")
+    vals = pd.to_numeric(fb["awareness"], errors="coerce").dropna() if "awareness" in fb.columns else pd.Series()
+    ok = rep.dc.stat_ok(len(vals), "tietoisuus.tilaisuudet", "kaikki")
+    rep.res.add("tietoisuus.tilaisuudet.mean", "Tilaisuus lisäsi tietoa HB:stä (keskiarvo 1–5)",
+                estimate=vals.mean() if ok else None, n=len(vals), suppressed=not ok)
+    if ok:
+        out.text(f"Tilaisuuksien palautekyselyssä osallistujat arvioivat, että tilaisuus lisäsi heidän tietoaan "
+                 f"henkilökohtaisesta budjetoinnista keskimäärin {num(vals.mean(), 1)} (asteikko 1–5; "
+                 f"{rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki')} arviota).")
+    else:
+        out.text("Tilaisuuksien palautekyselyn tietoisuutta koskevia arvioita on tässä rajauksessa alle kymmenen.")
+    media = rep.load("media_monitoring")
+    if not len(media):
+        return out.text("Mediaseurantatilastoja ei ole tässä rajauksessa.")
+    media = media.assign(year=media["month"].dt.year.astype(str))
+    if rep.all_pilots:
+        tab = media.pivot_table(index="year", columns="media", values="hits", aggfunc="sum", fill_value=0)
+        tab = tab.reindex(columns=[m for m in MEDIA_ORDER if m in tab.columns]).astype(int)
+    else:
+        tab = media.groupby("year")["hits"].sum().astype(int).to_frame("kaikki")
+    shown = rep.dc.counts(tab, "tietoisuus.media")
+    for y in tab.index:
+        total = int(tab.loc[y].sum())
+        vis = all(_visible(v) for v in shown.loc[y])
+        rep.res.add(f"tietoisuus.media.{y}", f"Mediaosumat vuonna {y}", estimate=total if vis else None,
+                    suppressed=not vis)
+    shown.columns = [MEDIA_LABELS.get(c, "Kaikki mediat") for c in tab.columns]
+    shown.index.name = "Vuosi"
+    where = "valtakunnallisessa ja pilottien paikallisessa" if rep.all_pilots else "pilotin paikallisessa"
+    return out.table(shown, f"*Taulukko: HB:tä tai hanketta käsitelleet jutut ja julkaisut {where} mediassa "
+                            "vuosittain (mediaseurantatilastot; viimeinen vuosi raportin aineiston rajaukseen "
+                            "asti).*")
+
+
+MEDIA_ORDER = ["sanomalehti", "verkkomedia", "radio ja tv", "ammattilehti", "sosiaalinen media", "muu"]
+MEDIA_LABELS = {"sanomalehti": "Sanomalehdet", "verkkomedia": "Verkkomedia", "radio ja tv": "Radio ja tv",
+                "ammattilehti": "Ammattilehdet", "sosiaalinen media": "Sosiaalinen media", "muu": "Muu"}
+RELATIONSHIP_LABELS = {"omainen": "Omainen", "ystävä": "Ystävä", "naapuri": "Naapuri", "vertainen": "Vertainen",
+                       "muu": "Muu"}
+
+
+def relatives(rep: Report) -> Section:
+    """The support network's time (plan §7.1; sampled form): relatives by relationship, and hours per reported
+    month by group. Records ``laheiset.hours_per_month.<arm>`` (median) and ``laheiset.n.<arm>``. Valuing the
+    time in euros is the cost strand's (its payer tables), not done here."""
+    out = Section()
+    rel = rep.load("laheiskulut")
+    if not len(rel):
+        return out.text("Läheisten ajankäyttölomakkeita ei ole tässä rajauksessa.")
+    per = rel.assign(month=rel["date"].dt.strftime("%Y-%m")).groupby(["relative_id", "arm"]).agg(
+        minutes=("minutes", "sum"), months=("month", "nunique"), relationship=("relationship", "first")).reset_index()
+    per["hours_per_month"] = per["minutes"].astype(float) / 60 / per["months"]
+    if rep.all_pilots:
+        counts = per.groupby(["relationship", "arm"]).size().unstack(fill_value=0) \
+            .reindex(columns=["hb", "verrokki"], fill_value=0).astype(int)
+        counts = counts.reindex([r for r in RELATIONSHIP_LABELS if r in counts.index])
+        shown = rep.dc.counts(counts, "laheiset.suhde", margins=True)
+        shown.index = [RELATIONSHIP_LABELS.get(r, r) for r in shown.index]
+        shown.columns = [plots.ARM_LABELS.get(c, c) for c in shown.columns]
+        out.table(shown, "*Taulukko: ajankäyttölomakkeen täyttäneet läheiset suhteen ja asiakkaan ryhmän mukaan "
+                         "(otos: lomakkeen täyttivät vain osa läheisistä).*")
+    else:   # a pilot's sample is a handful: its size only (relationships on the all-pilots page)
+        out.text(f"Pilotissa ajankäyttölomakkeen täytti {rep.count(len(per), 'laheiset.n', 'kaikki')} läheistä; "
+                 "läheisten suhde asiakkaaseen on koko hankkeen sivulla.")
+    rows = []
+    for arm in ["hb", "verrokki"]:
+        v = per.loc[per["arm"] == arm, "hours_per_month"]
+        ok = rep.dc.stat_ok(len(v), "laheiset.aika", arm)
+        rep.res.add(f"laheiset.hours_per_month.{arm}", f"Läheisen aika asiakkaan tukena kuukaudessa, mediaani (h): "
+                    f"{plots.ARM_LABELS[arm]}", estimate=v.median() if ok else None, n=len(v), suppressed=not ok)
+        rows.append({"Ryhmä": plots.ARM_LABELS[arm], "Mediaani (h/kk)": num(v.median(), 1) if ok else NOT_SHOWN,
+                     "Kvartiiliväli": f"{num(v.quantile(.25), 1)}–{num(v.quantile(.75), 1)}" if ok else NOT_SHOWN})
+    t = pd.DataFrame(rows).set_index("Ryhmä")
+    if (t["Mediaani (h/kk)"] == NOT_SHOWN).all():
+        return out.text("Läheisten ajankäytön tunnuslukuja ei julkaista, koska kummassakin ryhmässä lomakkeen "
+                        "täyttäneitä läheisiä on alle kymmenen.")
+    return out.table(t, "*Taulukko: läheisen asiakkaan tukemiseen käyttämä aika tuntia kuukaudessa (kuukaudet, "
+                        "joilta lomakkeella on merkintöjä); ryhmä, jossa on alle kymmenen läheistä, jätetään pois. "
+                        "Vertailu on kuvaileva: lomakkeen täyttäneet läheiset ovat otos.*")
+
+
+def kompassi(rep: Report) -> Section:
+    """Kompassi (Hämeenlinna): the change of each area from the start to the end among clients with both, by group
+    when both groups are large enough, else for all clients together (never one group beside the total, which would
+    reveal the other). Descriptive — Kompassi is not the wellbeing strand's outcome (mapping: data/README.md).
+    Records ``kompassi.<area>.change.<hb|verrokki|kaikki>``."""
+    from ..instruments.specs import KOMPASSI_AREAS
+
+    out = Section()
+    k = rep.load("kompassi")
+    if not len(k):
+        return out.text("Kompassi-arviointeja ei ole tässä rajauksessa (Kompassia käytettiin Hämeenlinnassa).")
+    first = k[k["occasion"] == "alku"].drop_duplicates("client_id").set_index("client_id")
+    last = k[k["occasion"] == "loppu"].drop_duplicates("client_id", keep="last").set_index("client_id")
+    both = first.index.intersection(last.index)
+    arms = first.loc[both, "arm"]
+    n_arm = {a: int((arms == a).sum()) for a in ["hb", "verrokki"]}
+    by_arm = all(rep.dc.stat_ok(n_arm[a], "kompassi.muutos", a) for a in n_arm)
+    cols = ["hb", "verrokki"] if by_arm else ["kaikki"]
+    if not by_arm and not rep.dc.stat_ok(len(both), "kompassi.muutos", "kaikki"):
+        return out.text("Kompassin alku- ja loppuarvio on tässä rajauksessa alle kymmenellä asiakkaalla, joten "
+                        "muutoksia ei julkaista.")
+    rows = []
+    for area, label in KOMPASSI_AREAS.items():
+        ch = (last.loc[both, area] - first.loc[both, area]).astype(float)
+        row = {"Alue": label}
+        for c in cols:
+            v = (ch if c == "kaikki" else ch[arms == c]).dropna()
+            ok = rep.dc.stat_ok(len(v), f"kompassi.{area}", c)
+            rep.res.add(f"kompassi.{area}.change.{c}", f"Kompassi {label.lower()}: muutos alusta loppuun "
+                        f"({plots.ARM_LABELS.get(c, 'kaikki asiakkaat').lower()})",
+                        estimate=v.mean() if ok else None, n=len(v), suppressed=not ok)
+            row[plots.ARM_LABELS.get(c, "Kaikki asiakkaat")] = num(v.mean(), 1) if ok else NOT_SHOWN
+        rows.append(row)
+    who = "ryhmittäin" if by_arm else "kaikista asiakkaista yhdessä (ryhmissä on alle kymmenen asiakasta)"
+    n_text = (f"{rep.count(n_arm['hb'], 'kompassi.n', 'hb')} HB- ja "
+              f"{rep.count(n_arm['verrokki'], 'kompassi.n', 'verrokki')} verrokkiasiakasta" if by_arm
+              else f"{rep.count(len(both), 'kompassi.n', 'kaikki')} asiakasta")
+    return out.table(pd.DataFrame(rows).set_index("Alue"),
+                     f"*Taulukko: Kompassin alueiden keskimääräinen muutos alku- ja loppuarvion välillä (asteikko "
+                     f"1–10; positiivinen = tilanne parani), {who}; {n_text}, joilla on molemmat arviot. Muutos on "
+                     "kuvaileva eikä kerro HB:n vaikutuksesta; Kompassin vastaavuus Kykyviisariin on kuvattu "
+                     "aineiston kuvauksessa.*")
