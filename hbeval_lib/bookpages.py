@@ -266,6 +266,8 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
         agg["reason"] = agg["reason"].map(lambda r: REASONS_FI.get(r, r))
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
     out += release_section(processed_dir, book_dir, cfg)
+    from .readable import appendix_section  # share of hidden cells per page (issue 21)
+    out += appendix_section(book_dir, cfg)
     return "\n".join(out)
 
 

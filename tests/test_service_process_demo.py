@@ -103,6 +103,13 @@ def test_service_process_notebook_runs(demo_processed, tmp_path, pilot, phase):
     # no client numbers in the outputs
     clients = tables.read_table("clients", processed)["client_id"].astype(str)
     assert not any(re.search(rf"(?<!\d){c}(?!\d)", text) for c in clients)
+    # no table shown on the page is mostly hidden: such a table became one sentence (issue 21)
+    from hbeval_lib import readable
+
+    stats = readable.page_stats(done)
+    assert stats["mostly_hidden"] == 0 and stats["tables"] > 0, stats
+    if pilot != "kaikki":
+        assert stats["replaced"] > 0, stats
     # the plan's third main question is a section of the page, with protected evidence under it
     nb = json.loads(done.read_text(encoding="utf-8"))
     heading = "Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön"

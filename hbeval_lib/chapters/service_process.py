@@ -77,9 +77,21 @@ class Section:
         """Display the blocks in order (in the executed notebook); figures are closed once shown."""
         from IPython.display import display
 
-        for kind, obj in self.blocks:
+        from .. import readable
+
+        skip_caption = False
+        for i, (kind, obj) in enumerate(self.blocks):
             if kind == "text":
+                if skip_caption and readable.caption_topic(obj):
+                    skip_caption = False
+                    continue
                 say(obj)
+            elif kind == "table" and readable.mostly_hidden(obj):
+                # one honest sentence instead of a table of dashes (its caption names what was left out)
+                nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else ("", "")
+                topic = readable.caption_topic(nxt[1]) if nxt[0] == "text" else ""
+                say(readable.sentence(topic))
+                skip_caption = bool(topic)
             else:
                 display(obj)
                 if kind == "figure":
