@@ -28,6 +28,7 @@ import pandas as pd
 from .disclosure import NOT_SHOWN
 
 MOSTLY_HIDDEN = 0.5
+PHRASE = "ei näytetä: yli puolet"        # every replacement sentence holds it (page_stats counts it)
 REPLACED_CLASS = "hbeval-hidden-table"   # marks a replacement sentence in the executed notebook's HTML
 _SMALL = re.compile(r"^<\s*\d+$")
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
@@ -67,10 +68,9 @@ def caption_topic(caption: str) -> str:
 
 def sentence(topic: str = "") -> str:
     """The Finnish sentence shown instead of a mostly hidden table (Markdown; no numbers)."""
-    what = f"Taulukko ({topic})" if topic else "Taulukko"
-    return (f"*{what} jätetään tästä pois: yli puolet sen soluista perustuisi niin harvoihin henkilöihin, että ne "
-            "olisi peitetty tietosuojan vuoksi, eikä taulukosta siksi voisi päätellä luotettavasti mitään. "
-            "Peitetyt solut ja niiden syyt on kirjattu tietosuojalokiin.*")
+    what = f"Taulukkoa ({topic})" if topic else "Taulukkoa"
+    return (f"*{what} {PHRASE} sen soluista olisi peitetty tietosuojan vuoksi, koska ryhmät ovat tässä "
+            "rajauksessa pieniä.*")
 
 
 def replacement_html(topic: str = "") -> str:
@@ -98,7 +98,7 @@ def page_stats(nb_path: str | Path) -> dict:
             data = o.get("data", {})
             text = "".join(data.get("text/html", ""))
             stats["replaced"] += text.count(REPLACED_CLASS) \
-                + "".join(data.get("text/markdown", "")).count("jätetään tästä pois: yli puolet")
+                + "".join(data.get("text/markdown", "")).count(PHRASE)
             for cells in _html_tables(text):
                 if not cells:
                     continue
@@ -136,7 +136,7 @@ def appendix_section(book_dir: str | Path, cfg) -> list[str]:
     names = {"kaikki": "Kaikki pilotit", **{p.key: p.name for p in cfg.pilots}}
     st = book_stats(book_dir, [final.key], list(STRAND_NAMES), pilots)
     out = ["## Peitettyjen solujen osuus sivuittain", "",
-           f"{final.name}n sivujen taulukot: montako taulukkoa näytettiin, montako jätettiin pois ja korvattiin "
+           f"Raportointivaiheen *{final.name}* sivujen taulukot: montako taulukkoa näytettiin, montako jätettiin pois ja korvattiin "
            f"lauseella, koska yli {int(MOSTLY_HIDDEN * 100)} % niiden soluista olisi peitetty, ja kuinka suuri "
            "osa näytettyjen taulukoiden soluista on peitetty (merkinnät <5 ja –).", ""]
     if st.empty:

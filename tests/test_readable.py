@@ -38,7 +38,7 @@ def test_section_show_replaces_a_mostly_hidden_table_and_its_caption(monkeypatch
     sec.show()
     kinds = [k for k, _ in shown]
     assert kinds == ["md", "obj", "md"]
-    assert "Taulukko (avustajien tausta) jätetään tästä pois" in shown[0][1]
+    assert "Taulukkoa (avustajien tausta) ei näytetä" in shown[0][1]
     assert shown[2][1] == "*Taulukko: tuottajat.*"
 
 
