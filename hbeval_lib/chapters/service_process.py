@@ -423,12 +423,18 @@ def _assistant_survey(rep: Report, out: Section) -> None:
     bg = ak["background"].fillna("ei tietoa").value_counts().to_frame("Vastaajia")
     # the respondents are the table's total row (protected with its cells), not a number beside it
     out.table(rep.dc.counts(bg, "avustajat.tausta", margins="row"), "*Taulukko: avustajakyselyn vastaajien tausta.*")
-    tc = sv.theme_counts(ak["kokemukset"] if "kokemukset" in ak.columns else [],
-                         _books(rep).get("avustaja_kokemukset", []))
-    if rep.dc.stat_ok(tc.attrs["n_answers"], "avustajat.kokemukset", "vastaukset"):
-        shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "avustajat.kokemukset")
-        shown.index = tc["label"]
-        out.table(shown, "*Taulukko: avustajien kokemukset teemoittain (avainsanaluokittelu).*")
+    # the plan's questions on the assistants (ch. 6): what motivated them, what they did, their experiences
+    for item, book, what in [("motivaatio", "avustaja_motivaatio", "mikä innosti ryhtymään HB-avustajaksi"),
+                             ("tehtavat", "avustaja_tehtavat", "millaisia tehtäviä avustajat tekivät"),
+                             ("kokemukset", "avustaja_kokemukset", "avustajien kokemukset")]:
+        if item not in ak.columns or book not in _books(rep):
+            continue
+        tc = sv.theme_counts(ak[item], _books(rep)[book])
+        if rep.dc.stat_ok(tc.attrs["n_answers"], f"avustajat.{item}", "vastaukset"):
+            shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), f"avustajat.{item}")
+            shown.index = tc["label"]
+            out.table(shown, f"*Taulukko: {what} teemoittain (avainsanaluokittelu; vastaus voi kuulua useaan "
+                             "teemaan).*")
 
 
 def assistants(rep: Report) -> Section:
@@ -1030,3 +1036,68 @@ def kompassi(rep: Report) -> Section:
                      f"1–10; positiivinen = tilanne parani), {who}; {n_text}, joilla on molemmat arviot. Muutos on "
                      "kuvaileva eikä kerro HB:n vaikutuksesta; Kompassin vastaavuus Kykyviisariin on kuvattu "
                      "aineiston kuvauksessa.*")
+
+
+# -- what the budgets bought and how they were paid (plan ch. 6 and 7: "Mitä palvelut ja tuki ovat", "Mitkä
+#    voimavarat sisältyvät HB-budjettiin?") ----------------------------------------------------------------------
+
+PAYMENT_METHODS = {"maksusitoumus": "Maksusitoumus", "palveluseteli": "Palveluseteli",
+                   "taloudellinen tuki": "Taloudellinen tuki", "maksukortti": "Maksukortti"}
+
+
+def _category_table(rep: Report, use: pd.DataFrame, by: str, labels: dict, table: str, key: str,
+                    what: str) -> pd.DataFrame:
+    """HB clients per category (a protected count) and the category's share of budget euros (shown when the
+    category's euros pass the magnitude rules; as the shares add up to 100 %, one hidden share hides the next
+    smallest too). Records ``<key>.<category>.share``."""
+    per_client = use.groupby([by, "client_id"], observed=True)["amount_eur"].sum()
+    total = float(use["amount_eur"].sum())
+    cats = [c for c in labels if c in set(use[by])]
+    clients = pd.DataFrame({"Asiakkaita": [int(per_client.loc[c].gt(0).sum()) for c in cats]}, index=cats)
+    shown = rep.dc.counts(clients, f"{table}.asiakkaat")
+    ok = {c: rep.dc.magnitude_ok(per_client.loc[c], f"{table}.eurot", c) for c in cats}
+    hidden = [c for c in cats if not ok[c]]
+    if len(hidden) == 1:
+        rest = sorted((c for c in cats if ok[c]), key=lambda c: (float(per_client.loc[c].sum()), c))
+        if rest:
+            ok[rest[0]] = False
+            rep.dc.record(f"{table}.eurot", rest[0], "secondary")
+    shares = {c: float(per_client.loc[c].sum()) / total if total else None for c in cats}
+    for c in cats:
+        rep.res.add(f"{key}.{ql.normalise_tag(c).replace(' ', '_')}.share", f"{what}: {labels[c]} (osuus euroista)",
+                    estimate=shares[c] if ok[c] else None, n=int(per_client.loc[c].gt(0).sum()), suppressed=not ok[c])
+    out = shown.copy()
+    out["Osuus euroista"] = [pct(shares[c]) if ok[c] else NOT_SHOWN for c in cats]
+    out.index = [labels[c] for c in cats]
+    return out
+
+
+def budget_purchases(rep: Report) -> Section:
+    """What the HB budgets bought (item texts grouped by the keyword codebook ``theme_codebooks.hankinnat``) and how
+    they were paid (Maksutapa). Records ``palvelut.hankinnat.<category>.share`` and ``palvelut.maksutapa.<method>
+    .share``."""
+    out = Section()
+    use = rep.load("budget_use")
+    use = use[pd.to_numeric(use["amount_eur"], errors="coerce") > 0]
+    if not rep.dc.stat_ok(int(use["client_id"].nunique()), "budjetti.hankinnat", "asiakkaat"):
+        return out.text("HB-budjettien käytöstä on tässä rajauksessa tietoja alle kymmeneltä asiakkaalta, joten "
+                        "hankintoja ja maksutapoja ei eritellä.")
+    book = _books(rep).get("hankinnat", [])
+    m = sv.theme_matrix(use["item"].fillna(""), book)
+    # one category per purchase: the first matching theme of the codebook (else "muu")
+    first = m.drop(columns=sv.OTHER_THEME).idxmax(axis=1).where(m.drop(columns=sv.OTHER_THEME).any(axis=1),
+                                                                 sv.OTHER_THEME)
+    labels = {th["key"]: th.get("label", th["key"]) for th in book}
+    labels[sv.OTHER_THEME] = "Muut hankinnat"
+    cat = use.assign(category=first.to_numpy())
+    out.table(_category_table(rep, cat, "category", labels, "budjetti.hankinnat", "palvelut.hankinnat",
+                              "HB-budjetin hankinnat"),
+              "*Taulukko: mihin HB-budjetteja käytettiin: hankintaluokan asiakkaat ja osuus budjettien euroista "
+              "(luokittelu maksusitoumusten palvelu- tai hankintatekstistä avainsanoilla).*")
+    methods = use.dropna(subset=["payment_method"])
+    if len(methods):
+        out.table(_category_table(rep, methods, "payment_method", PAYMENT_METHODS, "budjetti.maksutapa",
+                                  "palvelut.maksutapa", "HB-budjetin maksutapa"),
+                  "*Taulukko: miten HB-budjetin käyttö maksettiin: maksutapaa käyttäneet asiakkaat ja maksutavan "
+                  "osuus budjettien euroista (maksutavat, jotka on kirjattu).*")
+    return out
