@@ -88,3 +88,24 @@ def test_implementation_conditions_section_cites_every_source(demo_processed):
     keys = set(rep.res.frame()["key"])
     assert {"edellytykset.toimenpiteet.osaaminen", "edellytykset.lahtokysely.o3_sosiaaliturvajarjestelma",
             "edellytykset.avustajat.valmennus"} <= keys
+
+
+def test_pilot_goals_read_the_pages_protected_results(demo_processed):
+    processed, _ = demo_processed
+    rep = _rep(processed, pilot="hameenlinna")
+    spend = ch.spending(rep)
+    ch.arm_comparison(rep, spend)
+    sec = ch.pilot_goals(rep)
+    goals, fam = sec.tables
+    res = rep.res.frame().set_index("key")
+    row = goals.loc[("Lisää palvelun tuottamisen vaihtoehtoja ja kumppanuuksia (järjestöt, yhdistykset, seurat, "
+                     "yksityiset)", "Muiden kuin julkisten tuottajien osuus euroista, HB"), "Arvo"]
+    assert row == f"{round(100 * res.loc['palvelut.nonpublic_share.hb', 'estimate'])} %"
+    # a key this page did not compute is "ei saatavilla", never a number from elsewhere
+    assert (goals["Arvo"] == "ei saatavilla").any()
+    clients = rep.load("clients")
+    assert fam.loc["Yhteensä", "Asiakasperheitä"] == len(clients)
+    assert fam.loc["Äiti ja lapset", "Asiakasperheitä"] in ((clients["family_structure"] == "c").sum(), "<5", "–")
+    # a pilot without goals in the configuration says so; the all-pilots page points to the pilots' pages
+    assert "pilottien" in ch.pilot_goals(_rep(processed)).texts[0]
+    assert not ch.pilot_goals(_rep(processed, pilot="kainuu")).tables

@@ -1101,3 +1101,51 @@ def budget_purchases(rep: Report) -> Section:
                   "*Taulukko: miten HB-budjetin käyttö maksettiin: maksutapaa käyttäneet asiakkaat ja maksutavan "
                   "osuus budjettien euroista (maksutavat, jotka on kirjattu).*")
     return out
+
+
+# -- a pilot's own goals (e.g. the Hämeenlinna plan) ---------------------------------------------------------------
+
+FAMILY_LABELS = {"a": "Isä, äiti ja lapset", "b": "Isä ja lapset", "c": "Äiti ja lapset", "d": "Uusperhe",
+                 "e": "Yhden hengen perhe"}
+
+
+def pilot_goals(rep: Report) -> Section:
+    """The pilot's own goals (configuration ``pilot_goals.<pilot>``, from the pilot's plan) with the evidence this
+    page published for each (results keys of this page, already protected), and — for a goal of diverse families
+    (``families: true``) — the clients by family structure (LIITE 1.1 question 1.4) as a protected count table.
+    The verdict is the researchers' (slot ``tavoitteet``)."""
+    out = Section()
+    goals = (rep.cfg.section("pilot_goals", {}) or {}).get(rep.pilot, [])
+    if rep.all_pilots:
+        return out.text("Pilottien omat tavoitteet (pilottisuunnitelmista) ja niitä koskeva näyttö ovat pilottien "
+                        "sivuilla.")
+    if not goals:
+        return out.text("Pilotin omia tavoitteita ei ole kirjattu asetuksiin (pilot_goals).")
+    res = rep.res.frame()
+    res = res.set_index("key") if len(res) else pd.DataFrame(columns=["estimate", "suppressed"])
+    rows = []
+    for g in goals:
+        for ev in g.get("evidence", []):
+            r = res.loc[ev["key"]] if ev["key"] in res.index else None
+            ok = r is not None and not bool(r["suppressed"]) and pd.notna(r["estimate"])
+            rows.append({"Tavoite": g["text"], "Tunnusluku": ev.get("label", ev["key"]),
+                         "Arvo": sv.format_fi(r["estimate"], ev["key"]).replace("-", "−") if ok else NOT_AVAILABLE})
+        if not g.get("evidence"):
+            rows.append({"Tavoite": g["text"], "Tunnusluku": g.get("note", "ei tunnuslukua tällä sivulla"),
+                         "Arvo": ""})
+    out.table(pd.DataFrame(rows).set_index(["Tavoite", "Tunnusluku"]),
+              "*Taulukko: pilotin omat tavoitteet pilottisuunnitelmasta ja tällä sivulla julkaistut tunnusluvut, "
+              "jotka koskevat niitä (peitetty tai puuttuva luku: ”ei saatavilla”).*")
+    if any(g.get("families") for g in goals):
+        cl = rep.load("clients")
+        fam = cl["family_structure"].fillna("ei tietoa").astype(str).str.strip().str.lower().str[:1] \
+            .map(lambda v: v if v in FAMILY_LABELS else "ei tietoa")
+        # HB and control together: a pilot's groups split by family type would be mostly hidden
+        tab = fam.value_counts().to_frame("Asiakasperheitä")
+        tab = tab.reindex([k for k in [*FAMILY_LABELS, "ei tietoa"] if k in tab.index]).astype(int)
+        shown = rep.dc.counts(tab, "tavoitteet.perherakenne", margins="row")
+        shown.index = [FAMILY_LABELS.get(k, "Ei tietoa") if k != rep.dc.total_label else k for k in shown.index]
+        out.table(shown, "*Taulukko: pilotin asiakasperheet perherakenteen mukaan (asiakasrekisteri; LIITE 1.1 "
+                         "kysymys 1.4; HB- ja verrokkiasiakkaat yhdessä): tavoitteena oli saada mukaan keskenään erilaisia "
+                         "perheitä.*")
+    return out
