@@ -284,6 +284,8 @@ def data_quality_page(processed_dir: Path, book_dir: Path, status: dict | None =
         out.append(_md_table(agg.rename(columns={"instrument": "Mittari", "reason": "Syy"})))
     out += release_section(processed_dir, book_dir, cfg)
     out += corrections_section(processed_dir, cfg)
+    from .readable import appendix_section  # share of hidden cells per page (issue 21)
+    out += appendix_section(book_dir, cfg)
     return "\n".join(out)
 
 

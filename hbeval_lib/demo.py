@@ -33,7 +33,7 @@ from .config import load_config
 
 INSTRUMENTS = ["asiakkaat", "kykyviisari", "osallisuustesti", "asiakaskysely", "esr", "tyoaika", "asiakaskulut",
                "avustajakulut", "budjetti", "palvelut", "lahtokysely", "avustajakysely", "paivakirjat", "tyopajat",
-               "kehittamistyo"]
+               "kehittamistyo", "tietoisuuskysely", "mediaseuranta", "laheiskulut", "kompassi"]
 
 # Plan §2.2 (and the Hämeenlinna pilot plan): each pilot's client groups with their shares, the pilot's share of
 # all clients, the share of controls (small in Kainuu and Pori: a handful of controls exercises disclosure
@@ -873,6 +873,127 @@ def _kehittamistyo(pilots, rng) -> FileSpec:
                      SheetSpec("Itsearviointi", ["Pilotti", "Kausi", "Tavoite", "Arvio", "Perustelu"], s_rows)])
 
 
+# ---------------------------------------------------------------- instruments beyond the contract (issue 21)
+# planted truth: the share who know HB by respondent group (web survey, spring 2019), the events' awareness item,
+# media hits per month (national + per pilot, rising), relatives' minutes per client month and Kompassi changes
+AWARENESS_KNOWS = {"asiakas": .35, "henkilöstö": .8, "johto": .9, "tilaisuuden osallistuja": .95, "muu": .2}
+AWARENESS_N = {"asiakas": 120, "henkilöstö": 90, "johto": 30, "tilaisuuden osallistuja": 60, "muu": 40}
+EVENT_AWARENESS_MEAN = 4.1
+MEDIA_HITS_PER_MONTH = {"sanomalehti": 1.5, "verkkomedia": 2.0, "radio ja tv": .3, "ammattilehti": .5,
+                        "sosiaalinen media": 3.0}
+RELATIVE_RESPONSE = {"hb": .3, "verrokki": .3}
+RELATIVE_MINUTES = {"hb": 240, "verrokki": 180}   # per client month (gamma, shape 1.5)
+KOMPASSI_BASE = 5.5
+KOMPASSI_CHANGE = {"hb": 1.2, "verrokki": 0.3}      # every area, alku -> loppu (1–10 scale)
+KOMPASSI_ATTRITION = {"hb": .15, "verrokki": .3}
+
+
+def _tietoisuuskysely(pilots, rng) -> tuple[FileSpec, dict]:
+    header = ["Vastauspäivä", "Vastaajaryhmä", "Pilotti", "Tunnen HB:n", "Tietolähde", "Arvio"]
+    rows = []
+    for g, n in AWARENESS_N.items():
+        for _ in range(n):
+            d = dt.date(2019, 2, 1) + dt.timedelta(days=int(rng.integers(0, 58)))
+            k = bool(rng.random() < AWARENESS_KNOWS[g])
+            pilot = "" if g == "tilaisuuden osallistuja" else pilots[int(rng.integers(0, len(pilots)))].name
+            src = str(rng.choice(["työntekijä", "tilaisuus", "media", "internet", "muu"])) if k else None
+            rows.append(Row([d, g, pilot or None, "kyllä" if k else "ei", src,
+                             int(np.clip(round(rng.normal(3.6 if k else 3.0, 0.9)), 1, 5))]))
+    rows.sort(key=lambda r: r.values[0])
+    return (FileSpec("tietoisuuskysely", "tietoisuuskysely/tietoisuuskysely_2019.csv", [SheetSpec("", header, rows)],
+                     fmt="csv", encoding="utf-8-sig", date_style="text"),
+            {"planned_respondents": dict(AWARENESS_N), "knows_share": dict(AWARENESS_KNOWS)})
+
+
+def _mediaseuranta(pilots, rng) -> tuple[FileSpec, dict]:
+    header = ["Kuukausi", "Media", "Pilotti", "Osumat", "Tavoittavuus"]
+    rows, total = [], 0
+    months = _months(dt.date(2016, 9, 1), dt.date(2019, 3, 31))
+    for i, (y, m) in enumerate(months):
+        growth = 0.5 + 1.5 * i / max(len(months) - 1, 1)
+        for media, lam in MEDIA_HITS_PER_MONTH.items():
+            for p in [None, *pilots]:
+                hits = int(rng.poisson(lam * growth * (2.0 if p is None else 0.5)))
+                if hits == 0:
+                    continue
+                total += hits
+                rows.append(Row([dt.date(y, m, 1), media, p.name if p else None, hits,
+                                 int(hits * rng.integers(500, 20000)) if media != "sosiaalinen media" else None]))
+    return (FileSpec("mediaseuranta", "mediaseuranta/mediaseuranta.xlsx", [SheetSpec("Tilastot", header, rows)]),
+            {"hits_total": total, "months": len(months)})
+
+
+def _laheiskulut(clients, rng, names: _Names) -> tuple[list[FileSpec], dict]:
+    header = ["Päivämäärä (pp.kk.vvvv)", "Selite (mitä tehtiin)", "Aika tuntia", "Aika minuuttia",
+              "Poissa töistä tuntia", "Poissa töistä minuuttia", "Matkan selite", "Matka-aika tuntia",
+              "Matka-aika minuuttia", "Matkan pituus (km)", "Matkakulut €", "Muut kulut €", "Muiden kulujen selite"]
+    files, counter = [], {}
+    forms = {"hb": 0, "verrokki": 0}
+    for c in clients:
+        if not c.consent or rng.random() >= RELATIVE_RESPONSE[c.arm]:
+            continue
+        rows = []
+        for (y, m) in _months(c.start, c.last_day):
+            first, last = _month_bounds(y, m)
+            lo, hi = max(first, c.start), min(last, c.last_day)
+            total = min(1200, int(rng.gamma(1.5, RELATIVE_MINUTES[c.arm] / 1.5)))
+            if total < 5:
+                continue
+            d = lo + dt.timedelta(days=int(rng.integers(0, (hi - lo).days + 1)))
+            h, mm = _hm(total)
+            travel: list[Any] = [None] * 5
+            if rng.random() < 0.3:
+                desc, tmin, km, cost = _travel(c, rng, ["oma auto", "bussi"])
+                names.keep(c.home)
+                th, tm = _hm(tmin)
+                travel = [desc, th, tm, km, cost or None]
+            rows.append(Row([d, str(rng.choice(T.RELATIVE_ACTIVITIES)), h, mm, None, None, *travel, None, None]))
+        if not rows:
+            continue
+        forms[c.arm] += 1
+        n = counter[c.pilot] = counter.get(c.pilot, 0) + 1
+        block = [["Läheisen asiakkaan tukemiseen käyttämä aika ja kustannukset"],
+                 ["Läheisen nimi:", names.name()], ["Asiakkaan nimi:", names.keep(c.name)],
+                 ["Asiakkaan asiakasnumero", c.cid],
+                 ["Läheissuhde:", str(rng.choice(["omainen", "ystävä", "naapuri", "muu"], p=[.6, .25, .1, .05]))],
+                 ["Työvoimastatus:", str(rng.choice(["ansiotyössä", "eläkkeellä", "työtön", "opiskelija"]))]]
+        files.append(FileSpec("laheiskulut", f"laheiskulut/laheiskulut_{c.pilot}_{n:04d}.xlsx",
+                              [SheetSpec("Lomake", header, rows, block=block)]))
+    return files, {"minutes_per_client_month": dict(RELATIVE_MINUTES), "forms": forms}
+
+
+def _kompassi(clients, rng) -> tuple[FileSpec, dict]:
+    from .instruments.specs import KOMPASSI_AREAS
+
+    header = ["Asiakasnumero", "Arviointipäivä", "Arviointikerta", *KOMPASSI_AREAS.values()]
+    rows = []
+    for c in clients:
+        if c.pilot != "hameenlinna":
+            continue
+        base = np.clip(np.round(KOMPASSI_BASE + 0.8 * c.f + rng.normal(0, 1.2, len(KOMPASSI_AREAS))), 1, 10)
+        status = "ok" if c.consent else "excluded"
+        rows.append(Row([c.cid, min(c.start + dt.timedelta(days=int(rng.integers(0, 15))), c.last_day), "alku",
+                         *[float(v) for v in base]], status))
+        if c.end is not None and rng.random() >= KOMPASSI_ATTRITION[c.arm]:
+            end = np.clip(np.round(base + KOMPASSI_CHANGE[c.arm] + rng.normal(0, 1.0, len(base))), 1, 10)
+            rows.append(Row([c.cid, max(c.end - dt.timedelta(days=int(rng.integers(0, 15))), c.start), "loppu",
+                             *[float(v) for v in end]], status))
+    rows.sort(key=lambda r: (r.values[1], r.values[0]))
+    return (FileSpec("kompassi", "kompassi/kompassi_hameenlinna.xlsx", [SheetSpec("Arvioinnit", header, rows)]),
+            {"base": KOMPASSI_BASE, "change": dict(KOMPASSI_CHANGE), "attrition": dict(KOMPASSI_ATTRITION),
+             "clipped_to": [1, 10]})
+
+
+def _event_awareness(feedback: FileSpec, rng) -> None:
+    """The events' feedback survey's awareness item (1–5), added as a column with its own random stream (the
+    other feedback columns stay as they were)."""
+    sheet = feedback.sheets[0]
+    sheet.header.append("Tietoisuus")
+    for r in sheet.rows:
+        r.values.append(int(np.clip(round(rng.normal(EVENT_AWARENESS_MEAN, 0.8)), 1, 5)) if rng.random() < .9
+                        else None)
+
+
 # ---------------------------------------------------------------- qualitative Markdown
 STAGE_DATES = {"lähtötilanne": (dt.date(2017, 10, 2), dt.date(2017, 12, 15)),
                "väli": (dt.date(2018, 5, 2), dt.date(2018, 9, 14)),
@@ -1112,7 +1233,20 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
     files.append(_avustajakysely(pilots, np.random.default_rng([seed, 13])))
     files.append(_kehittamistyo(pilots, np.random.default_rng([seed, 14])))
     md, qual = _qualitative(pilots, np.random.default_rng([seed, 15]), names)
+    # instruments beyond the contract (issue 21): their own random streams, the other files stay as they were
+    aware_file, aware_truth = _tietoisuuskysely(pilots, np.random.default_rng([seed, 18]))
+    media_file, media_truth = _mediaseuranta(pilots, np.random.default_rng([seed, 19]))
+    rel_files, rel_truth = _laheiskulut(people, np.random.default_rng([seed, 20]), names)
+    komp_file, komp_truth = _kompassi(people, np.random.default_rng([seed, 21]))
     _dedupe(files)
+    _event_awareness(next(f for f in files if f.instrument == "kehittamistyo"), np.random.default_rng([seed, 17]))
+    files += [aware_file, media_file, *rel_files, komp_file]
+    _dedupe(files)
+    # the web survey's realised counts (after identical answers were dropped: intake would reject a repeat)
+    aware_truth["respondents"] = {g: sum(1 for r in aware_file.sheets[0].rows if r.values[1] == g)
+                                  for g in AWARENESS_N}
+    aware_truth["knows"] = {g: sum(1 for r in aware_file.sheets[0].rows if r.values[1] == g and r.values[3] == "kyllä")
+                            for g in AWARENESS_N}
     if faults == "some":
         _plant_faults(files, people, np.random.default_rng([seed, 16]))
 
@@ -1182,6 +1316,9 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
             "groups_by_pilot": {k: list(v["groups"]) for k, v in PILOT_PLAN.items()},
         },
         "qualitative": qual,
+        "awareness": {**aware_truth, "event_awareness_mean": EVENT_AWARENESS_MEAN, "media": media_truth},
+        "relatives": rel_truth,
+        "kompassi": komp_truth,
         "identifiers": list(names.seen),
         "identifiers_in_quotes": list(names.in_text),
     }

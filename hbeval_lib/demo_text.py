@@ -135,3 +135,7 @@ UNTAGGED_SENTENCES = ["Sää oli sateinen ja tapaaminen alkoi myöhässä.", "Ki
                       "Seuraava tapaaminen sovittiin kuun loppuun."]
 WORKSHOP_THEMES = ["Palvelujen saatavuus", "Asiakkaan tarpeet ja itsemääräämisoikeus", "Lähituki ja läheiset",
                    "Edistävät ja estävät tekijät", "Kehittämisehdotukset"]
+
+# the support network's (relatives') form (issue 21)
+RELATIVE_ACTIVITIES = ["Kyyditys palveluun", "Lastenhoito tapaamisen ajaksi", "Palvelujen etsiminen yhdessä",
+                       "Mukana tapaamisessa", "Asiointi asiakkaan puolesta", "Budjetin suunnittelu yhdessä"]

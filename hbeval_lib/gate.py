@@ -89,6 +89,9 @@ INSTRUMENT_TITLES = {
     "palvelut": "palvelujen käyttö", "lahtokysely": "lähtötilannekysely (LIITE 2.1)",
     "avustajakysely": "avustajakysely", "kehittamistyo": "kehittämistyön palautteet ja itsearviointi",
     "paivakirjat": "päiväkirjat", "tyopajat": "työpajat",
+    "tietoisuuskysely": "HB-tietoisuuden nettikysely", "mediaseuranta": "mediaseurantatilastot",
+    "laheiskulut": "läheisten ajankäyttö ja kulut", "kompassi": "Kompassi (Hämeenlinna)",
+    "awareness_survey": "HB-tietoisuuden nettikysely", "media_monitoring": "mediaseurantatilastot",
     # tidy tables (the count-drop findings are per table)
     "clients": "asiakasrekisteri", "budgets": "budjetit", "budget_use": "maksusitoumukset",
     "services": "palvelujen käyttö", "qualitative": "laadullinen aineisto", "feedback": "kehittämistyön palautteet",

@@ -250,8 +250,10 @@ def run_intake(raw_dir: str | Path, out_dir: str | Path, cfg: Config | None = No
     jobs = [(folder, p) for folder in INSTRUMENTS for p in raw_files(raw_dir / folder)]
     for folder in list(INSTRUMENTS) + list(MARKDOWN_INSTRUMENTS):
         if raw_dir.is_dir() and not (raw_dir / folder).is_dir():
-            report.warnings.append(f"{folder}/: kansio puuttuu — tämän mittarin aineistoa ei ole")
-            report.finding(gate.Finding("folder_missing", instrument=folder,
+            optional = folder in INSTRUMENTS and INSTRUMENTS[folder].optional
+            if not optional:
+                report.warnings.append(f"{folder}/: kansio puuttuu — tämän mittarin aineistoa ei ole")
+            report.finding(gate.Finding("folder_missing", instrument=folder, severity=gate.INFO if optional else "",
                                         found=f"kansiota {folder}/ ei ole; mittarin "
                                               f"{gate.INSTRUMENT_TITLES.get(folder, folder)} aineistoa ei ole",
                                         action=f"Jos aineistoa on, tallenna se kansioon {folder}/."))

@@ -129,8 +129,16 @@ def _register_table_formatters() -> None:
     if ip is None:
         return
     fmts = ip.display_formatter.formatters
-    fmts["text/html"].for_type(pd.DataFrame, lambda df: finnish_frame(df).to_html(na_rep=NOT_SHOWN))
-    fmts["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(finnish_frame(df).to_string()))
+    from pandas.io.formats.style import Styler
+
+    from . import readable  # a mostly hidden table is shown as one sentence (issue 21)
+
+    fmts["text/html"].for_type(pd.DataFrame, lambda df: readable.replacement_html() if readable.mostly_hidden(df)
+                               else finnish_frame(df).to_html(na_rep=NOT_SHOWN))
+    fmts["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(
+        readable.sentence().strip("*") if readable.mostly_hidden(df) else finnish_frame(df).to_string()))
+    fmts["text/html"].for_type(Styler, lambda st: readable.replacement_html() if readable.mostly_hidden(st)
+                               else st._repr_html_())
 
 
 # -- the notebook context ------------------------------------------------------------------------------------

@@ -85,8 +85,20 @@ TABLES: dict[str, dict[str, str]] = {
                     "entry_date": "date", "section": "str", "paragraph": "Int64", "text": "str", "tags": "str",
                     "quote_approved": "bool"},
     # 3.14 development-process self-evaluation
-    "feedback": {"event": "str", "date": "date", "pilot": "str", "rating": "Int64", "comment": "str"},
+    "feedback": {"event": "str", "date": "date", "pilot": "str", "rating": "Int64", "comment": "str",
+                 "awareness": "Int64"},
     "self_evaluation": {"pilot": "str", "period": "str", "goal": "str", "rating": "Int64", "rationale": "str"},
+    # instruments the plan names beyond the contract (issue 21; formats in data/README.md)
+    "awareness_survey": {"date": "date", "respondent_group": "str", "pilot": "str", "knows_hb": "bool",
+                         "source": "str", "attitude": "Int64"},
+    "media_monitoring": {"month": "date", "media": "str", "pilot": "str", "hits": "Int64", "reach": "Int64"},
+    "laheiskulut": {**CLIENT_COLUMNS, "relative_id": "Int64", "relationship": "str",
+                    "relative_labour_status": "str", "date": "date", "activity": "str", "minutes": "Int64",
+                    "work_absence_minutes": "Int64", "travel_minutes": "Int64", "travel_km": "float",
+                    "travel_cost_eur": "float", "other_cost_eur": "float", "other_cost_desc": "str"},
+    "kompassi": {**CLIENT_COLUMNS, "date": "date", "occasion": "str", "arki": "float", "vanhemmuus": "float",
+                 "parisuhde": "float", "lapset": "float", "oma_hyvinvointi": "float", "verkostot": "float",
+                 "talous": "float"},
 }
 
 # the date column a phase's cut-off applies to
@@ -94,6 +106,7 @@ PHASE_DATE = {
     "clients": "start_date", "kykyviisari": "date", "osallisuustesti": "date", "asiakaskysely": "submitted",
     "esr": "date", "tyoaika": "date", "asiakaskulut": "date", "avustajakulut": "date", "budgets": "start_date",
     "budget_use": "date", "services": "start_date", "feedback": "date", "qualitative": "doc_date",
+    "awareness_survey": "date", "media_monitoring": "month", "laheiskulut": "date", "kompassi": "date",
 }
 
 # tables dated by a half-year period (``2017/1``, ``2017/2``): a phase sees the periods that ended by its cut-off

@@ -77,7 +77,7 @@ def test_every_instrument_folder_has_files_and_truth_has_the_convention_keys(dem
         files = [p for p in (raw / inst).iterdir() if p.suffix in (".xlsx", ".csv", ".md")
                  and not p.name.startswith("~$")]
         assert files, inst
-    assert set(truth["counts"]) == set(INSTRUMENTS) and len(INSTRUMENTS) == 15
+    assert set(truth["counts"]) == set(INSTRUMENTS) and len(INSTRUMENTS) == 19
     for c in truth["counts"].values():
         assert set(c) == {"read", "accepted", "skipped", "rejected", "excluded_no_consent"}
         assert c["read"] == c["accepted"] + c["skipped"] + c["rejected"]

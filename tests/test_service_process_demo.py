@@ -103,6 +103,20 @@ def test_service_process_notebook_runs(demo_processed, tmp_path, pilot, phase):
     # no client numbers in the outputs
     clients = tables.read_table("clients", processed)["client_id"].astype(str)
     assert not any(re.search(rf"(?<!\d){c}(?!\d)", text) for c in clients)
+    # no table shown on the page is mostly hidden: such a table became one sentence (issue 21)
+    from hbeval_lib import readable
+
+    stats = readable.page_stats(done)
+    assert stats["mostly_hidden"] == 0 and stats["tables"] > 0, stats
+    if pilot != "kaikki":
+        assert stats["replaced"] > 0, stats
+    # the plan's third main question is a section of the page, with protected evidence under it
+    nb = json.loads(done.read_text(encoding="utf-8"))
+    heading = "Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön"
+    assert any(c["cell_type"] == "markdown" and heading in "".join(c["source"]) for c in nb["cells"])
+    assert "kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi" in text
+    r_all = results.set_index("key")
+    assert not r_all.loc["edellytykset.laadullinen.estaa.kaikki", "suppressed"]
     if pilot == "kaikki":
         # the notebook publishes what the library computes from the same tables
         sp = _spending(processed)
@@ -135,3 +149,11 @@ def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path, write_
     assert f"{100 * sp_share:.0f} %" in text
     synth = pd.read_csv(tmp_path / "synth.results.csv")
     assert set(synth["strand"]) == {"synthesis"}
+    # the conditions for implementation: the plan's question as a heading, evidence read from the protected results
+    nb = json.loads(done.read_text(encoding="utf-8"))
+    heading = "Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön"
+    assert any(c["cell_type"] == "markdown" and heading in "".join(c["source"]) for c in nb["cells"])
+    assert "Lainsäädäntö" in text and "edellytyksiä koskeva näyttö" in text
+    sp = pd.read_csv(book / "service_process" / "kaikki.results.csv").set_index("key")
+    assert f"{int(sp.loc['edellytykset.laadullinen.estaa.kaikki', 'estimate'])}" in text
+    assert synth.set_index("key").loc["synteesi.edellytykset.evidence_available", "estimate"] >= 8

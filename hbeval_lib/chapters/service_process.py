@@ -77,9 +77,21 @@ class Section:
         """Display the blocks in order (in the executed notebook); figures are closed once shown."""
         from IPython.display import display
 
-        for kind, obj in self.blocks:
+        from .. import readable
+
+        skip_caption = False
+        for i, (kind, obj) in enumerate(self.blocks):
             if kind == "text":
+                if skip_caption and readable.caption_topic(obj):
+                    skip_caption = False
+                    continue
                 say(obj)
+            elif kind == "table" and readable.mostly_hidden(obj):
+                # one honest sentence instead of a table of dashes (its caption names what was left out)
+                nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else ("", "")
+                topic = readable.caption_topic(nxt[1]) if nxt[0] == "text" else ""
+                say(readable.sentence(topic))
+                skip_caption = bool(topic)
             else:
                 display(obj)
                 if kind == "figure":
@@ -423,12 +435,18 @@ def _assistant_survey(rep: Report, out: Section) -> None:
     bg = ak["background"].fillna("ei tietoa").value_counts().to_frame("Vastaajia")
     # the respondents are the table's total row (protected with its cells), not a number beside it
     out.table(rep.dc.counts(bg, "avustajat.tausta", margins="row"), "*Taulukko: avustajakyselyn vastaajien tausta.*")
-    tc = sv.theme_counts(ak["kokemukset"] if "kokemukset" in ak.columns else [],
-                         _books(rep).get("avustaja_kokemukset", []))
-    if rep.dc.stat_ok(tc.attrs["n_answers"], "avustajat.kokemukset", "vastaukset"):
-        shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "avustajat.kokemukset")
-        shown.index = tc["label"]
-        out.table(shown, "*Taulukko: avustajien kokemukset teemoittain (avainsanaluokittelu).*")
+    # the plan's questions on the assistants (ch. 6): what motivated them, what they did, their experiences
+    for item, book, what in [("motivaatio", "avustaja_motivaatio", "mikä innosti ryhtymään HB-avustajaksi"),
+                             ("tehtavat", "avustaja_tehtavat", "millaisia tehtäviä avustajat tekivät"),
+                             ("kokemukset", "avustaja_kokemukset", "avustajien kokemukset")]:
+        if item not in ak.columns or book not in _books(rep):
+            continue
+        tc = sv.theme_counts(ak[item], _books(rep)[book])
+        if rep.dc.stat_ok(tc.attrs["n_answers"], f"avustajat.{item}", "vastaukset"):
+            shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), f"avustajat.{item}")
+            shown.index = tc["label"]
+            out.table(shown, f"*Taulukko: {what} teemoittain (avainsanaluokittelu; vastaus voi kuulua useaan "
+                             "teemaan).*")
 
 
 def assistants(rep: Report) -> Section:
@@ -677,3 +695,491 @@ def closing_text(rep: Report) -> str:
     """How many numbers the chapter published and how many cells disclosure control left out."""
     return (f"Tässä luvussa julkaistiin {int((~rep.res.frame()['suppressed']).sum())} tunnuslukua; "
             f"{len(rep.dc.frame())} solua tai lukua jätettiin tietosuojan vuoksi pois.")
+
+
+# -- the conditions for implementation (plan ch. 2 and 6: "Millä edellytyksillä …") ----------------------------
+
+CONDITIONS_QUESTION = ("Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön "
+                       "osana sote-valinnanvapauslainsäädäntöä?")
+# qualitative codes that name a condition (what promotes, hinders, what should be developed) and the actors whose
+# part the plan asks about (assistants, relatives, partnerships)
+CONDITION_CODES = ["edistaa", "estaa", "kehittaminen", "avustaja", "laheiset", "kumppanuus"]
+# baseline survey question 3 (LIITE 2.1): "Mitä toimenpiteitä tämä edellyttää?" — one open answer per area
+BASELINE_Q3_AREAS = {"o3_palvelut": "Palveluilta", "o3_asiakastiedottaminen": "Asiakastiedottamiselta",
+                     "o3_asiakkaan_tuki_ja_ohjaus": "Asiakkaan tuelta ja ohjaukselta",
+                     "o3_henkilosto": "Henkilöstöltä", "o3_asiakasprosessit": "Asiakasprosesseilta",
+                     "o3_asiakastietojarjestelmat": "Asiakastietojärjestelmiltä",
+                     "o3_hallinnolliset_jarjestelmat": "Hallinnollisilta järjestelmiltä",
+                     "o3_sosiaaliturvajarjestelma": "Sosiaaliturvajärjestelmältä"}
+ASSISTANT_CONDITION_ITEMS = ["rekrytointi", "valmennus", "kehittaminen", "ehdotukset"]
+
+
+def _all_shown(shown: pd.DataFrame) -> bool:
+    return all(isinstance(v, (int, np.integer)) for v in shown.to_numpy().ravel())
+
+
+def _hidden_share(shown: pd.DataFrame, rep: Report) -> float:
+    """Share of a rendered table's cells that are not shown (``<5`` or ``–``)."""
+    cells = shown.to_numpy().ravel()
+    return float(np.mean([v in (rep.dc.suppressed_mark, NOT_SHOWN) for v in cells])) if len(cells) else 0.0
+
+
+def _protected_count_rows(rep: Report, shown: pd.DataFrame, table: pd.DataFrame, key: str, label: str) -> None:
+    """One results row per cell of a protected count table: the value only where the table shows it."""
+    for r in table.index:
+        for c in table.columns:
+            v = shown.at[r, c]
+            visible = isinstance(v, (int, np.integer))
+            rep.res.add(f"{key}.{r}.{c}", f"{label}: {r} ({ql.STAGE_LABELS.get(c, 'kaikki vaiheet')})",
+                        estimate=int(v) if visible else None,
+                        suppressed=not visible)
+
+
+def conditions_qualitative(rep: Report) -> Section:
+    """Workshops and diaries: coded paragraphs on what promotes and hinders client-led services, development
+    proposals and the actors (assistants, relatives, partnerships), by stage on the all-pilots page and pooled over
+    the stages on a pilot's page. Records ``edellytykset.laadullinen.<code>.<column>``."""
+    out = Section()
+    qual = rep.load("qualitative")
+    book = ql.codebook(rep.cfg)
+    codes = [c for c in CONDITION_CODES if c in book]
+    ex = ql.explode_codes(qual, codes)
+    n_docs = int(qual["doc_id"].nunique()) if len(qual) else 0
+    if not len(ex):
+        return out.text("Työpajoista ja päiväkirjoista ei ole tässä rajauksessa edellytyksiin koodattua aineistoa.")
+    if rep.all_pilots:
+        cols = [s for s in ql.STAGE_LABELS if s in set(ex["stage"])]
+        tab = ex.groupby(["code", "stage"]).size().unstack(fill_value=0).reindex(index=codes, columns=cols,
+                                                                                  fill_value=0)
+    else:
+        tab = ex.groupby("code").size().reindex(codes, fill_value=0).to_frame("kaikki")
+    tab = tab.astype(int)
+    # on the all-pilots page the stages' total is a protected margin (the key ``kaikki`` on every page)
+    shown = rep.dc.counts(tab, "edellytykset.laadullinen", margins="col" if rep.all_pilots else False)
+    shown = shown.rename(columns={rep.dc.total_label: "kaikki"})
+    tab = tab.assign(kaikki=tab.sum(axis=1)) if rep.all_pilots else tab
+    _protected_count_rows(rep, shown, tab, "edellytykset.laadullinen", "Edellytyksiin koodatut kappaleet")
+    out.data["qualitative"] = shown
+    shown = shown.copy()
+    shown.index = [book[c] for c in tab.index]
+    shown.columns = [ql.STAGE_LABELS.get(c, "Kaikki vaiheet") for c in tab.columns]
+    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen ({rep.count(n_docs, 'edellytykset', 'asiakirjat')} "
+                     "asiakirjaa) kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
+                     "estäviksi, kehittämisehdotuksiksi tai HB-avustajien, läheisten ja kumppanuuksien rooliksi. "
+                     "Kappale voi kuulua useaan teemaan.*")
+    return out
+
+
+def conditions_staff(rep: Report) -> Section:
+    """The staff's and management's answers to the baseline survey's question 3 ("Mitä toimenpiteitä tämä
+    edellyttää?"): how many named measures per area, and the themes of the measures (keyword codebook
+    ``theme_codebooks.edellytykset_toimenpiteet``). Records ``edellytykset.lahtokysely.<area>`` and
+    ``edellytykset.toimenpiteet.<theme>``."""
+    out = Section()
+    lk = rep.load("lahtokysely")
+    areas = [c for c in BASELINE_Q3_AREAS if c in lk.columns]
+    n_resp = len(lk)
+    if not areas or not rep.dc.stat_ok(n_resp, "edellytykset.lahtokysely", "vastaajat"):
+        return out.text("Lähtökyselyn vastauksia siihen, mitä HB:n käyttöönotto edellyttää, on tässä rajauksessa "
+                        "alle kymmenen, joten niistä ei julkaista lukuja.")
+    answered = pd.DataFrame({"Vastaajia": [int(lk[c].fillna("").astype(str).str.strip().ne("").sum())
+                                           for c in areas]}, index=areas)
+    shown = rep.dc.counts(answered, "edellytykset.lahtokysely")
+    for a in areas:
+        v = shown.at[a, "Vastaajia"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.lahtokysely.{a}", f"Lähtökysely 3: toimenpiteen nimenneet vastaajat, "
+                    f"{BASELINE_Q3_AREAS[a].lower()}", estimate=int(v) if visible else None, n=n_resp,
+                    suppressed=not visible)
+    shown.index = [BASELINE_Q3_AREAS[a] for a in areas]
+    out.table(shown, "*Taulukko: kuinka moni lähtökyselyn vastaajista (projekti- ja johtoryhmät) nimesi "
+                     "toimenpiteitä, joita HB:n käyttöönotto kultakin osa-alueelta edellyttää (kysymys 3).*")
+    answers = pd.concat([lk[c] for c in areas], ignore_index=True)
+    tc = sv.theme_counts(answers, _books(rep).get("edellytykset_toimenpiteet", []))
+    n_ans = tc.attrs["n_answers"]
+    if not rep.dc.stat_ok(n_ans, "edellytykset.toimenpiteet", "vastaukset"):
+        return out
+    th = rep.dc.counts(tc[["n"]].rename(columns={"n": "Mainintoja"}), "edellytykset.toimenpiteet")
+    for key, r in tc.iterrows():
+        v = th.at[key, "Mainintoja"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.toimenpiteet.{key}", f"Lähtökysely 3: toimenpiteet, {r['label']} (mainintoja)",
+                    estimate=int(v) if visible else None, n=n_ans, suppressed=not visible)
+    th.index = tc["label"]
+    return out.table(th, "*Taulukko: lähtökyselyn kysymyksen 3 vastausten teemat kaikilta osa-alueilta "
+                         "(avainsanaluokittelu; vastaus voi kuulua useaan teemaan).*")
+
+
+def conditions_assistants(rep: Report) -> Section:
+    """The HB assistants' answers on recruitment, training, development and their proposals, by theme (codebook
+    ``theme_codebooks.avustaja_edellytykset``). Records ``edellytykset.avustajat.<theme>``."""
+    out = Section()
+    ak = rep.load("avustajakysely")
+    items = [c for c in ASSISTANT_CONDITION_ITEMS if c in ak.columns]
+    n_resp = len(ak)
+    if not items or not rep.dc.stat_ok(n_resp, "edellytykset.avustajat", "vastaajat"):
+        return out.text("HB-avustajien kyselyyn on tässä rajauksessa vastannut alle kymmenen avustajaa, joten "
+                        "heidän näkemyksistään edellytyksiin ei julkaista lukuja; avustajien kokemukset on koottu "
+                        "koko hankkeen sivulle.")
+    book = _books(rep).get("avustaja_edellytykset", [])
+    m = sv.theme_matrix(ak[items].fillna("").astype(str).agg(" ".join, axis=1), book)
+    labels = {th["key"]: th.get("label", th["key"]) for th in book}
+    counts = m.sum().astype(int).drop(sv.OTHER_THEME, errors="ignore").to_frame("Avustajia")
+    th = rep.dc.counts(counts, "edellytykset.avustajat")
+    for key in counts.index:
+        v = th.at[key, "Avustajia"]
+        visible = isinstance(v, (int, np.integer))
+        rep.res.add(f"edellytykset.avustajat.{key}", f"HB-avustajat: {labels.get(key, key)} (vastaajia)",
+                    estimate=int(v) if visible else None, n=n_resp, suppressed=not visible)
+    th.index = [labels.get(k, k) for k in counts.index]
+    return out.table(th, f"*Taulukko: kuinka moni HB-avustajakyselyn vastaajista "
+                         f"({rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat')}) toi esiin kunkin "
+                         "edellytyksen vastatessaan rekrytointia, valmennusta, kehittämiseen osallistumista ja "
+                         "kehittämisehdotuksia koskeviin kysymyksiin (avainsanaluokittelu).*")
+
+
+def conditions_self_evaluation(rep: Report) -> Section:
+    """The pilots' own view: the goals' self-evaluation (1–5) over the last year of the page's phase, per goal.
+    Records ``edellytykset.itsearviointi.<goal>``."""
+    out = Section()
+    se = rep.load("self_evaluation")
+    se = se.assign(rating=pd.to_numeric(se["rating"], errors="coerce")).dropna(subset=["rating"])
+    if not len(se):
+        return out.text("Tavoitteiden itsearviointeja ei ole vielä tässä rajauksessa.")
+    last = sorted(se["period"].unique())[-2:]
+    lp = se[se["period"].isin(last)]
+    rows = []
+    for goal, g in lp.groupby("goal", sort=True):
+        ok = rep.dc.stat_ok(len(g), "edellytykset.itsearviointi", goal)
+        slug = "_".join(ql.normalise_tag(goal).split())
+        rep.res.add(f"edellytykset.itsearviointi.{slug}", f"Itsearviointi {', '.join(last)}: {goal} (1–5)",
+                    estimate=g["rating"].mean() if ok else None, n=len(g), suppressed=not ok)
+        rows.append({"Tavoite": goal, "Keskiarvo (1–5)": num(g["rating"].mean(), 1) if ok else NOT_SHOWN,
+                     "Arvioita": rep.count(len(g), "edellytykset.itsearviointi.n", goal)})
+    tab = pd.DataFrame(rows).set_index("Tavoite")
+    if (tab["Keskiarvo (1–5)"] == NOT_SHOWN).all():
+        return out.text(f"Pilotin omien tavoitteiden itsearvioita on kausilta {' ja '.join(last)} kullekin "
+                        "tavoitteelle alle kymmenen, joten keskiarvoja ei tässä julkaista; pilotin arviot kausittain "
+                        "ovat jaksossa *Kehittämistyön itsearviointi*.")
+    return out.table(tab, f"*Taulukko: pilottien projektiryhmien arvio tavoitteiden saavuttamisesta kausilla "
+                          f"{' ja '.join(last)} (1 = ei lainkaan, 5 = täysin); tavoite, jota on arvioitu alle "
+                          "kymmenen kertaa, jätetään pois.*")
+
+
+def implementation_conditions(rep: Report, mix: Section | None = None) -> Section:
+    """The section answering the plan's third main question (ch. 2 and 6): the conditions under which the HB model
+    can be implemented — the evidence of workshops and diaries, the staff's and assistants' answers, the pilots'
+    self-evaluations and the process findings, every number through the disclosure API. The legislative
+    conclusions are the researchers' (slot ``edellytykset.lainsaadanto``, shown by the notebook)."""
+    out = Section()
+    out.text("Arviointisuunnitelman kolmas pääkysymys (luvut 2 ja 6) on, millä edellytyksillä HB-toimintamalli on "
+             "toteutettavissa ja otettavissa vakiintuneesti käyttöön. Vastaus kootaan loppuraportissa "
+             "suunnitelman toimivuuden näkökulmista: asiakas ja asiakasprosessi, henkilöstö ja työprosessi, "
+             "palvelujärjestelmän ohjaus ja johtaminen sekä lainsäädäntö. Alla on näyttö, jonka varaan "
+             "arvioijien päätelmät rakentuvat; lainsäädäntöä koskevat päätelmät ovat arvioijien omaa tekstiä.")
+    if mix is not None and mix.glue:
+        ctrl = mix.glue.get("nonpublic_share_verrokki", NOT_AVAILABLE)
+        out.text(f"**Palveluprosessin havainnot.** HB-asiakkaiden palvelujen euroista "
+                 f"{mix.glue.get('nonpublic_share_hb', NOT_AVAILABLE)} tuli muilta kuin julkisilta tuottajilta"
+                 + (f" (verrokeilla {ctrl})" if ctrl != NOT_AVAILABLE else "") + ", ja HB-asiakas käytti "
+                 f"keskimäärin {mix.glue.get('provider_types_hb', NOT_AVAILABLE)} tuottajatyyppiä: uusien "
+                 "tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista (ks. jakso *Mitä "
+                 "HB-asiakkaat hankkivat ja keneltä*).")
+    out.text("**Työpajat ja päiväkirjat.**")
+    for part in (conditions_qualitative(rep), ):
+        out.blocks += part.blocks
+        out.data.update(part.data)
+    out.text("**Henkilöstö ja johto (lähtökysely).**")
+    out.blocks += conditions_staff(rep).blocks
+    out.text("**HB-avustajat.**")
+    out.blocks += conditions_assistants(rep).blocks
+    out.text("**Pilottien itsearviointi.**")
+    out.blocks += conditions_self_evaluation(rep).blocks
+    return out
+
+
+# -- instruments beyond the data contract (issue 21): awareness, relatives, Kompassi ------------------------------
+
+AWARENESS_GROUPS = ["asiakas", "henkilöstö", "johto", "tilaisuuden osallistuja", "muu"]
+AWARENESS_GROUP_LABELS = {"asiakas": "Sote-palvelujen asiakkaat", "henkilöstö": "Henkilöstö", "johto": "Johto",
+                          "tilaisuuden osallistuja": "Tilaisuuksien osallistujat", "muu": "Muut"}
+
+
+def _visible(v) -> bool:
+    return isinstance(v, (int, np.integer))
+
+
+def awareness(rep: Report) -> Section:
+    """Awareness of HB (plan ch. 4): the web survey (who knows HB, by respondent group), the events' awareness item
+    and the media-monitoring hits by year. Records ``tietoisuus.kysely.<group>.share``, ``tietoisuus.kysely.kaikki
+    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<year>``."""
+    out = Section()
+    aw = rep.load("awareness_survey")
+    if len(aw):
+        aw = aw.assign(knows=aw["knows_hb"].astype(bool))
+        if rep.all_pilots:
+            tab = (aw.groupby("respondent_group")["knows"].agg(tuntee="sum", ei="size")
+                   .reindex([g for g in AWARENESS_GROUPS if g in set(aw["respondent_group"])]).astype(int))
+        else:   # a pilot's respondents are few: all of them in one row (the groups are on the all-pilots page)
+            tab = aw.assign(g="pilotin vastaajat").groupby("g")["knows"].agg(tuntee="sum", ei="size").astype(int)
+        tab["ei"] = tab["ei"] - tab["tuntee"]
+        shown = rep.dc.counts(tab, "tietoisuus.kysely" if rep.all_pilots else "tietoisuus.kysely.pilotti",
+                              margins=True if rep.all_pilots else "col")
+        rows = []
+        for g in [*tab.index, rep.dc.total_label] if rep.all_pilots else list(tab.index):
+            k, e, n = (shown.at[g, "tuntee"], shown.at[g, "ei"], shown.at[g, rep.dc.total_label])
+            # a share of a group is its counts: shown only where the protected counts are
+            ok = all(_visible(v) for v in (k, e, n)) and int(n) >= rep.dc.min_n_stat
+            share = int(k) / int(n) if ok and int(n) else None
+            key = "kaikki" if g in (rep.dc.total_label, "pilotin vastaajat") else ql.normalise_tag(g).replace(" ", "_")
+            rep.res.add(f"tietoisuus.kysely.{key}.share",
+                        f"Tietoisuuskysely: tuntee HB:n, {AWARENESS_GROUP_LABELS.get(g, 'kaikki vastaajat').lower()}",
+                        estimate=share, n=int(tab.loc[g].sum()) if g in tab.index else int(tab.to_numpy().sum()),
+                        suppressed=share is None)
+            rows.append({"Vastaajaryhmä": AWARENESS_GROUP_LABELS.get(g, g if rep.all_pilots else "Pilotin vastaajat"),
+                         "Tuntee HB:n": k, "Ei tunne": e,
+                         "Vastaajia": n, "Tuntee (%)": pct(share) if share is not None else NOT_SHOWN})
+        out.table(pd.DataFrame(rows).set_index("Vastaajaryhmä"),
+                  "*Taulukko: HB-tietoisuuden nettikyselyn (kevät 2019) vastaajat, jotka kertoivat tietävänsä, mitä "
+                  "henkilökohtainen budjetointi tarkoittaa, "
+                  + ("vastaajaryhmittäin" if rep.all_pilots else "pilotin alueelta (vastaajaryhmät koko hankkeen "
+                                                                  "sivulla)") + ". Nettikyselyn vastaajat eivät ole "
+                  "satunnaisotos, joten osuudet kuvaavat vastanneita.*")
+    else:
+        out.text("HB-tietoisuuden nettikyselyn vastauksia ei ole tässä rajauksessa.")
+    fb = rep.load("feedback")
+    vals = pd.to_numeric(fb["awareness"], errors="coerce").dropna() if "awareness" in fb.columns else pd.Series()
+    ok = rep.dc.stat_ok(len(vals), "tietoisuus.tilaisuudet", "kaikki")
+    rep.res.add("tietoisuus.tilaisuudet.mean", "Tilaisuus lisäsi tietoa HB:stä (keskiarvo 1–5)",
+                estimate=vals.mean() if ok else None, n=len(vals), suppressed=not ok)
+    if ok:
+        out.text(f"Tilaisuuksien palautekyselyssä osallistujat arvioivat, että tilaisuus lisäsi heidän tietoaan "
+                 f"henkilökohtaisesta budjetoinnista keskimäärin {num(vals.mean(), 1)} (asteikko 1–5; "
+                 f"{rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki')} arviota).")
+    else:
+        out.text("Tilaisuuksien palautekyselyn tietoisuutta koskevia arvioita on tässä rajauksessa alle kymmenen.")
+    media = rep.load("media_monitoring")
+    if not len(media):
+        return out.text("Mediaseurantatilastoja ei ole tässä rajauksessa.")
+    media = media.assign(year=media["month"].dt.year.astype(str))
+    if rep.all_pilots:
+        tab = media.pivot_table(index="year", columns="media", values="hits", aggfunc="sum", fill_value=0)
+        tab = tab.reindex(columns=[m for m in MEDIA_ORDER if m in tab.columns]).astype(int)
+    else:
+        tab = media.groupby("year")["hits"].sum().astype(int).to_frame("kaikki")
+    shown = rep.dc.counts(tab, "tietoisuus.media")
+    for y in tab.index:
+        total = int(tab.loc[y].sum())
+        vis = all(_visible(v) for v in shown.loc[y])
+        rep.res.add(f"tietoisuus.media.{y}", f"Mediaosumat vuonna {y}", estimate=total if vis else None,
+                    suppressed=not vis)
+    shown.columns = [MEDIA_LABELS.get(c, "Kaikki mediat") for c in tab.columns]
+    shown.index.name = "Vuosi"
+    where = "valtakunnallisessa ja pilottien paikallisessa" if rep.all_pilots else "pilotin paikallisessa"
+    return out.table(shown, f"*Taulukko: HB:tä tai hanketta käsitelleet jutut ja julkaisut {where} mediassa "
+                            "vuosittain (mediaseurantatilastot; viimeinen vuosi raportin aineiston rajaukseen "
+                            "asti).*")
+
+
+MEDIA_ORDER = ["sanomalehti", "verkkomedia", "radio ja tv", "ammattilehti", "sosiaalinen media", "muu"]
+MEDIA_LABELS = {"sanomalehti": "Sanomalehdet", "verkkomedia": "Verkkomedia", "radio ja tv": "Radio ja tv",
+                "ammattilehti": "Ammattilehdet", "sosiaalinen media": "Sosiaalinen media", "muu": "Muu"}
+RELATIONSHIP_LABELS = {"omainen": "Omainen", "ystävä": "Ystävä", "naapuri": "Naapuri", "vertainen": "Vertainen",
+                       "muu": "Muu"}
+
+
+def relatives(rep: Report) -> Section:
+    """The support network's time (plan §7.1; sampled form): relatives by relationship, and hours per reported
+    month by group. Records ``laheiset.hours_per_month.<arm>`` (median) and ``laheiset.n.<arm>``. Valuing the
+    time in euros is the cost strand's (its payer tables), not done here."""
+    out = Section()
+    rel = rep.load("laheiskulut")
+    if not len(rel):
+        return out.text("Läheisten ajankäyttölomakkeita ei ole tässä rajauksessa.")
+    per = rel.assign(month=rel["date"].dt.strftime("%Y-%m")).groupby(["relative_id", "arm"]).agg(
+        minutes=("minutes", "sum"), months=("month", "nunique"), relationship=("relationship", "first")).reset_index()
+    per["hours_per_month"] = per["minutes"].astype(float) / 60 / per["months"]
+    if rep.all_pilots:
+        counts = per.groupby(["relationship", "arm"]).size().unstack(fill_value=0) \
+            .reindex(columns=["hb", "verrokki"], fill_value=0).astype(int)
+        counts = counts.reindex([r for r in RELATIONSHIP_LABELS if r in counts.index])
+        shown = rep.dc.counts(counts, "laheiset.suhde", margins=True)
+        shown.index = [RELATIONSHIP_LABELS.get(r, r) for r in shown.index]
+        shown.columns = [plots.ARM_LABELS.get(c, c) for c in shown.columns]
+        out.table(shown, "*Taulukko: ajankäyttölomakkeen täyttäneet läheiset suhteen ja asiakkaan ryhmän mukaan "
+                         "(otos: lomakkeen täyttivät vain osa läheisistä).*")
+    else:   # a pilot's sample is a handful: its size only (relationships on the all-pilots page)
+        out.text(f"Pilotissa ajankäyttölomakkeen täytti {rep.count(len(per), 'laheiset.n', 'kaikki')} läheistä; "
+                 "läheisten suhde asiakkaaseen on koko hankkeen sivulla.")
+    rows = []
+    for arm in ["hb", "verrokki"]:
+        v = per.loc[per["arm"] == arm, "hours_per_month"]
+        ok = rep.dc.stat_ok(len(v), "laheiset.aika", arm)
+        rep.res.add(f"laheiset.hours_per_month.{arm}", f"Läheisen aika asiakkaan tukena kuukaudessa, mediaani (h): "
+                    f"{plots.ARM_LABELS[arm]}", estimate=v.median() if ok else None, n=len(v), suppressed=not ok)
+        rows.append({"Ryhmä": plots.ARM_LABELS[arm], "Mediaani (h/kk)": num(v.median(), 1) if ok else NOT_SHOWN,
+                     "Kvartiiliväli": f"{num(v.quantile(.25), 1)}–{num(v.quantile(.75), 1)}" if ok else NOT_SHOWN})
+    t = pd.DataFrame(rows).set_index("Ryhmä")
+    if (t["Mediaani (h/kk)"] == NOT_SHOWN).all():
+        return out.text("Läheisten ajankäytön tunnuslukuja ei julkaista, koska kummassakin ryhmässä lomakkeen "
+                        "täyttäneitä läheisiä on alle kymmenen.")
+    return out.table(t, "*Taulukko: läheisen asiakkaan tukemiseen käyttämä aika tuntia kuukaudessa (kuukaudet, "
+                        "joilta lomakkeella on merkintöjä); ryhmä, jossa on alle kymmenen läheistä, jätetään pois. "
+                        "Vertailu on kuvaileva: lomakkeen täyttäneet läheiset ovat otos.*")
+
+
+def kompassi(rep: Report) -> Section:
+    """Kompassi (Hämeenlinna): the change of each area from the start to the end among clients with both, by group
+    when both groups are large enough, else for all clients together (never one group beside the total, which would
+    reveal the other). Descriptive — Kompassi is not the wellbeing strand's outcome (mapping: data/README.md).
+    Records ``kompassi.<area>.change.<hb|verrokki|kaikki>``."""
+    from ..instruments.specs import KOMPASSI_AREAS
+
+    out = Section()
+    k = rep.load("kompassi")
+    if not len(k):
+        return out.text("Kompassi-arviointeja ei ole tässä rajauksessa (Kompassia käytettiin Hämeenlinnassa).")
+    first = k[k["occasion"] == "alku"].drop_duplicates("client_id").set_index("client_id")
+    last = k[k["occasion"] == "loppu"].drop_duplicates("client_id", keep="last").set_index("client_id")
+    both = first.index.intersection(last.index)
+    arms = first.loc[both, "arm"]
+    n_arm = {a: int((arms == a).sum()) for a in ["hb", "verrokki"]}
+    by_arm = all(rep.dc.stat_ok(n_arm[a], "kompassi.muutos", a) for a in n_arm)
+    cols = ["hb", "verrokki"] if by_arm else ["kaikki"]
+    if not by_arm and not rep.dc.stat_ok(len(both), "kompassi.muutos", "kaikki"):
+        return out.text("Kompassin alku- ja loppuarvio on tässä rajauksessa alle kymmenellä asiakkaalla, joten "
+                        "muutoksia ei julkaista.")
+    rows = []
+    for area, label in KOMPASSI_AREAS.items():
+        ch = (last.loc[both, area] - first.loc[both, area]).astype(float)
+        row = {"Alue": label}
+        for c in cols:
+            v = (ch if c == "kaikki" else ch[arms == c]).dropna()
+            ok = rep.dc.stat_ok(len(v), f"kompassi.{area}", c)
+            rep.res.add(f"kompassi.{area}.change.{c}", f"Kompassi {label.lower()}: muutos alusta loppuun "
+                        f"({plots.ARM_LABELS.get(c, 'kaikki asiakkaat').lower()})",
+                        estimate=v.mean() if ok else None, n=len(v), suppressed=not ok)
+            row[plots.ARM_LABELS.get(c, "Kaikki asiakkaat")] = num(v.mean(), 1) if ok else NOT_SHOWN
+        rows.append(row)
+    who = "ryhmittäin" if by_arm else "kaikista asiakkaista yhdessä (ryhmissä on alle kymmenen asiakasta)"
+    n_text = (f"{rep.count(n_arm['hb'], 'kompassi.n', 'hb')} HB- ja "
+              f"{rep.count(n_arm['verrokki'], 'kompassi.n', 'verrokki')} verrokkiasiakasta" if by_arm
+              else f"{rep.count(len(both), 'kompassi.n', 'kaikki')} asiakasta")
+    return out.table(pd.DataFrame(rows).set_index("Alue"),
+                     f"*Taulukko: Kompassin alueiden keskimääräinen muutos alku- ja loppuarvion välillä (asteikko "
+                     f"1–10; positiivinen = tilanne parani), {who}; {n_text}, joilla on molemmat arviot. Muutos on "
+                     "kuvaileva eikä kerro HB:n vaikutuksesta; Kompassin vastaavuus Kykyviisariin on kuvattu "
+                     "aineiston kuvauksessa.*")
+
+
+# -- what the budgets bought and how they were paid (plan ch. 6 and 7: "Mitä palvelut ja tuki ovat", "Mitkä
+#    voimavarat sisältyvät HB-budjettiin?") ----------------------------------------------------------------------
+
+PAYMENT_METHODS = {"maksusitoumus": "Maksusitoumus", "palveluseteli": "Palveluseteli",
+                   "taloudellinen tuki": "Taloudellinen tuki", "maksukortti": "Maksukortti"}
+
+
+def _category_table(rep: Report, use: pd.DataFrame, by: str, labels: dict, table: str, key: str,
+                    what: str) -> pd.DataFrame:
+    """HB clients per category (a protected count) and the category's share of budget euros (shown when the
+    category's euros pass the magnitude rules; as the shares add up to 100 %, one hidden share hides the next
+    smallest too). Records ``<key>.<category>.share``."""
+    per_client = use.groupby([by, "client_id"], observed=True)["amount_eur"].sum()
+    total = float(use["amount_eur"].sum())
+    cats = [c for c in labels if c in set(use[by])]
+    clients = pd.DataFrame({"Asiakkaita": [int(per_client.loc[c].gt(0).sum()) for c in cats]}, index=cats)
+    shown = rep.dc.counts(clients, f"{table}.asiakkaat")
+    ok = {c: rep.dc.magnitude_ok(per_client.loc[c], f"{table}.eurot", c) for c in cats}
+    hidden = [c for c in cats if not ok[c]]
+    if len(hidden) == 1:
+        rest = sorted((c for c in cats if ok[c]), key=lambda c: (float(per_client.loc[c].sum()), c))
+        if rest:
+            ok[rest[0]] = False
+            rep.dc.record(f"{table}.eurot", rest[0], "secondary")
+    shares = {c: float(per_client.loc[c].sum()) / total if total else None for c in cats}
+    for c in cats:
+        rep.res.add(f"{key}.{ql.normalise_tag(c).replace(' ', '_')}.share", f"{what}: {labels[c]} (osuus euroista)",
+                    estimate=shares[c] if ok[c] else None, n=int(per_client.loc[c].gt(0).sum()), suppressed=not ok[c])
+    out = shown.copy()
+    out["Osuus euroista"] = [pct(shares[c]) if ok[c] else NOT_SHOWN for c in cats]
+    out.index = [labels[c] for c in cats]
+    return out
+
+
+def budget_purchases(rep: Report) -> Section:
+    """What the HB budgets bought (item texts grouped by the keyword codebook ``theme_codebooks.hankinnat``) and how
+    they were paid (Maksutapa). Records ``palvelut.hankinnat.<category>.share`` and ``palvelut.maksutapa.<method>
+    .share``."""
+    out = Section()
+    use = rep.load("budget_use")
+    use = use[pd.to_numeric(use["amount_eur"], errors="coerce") > 0]
+    if not rep.dc.stat_ok(int(use["client_id"].nunique()), "budjetti.hankinnat", "asiakkaat"):
+        return out.text("HB-budjettien käytöstä on tässä rajauksessa tietoja alle kymmeneltä asiakkaalta, joten "
+                        "hankintoja ja maksutapoja ei eritellä.")
+    book = _books(rep).get("hankinnat", [])
+    m = sv.theme_matrix(use["item"].fillna(""), book)
+    # one category per purchase: the first matching theme of the codebook (else "muu")
+    first = m.drop(columns=sv.OTHER_THEME).idxmax(axis=1).where(m.drop(columns=sv.OTHER_THEME).any(axis=1),
+                                                                 sv.OTHER_THEME)
+    labels = {th["key"]: th.get("label", th["key"]) for th in book}
+    labels[sv.OTHER_THEME] = "Muut hankinnat"
+    cat = use.assign(category=first.to_numpy())
+    out.table(_category_table(rep, cat, "category", labels, "budjetti.hankinnat", "palvelut.hankinnat",
+                              "HB-budjetin hankinnat"),
+              "*Taulukko: mihin HB-budjetteja käytettiin: hankintaluokan asiakkaat ja osuus budjettien euroista "
+              "(luokittelu maksusitoumusten palvelu- tai hankintatekstistä avainsanoilla).*")
+    methods = use.dropna(subset=["payment_method"])
+    if len(methods):
+        out.table(_category_table(rep, methods, "payment_method", PAYMENT_METHODS, "budjetti.maksutapa",
+                                  "palvelut.maksutapa", "HB-budjetin maksutapa"),
+                  "*Taulukko: miten HB-budjetin käyttö maksettiin: maksutapaa käyttäneet asiakkaat ja maksutavan "
+                  "osuus budjettien euroista (maksutavat, jotka on kirjattu).*")
+    return out
+
+
+# -- a pilot's own goals (e.g. the Hämeenlinna plan) ---------------------------------------------------------------
+
+FAMILY_LABELS = {"a": "Isä, äiti ja lapset", "b": "Isä ja lapset", "c": "Äiti ja lapset", "d": "Uusperhe",
+                 "e": "Yhden hengen perhe"}
+
+
+def pilot_goals(rep: Report) -> Section:
+    """The pilot's own goals (configuration ``pilot_goals.<pilot>``, from the pilot's plan) with the evidence this
+    page published for each (results keys of this page, already protected), and — for a goal of diverse families
+    (``families: true``) — the clients by family structure (LIITE 1.1 question 1.4) as a protected count table.
+    The verdict is the researchers' (slot ``tavoitteet``)."""
+    out = Section()
+    goals = (rep.cfg.section("pilot_goals", {}) or {}).get(rep.pilot, [])
+    if rep.all_pilots:
+        return out.text("Pilottien omat tavoitteet (pilottisuunnitelmista) ja niitä koskeva näyttö ovat pilottien "
+                        "sivuilla.")
+    if not goals:
+        return out.text("Pilotin omia tavoitteita ei ole kirjattu asetuksiin (pilot_goals).")
+    res = rep.res.frame()
+    res = res.set_index("key") if len(res) else pd.DataFrame(columns=["estimate", "suppressed"])
+    rows = []
+    for g in goals:
+        for ev in g.get("evidence", []):
+            r = res.loc[ev["key"]] if ev["key"] in res.index else None
+            ok = r is not None and not bool(r["suppressed"]) and pd.notna(r["estimate"])
+            rows.append({"Tavoite": g["text"], "Tunnusluku": ev.get("label", ev["key"]),
+                         "Arvo": sv.format_fi(r["estimate"], ev["key"]).replace("-", "−") if ok else NOT_AVAILABLE})
+        if not g.get("evidence"):
+            rows.append({"Tavoite": g["text"], "Tunnusluku": g.get("note", "ei tunnuslukua tällä sivulla"),
+                         "Arvo": ""})
+    out.table(pd.DataFrame(rows).set_index(["Tavoite", "Tunnusluku"]),
+              "*Taulukko: pilotin omat tavoitteet pilottisuunnitelmasta ja tällä sivulla julkaistut tunnusluvut, "
+              "jotka koskevat niitä (peitetty tai puuttuva luku: ”ei saatavilla”).*")
+    if any(g.get("families") for g in goals):
+        cl = rep.load("clients")
+        fam = cl["family_structure"].fillna("ei tietoa").astype(str).str.strip().str.lower().str[:1] \
+            .map(lambda v: v if v in FAMILY_LABELS else "ei tietoa")
+        # HB and control together: a pilot's groups split by family type would be mostly hidden
+        tab = fam.value_counts().to_frame("Asiakasperheitä")
+        tab = tab.reindex([k for k in [*FAMILY_LABELS, "ei tietoa"] if k in tab.index]).astype(int)
+        shown = rep.dc.counts(tab, "tavoitteet.perherakenne", margins="row")
+        shown.index = [FAMILY_LABELS.get(k, "Ei tietoa") if k != rep.dc.total_label else k for k in shown.index]
+        out.table(shown, "*Taulukko: pilotin asiakasperheet perherakenteen mukaan (asiakasrekisteri; LIITE 1.1 "
+                         "kysymys 1.4; HB- ja verrokkiasiakkaat yhdessä): tavoitteena oli saada mukaan keskenään erilaisia "
+                         "perheitä.*")
+    return out

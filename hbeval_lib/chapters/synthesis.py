@@ -135,3 +135,44 @@ def summary(rep: Report, sr: StrandResults, sections: list[Section]) -> Section:
         f"julkisten tuottajien osuus palvelujen euroista – oli HB-asiakkailla {np_hb} ja verrokkiasiakkailla "
         f"{np_ctrl}. Hyvinvointivaikutuksia ja kustannuksia koskevat luvut tulkitaan osien omissa luvuissa "
         "luottamusväleineen; tämä luku kokoaa ne kriteereittäin.")
+
+
+# -- the conditions for implementation (plan ch. 2, 6 and 8) -------------------------------------------------
+
+CONDITIONS_HEADING = ("## Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön "
+                      "osana sote-valinnanvapauslainsäädäntöä?")
+
+
+def conditions(rep: Report, sr: StrandResults) -> Section:
+    """The evidence the three strands published on the conditions for implementing the HB model, by the plan's
+    viewpoints (configuration ``implementation_conditions``): one table, every value read from the strands'
+    protected results (a hidden or missing key reads "ei saatavilla"). The conclusions — and the legislative ones
+    in particular — are the researchers' (slots ``edellytykset`` and ``edellytykset.lainsaadanto``).
+    Records ``synteesi.edellytykset.evidence_available``."""
+    groups = rep.cfg.section("implementation_conditions", []) or []
+    out = Section()
+    out.text("Arviointisuunnitelman kolmas pääkysymys kysyy, millä edellytyksillä HB-toimintamalli on "
+             "toteutettavissa ja otettavissa vakiintuneesti käyttöön (suunnitelman luvut 2 ja 6); loppuraportti "
+             "kokoaa päätelmät mallin toimivuudesta ja sen edellytyksistä. Taulukko kokoaa näytön suunnitelman "
+             "toimivuuden näkökulmittain: työpajojen ja päiväkirjojen koodatut havainnot, projekti- ja "
+             "johtoryhmien näkemykset käyttöönoton edellyttämistä toimenpiteistä, HB-avustajien vastaukset, "
+             "pilottien itsearvioinnit sekä palveluprosessin ja kustannusten keskeiset tunnusluvut. Yksityiskohdat "
+             "ovat palveluprosessin luvun jaksossa *Millä edellytyksillä …* ja kustannusluvussa.")
+    frames = []
+    for g in groups:
+        t = sv.evidence_table(sr.results, g)
+        if len(t):
+            frames.append(t.assign(viewpoint=g.get("viewpoint", g.get("key", ""))))
+    if not frames:
+        return out.text("Edellytyksille ei ole määritelty tunnuslukuja (asetukset: implementation_conditions).")
+    t = pd.concat(frames, ignore_index=True)
+    out.data["evidence"] = t
+    shown = pd.DataFrame({"Näkökulma": t["viewpoint"], "Tunnusluku": t["label"],
+                          "Arvo": [str(v or "").replace("-", "−") for v in t["value"]]})
+    out.table(shown.set_index(["Näkökulma", "Tunnusluku"]),
+              "*Taulukko: edellytyksiä koskeva näyttö arvioinnin osista; luvut on luettu osien tietosuojatuista "
+              "tulostaulukoista, ja peitetty tai puuttuva luku näkyy muodossa ”ei saatavilla”.*")
+    k, total = int(t["available"].sum()), len(t)
+    rep.res.add("synteesi.edellytykset.evidence_available",
+                f"Edellytyksiä koskevat saatavilla olevat tunnusluvut ({total} määritelty)", estimate=k)
+    return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla.*")

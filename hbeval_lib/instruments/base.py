@@ -46,7 +46,7 @@ F_TOO_FEW_ITEMS = "too_few_items"
 F_REPEATED_ROW = "repeated_row"
 FLAG_REASONS = (F_OUTSIDE_CLIENTHOOD, F_AFTER_CUTOFF, F_TOO_FEW_ITEMS, F_REPEATED_ROW)
 INTAKE_DEFAULTS = {"clienthood_tolerance_days": 30, "osallisuustesti_min_items": 8,
-                   "repeatable_rows": ["tyoaika", "asiakaskulut", "avustajakulut"]}
+                   "repeatable_rows": ["tyoaika", "asiakaskulut", "avustajakulut", "laheiskulut"]}
 
 
 def intake_option(cfg: Config, key: str, default: Any = None) -> Any:
@@ -154,6 +154,7 @@ class Instrument:
     sheets: list[SheetSpec]
     description: str = ""
     sheet_alternatives: Callable[[list[str]], dict[str, str]] | None = None
+    optional: bool = False   # a missing folder is noted (INFO), not warned about: the plan collects it as samples
 
 
 @dataclass

@@ -303,6 +303,8 @@ KEHITTAMISTYO = Instrument("kehittamistyo", [
         F("pilot", "Pilotti", "pilot"),
         F("rating", "Arvio", "int", required=True, need=True, lo=1, hi=5),
         F("comment", "Avoin palaute", "text"),
+        # optional awareness item of the events' feedback survey (plan ch. 4): "Tilaisuus lisäsi tietoani HB:stä"
+        F("awareness", "Tietoisuus", "int", lo=1, hi=5),
     ], client=None, link="none"),
     SheetSpec("self_evaluation", "Itsearviointi", [
         F("pilot", "Pilotti", "pilot", required=True, need=True),
@@ -313,10 +315,80 @@ KEHITTAMISTYO = Instrument("kehittamistyo", [
     ], client=None, link="none"),
 ])
 
+# --- instruments the plan names beyond the contract (issue 21; formats in data/README.md) ----------------------
+# They are optional: a missing folder is noted (INFO), not warned about — the plan collects them once
+# (the awareness web survey, spring 2019) or as samples (the support network's form).
+
+# awareness of HB (plan ch. 4, "Yleinen tietoisuus HB-toimintatavasta"): the web survey, one row per respondent
+RESPONDENT_GROUPS = choices("asiakas", "henkilöstö", "johto", "tilaisuuden osallistuja", "muu", henkilosto="henkilöstö")
+TIETOISUUSKYSELY = Instrument("tietoisuuskysely", [SheetSpec("awareness_survey", None, [
+    F("date", "Vastauspäivä", "date", required=True, need=True),
+    F("respondent_group", "Vastaajaryhmä", "choice", required=True, need=True, choices=RESPONDENT_GROUPS),
+    F("pilot", "Pilotti", "pilot"),
+    F("knows_hb", "Tunnen HB:n", "choice", required=True, need=True,
+      choices=choices(kyllä=True, kylla=True, k=True, x=True, ei=False, e=False)),
+    F("source", "Tietolähde", "choice",
+      choices=choices("työntekijä", "tilaisuus", "media", "internet", "muu")),
+    F("attitude", "Arvio", "int", lo=1, hi=5),
+], client=None, link="none")], optional=True)
+
+# media monitoring statistics (plan ch. 4, "mediaseurantatilastot"): one row per month × media type (× pilot)
+MEDIA_TYPES = choices("sanomalehti", "verkkomedia", "radio ja tv", "ammattilehti", "sosiaalinen media", "muu")
+MEDIASEURANTA = Instrument("mediaseuranta", [SheetSpec("media_monitoring", None, [
+    F("month", "Kuukausi", "date", required=True, need=True),
+    F("media", "Media", "choice", required=True, need=True, choices=MEDIA_TYPES),
+    F("pilot", "Pilotti", "pilot"),
+    F("hits", "Osumat", "int", required=True, need=True, lo=0, hi=100000),
+    F("reach", "Tavoittavuus", "int", lo=0, hi=100000000),
+], client=None, link="none")], optional=True)
+
+
+# the support network's (relatives') time and costs (plan §7.1, "Ajankäytön ja muiden mahdollisten kustannusten
+# seurantalomake", samples): one workbook per relative and client, HB and control clients
+def _relative_rule(rec: dict, raw: dict, ctx: Context) -> None:
+    rec["relative_id"] = ctx.file_seq
+
+
+LAHEISKULUT = Instrument("laheiskulut", [SheetSpec("laheiskulut", None, [
+    F("date", "Päivämäärä", "date", required=True, need=True),
+    F("activity", ("Selite (mitä tehtiin)", "Selite"), "text"),
+    F("_ah", "Aika tuntia", "hours", required=True, pair="minutes"),
+    F("_am", "Aika minuuttia", "minutes", required=True, pair="minutes"),
+    F("_wh", "Poissa töistä tuntia", "hours", pair="work_absence_minutes"),
+    F("_wm", "Poissa töistä minuuttia", "minutes", pair="work_absence_minutes"),
+    F("_travel_desc", "Matkan selite", "drop"),
+    F("_th", "Matka-aika tuntia", "hours", pair="travel_minutes"),
+    F("_tm", "Matka-aika minuuttia", "minutes", pair="travel_minutes"),
+    _money("travel_km", ("Matkan pituus (km)", "Matkan pituus")),
+    _money("travel_cost_eur", ("Matkakulut €", "Matkakulut")),
+    _money("other_cost_eur", ("Muut kulut €", "Muut kulut")),
+    F("other_cost_desc", "Muiden kulujen selite", "text"),
+], block=[
+    F("_relative_name", "Läheisen nimi", "drop"),
+    F("_client_name", "Asiakkaan nimi", "drop"),
+    F("client_id", "Asiakkaan asiakasnumero", "client", need=True),
+    F("relationship", "Läheissuhde", "choice", need=True,
+      choices=choices("omainen", "ystävä", "naapuri", "vertainen", "muu")),
+    F("relative_labour_status", "Työvoimastatus", "text"),
+], flag_dates="date", row_rule=_relative_rule)], optional=True)
+
+# Kompassi (Hämeenlinna: the family's situation at the start and the end, "Kompassi vähintään alussa ja lopussa"):
+# one row per assessment, the areas 1–10 (higher = better); the areas and their Kykyviisari counterparts are in
+# hbeval.yml (kompassi) and data/README.md
+KOMPASSI_AREAS = {"arki": "Arjen sujuminen", "vanhemmuus": "Vanhemmuus", "parisuhde": "Parisuhde",
+                  "lapset": "Lasten hyvinvointi", "oma_hyvinvointi": "Oma hyvinvointi",
+                  "verkostot": "Läheiset ja verkostot", "talous": "Talous"}
+KOMPASSI = Instrument("kompassi", [SheetSpec("kompassi", None, [
+    _client(),
+    F("date", "Arviointipäivä", "date", required=True, need=True),
+    F("occasion", "Arviointikerta", "choice", required=True, need=True, choices=OCCASION3),
+    *[F(k, h, "number", lo=1, hi=10) for k, h in KOMPASSI_AREAS.items()],
+], flag_dates="date")], optional=True)
+
 # the order intake runs them in: the roster first (linkage needs it)
 INSTRUMENTS: dict[str, Instrument] = {i.folder: i for i in [
     ASIAKKAAT, KYKYVIISARI, OSALLISUUSTESTI, ASIAKASKYSELY, ESR, TYOAIKA, ASIAKASKULUT, AVUSTAJAKULUT, BUDJETTI,
-    PALVELUT, LAHTOKYSELY, AVUSTAJAKYSELY, KEHITTAMISTYO]}
+    PALVELUT, LAHTOKYSELY, AVUSTAJAKYSELY, KEHITTAMISTYO, TIETOISUUSKYSELY, MEDIASEURANTA, LAHEISKULUT, KOMPASSI]}
 MARKDOWN_INSTRUMENTS = ("paivakirjat", "tyopajat")
 FOLDER_TABLES = {**{k: [s.table for s in v.sheets] for k, v in INSTRUMENTS.items()},
                  "asiakaskysely": ["asiakaskysely"], "paivakirjat": ["qualitative"], "tyopajat": ["qualitative"]}

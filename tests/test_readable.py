@@ -1,0 +1,54 @@
+"""A mostly hidden table becomes one sentence (issue 21): the rule, the sentence (no numbers) and the measurement."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from hbeval_lib import readable
+from hbeval_lib.chapters.service_process import Section
+
+
+def test_hidden_cells_and_the_threshold():
+    assert readable.is_hidden("<5") and readable.is_hidden("<10") and readable.is_hidden("–")
+    assert readable.is_hidden(float("nan")) and readable.is_hidden(None)
+    assert not readable.is_hidden(0) and not readable.is_hidden("0") and not readable.is_hidden("") \
+        and not readable.is_hidden("ei saatavilla") and not readable.is_hidden("3,4")
+    half = pd.DataFrame({"a": ["<5", 7], "b": [3, "–"]})          # exactly half: still shown
+    more = pd.DataFrame({"a": ["<5", 7], "b": ["–", "–"]})        # three of four hidden
+    assert not readable.mostly_hidden(half) and readable.mostly_hidden(more)
+    assert readable.mostly_hidden(more.style)                     # a Styler is judged by its data
+
+
+def test_sentence_has_no_numbers_and_names_the_table():
+    s = readable.sentence("avustajien läheissuhde avustettavaan asiakkaaseen")
+    assert not re.search(r"\d", s) and "avustajien läheissuhde" in s
+    assert readable.caption_topic("*Taulukko: avustajien aika (LIITE 3.3).*") == "avustajien aika (LIITE 3.3)"
+    assert readable.caption_topic("*Kuvio: jotain.*") == ""
+
+
+def test_section_show_replaces_a_mostly_hidden_table_and_its_caption(monkeypatch):
+    shown = []
+    monkeypatch.setattr("hbeval_lib.chapters.service_process.say", lambda md: shown.append(("md", md)))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(("obj", obj)))
+    sec = Section().table(pd.DataFrame({"n": ["<5", "–", 12]}), "*Taulukko: avustajien tausta.*") \
+        .table(pd.DataFrame({"n": [5, 12]}), "*Taulukko: tuottajat.*")
+    sec.show()
+    kinds = [k for k, _ in shown]
+    assert kinds == ["md", "obj", "md"]
+    assert "Taulukkoa (avustajien tausta) ei näytetä" in shown[0][1]
+    assert shown[2][1] == "*Taulukko: tuottajat.*"
+
+
+def test_page_stats_counts_tables_cells_and_replacements(tmp_path):
+    table = pd.DataFrame({"a": ["<5", 7, "–"], "b": [3, 4, 5]}).to_html()
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {"text/html": table}},
+        {"output_type": "display_data", "data": {"text/html": readable.replacement_html()}},
+        {"output_type": "display_data", "data": {"text/markdown": readable.sentence("x")}}]}]}
+    p = tmp_path / "page.ipynb"
+    p.write_text(json.dumps(nb), encoding="utf-8")
+    st = readable.page_stats(p)
+    assert st == {"tables": 1, "replaced": 2, "cells": 6, "hidden": 2, "mostly_hidden": 0}
