@@ -642,7 +642,10 @@ def _shared(book_dir: Path, name: str, phase_key: str) -> str:
     path = Path(book_dir) / SHARED / f"{name}.md"
     if not path.exists():
         return ""
-    return text._prefix_citations(path.read_text(encoding="utf-8"), phase_key).strip()
+    from .methods import fill   # numbers and choices of the methods: filled in from what the analysis uses
+
+    body = fill(path.read_text(encoding="utf-8"), source=f"{SHARED}/{name}.md")
+    return text._prefix_citations(body, phase_key).strip()
 
 
 def design_page(cfg: Config, phase_key: str, book_dir: Path, demo: bool = True, draft: bool = False) -> str:

@@ -667,6 +667,9 @@ COVARIATE_FI = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimas
 SEPARATED_SHARE = 0.25
 #: the smallest degrees of freedom of a published doubly robust interval
 MIN_DF = 3
+#: baseline balance: |SMD| below this is negligible, above SMD_NOTABLE notable (Austin 2009)
+SMD_NEGLIGIBLE = 0.1
+SMD_NOTABLE = 0.2
 #: width of each outcome's scale (Kykyviisari 0–10, Osallisuustesti 1–5): no published interval is wider
 SCALE_WIDTH = {"kykyviisari": 10.0, "osallisuustesti": 4.0}
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,

@@ -206,7 +206,7 @@ def dropout(rep: Report) -> Section:
     lines = []
     for r in drop.itertuples():
         if rep.dc.stat_ok(min(r.n_completed, r.n_missing_end), f"poistuma.{r.arm}", "smd"):
-            verdict = ("seurantamittauksen puuttuminen ei liittynyt selvästi lähtötasoon" if abs(r.smd) < 0.2 else
+            verdict = ("seurantamittauksen puuttuminen ei liittynyt selvästi lähtötasoon" if abs(r.smd) < wb.SMD_NOTABLE else
                        "seurantamittauksen saaneiden ja ilman jääneiden lähtötaso erosi")
             lines.append(f"{ARM_FI[r.arm]}-ryhmässä {verdict} (osallisuus alussa {num(r.mean_start_completed)} "
                          f"vs. {num(r.mean_start_missing)}, SMD {num(r.smd, 2)}).")
@@ -312,7 +312,7 @@ def balance_figure(shown: pd.DataFrame) -> Section:
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(d) + 1.2))
     sns.scatterplot(data=d, x="smd", y="nimi", hue="kind", hue_order=kinds, palette=plots.PALETTE[:len(kinds)],
                     ax=ax, s=50)
-    for x in (-0.2, -0.1, 0.1, 0.2):
+    for x in (-wb.SMD_NOTABLE, -wb.SMD_NEGLIGIBLE, wb.SMD_NEGLIGIBLE, wb.SMD_NOTABLE):
         ax.axvline(x, color="0.6", linestyle=":" if abs(x) < 0.15 else "--", linewidth=0.8)
     ax.axvline(0, color="0.3", linewidth=0.8)
     ax.set_xlabel("Vakioitu keskiarvojen erotus (HB − verrokki)")

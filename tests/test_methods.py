@@ -1,0 +1,43 @@
+"""The methods appendix and the limitations are filled in from what the analysis uses (one fact, one wording)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hbeval_lib import config as C
+from hbeval_lib import methods
+from hbeval_lib import wellbeing as wb
+from hbeval_lib.bookpages import _shared
+
+
+def test_methods_page_states_the_analysis_settings(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(C.REPO_ROOT / "book" / "yhteiset", book / "yhteiset")
+    page = _shared(book, "menetelmat", "loppuraportti")
+    assert "{{" not in page
+    d = methods.descriptors()
+    # the SMD thresholds are the ones the balance figure and the dropout verdict use
+    assert f"alle {d['smd_negligible']}:n" in page and f"yli\n{d['smd_notable']}:n" in page
+    assert d["smd_notable"] == "0,2" and wb.SMD_NOTABLE == 0.2
+    # the imputations are the analysis's M, and the interval rule its MIN_DF
+    assert f"{wb.ANALYSIS_DEFAULTS['mi_imputations']} imputointia" in page
+    assert f"vähintään {wb.MIN_DF}" in page
+    assert "ANCOVA" not in page and "kovarianssianalyysi" not in page
+    lim = _shared(book, "rajoitukset", "loppuraportti")
+    assert "moni-imputoinnilla" in lim and "vain niiltä, joilla on sekä" not in lim
+
+
+def test_a_configuration_change_changes_the_text(tmp_path, monkeypatch):
+    text = C.DEFAULT_CONFIG.read_text(encoding="utf-8")
+    cfg_path = tmp_path / "hbeval.yml"
+    cfg_path.write_text(text.replace("mi_imputations: 40", "mi_imputations: 25"), encoding="utf-8")
+    cfg = C.load_config(cfg_path)
+    assert methods.descriptors(cfg)["mi_imputations"] == "25"
+    assert "25 imputointia" in methods.fill("{{hbeval.mi_imputations}} imputointia", cfg)
+
+
+def test_an_unknown_descriptor_stops_the_build():
+    with pytest.raises(methods.MethodTextError, match="tuntematon menetelmätieto"):
+        methods.fill("M = {{hbeval.imputations_count}}", source="yhteiset/menetelmat.md")
