@@ -361,3 +361,22 @@ def test_two_small_pilot_cells_do_not_add_up_to_a_small_count():
     if "kaikki" in shown.index:
         residual = int(shown.at["kaikki", "value"]) - int(shown.drop(index="kaikki")["value"].sum())
         assert residual >= 5, row[["value", "code"]]
+
+
+def test_pilots_that_print_nothing_do_not_add_up_to_a_small_count():
+    """Two pilots too small to print the table: the all-pilots cell minus the printed pilots is their sum (found by
+    the sweep: 34 − (9 + 6 + 7 + 8) = 4 unemployed controls in Kainuu and Pori together)."""
+    pilots = ["eksote", "pori", "kainuu", "vantaa", "tampere"]
+    cells = []
+    for pilot, v in (("eksote", 9), ("vantaa", 8), ("tampere", 7)):
+        cells.append(cell("loppuraportti", pilot, "työtön", "verrokki", v))
+        cells.append(cell("loppuraportti", pilot, "töissä", "verrokki", 20))
+    cells.append(cell("loppuraportti", "kaikki", "työtön", "verrokki", 28))    # pori + kainuu: 4
+    cells.append(cell("loppuraportti", "kaikki", "töissä", "verrokki", 72))    # pori + kainuu: 12
+    led = pd.DataFrame(cells)
+    led["value"] = led["value"].astype("Int64")
+    out = protect(led, PHASES, pilots, {})
+    row = out[(out["row"] == "työtön") & ~out["suppressed"]].set_index("pilot")
+    if "kaikki" in row.index:
+        assert int(row.at["kaikki", "value"]) - int(row.drop(index="kaikki")["value"].sum()) >= 5, \
+            out[["pilot", "row", "value", "code"]]

@@ -161,6 +161,7 @@ class _Family:
                             if t in atoms:
                                 zeros.add(atoms[t])
         virtual = []
+        self.virtual_shapes = []   # (phase, row, col) of each unpublished pilot cell
         if model != "page" and len(on_pilots):
             have = set(zip(on_pilots["phase"], on_pilots["pilot"], on_pilots["row"], on_pilots["col"]))
             for phase, row, col, rs, cs, ph in shapes:
@@ -168,6 +169,7 @@ class _Family:
                 for p in self.pilots:
                     if (phase, p, row, col) not in have:
                         virtual.append(sorted({atoms[(r, cc, p, j, None)] for r in rs for cc in cs for j in js}))
+                        self.virtual_shapes.append((phase, row, col))
         return out, atoms, virtual, sorted(zeros)
 
     def solve(self, supports, atoms, zeros=()) -> "_Values | None":
@@ -304,14 +306,20 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     else:
         # several small pilot cells of one row: the all-pilots cell minus the shown pilots gives their sum, which
         # must not be a small count either (e.g. two pilots' "<5" together 4 persons)
+        # (the pilots that do not print the row at all count too: all pilots minus the printed ones is their sum)
         by_shape = defaultdict(list)
         for i, c in enumerate(fam.cells[["phase", "row", "col", "margin"]].itertuples(index=False, name=None)):
-            if not is_all[i]:
-                by_shape[c].append(i)
-        for idx in by_shape.values():
-            hid = [i for i in idx if codes.iat[i] in ("count", "margin", "zero")]
-            if len(hid) >= 2 and 0 < sum(int(values[i]) for i in hid) < min_count:
-                F.append(vec(sorted({a for i in hid for a in supports[i]})))
+            if not is_all[i] and codes.iat[i] in ("count", "margin", "zero"):
+                by_shape[c[:3]].append(supports[i])
+        for shape, sup in zip(getattr(fam, "virtual_shapes", []), virtual):
+            by_shape[shape].append(sup)
+        for members in by_shape.values():
+            if len(members) < 2:
+                continue
+            union = sorted({a for sup in members for a in sup})
+            v = vals.value(union)        # what a reader gets for them together (None: not determined)
+            if v is not None and 0 < v < min_count:
+                F.append(vec(union))
     if not F:
         return codes, True
     F = np.stack(F)
