@@ -347,10 +347,11 @@ def kykyviisari_trajectory(rep: Report) -> Section:
         look = ("Katso, nouseeko HB-asiakkaiden (sininen) käyrä jyrkemmin kuin verrokkien (oranssi); "
                 "mittauskerroissa on eri asiakkaita, joten muutoksen tarkka arvio on taulukossa.")
     else:
-        shown_fi = plots.ARM_LABELS[drawn[0]]
-        missing_fi = ", ".join(plots.ARM_LABELS[a].lower() for a in wb.ARMS if a not in drawn)
-        look = (f"Kuviossa ovat vain {shown_fi.lower()}: ryhmää {missing_fi} ei piirretä, koska siinä on alle "
-                f"{rep.dc.min_n_stat} mitattua asiakasta, joten ryhmiä ei voi verrata kuviosta.")
+        partitive = {"hb": "HB-asiakkaita", "verrokki": "verrokkiasiakkaita"}
+        missing_fi = " eikä ".join(partitive[a] for a in wb.ARMS if a not in drawn)
+        look = (f"Kuviossa ovat vain {plots.ARM_LABELS[drawn[0]].replace('Verrokki', 'verrokki')}: "
+                f"{missing_fi} ei piirretä, koska ryhmässä on alle {rep.dc.min_n_stat} mitattua asiakasta, joten "
+                "ryhmiä ei voi verrata kuviosta.")
     return Section(figure=fig, caption="*Kuvio 2. Kykyviisarin osa-alueiden keskiarvot (95 %:n luottamusväli) "
                                        f"alku-, väli- ja loppumittauksessa. {look}*")
 
