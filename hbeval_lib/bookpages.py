@@ -36,7 +36,10 @@ INSTRUMENT_NAMES = {"asiakkaat": "Asiakasrekisteri", "kykyviisari": "Kykyviisari
                     "asiakaskulut": "Asiakkaiden ja läheisten kulut", "avustajakulut": "HB-avustajien kulut",
                     "budjetti": "Budjetit ja maksusitoumukset", "palvelut": "Palvelujen käyttö (rekisteri)",
                     "lahtokysely": "Lähtötilannekysely", "avustajakysely": "HB-avustajakysely",
-                    "kehittamistyo": "Kehittämistyön seuranta", "paivakirjat": "Päiväkirjat", "tyopajat": "Työpajat"}
+                    "kehittamistyo": "Kehittämistyön seuranta", "paivakirjat": "Päiväkirjat", "tyopajat": "Työpajat",
+                    "tietoisuuskysely": "Tietoisuuskysely ja tilaisuuksien palaute",
+                    "mediaseuranta": "Mediaseuranta", "laheiskulut": "Läheisten ja tukiverkoston aika ja kulut",
+                    "kompassi": "Kompassi (Hämeenlinna)"}
 
 
 def instrument_name(key) -> str:
