@@ -181,3 +181,15 @@ def test_the_build_settles_a_notebook_that_branches_on_a_decision(tmp_path):
     again = pipeline.run(processed_dir=processed, book_dir=book, notebooks_dir=nbs, jobs=2, progress=False,
                          cache_dir=tmp_path / "cache")
     assert again.executed == [] and rep.executed
+    # advice that works: after a change the stale check says to run the build, and running it makes the book
+    # current again, with every page still equal to the (re-settled) release
+    src = nbs / "wellbeing.md"
+    src.write_text(src.read_text(encoding="utf-8").replace("'naytetty'", "'naytetty_a'"), encoding="utf-8")
+    (msg,) = pipeline.check_stamp(book)
+    assert "hbeval build" in msg
+    pipeline.run(processed_dir=processed, book_dir=book, notebooks_dir=nbs, jobs=2, progress=False,
+                 cache_dir=tmp_path / "cache")
+    assert pipeline.check_stamp(book) == []
+    led = pd.read_parquet(processed / LEDGER_NAME)
+    records = {j.name: settle.read_record(j.cells_file) for j in jobs}
+    assert settle.check(led, records) == {} and "naytetty_a" in set(led["row"])
