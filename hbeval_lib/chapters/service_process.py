@@ -875,7 +875,11 @@ def _visible(v) -> bool:
 def awareness(rep: Report) -> Section:
     """Awareness of HB (plan ch. 4): the web survey (who knows HB, by respondent group), the events' awareness item
     and the media-monitoring hits by year. Records ``tietoisuus.kysely.<group>.share``, ``tietoisuus.kysely.kaikki
-    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<year>``."""
+    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<paikallinen|valtakunnallinen>.<year>``.
+
+    Every count table has the same rows and columns on every page (the all-pilots page is the sum of the pilots,
+    the phases cumulative), so that the release protects their relations; the national respondents and media (no
+    pilot) are tables of their own on the all-pilots page."""
     out = Section()
     aw = rep.load("awareness_survey")
     if len(aw):
