@@ -747,17 +747,14 @@ def conditions_qualitative(rep: Report) -> Section:
     n_docs = int(qual["doc_id"].nunique()) if len(qual) else 0
     if not len(ex):
         return out.text("Työpajoista ja päiväkirjoista ei ole tässä rajauksessa edellytyksiin koodattua aineistoa.")
-    if rep.all_pilots:
-        cols = [s for s in ql.STAGE_LABELS if s in set(ex["stage"])]
-        tab = ex.groupby(["code", "stage"]).size().unstack(fill_value=0).reindex(index=codes, columns=cols,
-                                                                                  fill_value=0)
-    else:
-        tab = ex.groupby("code").size().reindex(codes, fill_value=0).to_frame("kaikki")
-    tab = tab.astype(int)
-    # on the all-pilots page the stages' total is a protected margin (the key ``kaikki`` on every page)
-    shown = rep.dc.counts(tab, "edellytykset.laadullinen", margins="col" if rep.all_pilots else False)
+    # the same layout on every page (stages and their total), so that the release sees the table's relations: the
+    # all-pilots page is the sum of the pilots, and a later report's total less an earlier one is a stage's count
+    cols = [s for s in ql.STAGE_LABELS if s in set(ex["stage"])]
+    tab = ex.groupby(["code", "stage"]).size().unstack(fill_value=0).reindex(index=codes, columns=cols,
+                                                                              fill_value=0).astype(int)
+    shown = rep.dc.counts(tab, "edellytykset.laadullinen", margins="col")
     shown = shown.rename(columns={rep.dc.total_label: "kaikki"})
-    tab = tab.assign(kaikki=tab.sum(axis=1)) if rep.all_pilots else tab
+    tab = tab.assign(kaikki=tab.sum(axis=1))
     _protected_count_rows(rep, shown, tab, "edellytykset.laadullinen", "Edellytyksiin koodatut kappaleet")
     out.data["qualitative"] = shown
     shown = shown.copy()
@@ -912,38 +909,49 @@ def _visible(v) -> bool:
 def awareness(rep: Report) -> Section:
     """Awareness of HB (plan ch. 4): the web survey (who knows HB, by respondent group), the events' awareness item
     and the media-monitoring hits by year. Records ``tietoisuus.kysely.<group>.share``, ``tietoisuus.kysely.kaikki
-    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<year>``."""
+    .share``, ``tietoisuus.tilaisuudet.mean`` and ``tietoisuus.media.<paikallinen|valtakunnallinen>.<year>``.
+
+    Every count table has the same rows and columns on every page (the all-pilots page is the sum of the pilots,
+    the phases cumulative), so that the release protects their relations; the national respondents and media (no
+    pilot) are tables of their own on the all-pilots page."""
     out = Section()
     aw = rep.load("awareness_survey")
     if len(aw):
         aw = aw.assign(knows=aw["knows_hb"].astype(bool))
-        if rep.all_pilots:
-            tab = (aw.groupby("respondent_group")["knows"].agg(tuntee="sum", ei="size")
-                   .reindex([g for g in AWARENESS_GROUPS if g in set(aw["respondent_group"])]).astype(int))
-        else:   # a pilot's respondents are few: all of them in one row (the groups are on the all-pilots page)
-            tab = aw.assign(g="pilotin vastaajat").groupby("g")["knows"].agg(tuntee="sum", ei="size").astype(int)
+        # the pilots' respondents: the same table on every page (the all-pilots page is the pilots' sum); the
+        # national respondents (no pilot) in a table of their own on the all-pilots page
+        national = aw[aw["pilot"].isna() | (aw["pilot"].astype(str).str.strip().isin(["", "None", "nan"]))]
+        if rep.all_pilots and len(national):
+            tabn = (national.groupby("respondent_group")["knows"].agg(tuntee="sum", ei="size")
+                    .reindex([g for g in AWARENESS_GROUPS if g in set(national["respondent_group"])]).astype(int))
+            tabn["ei"] = tabn["ei"] - tabn["tuntee"]
+            nat = rep.dc.counts(tabn, "tietoisuus.kysely.valtakunnallinen", margins="col")
+            nat.index = [AWARENESS_GROUP_LABELS.get(g, g) for g in nat.index]
+            nat.columns = ["Tuntee HB:n", "Ei tunne", "Vastaajia"]
+            out.table(nat, "*Taulukko: HB-tietoisuuden nettikyselyn valtakunnalliset vastaajat (ei pilottia), "
+                           "jotka kertoivat tietävänsä, mitä henkilökohtainen budjetointi tarkoittaa.*")
+        aw = aw.drop(index=national.index)
+        tab = (aw.groupby("respondent_group")["knows"].agg(tuntee="sum", ei="size")
+               .reindex([g for g in AWARENESS_GROUPS if g in set(aw["respondent_group"])]).astype(int))
         tab["ei"] = tab["ei"] - tab["tuntee"]
-        shown = rep.dc.counts(tab, "tietoisuus.kysely" if rep.all_pilots else "tietoisuus.kysely.pilotti",
-                              margins=True if rep.all_pilots else "col")
+        shown = rep.dc.counts(tab, "tietoisuus.kysely", margins=True)
         rows = []
-        for g in [*tab.index, rep.dc.total_label] if rep.all_pilots else list(tab.index):
+        for g in [*tab.index, rep.dc.total_label]:
             k, e, n = (shown.at[g, "tuntee"], shown.at[g, "ei"], shown.at[g, rep.dc.total_label])
             # a share of a group is its counts: shown only where the protected counts are
             ok = all(_visible(v) for v in (k, e, n)) and int(n) >= rep.dc.min_n_stat
             share = int(k) / int(n) if ok and int(n) else None
-            key = "kaikki" if g in (rep.dc.total_label, "pilotin vastaajat") else ql.normalise_tag(g).replace(" ", "_")
+            key = "kaikki" if g == rep.dc.total_label else ql.normalise_tag(g).replace(" ", "_")
             rep.res.add(f"tietoisuus.kysely.{key}.share",
                         f"Tietoisuuskysely: tuntee HB:n, {AWARENESS_GROUP_LABELS.get(g, 'kaikki vastaajat').lower()}",
                         estimate=share, n=int(tab.loc[g].sum()) if g in tab.index else int(tab.to_numpy().sum()),
                         suppressed=share is None)
-            rows.append({"Vastaajaryhmä": AWARENESS_GROUP_LABELS.get(g, g if rep.all_pilots else "Pilotin vastaajat"),
-                         "Tuntee HB:n": k, "Ei tunne": e,
+            rows.append({"Vastaajaryhmä": AWARENESS_GROUP_LABELS.get(g, g), "Tuntee HB:n": k, "Ei tunne": e,
                          "Vastaajia": n, "Tuntee (%)": pct(share) if share is not None else NOT_SHOWN})
         out.table(pd.DataFrame(rows).set_index("Vastaajaryhmä"),
                   "*Taulukko: HB-tietoisuuden nettikyselyn (kevät 2019) vastaajat, jotka kertoivat tietävänsä, mitä "
-                  "henkilökohtainen budjetointi tarkoittaa, "
-                  + ("vastaajaryhmittäin" if rep.all_pilots else "pilotin alueelta (vastaajaryhmät koko hankkeen "
-                                                                  "sivulla)") + ". Nettikyselyn vastaajat eivät ole "
+                  "henkilökohtainen budjetointi tarkoittaa, vastaajaryhmittäin (pilottien alueiden vastaajat). "
+                  "Nettikyselyn vastaajat eivät ole "
                   "satunnaisotos, joten osuudet kuvaavat vastanneita.*")
     else:
         out.text("HB-tietoisuuden nettikyselyn vastauksia ei ole tässä rajauksessa.")
@@ -962,23 +970,31 @@ def awareness(rep: Report) -> Section:
     if not len(media):
         return out.text("Mediaseurantatilastoja ei ole tässä rajauksessa.")
     media = media.assign(year=media["month"].dt.year.astype(str))
+    national = media["pilot"].isna() | media["pilot"].astype(str).str.strip().isin(["", "None", "nan"])
+    years = sorted(media["year"].unique())
+
+    def by_year(part: pd.DataFrame, name: str) -> pd.DataFrame:
+        # years as rows, one column: the same layout on every page (the all-pilots page is the pilots' sum)
+        tab = part.groupby("year")["hits"].sum().reindex(years, fill_value=0).astype(int).to_frame("osumat")
+        return tab, rep.dc.counts(tab, name)
+
+    parts = [("paikallinen", media[~national], "tietoisuus.media", "Pilottien paikallinen media")]
     if rep.all_pilots:
-        tab = media.pivot_table(index="year", columns="media", values="hits", aggfunc="sum", fill_value=0)
-        tab = tab.reindex(columns=[m for m in MEDIA_ORDER if m in tab.columns]).astype(int)
-    else:
-        tab = media.groupby("year")["hits"].sum().astype(int).to_frame("kaikki")
-    shown = rep.dc.counts(tab, "tietoisuus.media")
-    for y in tab.index:
-        total = int(tab.loc[y].sum())
-        vis = all(_visible(v) for v in shown.loc[y])
-        rep.res.add(f"tietoisuus.media.{y}", f"Mediaosumat vuonna {y}", estimate=total if vis else None,
-                    suppressed=not vis)
-    shown.columns = [MEDIA_LABELS.get(c, "Kaikki mediat") for c in tab.columns]
-    shown.index.name = "Vuosi"
-    where = "valtakunnallisessa ja pilottien paikallisessa" if rep.all_pilots else "pilotin paikallisessa"
-    return out.table(shown, f"*Taulukko: HB:tä tai hanketta käsitelleet jutut ja julkaisut {where} mediassa "
-                            "vuosittain (mediaseurantatilastot; viimeinen vuosi raportin aineiston rajaukseen "
-                            "asti).*")
+        parts.append(("valtakunnallinen", media[national], "tietoisuus.media.valtakunnallinen",
+                      "Valtakunnallinen media"))
+    cols = {}
+    for key, part, name, label in parts:
+        tab, shown = by_year(part, name)
+        for y in tab.index:
+            v = shown.at[y, "osumat"]
+            rep.res.add(f"tietoisuus.media.{key}.{y}", f"Mediaosumat vuonna {y}: {label.lower()}",
+                        estimate=int(v) if _visible(v) else None, suppressed=not _visible(v))
+        cols[label] = shown["osumat"]
+    t = pd.DataFrame(cols)
+    t.index.name = "Vuosi"
+    return out.table(t, "*Taulukko: HB:tä tai hanketta käsitelleet jutut ja julkaisut vuosittain "
+                        "(mediaseurantatilastot; viimeinen vuosi raportin aineiston rajaukseen asti)"
+                        + ("" if rep.all_pilots else "; pilotin paikallinen media") + ".*")
 
 
 MEDIA_ORDER = ["sanomalehti", "verkkomedia", "radio ja tv", "ammattilehti", "sosiaalinen media", "muu"]
