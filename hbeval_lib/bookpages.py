@@ -893,7 +893,7 @@ TEXT_DRAFT_BANNER = "LUONNOS – ei julkaistavaksi: tyhjät tekstipaikat näkyv�
 
 
 def write_pages(book_dir: Path, processed_dir: Path, raw_dir: Path | None = None, cfg: Config | None = None,
-                draft: bool | None = None) -> list[Path]:
+                draft: bool | None = None, releases_dir: Path | None = None) -> list[Path]:
     """Fill the researchers' text slots of the executed notebooks (:func:`hbeval_lib.text.render_book`), then write
     every generated page and ``build.json`` into ``<book>/_generated/``; return the paths.
 
@@ -918,7 +918,12 @@ def write_pages(book_dir: Path, processed_dir: Path, raw_dir: Path | None = None
         _write(gen / "aineisto.md", data_quality_page(Path(processed_dir), book_dir, status)),
         _write(gen / "tekninen.md", provenance_page(prov)),
     ]
+    from .release import history
+
     for ph in cfg.phases:
+        if ph.is_published and (history.release_dir(ph.key, releases_dir) / "generated").is_dir():
+            written += history.restore_generated(ph.key, book_dir, releases_dir)   # as it was published
+            continue
         written.append(_write(gen / f"{ph.key}.md", summary_page(cfg, ph.key, book_dir)))
         for name, md in phase_pages(cfg, ph.key, book_dir, prov["demo"], draft).items():
             written.append(_write(gen / ph.key / f"{name}.md", md))

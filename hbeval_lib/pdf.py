@@ -1052,7 +1052,18 @@ def build_pdfs(book_dir: str | os.PathLike | None = None, phases: list[str] | No
     report_path = out_dir / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     # the reports the book holds: a phase not yet due is not built (hbeval_lib/release/history.py), so no PDF
+    from .release import history
+
     for key in phases or [p.key for p in cfg.phases if (book_dir / p.key).is_dir()]:
+        of_record = history.record_pdf(key) if cfg.phase(key).is_published else None
+        if of_record is not None:   # a published report: its PDF of record, never typeset again
+            shutil.copyfile(of_record, out_dir / pdf_name(key))
+            static = book_dir / "_build" / "html" / STATIC_PDF
+            if static.parent.exists():
+                static.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(of_record, static / pdf_name(key))
+            print(f"hbeval pdf: {pdf_name(key)}: julkaistu raportti, arkistoitu PDF (the PDF of record)", file=out)
+            continue
         entry = build_phase(book_dir, key, cfg)
         report[key] = entry
         report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1588,7 +1588,8 @@ def book_sources_digest(book_dir: Path, builder: str = "html") -> str:
     return h.hexdigest()
 
 
-def jupyter_book_build(book_dir: Path, builder: str = "html", skip_unchanged: bool = True) -> bool:
+def jupyter_book_build(book_dir: Path, builder: str = "html", skip_unchanged: bool = True,
+                       toc: Path | None = None) -> bool:
     """``jupyter-book build <book> -W --keep-going``: warnings are errors (a broken page fails the build).
 
     When no file of the book changed since the last successful build (:func:`book_sources_digest`), the build is
@@ -1601,7 +1602,7 @@ def jupyter_book_build(book_dir: Path, builder: str = "html", skip_unchanged: bo
     marker.unlink(missing_ok=True)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(book_dir), "-W", "--keep-going",
-           "--builder", builder]
+           "--builder", builder] + (["--toc", str(toc)] if toc else [])
     proc = subprocess.run(cmd, cwd=REPO_ROOT, text=True, capture_output=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-60:])
@@ -1635,9 +1636,24 @@ def build(raw: str | os.PathLike | None = None, jobs: int = 2, cfg: Config | Non
     from .release import history
 
     # the book holds the published reports and the one in preparation (the phases due), nothing later
-    bookpages.write_pages(book_dir, processed_dir, raw_dir, history.due_config(cfg, processed_dir))
-    jupyter_book_build(book_dir)
+    write_book(book_dir, processed_dir, raw_dir, cfg, releases_dir)
     return report
+
+
+def write_book(book_dir: Path, processed_dir: Path, raw_dir: Path | None, cfg: Config,
+               releases_dir: str | os.PathLike | None = None) -> None:
+    """The generated pages and ``jupyter-book build`` of the reports due (published ones as they were published);
+    a book that holds fewer reports than configured gets a table of contents of those."""
+    from . import bookpages
+    from .release import history
+
+    due = history.due_config(cfg, processed_dir)
+    bookpages.write_pages(book_dir, processed_dir, raw_dir, due, releases_dir=Path(releases_dir) if releases_dir else None)
+    toc = None
+    if len(due.phases) < len(cfg.phases):
+        toc = Path(book_dir) / bookpages.GENERATED / "_toc.yml"
+        toc.write_text(bookpages.toc(due), encoding="utf-8")
+    jupyter_book_build(book_dir, toc=toc)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

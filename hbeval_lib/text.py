@@ -383,6 +383,8 @@ def render_book(book_dir: Path, cfg: Config | None = None, demo: bool = True, dr
     changed = []
     executed_pages = set()
     for ph in cfg.phases:
+        if ph.is_published:
+            continue   # a published report's pages are its release record, text included (never filled again)
         for nb_path in sorted((book_dir / ph.key).glob("*/*.ipynb")):
             executed_pages.add((ph.key, nb_path.parent.name, nb_path.stem))
             did, u = render_notebook(nb_path, book_dir, results, cfg, draft, demo, files)

@@ -43,7 +43,7 @@ def test_phase_state_is_validated(tmp_path):
 
 def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     from hbeval_lib import demo, intruder, pipeline
-    from hbeval_lib.bookpages import write_pages
+    from hbeval_lib.bookpages import write_pages  # noqa: F401 (used in build())
 
     cfg_path = tmp_path / "hbeval.yml"
     shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
@@ -63,6 +63,7 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
             edit(proc)
         rep = pipeline.run(processed_dir=proc, book_dir=book, jobs=2, progress=False, releases_dir=releases,
                            cache_dir=tmp_path / "cache")
+        write_pages(book, proc, None, history.due_config(C.load_config(cfg_path), proc), releases_dir=releases)
         return proc, rep
 
     # spring 2018: only the baseline report is due
@@ -71,6 +72,8 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     assert not (book / "valiarviointi").exists() and not (book / "loppuraportti").exists()
     history.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
     baseline = _pages(book, "lahtotilanne")
+    front = {p.name: p.read_bytes() for p in sorted((book / "_generated" / "lahtotilanne").glob("*.md"))}
+    assert front and (releases / "lahtotilanne" / "generated" / "lahtotilanne").is_dir()
     entries = pd.read_csv(releases / "lahtotilanne" / history.ENTRIES, keep_default_na=False)
     # the record holds what was published, never a hidden value
     assert (entries.loc[entries["suppressed"].astype(str) == "True", "value"].astype(str) == "").all()
@@ -89,6 +92,11 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     assert {j.split("/")[0] for j in rep2.executed} == {"valiarviointi"}     # the baseline is never re-executed
     assert _pages(book, "lahtotilanne") == baseline
     assert not (book / "loppuraportti").exists()                               # not due yet
+    # the web book of that day: the published baseline and the interim in preparation, no final report
+    pipeline.write_book(book, p2, None, C.load_config(cfg_path), releases)
+    html = book / "_build" / "html"
+    assert (html / "lahtotilanne").is_dir() and (html / "valiarviointi").is_dir()
+    assert not (html / "loppuraportti").exists()
     fixes = pd.read_csv(p2 / history.CORRECTIONS)
     assert (fixes["phase"] == "lahtotilanne").any(), "the corrected baseline record is listed as a correction"
     history.publish("valiarviointi", C.load_config(cfg_path), book, dt.date(2018, 11, 30), releases, cfg_path)
@@ -98,6 +106,12 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     p3, rep3 = build("2019", dt.date(2019, 4, 30), edit=correct)
     assert {j.split("/")[0] for j in rep3.executed} == {"loppuraportti"}
     assert _pages(book, "lahtotilanne") == baseline and _pages(book, "valiarviointi") == interim
+    # the published report's front matter, summary and appendices too (its data appendix no longer follows the
+    # current data-quality page, which now lists the correction)
+    now = {p.name: p.read_bytes() for p in sorted((book / "_generated" / "lahtotilanne").glob("*.md"))}
+    assert now == {k: (releases / "lahtotilanne" / "generated" / "lahtotilanne" / k).read_bytes() for k in now}
+    assert "Korjaukset aiempiin" not in (book / "_generated" / "lahtotilanne" / "liite_aineisto.md").read_text(
+        encoding="utf-8")
     led = pd.read_parquet(p3 / "release_ledger.parquet")
     frozen = led[led["phase"].isin(["lahtotilanne", "valiarviointi"])]
     assert frozen["frozen"].all()
@@ -114,9 +128,7 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
         history.verify("lahtotilanne", releases)
     nb.write_bytes(original)
     # the intruder reads the final book, which holds all three published reports side by side
-    cfg = history.due_config(C.load_config(cfg_path), p3)
-    write_pages(book, p3, None, cfg)
     assert "Korjaukset aiempiin raportteihin" in (book / "_generated" / "aineisto.md").read_text(encoding="utf-8")
-    pipeline.jupyter_book_build(book)
+    pipeline.write_book(book, p3, None, C.load_config(cfg_path), releases)
     res = intruder.attack(book / "_build" / "html")
     assert res.ok, res.summary() + "\n" + res.findings.head(20).to_string()

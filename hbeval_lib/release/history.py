@@ -37,6 +37,7 @@ import pandas as pd
 from ..config import REPO_ROOT, Config
 
 RELEASES_DIR = REPO_ROOT / "releases"
+GENERATED = "_generated"     # hbeval_lib.bookpages.GENERATED
 RECORD = "record.json"
 ENTRIES = "entries.csv"
 CORRECTIONS = "release_corrections.csv"   # in the processed folder: published numbers today's data change
@@ -196,6 +197,20 @@ def publish(phase: str, cfg: Config, book_dir: Path, published_on: dt.date, rele
                 shutil.copyfile(f, target)
     entries = _entries_of(book_dir, phase)
     entries.to_csv(dest / ENTRIES, index=False)
+    # the phase's generated pages (front matter, summary, appendices) as printed; the shared data-quality page
+    # that its appendix includes is inlined, so the record does not follow later data
+    gen = book_dir / GENERATED
+    if (gen / phase).is_dir():
+        shutil.copytree(gen / phase, dest / "generated" / phase)
+        if (gen / f"{phase}.md").exists():
+            shutil.copyfile(gen / f"{phase}.md", dest / "generated" / f"{phase}.md")
+        shared = gen / "aineisto.md"
+        for f in (dest / "generated" / phase).glob("*.md"):
+            t = f.read_text(encoding="utf-8")
+            if "{include} ../aineisto.md" in t and shared.exists():
+                body = shared.read_text(encoding="utf-8").split("\n", 1)[-1]
+                head = t.split("```{include}", 1)[0]
+                f.write_text(head + body, encoding="utf-8")
     from ..pdf import pdf_name
 
     pdf = book_dir / "_build" / "pdf" / pdf_name(phase)
@@ -284,6 +299,29 @@ def frozen_cells(cells: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([keep, m], ignore_index=True)
     out["value"] = pd.to_numeric(out["value"]).astype("Int64")
     return out
+
+
+def restore_generated(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
+    """Put a published phase's generated pages (front matter, summary, appendices) back as they were published
+    (after the build has written the current ones)."""
+    src = release_dir(phase, releases_dir) / "generated"
+    out = []
+    for f in sorted(src.rglob("*")) if src.exists() else []:
+        if f.is_file():
+            target = Path(book_dir) / GENERATED / f.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists() or target.read_bytes() != f.read_bytes():
+                shutil.copyfile(f, target)
+            out.append(target)
+    return out
+
+
+def record_pdf(phase: str, releases_dir: Path | None = None) -> Path | None:
+    """The PDF of record of a published phase (None when none was built at publication)."""
+    from ..pdf import pdf_name
+
+    path = release_dir(phase, releases_dir) / pdf_name(phase)
+    return path if path.exists() else None
 
 
 def restore(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
