@@ -141,6 +141,19 @@ class _Family:
                     shapes.append((c.phase, c.row, c.col, rs, cs, ph))
                 js = list(range(ph + 1)) if model == "full" else [ph]
             out.append(sorted({atom((r, col, p, j, page)) for r in rs for col in cs for p in ps for j in js}))
+        if model == "page":
+            # the all-pilots page is not in general the sum of the pilots here (e.g. anonymous answers), but where
+            # a cell does add up exactly a reader will take it as the sum: that cell is modelled as the pilots' sum
+            v = cells["value"]
+            groups = defaultdict(list)
+            for i, c in enumerate(cells[["phase", "row", "col", "margin", "pilot"]].itertuples(index=False)):
+                groups[(c.phase, c.row, c.col, c.margin)].append((i, c.pilot))
+            for members in groups.values():
+                alls = [i for i, p in members if p == ALL]
+                parts = [i for i, p in members if p != ALL]
+                if len(alls) == 1 and len(parts) >= 2 and not v.iloc[alls + parts].isna().any() \
+                        and int(v.iat[alls[0]]) == sum(int(v.iat[i]) for i in parts):
+                    out[alls[0]] = sorted({a for i in parts for a in out[i]})
         # rows a page leaves out are known to be empty (tables list the groups that have persons): their atoms are
         # zero for the reader, on that page and in every earlier increment of it
         zeros: set = set()
@@ -301,9 +314,7 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             for a, b in zip(idx, idx[1:]):
                 if 0 < abs(int(values[b]) - int(values[a])) < min_count:
                     F.append(vec(supports[b]) - vec(supports[a]))
-    if model == "page":
-        _protect_exact_sums(fam.cells, codes, values, is_all, locked, min_count)
-    else:
+    if model is not None:   # every model
         # several small pilot cells of one row: the all-pilots cell minus the shown pilots gives their sum, which
         # must not be a small count either (e.g. two pilots' "<5" together 4 persons)
         # (the pilots that do not print the row at all count too: all pilots minus the printed ones is their sum)
@@ -392,31 +403,6 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero,
               locked=locked)
     return codes, True
-
-
-def _protect_exact_sums(cells: pd.DataFrame, codes: pd.Series, values, is_all, locked, min_count: int = 5) -> None:
-    """A table modelled page by page (its all-pilots page is not, in general, the sum of the pilots: e.g. anonymous
-    survey answers without a pilot) may still add up exactly in a cell; a reader who notices subtracts. Where the
-    all-pilots cell equals the sum of the pilots' cells and exactly one pilot cell is hidden, hide the smallest
-    non-zero published pilot cell too (it is at least ``min_count``, so the two hidden cells leave each other open).
-    """
-    groups = defaultdict(list)
-    for i, c in enumerate(cells.itertuples(index=False)):
-        groups[(c.phase, c.row, c.col, c.margin)].append(i)
-    for idx in groups.values():
-        alls = [i for i in idx if is_all[i]]
-        parts = [i for i in idx if not is_all[i]]
-        if len(alls) != 1 or len(parts) < 2 or codes.iat[alls[0]]:
-            continue
-        if int(values[alls[0]]) != sum(int(values[i]) for i in parts):
-            continue
-        hidden = [i for i in parts if codes.iat[i]]
-        # one hidden pilot cell would be the difference; several would give their sum, which must not be small
-        if not hidden or (len(hidden) > 1 and not 0 < sum(int(values[i]) for i in hidden) < min_count):
-            continue
-        free = [i for i in parts if not codes.iat[i] and int(values[i]) > 0 and not locked[i]]
-        if free:
-            codes.iat[min(free, key=lambda i: (int(values[i]), i))] = "complement"   # (never given back)
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
