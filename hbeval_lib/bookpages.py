@@ -94,7 +94,7 @@ def toc(cfg: Config | None = None) -> str:
              "format: jb-book", "root: intro", "parts:", "  - caption: Johdanto", "    chapters:",
              "      - file: arviointiasetelma", f"      - file: {GENERATED}/pilotit",
              f"      - file: {GENERATED}/aineisto", f"      - file: {GENERATED}/tekninen"]
-    final = cfg.phases[-1].key
+    final = cfg.final_key   # the synthesis belongs to the final report only (not to the last report built yet)
     for ph in cfg.phases:
         # one part per phase report, complete in itself (the PDF of a phase is built from its part): front matter,
         # summary, design and pilots, the strands, (synthesis), discussion, references, appendices
@@ -498,7 +498,7 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
     if pdf.tools_available():
         out += [f'<p class="hbeval-pdf"><a href="{pdf.pdf_href(phase_key)}">{ph.name}: koko raportti '
                 'PDF-tiedostona</a></p>', ""]
-    strands = STRANDS + (["synthesis"] if phase_key == cfg.phases[-1].key else [])
+    strands = STRANDS + (["synthesis"] if phase_key == cfg.final_key else [])
     res = _read_csv(book_dir / "_results" / "results.csv")
     for strand in strands:
         nb = book_dir / phase_key / strand / f"{ALL_PILOTS}.ipynb"

@@ -84,6 +84,12 @@ class Config:
     phases: list[Phase]
     period_start: dt.date
     period_end: dt.date
+    final_phase: str = ""    # the configured final report (kept when a build narrows ``phases`` to those due)
+
+    @property
+    def final_key(self) -> str:
+        """The key of the final report's phase (where the synthesis belongs), also in a narrowed configuration."""
+        return self.final_phase or self.phases[-1].key
 
     # -- lookups -------------------------------------------------------------
     def pilot_by_code(self, code: int) -> Pilot | None:
@@ -158,7 +164,8 @@ def parse_config(raw: dict, path: Path) -> Config:
     period = _require(raw, "evaluation_period", "top level", path)
     cfg = Config(path=path, raw=raw, pilots=pilots, client_groups=groups, phases=phases,
                  period_start=_date(_require(period, "start", "evaluation_period", path), "evaluation_period.start", path),
-                 period_end=_date(_require(period, "end", "evaluation_period", path), "evaluation_period.end", path))
+                 period_end=_date(_require(period, "end", "evaluation_period", path), "evaluation_period.end", path),
+                 final_phase=phases[-1].key if phases else "")
     for kind, items in (("pilot", pilots), ("client group", groups)):
         codes = [x.code for x in items]
         if len(set(codes)) != len(codes) or any(not 0 <= c <= 9 for c in codes):

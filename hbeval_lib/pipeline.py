@@ -487,7 +487,7 @@ def plan_jobs(cfg: Config, notebooks_dir: Path, book_dir: Path, processed_dir: P
                 continue
             for pilot in sel_pilots:
                 jobs.append(Job(strand, phase, pilot, src.resolve(), **common))
-    final = all_phases[-1]
+    final = cfg.final_key   # the synthesis: the final report only (not the last report due)
     syn = notebooks_dir / f"{SYNTHESIS}.md"
     if syn.exists() and final in sel_phases and ALL_PILOTS in sel_pilots:
         jobs.append(Job(SYNTHESIS, final, ALL_PILOTS, syn.resolve(), **common))
