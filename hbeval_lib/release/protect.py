@@ -331,6 +331,25 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             v = vals.value(union)        # what a reader gets for them together (None: not determined)
             if v is not None and 0 < v < min_count:
                 F.append(vec(union))
+        if model == "page":
+            # all pilots minus the printed pilots: the hidden pilots' persons together with those of no pilot (e.g.
+            # anonymous answers) — a reader who takes the table as a sum takes that for the hidden cells
+            groups = defaultdict(list)
+            for i, c in enumerate(fam.cells[["phase", "row", "col", "margin"]].itertuples(index=False, name=None)):
+                groups[c].append(i)
+            for idx in groups.values():
+                alls = [i for i in idx if is_all[i]]
+                parts = [i for i in idx if not is_all[i]]
+                small = [i for i in parts if codes.iat[i] in ("count", "margin", "zero")]
+                if len(alls) != 1 or not small or len(small) == len(parts):
+                    continue
+                rest = [i for i in parts if i not in small]
+                residual = int(values[alls[0]]) - sum(int(values[i]) for i in rest)
+                if 0 < residual < min_count:
+                    f = vec(supports[alls[0]]).copy()
+                    for i in rest:
+                        f -= vec(supports[i])
+                    F.append(f)
     if not F:
         return codes, True
     F = np.stack(F)
