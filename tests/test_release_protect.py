@@ -423,3 +423,22 @@ def test_all_pilots_less_the_printed_pilots_is_not_a_small_count_in_a_survey_tab
     if "kaikki" in shown.index:
         residual = int(shown.at["kaikki", "value"]) - int(shown.drop(index="kaikki")["value"].sum())
         assert not 0 < residual < 5, row[["value", "code"]]
+
+
+def test_marks_do_not_pin_hidden_pilots_through_an_all_pilots_total():
+    """45 respondents on the all-pilots page, 37 printed on the pilot pages, two pilots `<5`: a reader who takes the
+    page as the sum reads 8 = 4 + 4 (found by the sweep on a generated 180-client set)."""
+    pilots = ["eksote", "pori", "kainuu", "vantaa", "tampere", "hameenlinna"]
+    vals = {"eksote": 12, "hameenlinna": 6, "kainuu": 3, "pori": 2, "tampere": 8, "vantaa": 11}
+    cells = [cell("loppuraportti", p, "vastaajat", "", v) for p, v in vals.items()]
+    cells += [cell("loppuraportti", "kaikki", "vastaajat", "", 45)]            # 3 anonymous answers
+    led = pd.DataFrame(cells)
+    led["value"] = led["value"].astype("Int64")
+    out = protect(led, PHASES, pilots, {}).set_index("pilot")
+    hidden = out[out["suppressed"]]
+    assert {"kainuu", "pori"} <= set(hidden.index)
+    shown = out[~out["suppressed"]]
+    if "kaikki" in shown.index:
+        residual = int(shown.at["kaikki", "value"]) - int(shown.drop(index="kaikki")["value"].sum())
+        n_marked = int((hidden["code"] == "count").sum())
+        assert not (residual >= 4 * n_marked and len(hidden) == n_marked), out[["value", "code"]]

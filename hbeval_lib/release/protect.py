@@ -345,7 +345,11 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
                     continue
                 rest = [i for i in parts if i not in small]
                 residual = int(values[alls[0]]) - sum(int(values[i]) for i in rest)
-                if 0 < residual < min_count:
+                # (with the `<k` marks, a residual of k−1 per hidden cell — or 1 per cell — pins every one of them)
+                marked = [i for i in small if codes.iat[i] in ("count", "margin")]
+                pinned = len(marked) == len(small) and (residual >= (min_count - 1) * len(small)
+                                                        or residual <= len(small))
+                if 0 < residual < min_count or (residual > 0 and pinned):
                     f = vec(supports[alls[0]]).copy()
                     for i in rest:
                         f -= vec(supports[i])
