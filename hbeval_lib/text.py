@@ -267,6 +267,7 @@ def _prefix_citations(md: str, phase: str) -> str:
 
 
 SUPPRESSED_IN_DRAFT = "[✎ luku peitetty tietosuojan vuoksi – kirjoita lause ilman sitä]"
+EMPTY_IN_DRAFT = "[✎ lukua ei ole tällä aineistolla – kirjoita lause ilman sitä]"
 
 
 def render_markdown(md: str, ctx: Context, results: ResultsIndex, cfg: Config, draft: bool = False) -> str:
@@ -280,6 +281,8 @@ def render_markdown(md: str, ctx: Context, results: ResultsIndex, cfg: Config, d
         except SlotError as e:
             if draft and "peitetty tietosuojan vuoksi" in str(e):
                 return SUPPRESSED_IN_DRAFT
+            if draft and "tuloksissa tyhjä" in str(e):   # no such value on this data (e.g. no interval published)
+                return EMPTY_IN_DRAFT
             raise
 
     md = _CITE_NUMBER.sub(one, md)

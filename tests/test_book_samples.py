@@ -29,7 +29,8 @@ def samples_book(samples_dir, tmp_path_factory):
 
 
 def test_every_notebook_ran_without_error(samples_book):
-    assert len(samples_book["report"].executed) == 64
+    # every page once (a page whose decisions changed while the release settled is executed again)
+    assert len(set(samples_book["report"].executed)) == 64
     for path in samples_book["book"].glob("*/*/*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         assert not [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"], path
