@@ -311,12 +311,14 @@ def corrections_section(processed_dir: Path, cfg: Config) -> list[str]:
         rows.append({"Raportti": phases.get(r.phase, r.phase), "Osa": STRAND_TITLES.get(r.strand, r.strand),
                      "Taulukko": table, "Rivi": r.row, "Sarake": r.col, "Julkaistu": int(r.published),
                      "Nykyisillä tiedoilla": (int(r.now) if diff >= k and getattr(r, "kind", "count") == "count"
+                                              and not 0 < int(r.now) < k
                                               else "muuttunut" if getattr(r, "kind", "count") != "count"
                                               else f"muuttunut (alle {k})")})
     return ["## Korjaukset aiempiin raportteihin", "",
             "Julkaistut raportit pysyvät sellaisina kuin ne julkaistiin. Myöhemmin saapuneet lomakkeet tai "
             "korjatut tiedot muuttaisivat nykyisillä tiedoilla seuraavia aiemmin julkaistuja lukuja. Uusi luku "
-            f"näytetään, jos muutos on vähintään {k}; pienempi muutos kertoisi muutaman henkilön tiedon.", "",
+            f"näytetään, jos muutos on vähintään {k} eikä uusi luku ole alle {k}; pienempi muutos kertoisi muutaman "
+            "henkilön tiedon.", "",
             _md_table(pd.DataFrame(rows))]
 
 

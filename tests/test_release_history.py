@@ -132,3 +132,57 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     pipeline.write_book(book, p3, None, C.load_config(cfg_path), releases)
     res = intruder.attack(book / "_build" / "html")
     assert res.ok, res.summary() + "\n" + res.findings.head(20).to_string()
+
+
+def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
+    """Publishing keeps the phase's PDF as its PDF of record; `hbeval pdf` then serves that file for the published
+    phase instead of typesetting it again from today's book."""
+    from hbeval_lib import pdf as P
+    from hbeval_lib import pipeline
+
+    cfg_path = tmp_path / "hbeval.yml"
+    shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
+    monkeypatch.setenv("HBEVAL_CONFIG", str(cfg_path))
+    book, releases = tmp_path / "book", tmp_path / "releases"
+    page = book / "lahtotilanne" / "wellbeing"
+    page.mkdir(parents=True)
+    for suffix in (".ipynb", ".results.csv", ".suppressions.csv"):
+        (page / f"kaikki{suffix}").write_text("{}" if suffix == ".ipynb" else "a\n", encoding="utf-8")
+    (page / "kaikki.cells.csv").write_text(",".join(
+        ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "suppressed", "code"])
+        + "\nwellbeing,lahtotilanne,kaikki,t,r,c,count,12,,False,\nwellbeing,lahtotilanne,kaikki,t,s,c,count,3,,True,count\n",
+        encoding="utf-8")
+    pdf_dir = book / "_build" / "pdf"
+    pdf_dir.mkdir(parents=True)
+    (pdf_dir / P.pdf_name("lahtotilanne")).write_bytes(b"%PDF-1.4 the report as printed in 2018\n")
+    monkeypatch.setattr(pipeline, "check_stamp", lambda b: [])
+    history.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
+    rec = history.verify("lahtotilanne", releases)
+    assert P.pdf_name("lahtotilanne") in rec["files"]
+    entries = pd.read_csv(releases / "lahtotilanne" / history.ENTRIES, keep_default_na=False)
+    assert entries.loc[entries["row"] == "s", "value"].astype(str).tolist() == [""]   # the hidden 3 is not kept
+    # today's typesetting would differ; the published phase gets its PDF of record
+    (pdf_dir / P.pdf_name("lahtotilanne")).write_bytes(b"%PDF-1.4 today's book\n")
+    monkeypatch.setattr(history, "RELEASES_DIR", releases)
+    monkeypatch.setattr(P, "build_phase", lambda *a, **k: pytest.fail("a published phase was typeset again"))
+    P.build_pdfs(book, phases=["lahtotilanne"], cfg=C.load_config(cfg_path))
+    assert (pdf_dir / P.pdf_name("lahtotilanne")).read_bytes() == b"%PDF-1.4 the report as printed in 2018\n"
+
+
+def test_corrections_print_no_small_count(tmp_path):
+    """A corrected number is printed only when neither the change nor the new number is a small count."""
+    from hbeval_lib.bookpages import corrections_section
+
+    key = dict(strand="wellbeing", pilot="pori", table="wellbeing.mittauskattavuus", col="Alkumittaus", kind="count")
+    frozen = pd.DataFrame([{**key, "phase": "lahtotilanne", "row": r, "value": v, "suppressed": False, "code": "",
+                            "margin": ""} for r, v in (("HB", 12), ("Verrokki", 20), ("Muu", 9))])
+    frozen["value"] = frozen["value"].astype("Int64")
+    ledger = frozen.assign(value=pd.array([14, 30, 3], dtype="Int64"))   # +2, +10, −6 → 3
+    fixes = history.corrections(ledger, frozen)
+    assert len(fixes) == 3
+    fixes.to_csv(tmp_path / history.CORRECTIONS, index=False)
+    md = "\n".join(corrections_section(tmp_path, C.load_config()))
+    assert "Korjaukset aiempiin raportteihin" in md
+    assert "| 14 |" not in md and "muuttunut (alle 5)" in md      # a change of 2 persons is not printed
+    assert "| 30 |" in md                                          # a change of 10: the new number is printed
+    assert "| 3 |" not in md                                       # a new number of 3 is a small count
