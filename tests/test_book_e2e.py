@@ -42,7 +42,7 @@ def test_every_page_exists(built):
     for page in ["intro", "arviointiasetelma", "_generated/pilotit", "_generated/aineisto", "_generated/tekninen",
                  "_generated/lahtotilanne", "_generated/valiarviointi", "_generated/loppuraportti"]:
         assert (built["html"] / f"{page}.html").exists(), page
-    assert sorted(built["executed"]) == sorted(pages)
+    assert sorted(set(built["executed"])) == sorted(pages)   # (a page re-rendered while settling counts once)
 
 
 def test_no_error_output_or_traceback(built):

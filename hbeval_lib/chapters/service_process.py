@@ -1170,7 +1170,7 @@ def pilot_goals(rep: Report) -> Section:
         return out.text("Pilottien omat tavoitteet (pilottisuunnitelmista) ja niitä koskeva näyttö ovat pilottien "
                         "sivuilla.")
     if not goals:
-        return out.text("Pilotin omia tavoitteita ei ole kirjattu asetuksiin (pilot_goals).")
+        return out.text("Pilotin omia tavoitteita ei ole kirjattu arvioinnin asetuksiin.")
     res = rep.res.frame()
     res = res.set_index("key") if len(res) else pd.DataFrame(columns=["estimate", "suppressed"])
     rows = []
