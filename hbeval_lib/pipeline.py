@@ -1140,12 +1140,6 @@ class Executor:
         self.slots = []
 
 
-def pd_read_parquet(path: Path):
-    import pandas as pd
-
-    return pd.read_parquet(path)
-
-
 def merge_results(book_dir: Path, jobs: list[Job]) -> Path:
     """Merge the results tables of ``jobs`` (those present) into ``<book>/_results/results.csv``."""
     from .results import read_results
@@ -1427,7 +1421,9 @@ def run(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLi
         else:
             os.environ[RELEASE_ENV] = saved_env
     results_csv = merge_results(book_dir, frozen_jobs + full)
-    history.corrections(pd_read_parquet(ledger_path), frozen).to_csv(processed_dir / history.CORRECTIONS,
+    import pandas as pd
+
+    history.corrections(pd.read_parquet(ledger_path), frozen).to_csv(processed_dir / history.CORRECTIONS,
                                                                       index=False)
     # the notebooks not selected: out of date? (checked, not run)
     others = [j for j in full if j.name not in selected]

@@ -301,19 +301,23 @@ def frozen_cells(cells: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def restore_generated(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
-    """Put a published phase's generated pages (front matter, summary, appendices) back as they were published
-    (after the build has written the current ones)."""
-    src = release_dir(phase, releases_dir) / "generated"
+def _copy_back(src: Path, dest: Path) -> list[Path]:
+    """Copy every file under ``src`` to the same place under ``dest`` (files already identical are left alone)."""
     out = []
     for f in sorted(src.rglob("*")) if src.exists() else []:
         if f.is_file():
-            target = Path(book_dir) / GENERATED / f.relative_to(src)
+            target = dest / f.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists() or target.read_bytes() != f.read_bytes():
                 shutil.copyfile(f, target)
             out.append(target)
     return out
+
+
+def restore_generated(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
+    """Put a published phase's generated pages (front matter, summary, appendices) back as they were published
+    (after the build has written the current ones)."""
+    return _copy_back(release_dir(phase, releases_dir) / "generated", Path(book_dir) / GENERATED)
 
 
 def record_pdf(phase: str, releases_dir: Path | None = None) -> Path | None:
@@ -326,16 +330,7 @@ def record_pdf(phase: str, releases_dir: Path | None = None) -> Path | None:
 
 def restore(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
     """Put a published phase's pages back into the book exactly as they were published."""
-    src = release_dir(phase, releases_dir) / "pages"
-    out = []
-    for f in sorted(src.rglob("*")):
-        if f.is_file():
-            target = Path(book_dir) / phase / f.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.exists() or target.read_bytes() != f.read_bytes():
-                shutil.copyfile(f, target)
-            out.append(target)
-    return out
+    return _copy_back(release_dir(phase, releases_dir) / "pages", Path(book_dir) / phase)
 
 
 def corrections(ledger: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
