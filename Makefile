@@ -28,7 +28,7 @@ book: $(STAMP) tex
 pdf: $(STAMP) tex
 	$(VENV)/bin/hbeval pdf
 
-## make tex: TeX Live for the PDFs (Debian/Ubuntu packages, hbeval_lib/pdf.py APT_PACKAGES): installed with apt-get
+## make tex: TeX Live for the PDFs (Debian/Ubuntu packages, hbeval_lib/book/pdf.py APT_PACKAGES): installed with apt-get
 ## when missing and run as root; otherwise prints the `sudo apt-get install ...` to run (the PDFs are then skipped)
 tex: $(STAMP)
 	$(VENV)/bin/hbeval pdf --install --tools-only
@@ -49,20 +49,20 @@ reference: $(STAMP)
 ## make bench: cold build, no-change rebuild, prose-only edit, code edit, one raw file, naive pipeline (one run,
 ## ratios against the goals of issue 14); writes docs/benchmarks.md
 bench: $(STAMP)
-	$(PY) -m hbeval_lib.bench --jobs $(JOBS)
+	$(PY) -m hbeval_lib.book.bench --jobs $(JOBS)
 
 ## make sweep: the full robustness sweep — the whole book built from 8 generated raw sets (seeds, 60–600 clients,
 ## with and without planted faults), each checked: builds, every page = the protected release, the intruder recovers
 ## nothing (tens of minutes on two cores; `make test` runs a light sweep of two sets, tests/test_sweep.py)
 sweep: $(STAMP)
-	$(PY) -m hbeval_lib.sweep --full --jobs $(JOBS)
+	$(PY) -m hbeval_lib.book.sweep --full --jobs $(JOBS)
 
 ## make validate: simulation check of every published interval type (bias, coverage, width, failure rate) at
 ## pilot-page sizes (10–60 per arm) and all-pilots sizes (150–600); a few minutes on two cores, not a timed test;
 ## writes the table into docs/validation.md (VALIDATE_REPS replications per row, default 200)
 VALIDATE_REPS ?= 200
 validate: $(STAMP)
-	$(PY) -m hbeval_lib.validate --reps $(VALIDATE_REPS) --write docs/validation.md
+	$(PY) -m hbeval_lib.strands.validate --reps $(VALIDATE_REPS) --write docs/validation.md
 
 intake: $(STAMP)
 	$(VENV)/bin/hbeval intake

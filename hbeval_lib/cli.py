@@ -11,13 +11,13 @@ import sys
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS = {
-    "intake": ("hbeval_lib.intake", "read, validate and link the raw files into tidy tables"),
-    "demo-data": ("hbeval_lib.demo", "write a synthetic raw data set in the contract's formats"),
-    "check-privacy": ("hbeval_lib.privacy", "scan a built book for identifiers and small cells"),
-    "run": ("hbeval_lib.pipeline", "execute the strand notebooks for every phase and pilot"),
-    "build": ("hbeval_lib.pipeline", "intake + run + jupyter-book build (the demo set when data/raw is empty)"),
-    "pdf": ("hbeval_lib.pdf", "PDF of each phase report from the built book (TeX Live; --install as root)"),
-    "publish": ("hbeval_lib.release.history", "freeze a built phase report as published (its release record)"),
+    "intake": ("hbeval_lib.intake.run", "read, validate and link the raw files into tidy tables"),
+    "demo-data": ("hbeval_lib.demo.generator", "write a synthetic raw data set in the contract's formats"),
+    "check-privacy": ("hbeval_lib.release.privacy", "scan a built book for identifiers and small cells"),
+    "run": ("hbeval_lib.book.commands", "execute the strand notebooks for every phase and pilot"),
+    "build": ("hbeval_lib.book.commands", "intake + run + jupyter-book build (the demo set when data/raw is empty)"),
+    "pdf": ("hbeval_lib.book.pdf", "PDF of each phase report from the built book (TeX Live; --install as root)"),
+    "publish": ("hbeval_lib.book.publish", "freeze a built phase report as published (its release record)"),
 }
 
 

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# the strand notebooks (notebooks/<strand>.md) executed for every phase and pilot; the synthesis runs last, once
+STRANDS = ["wellbeing", "service_process", "costs"]
+SYNTHESIS = "synthesis"
 DEFAULT_CONFIG = REPO_ROOT / "hbeval.yml"
 ALL_PILOTS = "kaikki"  # the parameter value meaning "all pilots together"
 

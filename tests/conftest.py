@@ -31,7 +31,7 @@ def samples_truth(samples_dir) -> dict:
 @pytest.fixture(scope="session")
 def samples_processed(samples_dir, tmp_path_factory) -> Path:
     """Intake output of ../shared/samples/raw (run once per test session)."""
-    from hbeval_lib.intake import run_intake
+    from hbeval_lib.intake.run import run_intake
 
     out = tmp_path_factory.mktemp("samples_processed")
     run_intake(samples_dir / "raw", out)
@@ -41,7 +41,7 @@ def samples_processed(samples_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_raw(tmp_path_factory) -> tuple[Path, dict]:
     """A default demo raw set (seed 1, no faults) and its truth.json."""
-    from hbeval_lib.demo import generate
+    from hbeval_lib.demo.generator import generate
 
     out = tmp_path_factory.mktemp("demo_raw")
     truth = generate(out, seed=1, faults="none")
@@ -51,7 +51,7 @@ def demo_raw(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def demo_processed(demo_raw, tmp_path_factory) -> tuple[Path, dict]:
     """Intake output of the default demo raw set, with the demo truth."""
-    from hbeval_lib.intake import run_intake
+    from hbeval_lib.intake.run import run_intake
 
     raw, truth = demo_raw
     out = tmp_path_factory.mktemp("demo_processed")
@@ -96,8 +96,10 @@ def demo_book(tmp_path_factory) -> dict:
     why there is none."""
     import fcntl
 
-    from hbeval_lib import bench, pdf, pipeline
-    from hbeval_lib.demo import generate
+    from hbeval_lib.book import bench
+    from hbeval_lib.book import pdf
+    from hbeval_lib.book import run as pipeline
+    from hbeval_lib.demo.generator import generate
 
     shared = _shared_dir(tmp_path_factory)
     info = shared / "demo_book.json"

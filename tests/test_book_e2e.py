@@ -13,7 +13,9 @@ import re
 import pandas as pd
 import pytest
 
-from hbeval_lib import bookpages, pipeline
+from hbeval_lib.book import pages as bookpages
+from hbeval_lib.book import run as pipeline
+from hbeval_lib.book import cache as book_cache
 from hbeval_lib.config import ALL_PILOTS, load_config
 
 # one module, one build: `make test` distributes by file (--dist loadfile), so these tests share one worker
@@ -28,7 +30,7 @@ def built(demo_book):
 
 def expected_pages():
     cfg = load_config()
-    pages = [f"{ph.key}/{s}/{p}" for ph in cfg.phases for s in pipeline.STRANDS
+    pages = [f"{ph.key}/{s}/{p}" for ph in cfg.phases for s in book_cache.STRANDS
              for p in [ALL_PILOTS] + [x.key for x in cfg.pilots]]
     return pages + [f"{cfg.phases[-1].key}/synthesis/{ALL_PILOTS}"]
 
@@ -60,7 +62,7 @@ def test_no_error_output_or_traceback(built):
 
 
 def test_figures_present(built):
-    for s in pipeline.STRANDS:
+    for s in book_cache.STRANDS:
         html = (built["html"] / f"loppuraportti/{s}/{ALL_PILOTS}.html").read_text(encoding="utf-8")
         imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
         assert imgs, f"no figure in loppuraportti/{s}/kaikki"
@@ -96,11 +98,11 @@ def test_every_results_key_is_documented(built):
     doc = (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8")
     res = pd.read_csv(built["book"] / "_results" / "results.csv")
     undocumented = sorted({k for k in res["key"] if f"`{k}`" not in doc})
-    assert undocumented == [], "regenerate docs/results.md (python -m hbeval_lib.bookpages --results-doc ...)"
+    assert undocumented == [], "regenerate docs/results.md (python -m hbeval_lib.book.pages --results-doc ...)"
 
 
 def test_privacy_check_clean(built):
-    from hbeval_lib.privacy import check_privacy
+    from hbeval_lib.release.privacy import check_privacy
 
     # the whole book folder: HTML, executed notebooks, results and suppression CSVs, downloads
     assert check_privacy(built["book"], built["raw"]) == []
@@ -112,8 +114,8 @@ def test_rebuild_with_nothing_changed_executes_nothing(built):
 
 
 def test_no_code_in_published_text(built):
-    """No identifiers, paths, warnings, English or non-Finnish numbers in any page (hbeval_lib.text.scan_book)."""
-    from hbeval_lib import text
+    """No identifiers, paths, warnings, English or non-Finnish numbers in any page (hbeval_lib.book.text.scan_book)."""
+    from hbeval_lib.book import text
 
     found = text.scan_book(built["html"])
     assert found == {}, "\n".join(f"{p}: {f[0]} (+{len(f) - 1})" for p, f in found.items())

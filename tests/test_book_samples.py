@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hbeval_lib import bench, intruder, pipeline
-from hbeval_lib.privacy import check_privacy
+from hbeval_lib.book import bench
+from hbeval_lib.release import intruder
+from hbeval_lib.book import run as pipeline
+from hbeval_lib.release.privacy import check_privacy
 
 pytestmark = [pytest.mark.slow, pytest.mark.samples]
 
@@ -43,7 +45,7 @@ def test_acknowledged_sample_fault_is_listed_in_the_book(samples_book):
     page = (samples_book["book"] / "_build" / "html" / "_generated" / "aineisto.html").read_text(encoding="utf-8")
     # the gate passed (its draft banner is absent); the build is a text draft (the demo's example texts on data
     # that are not the demo's), which its own banner says
-    from hbeval_lib.gate import DRAFT_BANNER
+    from hbeval_lib.intake.gate import DRAFT_BANNER
 
     assert "Kuitatut havainnot" in page and DRAFT_BANNER[:40] not in front
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hbeval_lib import report
-from hbeval_lib.chapters import service_process as ch
+from hbeval_lib.page import report
+from hbeval_lib.strands.services import sections as ch
 
 
 def test_payment_method_shares_are_the_euros_of_each_method(demo_processed):

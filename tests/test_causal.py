@@ -1,4 +1,4 @@
-"""The causal estimators (hbeval_lib.causal, wellbeing.OutcomeAnalysis) against published worked examples, outside
+"""The causal estimators (hbeval_lib.strands.wellbeing.causal, wellbeing.OutcomeAnalysis) against published worked examples, outside
 implementations (statsmodels, R's p.adjust) and planted truth in seeded simulations.
 
 The acceptance simulation: clients self-select into HB on age and labour status, which also drive the change; a
@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import causal
-from hbeval_lib import wellbeing as wb
+from hbeval_lib.strands.wellbeing import causal
+from hbeval_lib.strands.wellbeing import stats as wb
 
 LABOUR = ["ansiotyössä", "työtön", "eläkkeellä", "opiskelija", "muu"]
 EFFECT = 0.5
 
 
 def simulate(rng: np.random.Generator, n: int = 200, effect: float = EFFECT, missing: float = 0.2) -> pd.DataFrame:
-    """One data set in the shape of :func:`hbeval_lib.wellbeing.outcome_frame` with a planted HB effect on change.
+    """One data set in the shape of :func:`hbeval_lib.strands.wellbeing.stats.outcome_frame` with a planted HB effect on change.
 
     Selection into HB and the change both depend on age and unemployment (and the start score); ``muu`` labour
     status is rare (about 2 %) and pilot ``yksi`` has exactly one client. End scores are missing at random given the

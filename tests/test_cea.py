@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hbeval_lib import cea
+from hbeval_lib.strands.costs import cea
 
 
 def _normal_draws(mu_e, sd_e, mu_c, sd_c, n, seed):

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import costs, report
-from hbeval_lib.chapters import costs as ch
+from hbeval_lib.strands.costs import stats as costs
+from hbeval_lib.page import report
+from hbeval_lib.strands.costs import sections as ch
 from hbeval_lib.config import load_config
-from hbeval_lib.disclosure import NOT_SHOWN
+from hbeval_lib.page.disclosure import NOT_SHOWN
 
 matplotlib.use("Agg")
 
@@ -228,7 +229,7 @@ def test_small_pilot_at_baseline_shows_no_comparison(runs):
     assert r.glue["costs_incremental"] == NOT_SHOWN and r.glue["cea_icer"] == NOT_SHOWN
 
 
-# -- the two report rates added to hbeval_lib.costs -------------------------------------------------------------
+# -- the two report rates added to hbeval_lib.strands.costs.stats -------------------------------------------------------------
 
 def _use():
     base = {"assist_min_laheiset": 0.0, "assist_min_jarjestot": 0.0, "svc_a": 0.0, "svc_b": 0.0,
@@ -268,7 +269,7 @@ def test_non_finite_icer_is_never_published_and_the_page_says_why(tmp_path):
                          "change": 1.0, "start": 3.0, "end": 4.0, "cost": rng.gamma(1.0, 1000.0, 2 * n)})
     conf = {**CFG.section("cea"), "bootstrap_replicates": 200}
     kw = {"reference": "hb", "comparator": "verrokki", "replicates": 200, "seed": 1}
-    from hbeval_lib import cea
+    from hbeval_lib.strands.costs import cea
 
     adj = cea.bootstrap_cea(data, adjust=True, **kw)
     una = cea.bootstrap_cea(data, adjust=False, **kw)
@@ -298,7 +299,7 @@ def test_a_payer_mean_resting_on_one_client_is_not_shown():
     payer, the mean gives that client's costs (the issue's "payer means on one contributor")."""
     from types import SimpleNamespace
 
-    from hbeval_lib.disclosure import Disclosure
+    from hbeval_lib.page.disclosure import Disclosure
 
     priced = pd.DataFrame({"arm": ["hb"] * 30, "cost_laheiset": [0.0] * 29 + [950.0],
                            "cost_kunta": [100.0 + i for i in range(30)]})
@@ -313,8 +314,8 @@ def test_a_provider_type_budget_sum_of_one_client_is_not_shown():
     purchase: hidden, and one more type with it (the types add up to the shown total)."""
     from types import SimpleNamespace
 
-    from hbeval_lib import costs as C
-    from hbeval_lib.disclosure import Disclosure
+    from hbeval_lib.strands.costs import stats as C
+    from hbeval_lib.page.disclosure import Disclosure
 
     keys = list(ch.PROVIDERS)
     n = 25

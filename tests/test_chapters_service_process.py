@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import qualitative as ql
-from hbeval_lib import report
-from hbeval_lib import services as sv
-from hbeval_lib.chapters import service_process as ch
-from hbeval_lib.chapters import synthesis as syn
+from hbeval_lib.intake import markdown as md
+from hbeval_lib.page import report
+from hbeval_lib.strands.services import stats as sv
+from hbeval_lib.strands.services import sections as ch
+from hbeval_lib.strands.synthesis import sections as syn
 from hbeval_lib.config import load_config
-from hbeval_lib.disclosure import NOT_SHOWN
+from hbeval_lib.page.disclosure import NOT_SHOWN
 
 CFG = load_config()
 PILOTS = ["kaikki"] + [p.key for p in CFG.pilots]
@@ -56,7 +56,7 @@ def test_expected_results_keys_and_suppressed_rows_empty(chapter):
     expected = {f"palvelut.provider_share.{p}" for p in sv.PROVIDER_ORDER}
     expected |= {f"palvelut.{m}.{a}" for m in ("nonpublic_share", "provider_types_per_client")
                  for a in ("hb", "verrokki")}
-    expected |= {f"laadullinen.{c}.{s}" for c in ql.codebook(CFG) for s in ql.STAGE_LABELS}
+    expected |= {f"laadullinen.{c}.{s}" for c in md.codebook(CFG) for s in md.STAGE_LABELS}
     expected |= {f"avustajat.hours.{s}" for s in ("median", "q1", "q3")}
     expected |= {"palaute.mean", "itsearviointi.mean.last", "valinta.hb.muu", "valinta.verrokki.muu"}
     assert expected <= keys
@@ -109,7 +109,7 @@ def test_figures_drawn_when_data_suffice(chapter):
     items = [c for c in sv.BASELINE_STATEMENTS if c in lk.columns]
     drawable = False
     if n_lk >= rep.dc.min_n_stat and items:
-        from hbeval_lib import likert
+        from hbeval_lib.core import likert
 
         counts = sv.likert_distribution(lk, items, levels=range(1, 8))
         small = lambda c: ((c > 0) & (c < rep.dc.min_count)).to_numpy()  # noqa: E731
@@ -236,7 +236,7 @@ def test_synthesis_without_any_strand_results(tmp_path):
 def test_histogram_bins_hold_at_least_min_count_persons(seed):
     """Issue 11: a histogram's bars are counts — every bin of the assistants' hours holds ≥ 5 persons and no value
     falls outside the bins (a bar of 1–4 would be a small count)."""
-    from hbeval_lib.chapters.service_process import histogram_edges
+    from hbeval_lib.strands.services.sections import histogram_edges
 
     rng = np.random.default_rng(seed)
     hours = pd.Series(rng.gamma(1.5, 25, size=int(rng.integers(10, 60))))
@@ -248,7 +248,7 @@ def test_histogram_bins_hold_at_least_min_count_persons(seed):
 
 def test_histogram_bins_reject_a_lonely_outlier():
     # known-bad input for a plain histogram: one assistant far out would be a bar of 1
-    from hbeval_lib.chapters.service_process import histogram_edges
+    from hbeval_lib.strands.services.sections import histogram_edges
 
     hours = pd.Series([10.0] * 8 + [12.0] * 6 + [400.0])
     edges = histogram_edges(hours, 5)

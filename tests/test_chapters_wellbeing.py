@@ -15,10 +15,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from hbeval_lib import report  # noqa: E402
-from hbeval_lib.chapters import wellbeing as ch  # noqa: E402
+from hbeval_lib.page import report  # noqa: E402
+from hbeval_lib.strands.wellbeing import sections as ch  # noqa: E402
 from hbeval_lib.config import load_config  # noqa: E402
-from hbeval_lib.results import NUMERIC  # noqa: E402
+from hbeval_lib.page.results import NUMERIC  # noqa: E402
 
 PILOTS = ["kaikki", *[p.key for p in load_config().pilots]]
 NUMBER = re.compile(r"^\d+$")

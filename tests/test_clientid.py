@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hbeval_lib import clientid
+from hbeval_lib.intake import clientid
 from hbeval_lib.config import load_config
 
 CFG = load_config()

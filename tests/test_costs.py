@@ -1,5 +1,5 @@
 """Resource use, pricing and payer attribution on tiny hand-made tables (expected values computed by hand
-from the configured unit costs, following the method in ``hbeval_lib.costs``)."""
+from the configured unit costs, following the method in ``hbeval_lib.strands.costs.stats``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import costs
+from hbeval_lib.strands.costs import stats as costs
 from hbeval_lib.config import load_config
 
 CUTOFF = "2018-12-31"

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import cea, costs
+from hbeval_lib.strands.costs import cea
+from hbeval_lib.strands.costs import stats as costs
 from hbeval_lib.config import REPO_ROOT, load_config
 
 B = 2000

@@ -1,4 +1,4 @@
-"""The synthetic demo generator (``hbeval_lib.demo``): determinism, the contract's layout, intake accounting
+"""The synthetic demo generator (``hbeval_lib.demo.generator``): determinism, the contract's layout, intake accounting
 against ``truth.json`` and the planted effects (checked against the generating parameters, the only truth a
 synthetic set has)."""
 
@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from hbeval_lib.demo import INSTRUMENTS, generate
+from hbeval_lib.demo.generator import INSTRUMENTS, generate
 
 SMALL = 60  # clients in the extra sets generated here (the shared fixture has the default 180)
 
@@ -41,7 +41,7 @@ def twice(tmp_path_factory):
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     """A --faults some set and its intake output."""
-    from hbeval_lib.intake import run_intake
+    from hbeval_lib.intake.run import run_intake
 
     raw = tmp_path_factory.mktemp("demo_faulty")
     truth = generate(raw, seed=11, clients=SMALL, faults="some")
@@ -227,7 +227,7 @@ def test_identifier_fields_do_not_reach_the_processed_tables(faulty, tmp_path):
     # names, addresses, employers and phones of the forms' identifier fields are dropped by intake; names and
     # phones inside diary quotes stay in the qualitative table's text (scrubbed only when a quote is published)
     raw, truth, _ = faulty
-    from hbeval_lib.intake import run_intake
+    from hbeval_lib.intake.run import run_intake
 
     run_intake(raw, tmp_path)
     text = "\n".join(pd.read_parquet(p).astype(str).to_csv() for p in sorted(tmp_path.glob("*.parquet"))

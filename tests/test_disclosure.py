@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hbeval_lib.config import DEFAULT_CONFIG, parse_config
-from hbeval_lib.disclosure import (NOT_SHOWN, SUPPRESSED, Disclosure, read_logs, summarise,
+from hbeval_lib.page.disclosure import (NOT_SHOWN, SUPPRESSED, Disclosure, read_logs, summarise,
                                    suppressed_intervals)
 
 

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hbeval_lib import cea, causal, report
-from hbeval_lib import wellbeing as wb
-from hbeval_lib.chapters import costs as ch
+from hbeval_lib.strands.costs import cea
+from hbeval_lib.strands.wellbeing import causal
+from hbeval_lib.page import report
+from hbeval_lib.strands.wellbeing import stats as wb
+from hbeval_lib.strands.costs import sections as ch
 from hbeval_lib.config import load_config
 
 matplotlib.use("Agg")
@@ -198,7 +200,7 @@ def test_interval_guard_drops_meaningless_intervals():
 # -- 1. the CEA's effect difference is the wellbeing headline, its cost difference the cost table's -----------
 @pytest.mark.parametrize("pilot", ["kaikki", CFG.pilots[0].key])
 def test_cea_effect_is_the_wellbeing_headline_and_cost_the_adjusted_table(demo_processed, pilot):
-    from hbeval_lib.chapters import wellbeing as chw
+    from hbeval_lib.strands.wellbeing import sections as chw
 
     processed, _ = demo_processed
     rep_c = report.start("costs", "loppuraportti", pilot, str(processed), prefix="kustannukset", cfg=CFG)

@@ -1,4 +1,4 @@
-"""The build gate (hbeval_lib/gate.py): each realistic mistake of issue 14 is planted in a copy of a small demo set
+"""The build gate (hbeval_lib/intake/gate.py): each realistic mistake of issue 14 is planted in a copy of a small demo set
 and the gate must stop with a Finnish message naming the file (sheet, row, column) and what to do; nothing may be
 doubled or silently lost; an acknowledged finding lets the build go on and is listed in the book; ``--draft``
 builds anyway with a banner on every page."""
@@ -16,7 +16,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from hbeval_lib import bookpages, gate, intake
+from hbeval_lib.book import pages as bookpages
+from hbeval_lib.intake import gate
+from hbeval_lib.intake import run as intake
 from hbeval_lib.config import REPO_ROOT
 
 NO_ACKS = "/nonexistent/kuitatut.yml"  # the repository's list must not change a test's verdict
@@ -26,7 +28,7 @@ SAMPLES_ACK = Path(__file__).with_name("samples_kuitatut_havainnot.yml")
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A 60-client demo set without faults, and its clean intake (the reference counts)."""
-    from hbeval_lib.demo import generate
+    from hbeval_lib.demo.generator import generate
 
     root = tmp_path_factory.mktemp("gate_base")
     truth = generate(root / "raw", seed=3, clients=60, faults="none")
@@ -342,12 +344,12 @@ def test_acknowledged_error_lets_the_build_go_on_and_is_listed(raw, tmp_path):
     _, verdict = _intake(raw, out)
     [f] = verdict.open_errors
     with pytest.raises(gate.GateError) as exc:
-        gate.check_build(raw, out, ack_path=NO_ACKS)
+        intake.check_build(raw, out, ack_path=NO_ACKS)
     assert f.id in str(exc.value) and "hbeval build --draft" in str(exc.value)
     ack = tmp_path / "kuitatut.yml"
     ack.write_text(f"acknowledged:\n  - id: {json.dumps(f.short)}\n    reason: Kopio tarkistettu; rivit laskettu kerran.\n"
                    "  - id: unreadable_file:x.xlsx\n    reason: vanha\n  - id: no_reason:x\n", encoding="utf-8")
-    verdict = gate.check_build(raw, out, ack_path=ack)
+    verdict = intake.check_build(raw, out, ack_path=ack)
     assert verdict.passed and [a.id for a in verdict.acknowledged] == [f.id]
     kinds = {w.kind for w in verdict.warnings}
     assert {"unused_acknowledgement", "invalid_acknowledgement"} <= kinds
@@ -363,7 +365,7 @@ def test_acknowledged_error_lets_the_build_go_on_and_is_listed(raw, tmp_path):
 def test_draft_builds_anyway_with_the_banner(raw, tmp_path):
     (raw / "kykyviisari" / "kykyviisari_pori.xlsx").write_bytes(b"")
     out = tmp_path / "out"
-    verdict = gate.check_build(raw, out, draft=True, ack_path=NO_ACKS)
+    verdict = intake.check_build(raw, out, draft=True, ack_path=NO_ACKS)
     assert not verdict.passed
     book = tmp_path / "book"
     bookpages.write_pages(book, out, raw)
@@ -436,7 +438,7 @@ def test_repository_acknowledgement_list_is_valid():
 
 
 def test_build_stops_at_the_gate_before_any_notebook_runs(raw, tmp_path):
-    from hbeval_lib import pipeline
+    from hbeval_lib.book import run as pipeline
 
     (raw / "asiakkaat" / "asiakkaat_pori.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
     book = tmp_path / "book"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hbeval_lib import report
-from hbeval_lib.chapters import service_process as ch
+from hbeval_lib.page import report
+from hbeval_lib.strands.services import sections as ch
 
 STAGE_KEYS = {"lähtötilanne": "lahtotilanne", "väli": "vali", "loppu": "loppu"}
 

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from hbeval_lib import intake
+from hbeval_lib.intake import run as intake
 
 ROSTER = [["Asiakasnumero", "Ryhmä", "Asiakkuus alkoi", "Asiakkuus päättyi", "Suostumus"],
           ["410101", "HB", "1.3.2017", "", "kyllä"], ["410102", "verrokki", "2.3.2017", "", "kyllä"],

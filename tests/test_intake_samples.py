@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hbeval_lib.instruments import MARKDOWN_INSTRUMENTS
-from hbeval_lib.schema import TABLES
+from hbeval_lib.intake.instruments import MARKDOWN_INSTRUMENTS
+from hbeval_lib.core.schema import TABLES
 
 # FAULTS.md kinds -> the quarantine reason vocabulary (data/README.md)
 KIND_TO_REASON = {"negative_km": "negative_value", "client_not_hb": "group_mismatch",
@@ -162,7 +162,7 @@ def test_markdown_instruments_one_row_per_file(samples_truth, accounts):
     for inst in MARKDOWN_INSTRUMENTS:
         rows = rec[rec["instrument"] == inst]
         if rows.empty:
-            pytest.skip("hbeval_lib.qualitative not available")
+            pytest.skip("hbeval_lib.strands.services.qualitative not available")
         assert len(rows) == samples_truth["instruments"][inst]["files"]
         assert rows["file"].is_unique
 

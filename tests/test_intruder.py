@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hbeval_lib import intruder
-from hbeval_lib.intruder import attack, parse_value
+from hbeval_lib.release import intruder
+from hbeval_lib.release.intruder import attack, parse_value
 
 PHASES = ["lahtotilanne", "valiarviointi", "loppuraportti"]
 PILOTS = ["alfa", "beeta"]

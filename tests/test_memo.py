@@ -3,7 +3,7 @@
 
 import pandas as pd
 
-from hbeval_lib import memo
+from hbeval_lib.core import memo
 
 
 def test_memo_recomputes_exactly_when_an_input_changes(tmp_path):

@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from hbeval_lib import config as C
-from hbeval_lib import methods
-from hbeval_lib import wellbeing as wb
-from hbeval_lib.bookpages import _shared
+from hbeval_lib.strands import methods
+from hbeval_lib.strands.wellbeing import stats as wb
+from hbeval_lib.book.pages import _shared
 
 
 def test_methods_page_states_the_analysis_settings(tmp_path):

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from hbeval_lib import pipeline
+from hbeval_lib.book import cache as book_cache
+from hbeval_lib.book import reference
 
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.\"'])(\d+)(?![\w.\"'])")
 
 
 def _ref(strand: str) -> str:
-    return pipeline.reference_name(strand, pipeline.REFERENCE_PHASE, "kaikki")
+    return reference.reference_name(strand, reference.REFERENCE_PHASE, "kaikki")
 
 
 def _nbdiff():
@@ -65,14 +66,14 @@ def test_readable_diff_names_row_column_old_and_new():
 def test_reference_set_covers_every_phase_of_all_pilots_and_one_small_pilot():
     from hbeval_lib.config import load_config
 
-    refs = pipeline.reference_set()
+    refs = reference.reference_set()
     phases = [p.key for p in load_config().phases]
-    for s in pipeline.STRANDS:
+    for s in book_cache.STRANDS:
         assert {ph for st, ph, pi in refs if st == s and pi == "kaikki"} == set(phases)
-        assert (s, pipeline.REFERENCE_PHASE, pipeline.REFERENCE_PILOT) in refs
-    assert ("synthesis", pipeline.REFERENCE_PHASE, "kaikki") in refs
+        assert (s, reference.REFERENCE_PHASE, reference.REFERENCE_PILOT) in refs
+    assert ("synthesis", reference.REFERENCE_PHASE, "kaikki") in refs
     committed = {p.name for p in (REPO / "tests" / "reference").glob("*.ipynb")}
-    assert committed == {pipeline.reference_name(*r) for r in refs}
+    assert committed == {reference.reference_name(*r) for r in refs}
 
 
 def first_number_edit():

@@ -11,8 +11,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from hbeval_lib import gate, intake, tables
-from hbeval_lib.instruments import INSTRUMENTS
+from hbeval_lib.intake import gate
+from hbeval_lib.intake import run as intake
+from hbeval_lib.core import tables
+from hbeval_lib.intake.instruments import INSTRUMENTS
 
 NEW = {"tietoisuuskysely": "awareness_survey", "mediaseuranta": "media_monitoring", "laheiskulut": "laheiskulut",
        "kompassi": "kompassi"}
@@ -163,13 +165,13 @@ def test_new_instruments_are_optional_folders(tmp_path):
 # -- the page: every number through the disclosure API ------------------------------------------------------------
 
 def _page(processed, pilot="kaikki"):
-    from hbeval_lib import report
+    from hbeval_lib.page import report
 
     return report.start("service_process", "loppuraportti", pilot, str(processed), prefix="palveluprosessi")
 
 
 def test_awareness_page_publishes_the_planted_shares_and_hides_small_cells(demo_processed):
-    from hbeval_lib.chapters import service_process as ch
+    from hbeval_lib.strands.services import sections as ch
 
     processed, truth = demo_processed
     rep = _page(processed)
@@ -199,7 +201,7 @@ def test_awareness_page_publishes_the_planted_shares_and_hides_small_cells(demo_
 
 
 def test_relatives_and_kompassi_on_the_page(demo_processed):
-    from hbeval_lib.chapters import service_process as ch
+    from hbeval_lib.strands.services import sections as ch
 
     processed, truth = demo_processed
     rep = _page(processed)

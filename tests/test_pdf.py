@@ -1,4 +1,4 @@
-"""The PDF phase reports (hbeval_lib/pdf.py).
+"""The PDF phase reports (hbeval_lib/book/pdf.py).
 
 Unit tests (no TeX): the per-phase table of contents, HTML tables → LaTeX, break points in long tokens, the
 overfull-box classification of a LaTeX log, the message when TeX Live is missing.
@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hbeval_lib import bench, bookpages, pdf
+from hbeval_lib.book import bench
+from hbeval_lib.book import pages as bookpages
+from hbeval_lib.book import pdf
 from hbeval_lib.config import load_config
 
 PHASES = [p.key for p in load_config().phases]
@@ -500,7 +502,7 @@ def test_phase_summary_links_its_pdf(pdfs):
 
 @pytest.mark.slow
 def test_pdf_text_passes_the_privacy_check(pdfs, demo_book, tmp_path):
-    from hbeval_lib.privacy import check_privacy
+    from hbeval_lib.release.privacy import check_privacy
 
     for phase, path in pdfs["files"].items():
         subprocess.run(["pdftotext", str(path), str(tmp_path / f"{phase}.txt")], check=True)

@@ -16,9 +16,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hbeval_lib import bookpages, pipeline
+from hbeval_lib.book import pages as bookpages
+from hbeval_lib.book import run as pipeline
+from hbeval_lib.book import cache as book_cache
+from hbeval_lib.book import commands
+from hbeval_lib.book import errors
+from hbeval_lib.book import kernels
+from hbeval_lib.core import fileio
+from hbeval_lib.intake import run as intake_run
 from hbeval_lib.config import REPO_ROOT, load_config
-from hbeval_lib.results import COLUMNS
+from hbeval_lib.page.results import COLUMNS
 
 HEADER = textwrap.dedent("""\
     ---
@@ -45,9 +52,9 @@ HEADER = textwrap.dedent("""\
 
 BODY = textwrap.dedent("""\
     ```{{code-cell}} ipython3
-    from hbeval_lib import tables
-    from hbeval_lib.results import Results
-    from hbeval_lib.disclosure import Disclosure
+    from hbeval_lib.core import tables
+    from hbeval_lib.page.results import Results
+    from hbeval_lib.page.disclosure import Disclosure
     df = tables.load("{table}", processed_dir, phase=phase, pilot=pilot)
     {code}
     r = Results("{strand}", phase, pilot)
@@ -73,8 +80,8 @@ SYNTH = HEADER.format(title="Synteesi", extra='results_dir = ""') + textwrap.ded
     ```{code-cell} ipython3
     from pathlib import Path
     import pandas as pd
-    from hbeval_lib.results import Results
-    from hbeval_lib.disclosure import Disclosure
+    from hbeval_lib.page.results import Results
+    from hbeval_lib.page.disclosure import Disclosure
     from hbeval_lib.config import REPO_ROOT
     d = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
     total = sum(pd.read_csv(p)["estimate"].sum() for p in sorted(d.glob("*/kaikki.results.csv"))
@@ -116,11 +123,11 @@ def do_run(project, **kw):
 # planning and dependency scanning (no kernels)
 # ---------------------------------------------------------------------------------------------------------------------
 def test_plan_covers_every_phase_strand_pilot_plus_synthesis(project):
-    for s in pipeline.STRANDS:
+    for s in book_cache.STRANDS:
         write_nb(project["nb"], s)
     (project["nb"] / "synthesis.md").write_text(SYNTH, encoding="utf-8")
     cfg = load_config()
-    jobs = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"])
+    jobs = book_cache.plan_jobs(cfg, project["nb"], project["book"], project["proc"])
     # 3 phases x 3 strands x (6 pilots + kaikki) + synthesis (final phase, all pilots) = 64 (issue #8)
     assert len(jobs) == 64
     assert len({j.output for j in jobs}) == 64
@@ -128,60 +135,60 @@ def test_plan_covers_every_phase_strand_pilot_plus_synthesis(project):
     assert [(j.phase, j.pilot) for j in syn] == [("loppuraportti", "kaikki")]
     assert syn[0].parameters()["results_dir"].endswith("book/loppuraportti")
     assert jobs[-1].strand == "synthesis"
-    narrowed = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["lahtotilanne"], ["pori"])
-    assert [(j.phase, j.strand, j.pilot) for j in narrowed] == [("lahtotilanne", s, "pori") for s in pipeline.STRANDS]
+    narrowed = book_cache.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["lahtotilanne"], ["pori"])
+    assert [(j.phase, j.strand, j.pilot) for j in narrowed] == [("lahtotilanne", s, "pori") for s in book_cache.STRANDS]
     with pytest.raises(Exception, match="unknown pilot"):
-        pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], None, ["nowhere"])
+        book_cache.plan_jobs(cfg, project["nb"], project["book"], project["proc"], None, ["nowhere"])
 
 
 def test_table_scan_literal_names_and_fallback_to_all():
-    from hbeval_lib.schema import TABLES
+    from hbeval_lib.core.schema import TABLES
 
     src = 'a = tables.load("kykyviisari", p)\nb = load("budgets", p, phase=phase)\nx = json.load(fh)\n'
-    assert pipeline.scan_tables(src) == ({"kykyviisari", "budgets"}, False)
+    assert book_cache.scan_tables(src) == ({"kykyviisari", "budgets"}, False)
     # a loader call with a name in a variable cannot be resolved: the notebook depends on every table
-    assert pipeline.scan_tables("for n in names:\n    load(n, p)\n") == (set(), True)
-    assert pipeline.notebook_tables("from hbeval_lib import tables\nfor n in x: tables.load(n, p)\n") == sorted(TABLES)
-    only = pipeline.notebook_tables('from hbeval_lib import tables\ndf = tables.load("services", p)\n')
+    assert book_cache.scan_tables("for n in names:\n    load(n, p)\n") == (set(), True)
+    assert book_cache.notebook_tables("from hbeval_lib.core import tables\nfor n in x: tables.load(n, p)\n") == sorted(TABLES)
+    only = book_cache.notebook_tables('from hbeval_lib.core import tables\ndf = tables.load("services", p)\n')
     assert only == ["services"]
 
 
 def test_notebook_modules_are_transitive():
-    mods = {m.name for m in pipeline.notebook_modules("from hbeval_lib import tables\n")}
+    mods = {m.name for m in book_cache.notebook_modules("from hbeval_lib.core import tables\n")}
     # tables.py imports config and schema (relative imports); __init__ always counts
     assert {"__init__.py", "tables.py", "config.py", "schema.py"} <= mods
-    assert "pipeline.py" not in mods and "bookpages.py" not in mods
-    mods2 = {m.name for m in pipeline.notebook_modules("import hbeval_lib.results as R\n")}
+    assert "run.py" not in mods and "pages.py" not in mods
+    mods2 = {m.name for m in book_cache.notebook_modules("import hbeval_lib.page.results as R\n")}
     assert "results.py" in mods2 and "tables.py" not in mods2
 
 
 def test_notebook_modules_sees_every_import_line():
     """Regression: a second import line right after the first was swallowed as part of the first's names."""
-    src = ("from hbeval_lib import report\nfrom hbeval_lib.chapters import costs as ch\n"
-           "from hbeval_lib import (\n    plots,\n    likert,\n)\n")
-    mods = {str(m.relative_to(pipeline.LIB_DIR)) for m in pipeline.notebook_modules(src)}
-    assert {"report.py", "chapters/costs.py", "chapters/__init__.py", "costs.py", "cea.py", "plots.py",
-            "likert.py"} <= mods
-    real = {m.name for m in pipeline.notebook_modules((pipeline.REPO_ROOT / "notebooks" / "wellbeing.md")
+    src = ("from hbeval_lib.page import report\nfrom hbeval_lib.strands.costs import sections as ch\n"
+           "from hbeval_lib.core import (\n    plots,\n    likert,\n)\n")
+    mods = {str(m.relative_to(book_cache.LIB_DIR)) for m in book_cache.notebook_modules(src)}
+    assert {"page/report.py", "strands/costs/sections.py", "strands/costs/__init__.py", "strands/costs/stats.py",
+            "strands/costs/cea.py", "core/plots.py", "core/likert.py"} <= mods
+    real = {m.name for m in book_cache.notebook_modules((pipeline.REPO_ROOT / "notebooks" / "wellbeing.md")
                                                        .read_text(encoding="utf-8"))}
-    assert {"wellbeing.py", "likert.py", "report.py"} <= real
+    assert {"stats.py", "likert.py", "report.py"} <= real
 
 
 def test_cache_key_depends_on_imported_modules_only(project, monkeypatch):
     write_nb(project["nb"], "wellbeing")
-    job = pipeline.plan_jobs(load_config(), project["nb"], project["book"], project["proc"],
+    job = book_cache.plan_jobs(load_config(), project["nb"], project["book"], project["proc"],
                              ["loppuraportti"], ["eksote"])[0]
-    hasher = pipeline.TableHasher(project["proc"])
-    comp = pipeline.cache_components(job, hasher)
-    assert "tables.py" in comp["hbeval_lib"] and "cea.py" not in comp["hbeval_lib"]
+    hasher = book_cache.TableHasher(project["proc"])
+    comp = book_cache.cache_components(job, hasher)
+    assert "core/tables.py" in comp["hbeval_lib"] and "strands/costs/cea.py" not in comp["hbeval_lib"]
     assert comp["tables"] == {"clients": hasher.digest("clients", "eksote")}
-    base = pipeline.cache_key(job, hasher)
-    real = pipeline.file_hash
+    base = book_cache.cache_key(job, hasher)
+    real = book_cache.file_hash
 
     def changed(name):
-        monkeypatch.setattr(pipeline, "file_hash", lambda p: "x" if Path(p).name == name else real(p))
-        key = pipeline.cache_key(job, pipeline.TableHasher(project["proc"]))
-        monkeypatch.setattr(pipeline, "file_hash", real)
+        monkeypatch.setattr(book_cache, "file_hash", lambda p: "x" if Path(p).name == name else real(p))
+        key = book_cache.cache_key(job, book_cache.TableHasher(project["proc"]))
+        monkeypatch.setattr(book_cache, "file_hash", real)
         return key
 
     assert changed("tables.py") != base       # an imported module changed
@@ -190,10 +197,10 @@ def test_cache_key_depends_on_imported_modules_only(project, monkeypatch):
 
 
 def test_pilot_slice_hash_sees_only_that_pilot(project):
-    h1 = pipeline.TableHasher(project["proc"])
+    h1 = book_cache.TableHasher(project["proc"])
     before = {p: h1.digest("clients", p) for p in ("eksote", "hameenlinna", "kaikki")}
     clients_table({"eksote": 5, "hameenlinna": 4, "kainuu": 2}).to_parquet(project["proc"] / "clients.parquet")
-    h2 = pipeline.TableHasher(project["proc"])
+    h2 = book_cache.TableHasher(project["proc"])
     after = {p: h2.digest("clients", p) for p in ("eksote", "hameenlinna", "kaikki")}
     assert after["hameenlinna"] == before["hameenlinna"]
     assert after["eksote"] != before["eksote"] and after["kaikki"] != before["kaikki"]
@@ -258,7 +265,7 @@ def test_run_is_incremental_and_atomic(project):
 @pytest.mark.slow
 def test_failing_notebook_stops_with_name_parameters_and_traceback(project):
     write_nb(project["nb"], "wellbeing", code='if pilot == "hameenlinna":\n    1 / 0')
-    with pytest.raises(pipeline.RunError) as err:
+    with pytest.raises(errors.RunError) as err:
         do_run(project, pilots=["hameenlinna"])
     msg = str(err.value)
     assert "wellbeing.md" in msg and "loppuraportti/wellbeing/hameenlinna" in msg
@@ -275,7 +282,7 @@ def test_failing_notebook_stops_with_name_parameters_and_traceback(project):
 def test_notebook_that_writes_no_results_is_an_error(project):
     p = project["nb"] / "wellbeing.md"
     p.write_text(HEADER.format(title="T", extra="") + "```{code-cell} ipython3\nx = 1\n```\n", encoding="utf-8")
-    with pytest.raises(pipeline.RunError, match="did not write"):
+    with pytest.raises(errors.RunError, match="did not write"):
         do_run(project, pilots=["eksote"])
     assert not (project["book"] / "loppuraportti/wellbeing/eksote.ipynb").exists()
 
@@ -284,26 +291,26 @@ def test_notebook_that_writes_no_results_is_an_error(project):
 # intake staleness
 # ---------------------------------------------------------------------------------------------------------------------
 def test_intake_runs_only_when_raw_changed(tmp_path, monkeypatch):
-    import hbeval_lib.intake as intake
+    import hbeval_lib.intake.run as intake
 
     calls = []
     monkeypatch.setattr(intake, "run_intake", lambda raw, out, cfg=None, progress=False, **kw: calls.append(raw))
     raw, proc = tmp_path / "raw", tmp_path / "proc"
     (raw / "asiakkaat").mkdir(parents=True)
     (raw / "asiakkaat" / "a.xlsx").write_bytes(b"one")
-    assert pipeline.ensure_processed(raw, proc) is True
-    assert pipeline.ensure_processed(raw, proc) is False
+    assert intake_run.ensure_processed(raw, proc) is True
+    assert intake_run.ensure_processed(raw, proc) is False
     (raw / "asiakkaat" / "a.xlsx").write_bytes(b"two")
-    assert pipeline.ensure_processed(raw, proc) is True
+    assert intake_run.ensure_processed(raw, proc) is True
     (raw / "asiakkaat" / "b.xlsx").write_bytes(b"new file")
-    assert pipeline.ensure_processed(raw, proc) is True
+    assert intake_run.ensure_processed(raw, proc) is True
     assert len(calls) == 3
-    manifest = json.loads((proc / pipeline.MANIFEST).read_text())
+    manifest = json.loads((proc / intake_run.MANIFEST).read_text())
     assert set(manifest["raw_files"]) == {"asiakkaat/a.xlsx", "asiakkaat/b.xlsx"} and manifest["demo"] is False
 
 
 def test_failed_intake_leaves_processed_stale(tmp_path, monkeypatch):
-    import hbeval_lib.intake as intake
+    import hbeval_lib.intake.run as intake
 
     def boom(*a, **k):
         raise RuntimeError("intake failed")
@@ -313,8 +320,8 @@ def test_failed_intake_leaves_processed_stale(tmp_path, monkeypatch):
     (raw / "x.csv").write_text("1")
     monkeypatch.setattr(intake, "run_intake", boom)
     with pytest.raises(RuntimeError):
-        pipeline.ensure_processed(raw, proc)
-    assert pipeline.processed_is_stale(raw, proc)
+        intake_run.ensure_processed(raw, proc)
+    assert intake_run.processed_is_stale(raw, proc)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -403,13 +410,13 @@ def _nb_text(project, strand="wellbeing", pilot="eksote"):
 
 def test_code_digest_ignores_markdown_and_display_tags():
     src = HEADER.format(title="Otsikko", extra="") + BODY.format(table="clients", code="", strand="wellbeing")
-    base = pipeline.code_digest(src)
-    assert pipeline.code_digest(src.replace("# Otsikko", "# Uusi otsikko\n\nUusi kappale.")) == base
-    assert pipeline.code_digest(src.replace("```{code-cell} ipython3\nfrom hbeval_lib import tables",
+    base = book_cache.code_digest(src)
+    assert book_cache.code_digest(src.replace("# Otsikko", "# Uusi otsikko\n\nUusi kappale.")) == base
+    assert book_cache.code_digest(src.replace("```{code-cell} ipython3\nfrom hbeval_lib.core import tables",
                                             "```{code-cell} ipython3\n:tags: [remove-input]\n"
-                                            "from hbeval_lib import tables")) == base
-    assert pipeline.code_digest(src.replace('print("rivejä"', 'print("rivit"')) != base   # a code edit
-    assert pipeline.code_digest(src.replace(":tags: [parameters]\n", "")) != base        # execution tag
+                                            "from hbeval_lib.core import tables")) == base
+    assert book_cache.code_digest(src.replace('print("rivejä"', 'print("rivit"')) != base   # a code edit
+    assert book_cache.code_digest(src.replace(":tags: [parameters]\n", "")) != base        # execution tag
 
 
 def test_cache_key_ignores_prose_and_covers_extra_inputs(project):
@@ -419,9 +426,9 @@ def test_cache_key_ignores_prose_and_covers_extra_inputs(project):
     cfg = load_config()
 
     def key(extra=()):
-        job = pipeline.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["loppuraportti"],
+        job = book_cache.plan_jobs(cfg, project["nb"], project["book"], project["proc"], ["loppuraportti"],
                                  ["eksote"], extra_inputs=extra)[0]
-        return pipeline.cache_key(job, pipeline.TableHasher(project["proc"])), job
+        return book_cache.cache_key(job, book_cache.TableHasher(project["proc"])), job
 
     base, job = key()
     p.write_text(p.read_text(encoding="utf-8").replace("# Otsikko wellbeing", "# Otsikko wellbeing\n\nLisäys."),
@@ -447,7 +454,7 @@ def test_stabilise_outputs_makes_styler_ids_and_counts_deterministic():
     c2 = nbformat.v4.new_code_cell("b")
     c2.execution_count = 18
     nb.cells = [nbformat.v4.new_markdown_cell("T_abcde stays in prose"), c1, c2]
-    pipeline.stabilise_outputs(nb)
+    book_cache.stabilise_outputs(nb)
     html = nb.cells[1].outputs[0]["data"]["text/html"]
     assert "T_9f3a1" not in html and "T_0be22" not in html
     assert '#T_00001_row0_col0' in html and 'id="T_00001"' in html and 'id="T_00002"' in html
@@ -537,8 +544,8 @@ def test_prose_edit_updates_text_without_a_kernel_and_code_edit_only_its_strand(
 
     # prose-only edit in one strand: nothing executed, the new sentence in the executed notebooks, outputs kept
     text = p.read_text(encoding="utf-8").replace("# Otsikko wellbeing", "# Otsikko wellbeing\n\nAivan uusi lause.")
-    p.write_text(text.replace("```{code-cell} ipython3\nfrom hbeval_lib import tables",
-                              "```{code-cell} ipython3\n:tags: [remove-input]\nfrom hbeval_lib import tables"),
+    p.write_text(text.replace("```{code-cell} ipython3\nfrom hbeval_lib.core import tables",
+                              "```{code-cell} ipython3\n:tags: [remove-input]\nfrom hbeval_lib.core import tables"),
                  encoding="utf-8")
     rep = do_run(project)
     assert rep.executed == []
@@ -619,9 +626,9 @@ def test_warm_kernel_is_reused_and_isolates_notebooks(project):
 @pytest.mark.slow
 def test_warm_kernel_state_leak_is_caught_by_the_isolation_check(project, monkeypatch):
     """Known-bad: without the reset the second notebook sees the first one's variable and fails."""
-    monkeypatch.setattr(pipeline, "WARM_RESET", "pass\n")
+    monkeypatch.setattr(kernels, "WARM_RESET", "pass\n")
     write_nb(project["nb"], "wellbeing", code="from hbeval_lib.config import REPO_ROOT\n" + ISOLATION)
-    with pytest.raises(pipeline.RunError, match="AssertionError"):
+    with pytest.raises(errors.RunError, match="AssertionError"):
         pipeline.run(None, project["proc"], project["book"], project["nb"], phases=["loppuraportti"],
                      pilots=["eksote", "hameenlinna"], jobs=1, progress=False, cache_dir=project["cache"])
 
@@ -630,12 +637,12 @@ def test_run_report_says_what_ran_what_was_fresh_and_what_is_stale_elsewhere(cap
     rep = pipeline.RunReport(executed=["loppuraportti/costs/pori"], skipped=["loppuraportti/wellbeing/pori"],
                              intake_ran=False, results_csv=None, seconds=1.0, prose=["loppuraportti/wellbeing/pori"],
                              stale_elsewhere=["lahtotilanne/costs/pori", "loppuraportti/costs/kaikki"])
-    pipeline._print_report(rep)
+    commands._print_report(rep)
     out = capsys.readouterr().out
     assert "1 notebooks executed, 1 up to date (of which 1 got new text without running)" in out
     assert "executed: loppuraportti/costs/pori" in out
     assert "text only (no kernel): loppuraportti/wellbeing/pori" in out
     assert "STALE elsewhere" in out and "2 notebooks" in out and "lahtotilanne/costs/pori" in out
     rep.stale_elsewhere = []
-    pipeline._print_report(rep)
+    commands._print_report(rep)
     assert "every other notebook is up to date" in capsys.readouterr().out

@@ -8,8 +8,9 @@ import openpyxl
 import pytest
 
 from hbeval_lib.cli import main
-from hbeval_lib.privacy import (Finding, approved_quotes, check_privacy, collect_identifiers,
-                                collect_identifiers_by_kind, mask, normalise_client_number, scrub_text)
+from hbeval_lib.intake.identifiers import (approved_quotes, collect_identifiers, collect_identifiers_by_kind,
+                                           normalise_client_number, scrub_text)
+from hbeval_lib.release.privacy import Finding, check_privacy, mask
 
 
 # -- scrubbing ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""No code in published text: the scan of built pages (hbeval_lib.text.scan_book / find_code_in_text).
+"""No code in published text: the scan of built pages (hbeval_lib.book.text.scan_book / find_code_in_text).
 
 The scanner is tested on known-bad snippets taken from the issue (each must be found) and on Finnish text that must
 pass. The scan of a whole demo book runs in ``tests/test_book_e2e.py`` (it builds one); here the repository's own
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hbeval_lib import text
+from hbeval_lib.book import text
 
 REPO = Path(__file__).resolve().parents[1]
 HTML = REPO / "book" / "_build" / "html"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.config import load_config
-from hbeval_lib.qualitative import (QUOTE_TAG, REDACTED_RULE, approved_quotes, code_frequencies, codebook, normalise_tag,
-                                    parse_markdown, read_markdown_instrument, stage_change)
-from hbeval_lib.schema import TABLES
+from hbeval_lib.intake.markdown import QUOTE_TAG, codebook, normalise_tag, parse_markdown, read_markdown_instrument
+from hbeval_lib.strands.services.qualitative import REDACTED_RULE, approved_quotes, code_frequencies, stage_change
+from hbeval_lib.core.schema import TABLES
 
 CFG = load_config()
 

@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
-from hbeval_lib import readable
-from hbeval_lib.chapters.service_process import Section
+from hbeval_lib.page import readable
+from hbeval_lib.strands.services.sections import Section
 
 
 def test_hidden_cells_and_the_threshold():
@@ -31,7 +31,7 @@ def test_sentence_has_no_numbers_and_names_the_table():
 
 def test_section_show_replaces_a_mostly_hidden_table_and_its_caption(monkeypatch):
     shown = []
-    monkeypatch.setattr("hbeval_lib.chapters.service_process.say", lambda md: shown.append(("md", md)))
+    monkeypatch.setattr("hbeval_lib.strands.services.sections.say", lambda md: shown.append(("md", md)))
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(("obj", obj)))
     sec = Section().table(pd.DataFrame({"n": ["<5", "–", 12]}), "*Taulukko: avustajien tausta.*") \
         .table(pd.DataFrame({"n": [5, 12]}), "*Taulukko: tuottajat.*")

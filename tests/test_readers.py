@@ -12,8 +12,8 @@ import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hbeval_lib.readers import grid as G
-from hbeval_lib.readers import values as V
+from hbeval_lib.intake.readers import grid as G
+from hbeval_lib.intake.readers import values as V
 
 # --- numbers ---------------------------------------------------------------------------------------------
 cents = st.decimals(min_value=Decimal("-99999.99"), max_value=Decimal("99999.99"), places=2)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hbeval_lib import bench, pipeline
-from hbeval_lib.demo import generate
-from hbeval_lib.intake import run_intake
+from hbeval_lib.book import bench
+from hbeval_lib.book import run as pipeline
+from hbeval_lib.demo.generator import generate
+from hbeval_lib.intake.run import run_intake
 
 pytestmark = [pytest.mark.slow]
 

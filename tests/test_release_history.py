@@ -42,8 +42,11 @@ def test_phase_state_is_validated(tmp_path):
 
 
 def test_reports_released_a_year_apart(tmp_path, monkeypatch):
-    from hbeval_lib import demo, intruder, pipeline
-    from hbeval_lib.bookpages import write_pages  # noqa: F401 (used in build())
+    from hbeval_lib.demo import generator as demo
+    from hbeval_lib.release import intruder
+    from hbeval_lib.book import run as pipeline
+    from hbeval_lib.intake import run as intake_run
+    from hbeval_lib.book.pages import write_pages  # noqa: F401 (used in build())
 
     cfg_path = tmp_path / "hbeval.yml"
     shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
@@ -51,8 +54,8 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     monkeypatch.setenv("HBEVAL_DRAFT", "1")
     raw, full = tmp_path / "raw", tmp_path / "processed_all"
     demo.generate(raw, seed=11, clients=120)
-    pipeline.ensure_processed(raw, full, C.load_config(cfg_path), progress=False)
-    from hbeval_lib import bench
+    intake_run.ensure_processed(raw, full, C.load_config(cfg_path), progress=False)
+    from hbeval_lib.book import bench
 
     book = bench.copy_book_sources(tmp_path / "book")
     releases = tmp_path / "releases"
@@ -137,8 +140,8 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
 def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
     """Publishing keeps the phase's PDF as its PDF of record; `hbeval pdf` then serves that file for the published
     phase instead of typesetting it again from today's book."""
-    from hbeval_lib import pdf as P
-    from hbeval_lib import pipeline
+    from hbeval_lib.book import pdf as P
+    from hbeval_lib.book import run as pipeline
 
     cfg_path = tmp_path / "hbeval.yml"
     shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
@@ -171,7 +174,7 @@ def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
 
 def test_corrections_print_no_small_count(tmp_path):
     """A corrected number is printed only when neither the change nor the new number is a small count."""
-    from hbeval_lib.bookpages import corrections_section
+    from hbeval_lib.book.pages import corrections_section
 
     key = dict(strand="wellbeing", pilot="pori", table="wellbeing.mittauskattavuus", col="Alkumittaus", kind="count")
     frozen = pd.DataFrame([{**key, "phase": "lahtotilanne", "row": r, "value": v, "suppressed": False, "code": "",

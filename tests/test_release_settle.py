@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.config import load_config
-from hbeval_lib.disclosure import Disclosure
-from hbeval_lib.release import ledger as L
+from hbeval_lib.page.disclosure import Disclosure
+from hbeval_lib.page import cells as L
 from hbeval_lib.release import settle
 from hbeval_lib.release.stage import LEDGER_NAME, SUMMARY_NAME, protect_ledger
 
@@ -139,7 +139,7 @@ suppressions_path = ""
 ```
 
 ```{code-cell} ipython3
-from hbeval_lib import report
+from hbeval_lib.page import report
 
 rep = report.start("wellbeing", phase, pilot, processed_dir, prefix="wellbeing")
 PILOT_N = %(pilot_n)r
@@ -158,7 +158,8 @@ def test_the_build_settles_a_notebook_that_branches_on_a_decision(tmp_path):
     """Through the real pipeline (papermill, warm kernels): the notebook's render takes another branch than its
     collection on the pilots whose statistic the complement rule hides; the build succeeds and every page's
     published cells are exactly the protected ledger's."""
-    from hbeval_lib import pipeline
+    from hbeval_lib.book import run as pipeline
+    from hbeval_lib.book import cache as book_cache
 
     nbs, processed, book = tmp_path / "notebooks", tmp_path / "processed", tmp_path / "book"
     nbs.mkdir(), processed.mkdir(), book.mkdir()
@@ -171,7 +172,7 @@ def test_the_build_settles_a_notebook_that_branches_on_a_decision(tmp_path):
     summary = json.loads((processed / SUMMARY_NAME).read_text(encoding="utf-8"))
     assert summary.get("settled", {}).get("rounds", 0) >= 1, "the scenario must make collect and render disagree"
     # no data at all: only the first report is due (the others are not built), and it settles
-    jobs = [j for j in pipeline.plan_jobs(load_config(), nbs, book, processed) if j.cells_file.exists()]
+    jobs = [j for j in book_cache.plan_jobs(load_config(), nbs, book, processed) if j.cells_file.exists()]
     assert {j.phase for j in jobs} == {load_config().phases[0].key} and len(jobs) == 1 + len(PILOT_N)
     records = {j.name: settle.read_record(j.cells_file) for j in jobs}
     assert settle.check(led, records) == {}

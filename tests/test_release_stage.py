@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from hbeval_lib.disclosure import Disclosure
-from hbeval_lib.release import ledger as L
+from hbeval_lib.page.disclosure import Disclosure
+from hbeval_lib.page import cells as L
 from hbeval_lib.release.stage import protect_ledger
 
 

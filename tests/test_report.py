@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hbeval_lib import report
+from hbeval_lib.page import report
 
 
 @pytest.mark.parametrize("x,digits,expected", [

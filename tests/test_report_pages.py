@@ -1,4 +1,4 @@
-"""The pages a series editor reads besides the strands (hbeval_lib/bookpages.py, book/_ext, book/yhteiset):
+"""The pages a series editor reads besides the strands (hbeval_lib/book/pages.py, book/_ext, book/yhteiset):
 front matter from the configuration (foreword, ethics and permits), the instruments appendix generated from the
 codebooks, the glossary, Finnish author–year references, no-break spaces in numbers."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hbeval_lib import bookpages
+from hbeval_lib.book import pages as bookpages
 from hbeval_lib.config import REPO_ROOT, load_config
 
 CFG = load_config()
@@ -80,7 +80,7 @@ def test_instruments_appendix_comes_from_the_codebooks():
 
 
 def test_instrument_names_are_finnish():
-    from hbeval_lib.instruments.specs import INSTRUMENTS, MARKDOWN_INSTRUMENTS
+    from hbeval_lib.intake.instruments.specs import INSTRUMENTS, MARKDOWN_INSTRUMENTS
 
     for key in list(INSTRUMENTS) + list(MARKDOWN_INSTRUMENTS):
         name = bookpages.instrument_name(key)
@@ -143,7 +143,7 @@ def test_numbers_do_not_break_across_lines():
 @pytest.mark.parametrize("phase", [p.key for p in CFG.phases])
 def test_unit_cost_table_printed_once_per_report(phase):
     """The unit costs are a fact of the report: the appendix holds the table, the strand pages refer to it."""
-    from hbeval_lib.chapters import costs as ch
+    from hbeval_lib.strands.costs import sections as ch
 
     class Rep:
         cfg = CFG
@@ -167,7 +167,7 @@ def test_likert_segments_visible_and_labels_readable(n):
     import seaborn as sns
     from matplotlib.colors import to_rgb
 
-    from hbeval_lib import plots
+    from hbeval_lib.core import plots
 
     colors = plots.likert_palette(n)
     for c in colors:

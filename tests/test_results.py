@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from hbeval_lib.results import COLUMNS, Results, read_results
+from hbeval_lib.page.results import COLUMNS, Results, read_results
 
 
 def test_write_and_read_back(tmp_path):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hbeval_lib import services as sv
-from hbeval_lib import tables
+from hbeval_lib.strands.services import stats as sv
+from hbeval_lib.core import tables
 from hbeval_lib.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_service_process_notebook_runs(demo_processed, tmp_path, pilot, phase):
     clients = tables.read_table("clients", processed)["client_id"].astype(str)
     assert not any(re.search(rf"(?<!\d){c}(?!\d)", text) for c in clients)
     # no table shown on the page is mostly hidden: such a table became one sentence (issue 21)
-    from hbeval_lib import readable
+    from hbeval_lib.page import readable
 
     stats = readable.page_stats(done)
     assert stats["mostly_hidden"] == 0 and stats["tables"] > 0, stats

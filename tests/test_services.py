@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.config import load_config
-from hbeval_lib.services import (assistant_time, bootstrap_share_se, feedback_by_period, likert_distribution,
+from hbeval_lib.strands.services.stats import (assistant_time, bootstrap_share_se, feedback_by_period, likert_distribution,
                                  likert_summary, nonpublic_share, provider_shares, provider_types_per_client,
                                  self_evaluation_summary, spending_by_provider, theme_counts, theme_matrix,
                                  unit_prices)
@@ -165,7 +165,7 @@ def test_feedback_and_self_evaluation():
 
 
 def test_format_fi():
-    from hbeval_lib.services import format_fi
+    from hbeval_lib.strands.services.stats import format_fi
 
     assert format_fi(0.3382, "palvelut.nonpublic_share.hb") == "34 %"
     assert format_fi(1234.5) == "1 235"  # half up, as in Finnish reporting (Python's format rounds half even)
@@ -177,7 +177,7 @@ def test_format_fi():
 
 
 def test_evidence_table_missing_and_suppressed():
-    from hbeval_lib.services import evidence_table
+    from hbeval_lib.strands.services.stats import evidence_table
 
     res = pd.DataFrame([
         {"strand": "costs", "key": "a", "estimate": 10.0, "ci_low": 5.0, "ci_high": 15.0, "n": 40.0,

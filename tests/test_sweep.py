@@ -1,12 +1,12 @@
 """Robustness as a property: the whole book builds from generated raw sets the demo never was (other seeds, sizes
 from 60 clients, planted faults), every page publishes exactly the protected release, and the intruder recovers
-nothing (the light sweep; ``make sweep`` runs the full one, see hbeval_lib/sweep.py)."""
+nothing (the light sweep; ``make sweep`` runs the full one, see hbeval_lib/book/sweep.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hbeval_lib import sweep
+from hbeval_lib.book import sweep
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.config import ConfigError
-from hbeval_lib.tables import load, restrict
+from hbeval_lib.core.tables import load, restrict
 
 
 def _kyky():
@@ -43,7 +43,7 @@ def test_load_reads_parquet_and_reports_missing(tmp_path):
 
 
 def test_half_year_periods_follow_the_cutoff():
-    from hbeval_lib.tables import period_end
+    from hbeval_lib.core.tables import period_end
 
     df = pd.DataFrame({"pilot": ["pori"] * 4, "period": ["2017/1", "2017/2", "2018/1", "2019/1"]})
     assert restrict(df, "self_evaluation", phase="lahtotilanne")["period"].tolist() == ["2017/1", "2017/2"]

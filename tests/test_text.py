@@ -1,4 +1,4 @@
-"""The researchers' text slots (hbeval_lib/text.py): files, number citations, rendering into executed notebooks.
+"""The researchers' text slots (hbeval_lib/book/text.py): files, number citations, rendering into executed notebooks.
 
 Expected strings are written by hand in Finnish notation (decimal comma, true minus, space before € and %), not
 taken from the code's earlier output.
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from hbeval_lib import text
+from hbeval_lib.book import text
 from hbeval_lib.config import load_config
-from hbeval_lib.report import SLOT_MARKER
-from hbeval_lib.results import Results
+from hbeval_lib.page.report import SLOT_MARKER
+from hbeval_lib.page.results import Results
 
 CFG = load_config()
 
@@ -257,10 +257,10 @@ def test_shipped_example_texts_parse_and_name_existing_slots():
     assert crits <= slots, crits - slots  # the demo judges every criterion
 
 
-# -- the phase report's own pages (hbeval_lib.bookpages) ----------------------------------------------------
+# -- the phase report's own pages (hbeval_lib.book.pages) ----------------------------------------------------
 
 def test_unit_cost_sources_dated_after_the_report_are_flagged():
-    from hbeval_lib import bookpages
+    from hbeval_lib.book import pages as bookpages
 
     assert bookpages._source_note("Mäklin & Kokko 2021, THL työpaperi 21/2021: kotipalvelu", 2019).startswith(
         "Lähde on julkaistu vuonna 2021, raportin (2019) jälkeen")
@@ -273,7 +273,7 @@ def test_unit_cost_sources_dated_after_the_report_are_flagged():
 
 
 def test_example_publication_data_are_marked_and_refused_for_real_data(tmp_path):
-    from hbeval_lib import bookpages
+    from hbeval_lib.book import pages as bookpages
 
     assert CFG.section("publication")["example"] is True
     page = bookpages.front_page(CFG, "loppuraportti", tmp_path, demo=True)
@@ -284,7 +284,7 @@ def test_example_publication_data_are_marked_and_refused_for_real_data(tmp_path)
 
 
 def test_front_page_abstract_is_marked_english_and_empty_slots_vanish(tmp_path):
-    from hbeval_lib import bookpages
+    from hbeval_lib.book import pages as bookpages
 
     write_text(tmp_path, "lahtotilanne/raportti.md", "## abstract\n\nThe project piloted personal budgets.\n")
     page = bookpages.front_page(CFG, "lahtotilanne", tmp_path, demo=True)
@@ -294,7 +294,7 @@ def test_front_page_abstract_is_marked_english_and_empty_slots_vanish(tmp_path):
 
 
 def test_every_phase_part_is_a_complete_report():
-    from hbeval_lib import bookpages
+    from hbeval_lib.book import pages as bookpages
 
     toc = bookpages.toc(CFG)
     for ph in CFG.phases:
@@ -312,7 +312,7 @@ def test_every_phase_part_is_a_complete_report():
 def test_displayed_tables_speak_finnish():
     import pandas as pd
 
-    from hbeval_lib.report import finnish_frame
+    from hbeval_lib.page.report import finnish_frame
 
     df = pd.DataFrame({"Osuus": [14.0, -8.0, 0.25], "Mixed": [14.0, "–", -1.5], "n": [1, 2, 3],
                        "label": ["a", "b", "c"]}).set_index("label")
@@ -331,7 +331,7 @@ def test_figure_ticks_use_decimal_comma_and_minus_sign():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hbeval_lib import plots
+    from hbeval_lib.core import plots
 
     plots.setup()
     fig, ax = plt.subplots()
@@ -345,7 +345,7 @@ def test_figure_ticks_use_decimal_comma_and_minus_sign():
 
 
 def test_pdf_prose_drops_section_numbers_abstract_and_references_but_not_prose():
-    from hbeval_lib.text import find_code_in_text, pdf_prose
+    from hbeval_lib.book.text import find_code_in_text, pdf_prose
 
     layout = ("Sisällys\n 2.1 Arviointikysymykset . . . . . 3\n\n2.1 Arviointikysymykset\n"
               "Osuus oli 2.5 prosenttia.\n\n6.3 Abstract\n\nThe project piloted personal budgets.\n"

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib import likert, wellbeing as wb
+from hbeval_lib.core import likert
+from hbeval_lib.strands.wellbeing import stats as wb
 
 # R datasets::sleep (Cushny & Peebles 1905), extra by group; ID 1..10 in the same order in both groups.
 # Checked equal to R's dataset: write.csv(sleep) in R 4.2.2, Debian (sleep$extra[1:10], sleep$extra[11:20]).

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hbeval_lib.schema import FAMILY_DOMAINS, KYKYVIISARI_DOMAINS
+from hbeval_lib.core.schema import FAMILY_DOMAINS, KYKYVIISARI_DOMAINS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "wellbeing.md"
 
-pytest.importorskip("hbeval_lib.demo", reason="the demo generator (hbeval_lib.demo) is not available")
+pytest.importorskip("hbeval_lib.demo.generator", reason="the demo generator (hbeval_lib.demo.generator) is not available")
 papermill = pytest.importorskip("papermill")
 jupytext = pytest.importorskip("jupytext")
 

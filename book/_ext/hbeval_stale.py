@@ -4,7 +4,7 @@
 input of the executed notebooks (notebooks, ``hbeval_lib``, configuration, requirements, the processed tables'
 manifest, the raw files, extra inputs such as a release ledger) and the notebooks left out of date by a narrowed run.
 When ``jupyter-book build book/`` starts, this extension compares the stamp with the current inputs
-(``hbeval_lib.pipeline.check_stamp``) and stops the build, in Finnish and English, telling to run ``hbeval build``
+(``hbeval_lib.book.run.check_stamp``) and stops the build, in Finnish and English, telling to run ``hbeval build``
 when anything changed since the last run, some notebooks are stale, or there is no stamp.
 """
 
@@ -15,7 +15,7 @@ from sphinx.errors import ExtensionError
 
 def _check(app) -> None:
     try:
-        from hbeval_lib.pipeline import check_stamp
+        from hbeval_lib.book.run import check_stamp
     except ImportError as exc:  # jupyter-book run outside the project's environment
         raise ExtensionError(f"hbeval: hbeval_lib ei ole käytettävissä ({exc}); rakenna kirja komennolla "
                              "`hbeval build`. / hbeval_lib is not importable: build the book with `hbeval build`.")

@@ -28,16 +28,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from ..config import REPO_ROOT, Config
+from hbeval_lib.config import REPO_ROOT, Config
 
 RELEASES_DIR = REPO_ROOT / "releases"
-GENERATED = "_generated"     # hbeval_lib.bookpages.GENERATED
+GENERATED = "_generated"     # hbeval_lib.book.pages.GENERATED
 RECORD = "record.json"
 ENTRIES = "entries.csv"
 CORRECTIONS = "release_corrections.csv"   # in the processed folder: published numbers today's data change
@@ -60,8 +59,8 @@ def release_dir(phase: str, releases_dir: Path | None = None) -> Path:
 # -- which phases are built --------------------------------------------------------------------------------------
 def data_last_date(processed_dir: Path) -> dt.date | None:
     """The latest date any record of the tidy tables carries (their phase date or period), or None."""
-    from ..schema import PHASE_DATE, PHASE_PERIOD
-    from ..tables import period_end
+    from hbeval_lib.core.schema import PHASE_DATE, PHASE_PERIOD
+    from hbeval_lib.core.tables import period_end
 
     last = None
     for name, col in list(PHASE_DATE.items()) + list(PHASE_PERIOD.items()):
@@ -117,8 +116,8 @@ def due_config(cfg: Config, processed_dir: Path, include=()) -> Config:
 def as_of(processed_dir: Path, dest: Path, date: dt.date) -> Path:
     """The tidy tables as the data stood on ``date``: every record dated after it left out (a researcher's "what did
     we have in spring 2018"; the release-history test builds each report from its own date's data this way)."""
-    from ..schema import PHASE_DATE, PHASE_PERIOD
-    from ..tables import period_end
+    from hbeval_lib.core.schema import PHASE_DATE, PHASE_PERIOD
+    from hbeval_lib.core.tables import period_end
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -138,109 +137,6 @@ def as_of(processed_dir: Path, dest: Path, date: dt.date) -> Path:
         elif not name.startswith("release_"):
             shutil.copyfile(f, dest / f.name)
     return dest
-
-
-# -- publishing ----------------------------------------------------------------------------------------------------
-def _entries_of(book_dir: Path, phase: str) -> pd.DataFrame:
-    """The published entries of a built phase, from its pages' records; a hidden entry's value is dropped."""
-    frames = []
-    for path in sorted((Path(book_dir) / phase).glob("*/*.cells.csv")):
-        from .settle import read_record
-
-        rec = read_record(path)
-        frames.append(rec)
-    if not frames:
-        return pd.DataFrame(columns=ENTRY_COLUMNS)
-    df = pd.concat(frames, ignore_index=True)
-    df["value"] = df["value"].astype("Int64").where(~df["suppressed"])
-    return df[ENTRY_COLUMNS]
-
-
-def publish(phase: str, cfg: Config, book_dir: Path, published_on: dt.date, releases_dir: Path | None = None,
-            config_path: Path | None = None) -> Path:
-    """Freeze the built ``phase``: write its release record and mark it published in the configuration."""
-    keys = [p.key for p in cfg.phases]
-    if phase not in keys:
-        raise HistoryError(f"tuntematon raportointivaihe '{phase}'; vaiheet: {', '.join(keys)}")
-    ph = cfg.phase(phase)
-    if ph.is_published:
-        raise HistoryError(f"vaihe '{phase}' on jo julkaistu {ph.published_on}: julkaistua raporttia ei muuteta. "
-                           "(already published: a published report is not changed)")
-    earlier = keys[:keys.index(phase)]
-    open_before = [k for k in earlier if not cfg.phase(k).is_published]
-    if open_before:
-        raise HistoryError(f"julkaise ensin aiemmat raportit: {', '.join(open_before)} (publish the earlier "
-                           "reports first)")
-    book_dir = Path(book_dir)
-    src = book_dir / phase
-    pages = sorted(p for p in src.glob("*/*.ipynb")) if src.exists() else []
-    if not pages:
-        raise HistoryError(f"vaiheen '{phase}' sivuja ei ole koottu kansioon {src}: aja ensin `hbeval build` "
-                           "(the phase is not built: run `hbeval build` first)")
-    from ..pipeline import check_stamp
-
-    stale = check_stamp(book_dir)
-    if stale:
-        raise HistoryError("kirja ei ole ajan tasalla, joten sitä ei voi julkaista: aja `hbeval build` ja sitten "
-                           "`hbeval publish` uudelleen.\n" + "\n".join(stale[:5]))
-    dest = release_dir(phase, releases_dir)
-    if dest.exists():
-        shutil.rmtree(dest)
-    (dest / "pages").mkdir(parents=True)
-    for nb in pages:
-        stem = nb.name.removesuffix(".ipynb")
-        for suffix in PAGE_SUFFIXES:
-            f = nb.with_name(stem + suffix)
-            if f.exists():
-                target = dest / "pages" / nb.parent.name / f.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(f, target)
-    entries = _entries_of(book_dir, phase)
-    entries.to_csv(dest / ENTRIES, index=False)
-    # the phase's generated pages (front matter, summary, appendices) as printed; the shared data-quality page
-    # that its appendix includes is inlined, so the record does not follow later data
-    gen = book_dir / GENERATED
-    if (gen / phase).is_dir():
-        shutil.copytree(gen / phase, dest / "generated" / phase)
-        if (gen / f"{phase}.md").exists():
-            shutil.copyfile(gen / f"{phase}.md", dest / "generated" / f"{phase}.md")
-        shared = gen / "aineisto.md"
-        for f in (dest / "generated" / phase).glob("*.md"):
-            t = f.read_text(encoding="utf-8")
-            if "{include} ../aineisto.md" in t and shared.exists():
-                body = shared.read_text(encoding="utf-8").split("\n", 1)[-1]
-                head = t.split("```{include}", 1)[0]
-                f.write_text(head + body, encoding="utf-8")
-    from ..pdf import pdf_name
-
-    pdf = book_dir / "_build" / "pdf" / pdf_name(phase)
-    if pdf.exists():
-        shutil.copyfile(pdf, dest / pdf.name)
-    files = {p.relative_to(dest).as_posix(): _sha(p) for p in sorted(dest.rglob("*")) if p.is_file()}
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-    record = {"phase": phase, "published_on": published_on.isoformat(), "digest": digest, "files": files,
-              "entries": int(len(entries)), "hidden": int(entries["suppressed"].sum())}
-    (dest / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-    mark_published(config_path or cfg.path, phase, published_on)
-    return dest
-
-
-def mark_published(config_path: Path, phase: str, published_on: dt.date) -> None:
-    """Set ``state: published`` and ``published_on`` of ``phase`` in the YAML configuration (text edit that keeps
-    the file's comments and layout)."""
-    text = Path(config_path).read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(rf"\s*-\s*key:\s*{re.escape(phase)}\s*$", line)), None)
-    if start is None:
-        raise HistoryError(f"vaihetta '{phase}' ei löydy tiedostosta {config_path} muodossa '- key: {phase}'")
-    indent = len(lines[start]) - len(lines[start].lstrip()) + 2
-    end = start + 1
-    while end < len(lines) and lines[end].strip() and not lines[end].lstrip().startswith("- ") \
-            and (len(lines[end]) - len(lines[end].lstrip())) >= indent:
-        end += 1
-    block = [line for line in lines[start + 1:end] if not re.match(r"\s*(state|published_on):", line)]
-    block += [" " * indent + "state: published\n", " " * indent + f"published_on: {published_on.isoformat()}\n"]
-    Path(config_path).write_text("".join(lines[:start + 1] + block + lines[end:]), encoding="utf-8")
 
 
 # -- later builds ----------------------------------------------------------------------------------------------
@@ -282,7 +178,7 @@ def frozen_cells(cells: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     """The collected cells with each published phase's cells replaced by what that report published: its entries,
     valued from today's data where they can be (a hidden entry's true value is recomputed, never stored), else by
     the printed value. Cells today's data would add to a published page are not published: they are left out."""
-    from . import ledger as L
+    from hbeval_lib.page import cells as L
 
     if fixed is None or not len(fixed):
         return cells
@@ -320,14 +216,6 @@ def restore_generated(phase: str, book_dir: Path, releases_dir: Path | None = No
     return _copy_back(release_dir(phase, releases_dir) / "generated", Path(book_dir) / GENERATED)
 
 
-def record_pdf(phase: str, releases_dir: Path | None = None) -> Path | None:
-    """The PDF of record of a published phase (None when none was built at publication)."""
-    from ..pdf import pdf_name
-
-    path = release_dir(phase, releases_dir) / pdf_name(phase)
-    return path if path.exists() else None
-
-
 def restore(phase: str, book_dir: Path, releases_dir: Path | None = None) -> list[Path]:
     """Put a published phase's pages back into the book exactly as they were published."""
     return _copy_back(release_dir(phase, releases_dir) / "pages", Path(book_dir) / phase)
@@ -345,29 +233,3 @@ def corrections(ledger: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
     m = shown.merge(ledger[key + ["value"]].rename(columns={"value": "now"}), on=key, how="inner")
     m = m[m["now"].notna() & (m["now"].astype("Int64") != m["value"].astype("Int64"))]
     return m.rename(columns={"value": "published"})[cols].reset_index(drop=True)
-
-
-# -- command line ------------------------------------------------------------------------------------------------
-def add_arguments(parser) -> None:
-    parser.add_argument("phase", help="the phase key, e.g. lahtotilanne")
-    parser.add_argument("--date", default=None, help="publication date YYYY-MM-DD (default: today)")
-    parser.add_argument("--book", default=None, help="the built book folder (default: book/)")
-    parser.add_argument("--releases", default=None, help="where release records are kept (default: releases/)")
-
-
-def run_cli(args) -> int:
-    import sys
-
-    from ..config import load_config
-
-    cfg = load_config()
-    date = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
-    try:
-        dest = publish(args.phase, cfg, Path(args.book) if args.book else REPO_ROOT / "book", date,
-                       Path(args.releases) if args.releases else None)
-    except HistoryError as exc:
-        print(f"hbeval publish: {exc}", file=sys.stderr)
-        return 2
-    print(f"hbeval publish: {args.phase} julkaistu {date.isoformat()}: julkaisutiedot {dest} (lisää kansio "
-          "versionhallintaan); hbeval.yml:n vaihe merkitty julkaistuksi. / Published: commit the release record.")
-    return 0

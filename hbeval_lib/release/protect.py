@@ -52,7 +52,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from .linalg import P, RowSpace
+from hbeval_lib.release.linalg import P, RowSpace
 
 ALL = "kaikki"
 REASONS = {
@@ -641,7 +641,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     Parameters
     ----------
     ledger : DataFrame
-        The collected cells (:data:`hbeval_lib.release.ledger.COLUMNS`).
+        The collected cells (:data:`hbeval_lib.page.cells.COLUMNS`).
     phases : list of str
         Phase keys in publication order (cumulative data).
     pilots : list of str

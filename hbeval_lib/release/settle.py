@@ -7,7 +7,7 @@ takes the other branch, which cites other numbers) — so collection and renderi
 Here they are made to agree by construction:
 
 * every rendered page leaves a *record* (``<pilot>.cells.csv``, written by :meth:`Disclosure.write
-  <hbeval_lib.disclosure.Disclosure.write>`): each cell it published, its value and the decision it was shown with
+  <hbeval_lib.page.disclosure.Disclosure.write>`): each cell it published, its value and the decision it was shown with
   (a cell the ledger did not know was decided by its primary rule);
 * :func:`check` compares every record with the ledger: the same cells, the same values, the same decisions;
 * when a page disagrees, the ledger is protected again with what the pages really published (:func:`merged_cells`)
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import ledger as L
-from .protect import reason_text
+from hbeval_lib.page import cells as L
+from hbeval_lib.release.protect import reason_text
 
 KEY = ["strand", "phase", "pilot", "table", "row", "col"]
 MAX_ROUNDS = 6
@@ -36,7 +36,7 @@ def page_name(phase: str, strand: str, pilot: str) -> str:
 
 
 def read_record(path: str | Path) -> pd.DataFrame:
-    """A page's release record (see :data:`hbeval_lib.disclosure.RECORD_COLUMNS`)."""
+    """A page's release record (see :data:`hbeval_lib.page.disclosure.RECORD_COLUMNS`)."""
     df = pd.read_csv(path, dtype={c: str for c in KEY + ["kind", "margin", "code"]}, keep_default_na=False,
                      na_values={"value": [""]})
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype("Int64")

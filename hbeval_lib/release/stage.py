@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import ALL_PILOTS, REPO_ROOT, Config, load_config
-from . import ledger as L
-from .protect import protect
+from hbeval_lib.config import STRANDS, ALL_PILOTS, REPO_ROOT, Config, load_config
+from hbeval_lib.page import cells as L
+from hbeval_lib.release.protect import protect
 
-STRANDS = ["wellbeing", "service_process", "costs"]
 LEDGER_NAME = "release_ledger.parquet"
 SUMMARY_NAME = "release_summary.json"
 DECISIONS_NAME = "release_suppressions.csv"
@@ -230,7 +229,7 @@ def ensure_release(processed_dir: Path, notebooks_dir: Path | None = None, cfg: 
     cells = pd.concat([pd.read_parquet(processed_dir / f"release_cells_{s}.parquet") for s in strands],
                       ignore_index=True) if strands else L.Collector().frame()
     if fixed is not None and len(fixed):   # a published report's cells are what it published (release history)
-        from .history import frozen_cells
+        from hbeval_lib.release.history import frozen_cells
 
         cells = frozen_cells(cells, fixed)
     t1 = time.monotonic()

@@ -70,7 +70,7 @@ _install_readable_report()
 
 
 def _prepare_reference_data() -> None:
-    from hbeval_lib.pipeline import REFERENCE_ENV, reference_processed
+    from hbeval_lib.book.reference import REFERENCE_ENV, reference_processed
 
     if os.environ.get(REFERENCE_ENV):
         return

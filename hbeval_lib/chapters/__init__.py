@@ -1,1 +1,0 @@
-"""Report chapters: one module per strand notebook, one function per section."""

@@ -1,0 +1,157 @@
+"""Readable pages for small pilots: a table whose cells are mostly hidden becomes one honest sentence.
+
+A small pilot's page of the demo's final report had dozens of tables in which most cells were ``<5`` or ``–``; a
+reader learns nothing from them. The rule is applied once, where every table of every notebook is shown (the
+notebook kernel's DataFrame formatter, :func:`hbeval_lib.page.report._register_table_formatters`, and
+:meth:`hbeval_lib.strands.services.sections.Section.show`), never table by table:
+
+* a table whose data cells are **more than half hidden** (:data:`MOSTLY_HIDDEN`) — ``<k`` (a small count), ``–``
+  (a statistic on too few persons, a secondarily suppressed cell) or an empty cell — is replaced by
+  :func:`sentence`, which says what was left out and why and holds **no number** (so nothing in it bypasses the
+  disclosure API);
+* the decision is taken on the *rendered* table, i.e. after disclosure control (the release's protected cells),
+  so it never shows more than the protected table would have shown.
+
+:func:`page_stats` measures an executed notebook (tables shown, tables replaced, share of hidden cells) and
+:func:`appendix_section` reports it per page in the data-quality appendix.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from hbeval_lib.page.disclosure import NOT_SHOWN
+
+MOSTLY_HIDDEN = 0.5
+PHRASE = "ei näytetä: yli puolet"        # every replacement sentence holds it (page_stats counts it)
+REPLACED_CLASS = "hbeval-hidden-table"   # marks a replacement sentence in the executed notebook's HTML
+_SMALL = re.compile(r"^<\s*\d+$")
+_CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def is_hidden(value) -> bool:
+    """True for a cell a reader sees as hidden: ``<5`` (any threshold), ``–``, ``-`` or a missing value (shown as
+    ``–``). An empty string is "not applicable" (an estimate without a confidence interval), not hidden."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    if not isinstance(value, str):
+        return False
+    v = value.strip()
+    return v in (NOT_SHOWN, "-", "nan", "<NA>") or bool(_SMALL.match(v))
+
+
+def hidden_share(df: pd.DataFrame) -> float:
+    """Share of a table's data cells (not its labels) that are hidden; 0 for an empty table."""
+    cells = df.to_numpy().ravel() if df.size else []
+    return sum(is_hidden(v) for v in cells) / len(cells) if len(cells) else 0.0
+
+
+def mostly_hidden(df) -> bool:
+    """True when more than :data:`MOSTLY_HIDDEN` of the table's cells are hidden (a Styler's data is used)."""
+    data = getattr(df, "data", df)
+    return isinstance(data, pd.DataFrame) and data.size > 0 and hidden_share(data) > MOSTLY_HIDDEN
+
+
+def caption_topic(caption: str) -> str:
+    """The subject of a caption ``*Taulukko: xyz.*`` → ``xyz`` (empty when the text is not a table caption)."""
+    m = re.match(r"^\*?\s*Taulukko\s*\d*\s*[.:]\s*(.+?)\s*\.?\*?\s*$", caption.strip(), flags=re.S)
+    return m.group(1).rstrip(".") if m else ""
+
+
+def sentence(topic: str = "") -> str:
+    """The Finnish sentence shown instead of a mostly hidden table (Markdown; no numbers)."""
+    what = f"Taulukkoa ({topic})" if topic else "Taulukkoa"
+    return (f"*{what} {PHRASE} sen soluista olisi peitetty tietosuojan vuoksi, koska ryhmät ovat tässä "
+            "rajauksessa pieniä.*")
+
+
+def replacement_html(topic: str = "") -> str:
+    """:func:`sentence` as the HTML a notebook output holds (marked with :data:`REPLACED_CLASS`)."""
+    text = sentence(topic).strip("*")
+    return f'<p class="{REPLACED_CLASS}"><em>{html.escape(text)}</em></p>'
+
+
+# -- measuring the executed notebooks ----------------------------------------------------------------------------
+
+def _html_tables(text: str) -> list[list[str]]:
+    out = []
+    for t in re.findall(r"<table.*?</table>", text, flags=re.S):
+        out.append([html.unescape(_TAG.sub("", c)).strip() for c in _CELL.findall(t)])
+    return out
+
+
+def page_stats(nb_path: str | Path) -> dict:
+    """Tables of one executed notebook: ``tables`` shown, ``replaced`` (by :func:`sentence`), ``cells`` and
+    ``hidden`` (cells of the shown tables), ``mostly_hidden`` (shown tables over :data:`MOSTLY_HIDDEN`)."""
+    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    stats = {"tables": 0, "replaced": 0, "cells": 0, "hidden": 0, "mostly_hidden": 0}
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            text = "".join(data.get("text/html", ""))
+            stats["replaced"] += text.count(REPLACED_CLASS) \
+                + "".join(data.get("text/markdown", "")).count(PHRASE)
+            for cells in _html_tables(text):
+                if not cells:
+                    continue
+                hidden = sum(is_hidden(c) for c in cells if c != "")
+                stats["tables"] += 1
+                stats["cells"] += len(cells)
+                stats["hidden"] += hidden
+                stats["mostly_hidden"] += int(hidden / len(cells) > MOSTLY_HIDDEN)
+    return stats
+
+
+def book_stats(book_dir: str | Path, phases: list[str], strands: list[str], pilots: list[str]) -> pd.DataFrame:
+    """:func:`page_stats` of every executed page ``<book>/<phase>/<strand>/<pilot>.ipynb`` that exists."""
+    rows = []
+    for ph in phases:
+        for st in strands:
+            for pi in pilots:
+                p = Path(book_dir) / ph / st / f"{pi}.ipynb"
+                if p.exists():
+                    rows.append({"phase": ph, "strand": st, "pilot": pi, **page_stats(p)})
+    return pd.DataFrame(rows, columns=["phase", "strand", "pilot", "tables", "replaced", "cells", "hidden",
+                                       "mostly_hidden"])
+
+
+STRAND_NAMES = {"wellbeing": "Hyvinvointi", "service_process": "Palveluprosessi", "costs": "Kustannukset",
+                "synthesis": "Kokoava luku"}
+
+
+def appendix_section(book_dir: str | Path, cfg) -> list[str]:
+    """The data-quality appendix's section: per page of the final phase, the tables shown, the tables replaced by a
+    sentence and the share of hidden cells in the shown tables (Markdown lines). The counts are of table cells of
+    the report, not of persons: they reveal nothing about anyone."""
+    final = cfg.phases[-1]
+    pilots = ["kaikki", *[p.key for p in cfg.pilots]]
+    names = {"kaikki": "Kaikki pilotit", **{p.key: p.name for p in cfg.pilots}}
+    st = book_stats(book_dir, [final.key], list(STRAND_NAMES), pilots)
+    out = ["## Peitettyjen solujen osuus sivuittain", "",
+           f"Raportointivaiheen *{final.name}* sivujen taulukot: montako taulukkoa näytettiin, montako jätettiin pois ja korvattiin "
+           f"lauseella, koska yli {int(MOSTLY_HIDDEN * 100)} % niiden soluista olisi peitetty, ja kuinka suuri "
+           "osa näytettyjen taulukoiden soluista on peitetty (merkinnät <5 ja –).", ""]
+    if st.empty:
+        return out + ["Sivuja ei ole vielä ajettu.", ""]
+    t = pd.DataFrame({
+        "Sivu": [f"{STRAND_NAMES[s]} – {names.get(p, p)}" for s, p in zip(st["strand"], st["pilot"])],
+        "Taulukoita": st["tables"].astype(int),
+        "Korvattu lauseella": st["replaced"].astype(int),
+        "Peitettyjä soluja": [f"{100 * h / c:.0f} %".replace(".", ",") if c else "–"
+                              for h, c in zip(st["hidden"], st["cells"])]})
+    return out + [_md(t), ""]
+
+
+def _md(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"

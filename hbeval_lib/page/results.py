@@ -1,0 +1,76 @@
+"""The machine-readable results table every executed notebook writes.
+
+Columns: ``strand, phase, pilot, key, label, estimate, ci_low, ci_high, n, p_value, suppressed``.
+Suppressed rows carry no numbers. Keys are stable ASCII snake case, documented in ``docs/results.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from hbeval_lib.core.fileio import write_csv_atomic
+
+COLUMNS = ["strand", "phase", "pilot", "key", "label", "estimate", "ci_low", "ci_high", "n", "p_value", "suppressed"]
+NUMERIC = ["estimate", "ci_low", "ci_high", "n", "p_value"]
+N_ROUNDING = 5   # the published n is rounded down to a multiple of this (see Results.write)
+
+
+def _num(x):
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+@dataclass
+class Results:
+    """Collects the numbers a notebook publishes; ``write()`` saves them as ``<path>`` (CSV)."""
+
+    strand: str
+    phase: str
+    pilot: str
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, key: str, label: str = "", estimate=None, ci_low=None, ci_high=None, n=None,
+            p_value=None, suppressed: bool = False) -> None:
+        """Record one published number. A suppressed row keeps its key and label but no numbers."""
+        if any(r["key"] == key for r in self.rows):
+            raise ValueError(f"results key {key!r} recorded twice")
+        row = {"strand": self.strand, "phase": self.phase, "pilot": self.pilot, "key": key, "label": label,
+               "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
+               "n": _num(n), "p_value": _num(p_value), "suppressed": bool(suppressed)}
+        if suppressed:
+            row.update({c: None for c in NUMERIC})
+        self.rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.rows, columns=COLUMNS)
+        for c in NUMERIC:
+            df[c] = pd.to_numeric(df[c]).astype("float64")
+        df["suppressed"] = df["suppressed"].astype(bool)
+        return df
+
+    def write(self, path: str | os.PathLike | None) -> Path | None:
+        """Write the table atomically; a falsy path (interactive use) writes nothing.
+
+        The published ``n`` is rounded down to a multiple of :data:`N_ROUNDING`: the exact numbers of persons of
+        every statistic, differenced between pilots and phases, would count small groups (e.g. one newcomer)."""
+        df = self.frame()
+        df["n"] = (df["n"] // N_ROUNDING) * N_ROUNDING
+        return write_csv_atomic(df, path, float_format="%.6g")
+
+
+def read_results(paths) -> pd.DataFrame:
+    """Merge several results CSVs into one table with the standard columns."""
+    frames = [pd.read_csv(p) for p in paths]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]

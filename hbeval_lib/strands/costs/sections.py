@@ -1,0 +1,684 @@
+"""The costs chapter (``notebooks/costs.md``): one function per section of the notebook.
+
+Every section function takes the notebook's :class:`~hbeval_lib.page.report.Report` (and the
+:class:`CostAnalysis` made by :func:`analysis`), applies disclosure control through ``rep.dc``, records
+results in ``rep.res`` where the section publishes numbers, and returns a :class:`Shown`: what the
+notebook displays (tables, figures, Finnish captions and texts). The functions display nothing themselves;
+the notebook calls :meth:`Shown.show`.
+
+The statistics are computed in :mod:`hbeval_lib.strands.costs.stats` and :mod:`hbeval_lib.strands.costs.cea`; this module only selects,
+suppresses, formats and draws.
+
+Suppression-log order matters (the log keeps the first of duplicate rows), so the sections must be called
+in the notebook's order: :func:`analysis`, :func:`unit_costs`, :func:`task_shares`, :func:`resource_use`,
+:func:`payer_table` (client-month, clienthood), :func:`payer_figure`, :func:`budgets`, :func:`differences`,
+:func:`cea_intro`, :func:`cea_table`, :func:`cea_plane`, :func:`ceac`, :func:`sensitivity`, :func:`record_results`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from hbeval_lib.strands.costs import cea
+from hbeval_lib.strands.costs import stats as costs
+from hbeval_lib.core import memo
+from hbeval_lib.core import plots
+from hbeval_lib.page import report
+from hbeval_lib.config import ALL_PILOTS
+from hbeval_lib.page.disclosure import NOT_SHOWN
+from hbeval_lib.core.schema import KYKYVIISARI_DOMAINS
+from hbeval_lib.page.report import Report
+
+ARMS = list(costs.ARMS)
+PROVIDERS = {"julkinen": "Julkinen", "yksityinen": "Yksityinen", "jarjesto": "Järjestö",
+             "laheisverkosto": "Läheisverkosto", "muu": "Muu"}
+USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö, min / asiakaskuukausi",
+              "own_min": "Asiakkaan oma aika, min / asiakaskuukausi",
+              "assist_min": "HB-avustajien aika, min / asiakaskuukausi",
+              "svc_units": "Julkiset palvelut, yksikköä / asiakaskuukausi",
+              "budget_use_eur": "HB-budjetin käyttö, € / asiakaskuukausi"}
+PAYER_CAPTIONS = {
+    "client_month": "Taulukko: keskimääräiset kustannukset asiakaskuukautta kohden maksajittain (95 %:n "
+                    "studentisoitu bootstrap-t-luottamusväli suluissa; se ottaa huomioon kustannusten vinouden).",
+    "clienthood": "Taulukko: keskimääräiset kustannukset koko asiakkuuden ajalta (tarkasteluvaiheen loppuun asti) "
+                  "maksajittain (95 %:n studentisoitu bootstrap-t-luottamusväli suluissa)."}
+TOO_FEW_TO_COMPARE = ("Ryhmien vertailuun tarvitaan vähintään kymmenen asiakasta kummassakin ryhmässä; "
+                      "sitä ei vielä ole.")
+TOO_FEW_FOR_CEA = ("Kustannusvaikuttavuutta ei voi vielä arvioida: kummassakin ryhmässä tarvitaan vähintään "
+                   "kymmenen asiakasta, joilla on sekä alku- että loppumittaus.")
+
+
+@dataclass
+class Shown:
+    """What a section shows, in this order: ``text``, ``figure`` + ``figure_caption``, ``table`` + ``caption``.
+
+    ``glue`` holds the section's glued values (name → text) for the notebook to ``glue``.
+    """
+
+    text: str = ""
+    figure: Any = None
+    figure_caption: str = ""
+    table: Any = None
+    caption: str = ""
+    glue: dict[str, str] = field(default_factory=dict)
+
+    def show(self) -> None:
+        """Display the section in the executed notebook (nothing when the section is empty)."""
+        from IPython.display import display
+
+        if self.text:
+            report.say(self.text)
+        if self.figure is not None:
+            display(self.figure)
+            if self.figure_caption:
+                report.say(self.figure_caption)
+        if self.table is not None:
+            display(self.table)
+            if self.caption:
+                report.say(self.caption)
+
+
+@dataclass
+class CostAnalysis:
+    """The strand's analysis of one phase and pilot (:func:`hbeval_lib.strands.costs.stats.analyse`) and its disclosure state.
+
+    Attributes
+    ----------
+    results : dict
+        What :func:`hbeval_lib.strands.costs.stats.analyse` returned.
+    n : dict
+        Clients per arm.
+    arm_ok : dict
+        Whether statistics of each arm may be shown (at least ``min_n_stat`` clients).
+    cea_conf : dict
+        The ``cea`` section of the configuration.
+    text : str
+        The opening paragraph (Finnish).
+    """
+
+    results: dict
+    n: dict[str, int]
+    arm_ok: dict[str, bool]
+    cea_conf: dict
+    text: str = ""
+    _cea_ok: bool | None = field(default=None, repr=False)
+
+    @property
+    def has(self) -> bool:
+        """True when there are clients to price."""
+        return "priced" in self.results
+
+    @property
+    def both(self) -> bool:
+        """True when both arms may be shown, so that the arms can be compared."""
+        return self.has and all(self.arm_ok.values())
+
+    @property
+    def primary(self) -> dict | None:
+        """The cost-effectiveness analysis of the primary effect, or None."""
+        return self.results["cea"].get("primary") if self.has else None
+
+    def cea_ok(self, rep: Report) -> bool:
+        """Whether the primary cost-effectiveness analysis may be shown (decided, and logged, once)."""
+        if self._cea_ok is None:
+            c = self.primary
+            self._cea_ok = (c is not None and c["result"] is not None
+                            and all(rep.dc.stat_ok(c["n"].get(a, 0), "kustannusvaikuttavuus", a) for a in ARMS))
+        return self._cea_ok
+
+
+def _close(fig):
+    """Detach a finished figure from pyplot so that only an explicit display shows it."""
+    plt.close(fig)
+    return fig
+
+
+# -- sections ----------------------------------------------------------------------------------------------------
+
+def analysis(rep: Report, replicates: int | None = None, seed: int | None = None) -> CostAnalysis:
+    """Load the strand's tables, run the analysis and decide which arms may be shown."""
+    def compute():
+        tables = costs.load_tables(rep.processed, rep.phase, rep.pilot, rep.cfg)
+        # a pilot page's effect difference is the pilot's primary effect from the pooled model (as on the
+        # wellbeing page), so the pooled tables are needed too
+        pooled = None if rep.all_pilots else costs.load_tables(rep.processed, rep.phase, ALL_PILOTS, rep.cfg)
+        return costs.analyse(tables, rep.phase, rep.cfg, replicates=replicates, seed=seed, pooled=pooled,
+                             pilot=None if rep.all_pilots else rep.pilot)
+
+    # computed once for the release stage and the notebook (hbeval_lib.core.memo)
+    res = memo.cached(rep.processed, "costs.analyse", {"phase": rep.phase, "pilot": rep.pilot,
+                                                       "replicates": replicates, "seed": seed}, compute, rep.cfg)
+    n = {a: int(res["n"].get(a, 0)) for a in ARMS}
+    arm_ok = {a: rep.dc.stat_ok(n[a], "asiakkaat", a) for a in ARMS}
+    a = CostAnalysis(results=res, n=n, arm_ok=arm_ok, cea_conf=rep.cfg.section("cea") or {})
+    # protected with their total (as on the wellbeing page), so that no page lets a small arm be subtracted
+    shown = rep.dc.parts_and_total(n, "asiakkaat")
+    if all(isinstance(v, int) for v in shown.values()):
+        a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
+    else:
+        why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"]) or "tietosuojan vuoksi"
+        a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta "
+                  f"(ryhmien kokoja ei näytetä tarkasti, {why}). ")
+    a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
+    if not a.has:
+        a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
+    return a
+
+
+# names of configuration keys that the unit-cost table would otherwise show as such
+UNIT_COST_NAMES = {"default (kuukausipalkka)": "muu tai tuntematon nimike (kuukausipalkka)", "zero": "ei arvoteta",
+                   "leisure": "vapaa-ajan arvo", "wage": "työajan arvo (palkka ja sivukulut)"}
+
+
+def unit_costs(rep: Report) -> Shown:
+    """A pointer to the report's unit-cost appendix (liite 2: every unit cost with its unit, price year and source).
+
+    The table is printed once per report, in the appendix; the strand pages (all pilots and each pilot) would
+    otherwise repeat the same configuration table on every page."""
+    source = (rep.cfg.section("price_index") or {}).get("source", "")
+    return Shown(text="Yksikkökustannukset, niiden hintavuodet ja lähteet ovat raportin liitteessä 2 "
+                      "(Yksikkökustannukset ja niiden lähteet).",
+                 glue={"costs_price_index_source": source})
+
+
+def task_shares(rep: Report, a: CostAnalysis) -> Shown:
+    """Client-work minutes of the measured months by task category (share of each arm's client work)."""
+    r = a.results
+    if not (a.has and not r["by_task"].empty):
+        return Shown(text="Työajan seurannan aineistoa ei ole vielä tässä vaiheessa.")
+    labels = {c["key"]: c["label"] for c in (rep.cfg.section("task_codebook") or {}).get("categories", [])}
+    measured = r["use"].groupby("arm")["worker_measured"].sum()
+    shares = costs.task_shares(r["by_task"])
+    cols = {}
+    for arm in ARMS:
+        ok = rep.dc.stat_ok(measured.get(arm, 0), "tyoaika_tehtavat", arm)
+        cols[plots.ARM_LABELS[arm]] = {labels.get(c, c): report.pct(shares.loc[arm, c]) if ok else NOT_SHOWN
+                                       for c in shares.columns}
+    tab = pd.DataFrame(cols)
+    tab.index.name = "Työtehtävä"
+    return Shown(table=tab, caption="Taulukko: asiakastyön minuuttien jakautuminen tehtäväluokkiin "
+                                    "mittauskuukausina (osuus ryhmän asiakastyöstä).")
+
+
+def resource_use(rep: Report, a: CostAnalysis) -> Shown:
+    """Resource use per client-month by arm (empty when there are no clients)."""
+    if not a.has:
+        return Shown()
+    rates = costs.use_per_client_month(a.results["use"])
+    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: report.num(rates.loc[arm, k]) if a.arm_ok[arm]
+                                                else NOT_SHOWN for k in USE_LABELS} for arm in ARMS})
+    tab.index.name = "Voimavara"
+    return Shown(table=tab, caption="Taulukko: voimavarojen käyttö asiakaskuukautta kohden (kaikkien asiakkaiden "
+                                    "yhteissumma jaettuna asiakkuuskuukausien summalla).")
+
+
+def payer_ok(rep: Report, a: CostAnalysis, arm: str, item: str) -> bool:
+    """Whether a payer's mean cost of an arm may be shown: a mean over all the arm's clients is its euro sum divided
+    by a known number, so the sum's magnitude rules apply (at least ``min_n_stat`` clients with costs from that
+    payer, no one or two dominating) — one decision for the table, both bases and the figure."""
+    priced = a.results.get("priced")
+    if priced is None or item not in priced.columns:
+        return True
+    return rep.dc.magnitude_ok(priced.loc[priced["arm"] == arm, item], "maksajat", f"{arm} / {item}")
+
+
+def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
+    """Mean costs by payer and arm with bootstrap CIs, per client-month or per clienthood (``basis``)."""
+    if not a.has:
+        return Shown()
+    s = a.results["summary"]
+    s = s[s["basis"] == basis].set_index(["arm", "item"])
+    rows = {}
+    for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
+        rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
+                                                         fmt=report.eur)
+                                               if a.arm_ok[arm] and (arm, item) in s.index
+                                               and payer_ok(rep, a, arm, item) else NOT_SHOWN)
+                       for arm in ARMS}
+    tab = pd.DataFrame(rows).T
+    tab.index.name = "Maksaja"
+    return Shown(table=tab, caption=PAYER_CAPTIONS[basis])
+
+
+def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
+    """Stacked bars of the cost per client-month by payer, for the arms that may be drawn."""
+    if not (a.has and any(a.arm_ok.values())):
+        return Shown()
+    s = a.results["summary"]
+    s = s[s["basis"] == "client_month"].set_index(["arm", "item"])["estimate"]
+    drawn = [arm for arm in ARMS if a.arm_ok[arm] and rep.dc.figure_ok(a.n[arm], f"kustannukset_kuvio.{arm}")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bottom = np.zeros(len(drawn))
+    hidden = np.zeros(len(drawn))
+    for i, p in enumerate(costs.PAYERS):
+        # a segment is a payer's mean: drawn only when the table shows it (magnitude rules); the hidden ones of a
+        # bar are drawn together as one grey segment
+        ok = [payer_ok(rep, a, arm, f"cost_{p}") for arm in drawn]
+        raw = np.array([s.get((arm, f"cost_{p}"), 0.0) for arm in drawn])
+        vals = np.where(ok, raw, 0.0)
+        hidden += np.where(ok, 0.0, raw)
+        ax.bar([plots.ARM_LABELS[arm] for arm in drawn], vals, bottom=bottom, label=costs.PAYER_LABELS[p],
+               color=plots.PALETTE[i])
+        bottom += vals
+    if (hidden > 0).any():
+        ax.bar([plots.ARM_LABELS[arm] for arm in drawn], hidden, bottom=bottom, label="Peitetty (tietosuoja)",
+               color="0.8", hatch="//", edgecolor="0.5")
+    ax.set_ylabel("€ / asiakaskuukausi")
+    ax.set_xlabel("")
+    _fi_axis(ax.yaxis, 0)
+    ax.legend(title="Maksaja", frameon=False)
+    plots.finish(fig, "Kustannukset asiakaskuukautta kohden maksajittain")
+    return Shown(figure=_close(fig), figure_caption=(
+        "Kuvio: pylvään korkeus on kokonaiskustannus asiakaskuukautta kohden ja osat kertovat, kuka sen "
+        "maksaa; vertaa kunnan osuutta ja asiakkaan sekä läheisten osuuksia ryhmien välillä."))
+
+
+def budgets(rep: Report, a: CostAnalysis) -> Shown:
+    """HB budgets and their realised use by provider type (HB clients with a budget)."""
+    if not a.has:
+        return Shown()
+    b = a.results["budget"].set_index("item")
+    nb = int(b["n"].iloc[0]) if len(b) else 0
+    if not rep.dc.stat_ok(nb, "budjetit", "hb"):
+        return Shown(text="HB-budjetteja on vielä niin vähän, ettei niitä voi raportoida.")
+    rows = [{"Erä": "Sovitut budjetit yhteensä", "Euroa": report.eur(b.loc["budget_eur", "total"]),
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]), "Osuus käytöstä": ""},
+            {"Erä": "Toteutunut käyttö yhteensä", "Euroa": report.eur(b.loc["budget_use_eur", "total"]),
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]), "Osuus käytöstä": "100 %"}]
+    use = a.results.get("use")
+    hb = use[(use["arm"] == "hb") & (use["budget_eur"] > 0)] if use is not None else None
+    ok = {}
+    for k in PROVIDERS:
+        # a provider type's euros (sum, mean, share) are a magnitude: at least min_n_stat clients with purchases
+        # from it and no one or two dominating (the same rule as the service-process page's provider shares)
+        col = f"budget_use_{k}"
+        ok[k] = hb is None or col not in hb.columns or float(hb[col].sum()) == 0 or \
+            rep.dc.magnitude_ok(hb[col], "budjetit.tuottajat", k)
+    # the provider types add up to the total use: one hidden non-zero type would follow from the others
+    hidden = [k for k in ok if not ok[k]]
+    rest = sorted((k for k in ok if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0),
+                  key=lambda k: (float(hb[f"budget_use_{k}"].sum()), k))
+    if len(hidden) == 1 and rest:
+        ok[rest[0]] = False
+        rep.dc.record("budjetit.tuottajat", rest[0], "secondary")
+    for k, label in PROVIDERS.items():
+        r = b.loc[f"budget_use_{k}"]
+        rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]) if ok[k] else NOT_SHOWN,
+                     "Keskimäärin / asiakas": report.eur(r["mean"]) if ok[k] else NOT_SHOWN,
+                     "Osuus käytöstä": report.pct(r["share"]) if ok[k] else NOT_SHOWN})
+    budget = b.loc["budget_eur", "total"]
+    use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
+    return Shown(table=pd.DataFrame(rows).set_index("Erä"), caption=(
+        f"Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin. Budjeteista käytettiin "
+        f"tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."))
+
+
+def _fi_axis(axis, digits: int = 0) -> None:
+    """Finnish tick labels on a matplotlib axis: decimal comma, space as thousands separator, true minus."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: report.num(v, digits)))
+
+
+def outcome_label(outcome: str) -> str:
+    """Finnish name of an effect measure ``table.column``, e.g. ``Kykyviisari: osallisuus``."""
+    table, _, col = outcome.partition(".")
+    if table == "osallisuustesti":
+        return "Osallisuustesti (ESIS)"
+    return f"Kykyviisari: {KYKYVIISARI_DOMAINS.get(col, col.replace('_', ' ')).lower()}"
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and np.isfinite(float(v)) for v in values)
+
+
+NON_FINITE = ("Lukua tai sen luottamusväliä ei voitu laskea äärellisenä (esimerkiksi vaikutuserotus on nolla "
+              "tai hajonta on nolla), joten sitä ei näytetä.")
+COVARIATE_LABELS = {"start": "lähtötason pistemäärä", "age": "ikä", "labour_status": "työmarkkina-asema",
+                    "pilot": "pilotti", "client_group": "asiakasryhmä", "gender": "sukupuoli",
+                    "family_structure": "perherakenne"}
+
+
+def too_few_to_compare(rep: Report, a: CostAnalysis) -> str:
+    """Why the arms are not compared on this page — the hidden arm's own decision, never a rule that did not hide it."""
+    why = rep.dc.why("asiakkaat", list(ARMS))
+    if not a.has or not why:
+        return TOO_FEW_TO_COMPARE
+    return f"Ryhmien kustannuksia ei verrata tällä sivulla, {why}."
+
+
+def differences(rep: Report, a: CostAnalysis) -> Shown:
+    """Incremental costs HB − control of all clients, unadjusted and adjusted, with t intervals."""
+    if not a.both:
+        return Shown(text=too_few_to_compare(rep, a))
+    r = a.results
+    rows = []
+    for basis, label in (("client_month", "Kustannus, € / asiakaskuukausi"),
+                         ("clienthood", "Kustannus, € / asiakkuus")):
+        inc = r["incremental"][basis]
+        rows.append({"Erotus (HB − verrokki)": label, **{
+            h: (report.ci(*inc.loc[row, ["estimate", "ci_low", "ci_high"]], fmt=report.eur)
+                if _finite(*inc.loc[row, ["estimate", "ci_low", "ci_high"]]) else NOT_SHOWN)
+            for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
+    return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
+        "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
+        "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC3) keskivirheellä: pienissä ryhmissä "
+        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on vakioitu samoilla "
+        "lähtötilanteen tekijöillä kuin kustannusvaikuttavuusanalyysin kustannuserotus (ikä, työmarkkina-asema, "
+        "pilotti, asiakasryhmä, sukupuoli ja perherakenne, sikäli kuin otoksen koko sallii)."))
+
+
+def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
+    """Which effect measure the CEA uses and why, how many clients it rests on, and what it adjusts for."""
+    c = a.primary
+    if c is None:
+        return Shown()
+    outcome = c["outcome"]
+    wb = (rep.cfg.section("wellbeing") or {}).get("primary_outcome", "kykyviisari.osallisuus")
+    why = ("Se on sama kuin hyvinvointiosion ensisijainen tulosmuuttuja, joten molemmat osiot arvioivat HB:n "
+           "vaikutusta samalla mittarilla eikä vaikutusmittaa ole valittu tulosten perusteella."
+           if outcome == wb else
+           f"Mitta on valittu konfiguraatiossa (`cea.effect_outcome`), ja se poikkeaa hyvinvointiosion "
+           f"ensisijaisesta tulosmuuttujasta ({outcome_label(wb)}).")
+    text = (f"Vaikutusmittana on **{outcome_label(outcome)}**: muutos alkumittauksesta seurantamittaukseen. "
+            f"{why} ")
+    n = {arm: int(c["n"].get(arm, 0)) for arm in ARMS}
+    if a.cea_ok(rep):
+        total = sum(n.values())
+        text += (f"Vaikutuserotus Δe on hyvinvointiosion ensisijainen arvio (sama luku kuin siellä): "
+                 "kaksoisrobusti (AIPW) ero muutoksessa, puuttuvat seurantamittaukset moni-imputoituina. Se "
+                 f"perustuu {rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaaseen "
+                 f"({rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb')} HB- ja "
+                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta), joilla on "
+                 "sekä alku- että seurantamittaus. Kustannuserotus Δc on kustannustaulukon vakioitu erotus "
+                 "kaikista asiakkaista, joille kustannus on laskettu. ")
+        design = c["adjusted"]["design"]
+        used = [COVARIATE_LABELS.get(v, v) for v in design.get("used", [])]
+        left = [COVARIATE_LABELS.get(v, v) for v, why in design.get("skipped", {}).items() if why == "otos"]
+        text += ("\n\nPerustapaus ottaa huomioon, että asiakkaat valitsivat HB-mallin itse: vaikutuserotus on "
+                 "vakioitu hyvinvointiosion tavoin ja kustannuserotus regressiomallilla lähtötilanteen tekijöillä ("
+                 + (", ".join(used) if used else "ei vakioitavia tekijöitä") + "); samat tekijät ovat "
+                 "kustannustaulukon vakioidussa erotuksessa. ")
+        if left:
+            text += ("Otoksen koon vuoksi kustannusmallista jätettiin pois " + ", ".join(left)
+                     + " (vähintään viisi asiakasta kutakin mallin parametria kohden). ")
+        if design.get("collapsed"):
+            text += ("Harvinaiset luokat (alle viisi asiakasta) yhdistettiin ennen mallinnusta, jottei "
+                     "yksittäinen asiakas määrää tulosta. ")
+        text += ("Lähtötason kustannuksia aineistossa ei ole, koska kustannukset mitataan vain asiakkuuden "
+                 "ajalta. Vakiointi poistaa mitattujen tekijöiden vaikutuksen mutta ei mittaamattomien. "
+                 "Perustapauksen kustannusvaikuttavuustason ja hyväksyttävyyskäyrän toistot arvotaan niin, että "
+                 "niiden hajonta on taulukon luottamusvälien mukainen ja erotusten välinen korrelaatio on "
+                 "asiakkaiden bootstrap-toistoista; ne eivät siis väitä tulosta varmemmaksi kuin taulukko. "
+                 "Vakioimaton erotus (ryhmien keskiarvojen erotus asiakkailla, joilla on sekä mittaukset että "
+                 "kustannus; toistot samalla tavalla) on herkkyysanalyysi.")
+    elif c.get("reason"):
+        text += f"Kustannusvaikuttavuuden perustapausta ei lasketa: {c['reason']}."
+    return Shown(text=text)
+
+
+def cea_table(rep: Report, a: CostAnalysis) -> Shown:
+    """The base case (adjusted) and the unadjusted sensitivity analysis: Δc, Δe, ICER and INMB at the
+    reported willingness-to-pay values, all from the same estimates as the CE plane and the CEAC."""
+    if not a.cea_ok(rep):
+        return Shown()
+    c = a.primary
+    notes = []
+
+    def cell(est, lo=None, hi=None, fmt=report.num, **kw):
+        if not _finite(est):
+            notes.append(NON_FINITE)
+            return NOT_SHOWN
+        if lo is None:
+            return fmt(est, **kw)
+        if not _finite(lo, hi):
+            notes.append(NON_FINITE)
+            return fmt(est, **kw)
+        return report.ci(est, lo, hi, fmt=fmt, **kw)
+
+    cols = {}
+    for name, boot, res_, inmb in (("Vakioitu (perustapaus)", c["adjusted"], c["result"], c["inmb"]),
+                                   ("Vakioimaton (herkkyys)", c["unadjusted"], c["result_unadjusted"],
+                                    c["inmb_unadjusted"])):
+        pc, pe = boot["point"]["c"], boot["point"]["e"]
+        col = {"Kustannusten erotus Δc, € / asiakkuus": cell(pc["estimate"], pc["ci_low"], pc["ci_high"],
+                                                             fmt=report.eur),
+               "Vaikutuksen erotus Δe, pistettä": cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2),
+               "ICER = Δc / Δe, € / piste": cell(res_["icer"], fmt=report.eur)}
+        q = cea.icer_reading(pe, pc)
+        col["Neljännes (piste-estimaatti)"] = q["name"] + (" (epävarma)" if q["uncertain"] else "")
+        for k, v in inmb.items():
+            col[f"Nettohyöty INMB, k = {report.eur(k)}"] = cell(v["estimate"], v["ci_low"], v["ci_high"],
+                                                                 fmt=report.eur)
+        cols[name] = col
+    sec = a.results["cea"].get("secondary")
+    if sec is not None and sec["result"] is not None:
+        ok = all(rep.dc.stat_ok(sec["n"].get(arm, 0), "kustannusvaikuttavuus.toissijainen", arm) for arm in ARMS)
+        label = f"Toissijainen vaikutusmitta, {outcome_label(sec['outcome'])}: Δe"
+        for name, key in (("Vakioitu (perustapaus)", "adjusted"), ("Vakioimaton (herkkyys)", "unadjusted")):
+            pe = sec[key]["point"]["e"]
+            cols[name][label] = cell(pe["estimate"], pe["ci_low"], pe["ci_high"], digits=2) if ok else NOT_SHOWN
+    tab = pd.DataFrame(cols)
+    tab.index.name = "HB − verrokki"
+    caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa). "
+               "Perustapauksessa Δe on hyvinvointiosion ensisijainen kaksoisrobusti arvio ja Δc vakioitu "
+               "kustannuserotus (t-väli HC3-keskivirheellä); vakioimattomat erotukset ovat ryhmien keskiarvojen "
+               "erotuksia. ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
+               "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän "
+               "keskipisteenä. Neljännes kertoo, miten ICER luetaan.")
+    if notes:
+        caption += " " + NON_FINITE
+    caption += icer_note(c["adjusted"]["point"]["e"], c["adjusted"]["point"]["c"])
+    return Shown(table=tab, caption=caption)
+
+
+UNSTABLE_ICER = (" Vaikutuserotuksen luottamusväli sisältää nollan, joten ICER on epävakaa (sen nimittäjä voi "
+                 "olla nolla tai vastakkaismerkkinen); päätös kannattaa tehdä nettohyödyn ja "
+                 "hyväksyttävyyskäyrän perusteella.")
+
+
+def icer_note(pe: dict, pc: dict) -> str:
+    """Finnish sentences on how to read the ICER, by the quadrant of the point estimate
+    (:func:`hbeval_lib.strands.costs.cea.icer_reading`: in the south-west the ICER is a saving per point lost and the decision
+    rule is reversed; in the south-east and north-west a negative ICER is no price), plus a warning when the effect
+    interval contains zero."""
+    r = cea.icer_reading(pe, pc)
+    return (" " + r["text"] if r["text"] else "") + (UNSTABLE_ICER if r["uncertain"] else "")
+
+
+def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
+    """The cost-effectiveness plane of the base-case (adjusted) bootstrap replicates."""
+    if not a.cea_ok(rep):
+        return Shown(text=TOO_FEW_FOR_CEA)
+    c = a.primary
+    cr = c["result"]
+    draws = c["adjusted"]
+    d = pd.DataFrame({"de": draws["effects"]["hb"] - draws["effects"]["verrokki"],
+                      "dc": draws["costs"]["hb"] - draws["costs"]["verrokki"]})
+    fig, ax = plt.subplots(figsize=(7, 5))
+    sns.scatterplot(data=d, x="de", y="dc", s=6, alpha=0.3, color=plots.PALETTE[0], edgecolor=None, ax=ax)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.scatter([cr["delta_e"]], [cr["delta_c"]], color=plots.PALETTE[3], s=60, label="Piste-estimaatti",
+               zorder=3)
+    ax.set_xlabel(f"Vaikutuksen erotus Δe ({outcome_label(c['outcome'])}, pistettä)")
+    ax.set_ylabel("Kustannusten erotus Δc (€ / asiakkuus)")
+    _fi_axis(ax.xaxis, 1)
+    _fi_axis(ax.yaxis, 0)
+    ax.legend(frameon=False)
+    plots.finish(fig, "Kustannusvaikuttavuustaso (HB vs. verrokki, vakioitu)")
+    q = cr["quadrants"]
+    return Shown(figure=_close(fig), figure_caption=(
+        f"Kuvio: jokainen piste on yksi perustapauksen toisto ja oranssi piste taulukon "
+        f"piste-estimaatti. Toistoista {report.pct(q['NE'])} on koillisessa (parempi ja kalliimpi), "
+        f"{report.pct(q['SE'])} kaakossa (parempi ja halvempi), {report.pct(q['NW'])} luoteessa (huonompi ja "
+        f"kalliimpi) ja {report.pct(q['SW'])} lounaassa (huonompi ja halvempi)."))
+
+
+def ceac(rep: Report, a: CostAnalysis) -> Shown:
+    """The acceptability curve and INMB, CEAC and EVPI at the reported willingness-to-pay values."""
+    if not a.cea_ok(rep):
+        return Shown()
+    c = a.primary
+    cr = c["result"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.lineplot(data=cr["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[0], ax=ax,
+                 label="Vakioitu (perustapaus)")
+    sns.lineplot(data=c["result_unadjusted"]["ceac"].reset_index(), x="wtp", y="ceac", color=plots.PALETTE[2],
+                 linestyle="--", ax=ax, label="Vakioimaton (herkkyys)")
+    if _finite(cr["icer"]) and cr["icer"] > 0:
+        ax.axvline(cr["icer"], color="grey", lw=0.8, linestyle=":")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Maksuhalukkuus k (€ / piste)")
+    ax.set_ylabel("Todennäköisyys, että HB:n\nnettohyöty k · Δe − Δc > 0")
+    _fi_axis(ax.xaxis, 0)
+    _fi_axis(ax.yaxis, 1)
+    ax.legend(frameon=False)
+    plots.finish(fig, "Kustannusvaikuttavuuden hyväksyttävyyskäyrä")
+    ks = [float(k) for k in a.cea_conf.get("wtp_report", [])]
+    inmb = c["inmb"]
+    tab = pd.DataFrame({
+        "Maksuhalukkuus k": [report.eur(k) for k in ks],
+        "Nettohyöty INMB": [report.ci(inmb[k]["estimate"], inmb[k]["ci_low"], inmb[k]["ci_high"], fmt=report.eur)
+                            if _finite(inmb[k]["estimate"], inmb[k]["ci_low"], inmb[k]["ci_high"]) else NOT_SHOWN
+                            for k in ks],
+        "CEAC": [report.num(cr["ceac"].loc[k], 2) for k in ks],
+        "EVPI / asiakas": [report.eur(cr["evpi"].loc[k]) for k in ks]}).set_index("Maksuhalukkuus k")
+    icer = report.eur(cr["icer"]) if _finite(cr["icer"]) else NOT_SHOWN
+    reading = cea.icer_reading(c["adjusted"]["point"]["e"], c["adjusted"]["point"]["c"])
+    line = (" Pystyviiva on ICER." if _finite(cr["icer"]) and cr["icer"] > 0 else
+            " ICER on negatiivinen tai ei määritelty, joten pystyviivaa ei ole: katso kustannusvaikuttavuustaso.")
+    if reading["quadrant"] == "SW":
+        line += (" Tulos on lounaisessa neljänneksessä (HB huonompi ja halvempi): HB on kustannusvaikuttava vain "
+                 "pystyviivan vasemmalla puolella, ja käyrä laskee maksuhalukkuuden kasvaessa.")
+    elif reading["rule"]:
+        line += f" Päätössääntö: {reading['rule']}."
+    return Shown(figure=_close(fig), figure_caption=(
+        "Kuvio: käyrä kertoo, kuinka suuri osa toistoista antaa HB-mallille positiivisen nettohyödyn "
+        "(k · Δe − Δc > 0) kullakin maksuhalukkuudella, eli pitää sitä kustannusvaikuttavana; akseli ulottuu "
+        f"vähintään kolminkertaiseen ICERiin.{line}"),
+        table=tab, caption=(
+        f"Taulukko: nettohyöty (INMB = k · Δe − Δc, 95 %:n luottamusväli suluissa), hyväksyttävyys ja "
+        f"täydellisen tiedon odotusarvo (EVPI) valituilla maksuhalukkuuksilla (vakioitu perustapaus). "
+        f"Kustannusvaikuttavuussuhde (ICER) on {icer} yhtä pistettä kohden."))
+
+
+def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
+    """Tornado of the incremental cost per client-month when one assumption at a time is changed."""
+    if not a.both:
+        return Shown()
+    sens = a.results["sensitivity"]
+    base = sens["base"].iloc[0]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sens) + 2.0))  # one readable bar per assumption
+    y = np.arange(len(sens))[::-1]
+    ax.barh(y, sens["high"] - base, left=base, color=plots.PALETTE[0], label="Suurempi arvo")
+    ax.barh(y, sens["low"] - base, left=base, color=plots.PALETTE[1], label="Pienempi arvo")
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(y, [re.sub(r"\b(zero|leisure|wage)\b", lambda m: UNIT_COST_NAMES[m.group(1)], str(s))
+                      for s in sens["scenario"]])
+    ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
+    _fi_axis(ax.xaxis, 0)
+    # the legend below the axes: inside, it covered an assumption's bar or label
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(sens), 3)), ncol=2)
+    plots.finish(fig, "Herkkyysanalyysi")
+    return Shown(figure=_close(fig), figure_caption=(
+        f"Kuvio: pylväät näyttävät, kuinka paljon lisäkustannus ({report.eur(base)} / asiakaskuukausi) muuttuu, "
+        f"kun yhtä oletusta muutetaan; pisin pylväs on tuloksen kannalta herkin oletus."))
+
+
+# -- results ------------------------------------------------------------------------------------------------------
+
+def _record_costs(rep: Report, a: CostAnalysis, glue: dict) -> None:
+    r, res = a.results, rep.res
+    s = r["summary"].set_index(["basis", "arm", "item"]) if a.has else None
+    for arm in ARMS:
+        for p in (None, *costs.PAYERS):
+            key = f"costs.per_client_month.{arm}" + (f".{p}" if p else "")
+            item = f"cost_{p}" if p else "cost_total"
+            label = (f"Kustannus € / asiakaskuukausi, {plots.ARM_LABELS[arm]}"
+                     + (f", {costs.PAYER_LABELS[p]}" if p else ""))
+            if a.has and a.arm_ok[arm] and ("client_month", arm, item) in s.index:
+                row = s.loc[("client_month", arm, item)]
+                res.add(key, label, row["estimate"], row["ci_low"], row["ci_high"], n=a.n[arm])
+            else:
+                res.add(key, label, suppressed=True)
+        glue[f"costs_per_client_month_{arm}"] = (report.eur(s.loc[("client_month", arm, "cost_total"), "estimate"])
+                                                 if a.has and a.arm_ok[arm] else NOT_SHOWN)
+    for basis, key in (("client_month", "costs.incremental"), ("clienthood", "costs.incremental_clienthood")):
+        for row, suffix in (("unadjusted", ""), ("adjusted", "_adjusted")):
+            label = ("Lisäkustannus HB − verrokki "
+                     f"({'€ / asiakaskuukausi' if basis == 'client_month' else '€ / asiakkuus'})")
+            if a.both:
+                inc = r["incremental"][basis].loc[row]
+                res.add(key + suffix, label + (", vakioitu" if suffix else ""), inc["estimate"], inc["ci_low"],
+                        inc["ci_high"], n=a.n["hb"] + a.n["verrokki"])
+            else:
+                res.add(key + suffix, label, suppressed=True)
+    glue["costs_incremental"] = (report.eur(r["incremental"]["client_month"].loc["unadjusted", "estimate"])
+                                 if a.both else NOT_SHOWN)
+
+
+def _add(res, key: str, label: str, est, lo=None, hi=None, n=None) -> None:
+    """Record a number, or a suppressed row when it is not finite (never a non-finite published number)."""
+    if not _finite(est):
+        res.add(key, label, suppressed=True)
+    elif lo is None or not _finite(lo, hi):
+        res.add(key, label, est, n=n)
+    else:
+        res.add(key, label, est, lo, hi, n=n)
+
+
+def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
+    res, c, ok = rep.res, a.primary, a.cea_ok(rep)
+    cr = c["result"] if ok else None
+    n_cea = sum(c["n"].values()) if c is not None else None
+    unit = f"€ / piste, {outcome_label(c['outcome'])}" if c is not None else "€ / piste"
+    q = c.get("reading") if c is not None else None
+    where = f"; {q['name']}" if ok and q and q.get("quadrant") else ""
+    rows = [("cea.icer", f"ICER, vakioitu ({unit}{where})"),
+            ("cea.delta_e", "Vaikutuksen erotus HB − verrokki, vakioitu (ensisijainen kaksoisrobusti arvio)"),
+            ("cea.delta_c", "Kustannusten erotus HB − verrokki, vakioitu (€ / asiakkuus)"),
+            ("cea.icer_unadjusted", f"ICER, vakioimaton ({unit})"),
+            ("cea.delta_e_unadjusted", "Vaikutuksen erotus HB − verrokki, vakioimaton"),
+            ("cea.delta_c_unadjusted", "Kustannusten erotus HB − verrokki, vakioimaton (€ / asiakkuus)")]
+    if ok:
+        for suffix, boot, r in (("", c["adjusted"], cr), ("_unadjusted", c["unadjusted"], c["result_unadjusted"])):
+            lab = dict(rows)
+            _add(res, f"cea.icer{suffix}", lab[f"cea.icer{suffix}"], r["icer"], n=n_cea)
+            for x in ("e", "c"):
+                p = boot["point"][x]
+                _add(res, f"cea.delta_{x}{suffix}", lab[f"cea.delta_{x}{suffix}"], r[f"delta_{x}"], p["ci_low"],
+                     p["ci_high"], n=n_cea)
+        for q, share in cr["quadrants"].items():
+            _add(res, f"cea.quadrant.{q.lower()}", f"Osuus toistoista, neljännes {q}", share, n=n_cea)
+    else:
+        for k, label in rows:
+            res.add(k, label, suppressed=True)
+    for k in a.cea_conf.get("wtp_report", []):
+        kk = int(k) if float(k).is_integer() else k
+        for name, label in (("ceac", "CEAC"), ("inmb", "Nettohyöty (INMB)"), ("evpi", "EVPI")):
+            key, lab = f"cea.{name}.{kk}", f"{label}, k = {kk} €, vakioitu"
+            if not ok:
+                res.add(key, lab, suppressed=True)
+            elif name == "inmb":
+                v = c["inmb"][float(k)]
+                _add(res, key, lab, cr["eib"].loc[float(k)], v["ci_low"], v["ci_high"], n=n_cea)
+            else:
+                _add(res, key, lab, (cr["ceac"] if name == "ceac" else cr["evpi"]).loc[float(k)], n=n_cea)
+    glue["cea_icer"] = report.eur(cr["icer"]) if ok and _finite(cr["icer"]) else NOT_SHOWN
+
+
+def record_results(rep: Report, a: CostAnalysis) -> dict[str, str]:
+    """Record the chapter's results rows in ``rep.res``; returns the glued headline numbers (name → text)."""
+    glue: dict[str, str] = {}
+    _record_costs(rep, a, glue)
+    _record_cea(rep, a, glue)
+    return glue
