@@ -20,6 +20,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # the strand notebooks (notebooks/<strand>.md) executed for every phase and pilot; the synthesis runs last, once
 STRANDS = ["wellbeing", "service_process", "costs"]
 SYNTHESIS = "synthesis"
+# the strands' folders in the book: the reader's addresses are Finnish (loppuraportti/hyvinvointi/kainuu.html);
+# everywhere else (cache keys, ledger, results.csv, text slots) a strand is named by its key
+STRAND_FOLDERS = {"wellbeing": "hyvinvointi", "service_process": "palveluprosessi", "costs": "kustannukset",
+                  SYNTHESIS: "synteesi"}
+
+
+def strand_folder(strand: str) -> str:
+    """The book folder of a strand's pages (``wellbeing`` → ``hyvinvointi``)."""
+    return STRAND_FOLDERS.get(strand, strand)
+
+
+def folder_strand(folder: str) -> str:
+    """The strand key of a book folder (``hyvinvointi`` → ``wellbeing``); any other name is returned as is."""
+    return {v: k for k, v in STRAND_FOLDERS.items()}.get(folder, folder)
 DEFAULT_CONFIG = REPO_ROOT / "hbeval.yml"
 ALL_PILOTS = "kaikki"  # the parameter value meaning "all pilots together"
 

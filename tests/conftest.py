@@ -63,7 +63,7 @@ def demo_processed(demo_raw, tmp_path_factory) -> tuple[Path, dict]:
 def write_costs_results():
     """A writer of a hand-made costs results table for synthesis tests: one shown key
     (``costs.per_client_month.hb`` = 1234.5) and one suppressed key (``costs.incremental``), written to
-    ``<book>/costs/kaikki.results.csv``."""
+    ``<book>/kustannukset/kaikki.results.csv``."""
     import pandas as pd
 
     def write(book: Path) -> Path:
@@ -74,8 +74,8 @@ def write_costs_results():
             {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "key": "costs.incremental",
              "label": "x", "estimate": None, "ci_low": None, "ci_high": None, "n": None, "p_value": None,
              "suppressed": True}])
-        (book / "costs").mkdir(parents=True)
-        path = book / "costs" / "kaikki.results.csv"
+        (book / "kustannukset").mkdir(parents=True)
+        path = book / "kustannukset" / "kaikki.results.csv"
         costs.to_csv(path, index=False)
         return path
 

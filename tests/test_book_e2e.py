@@ -16,7 +16,7 @@ import pytest
 from hbeval_lib.book import pages as bookpages
 from hbeval_lib.book import run as pipeline
 from hbeval_lib.book import cache as book_cache
-from hbeval_lib.config import ALL_PILOTS, load_config
+from hbeval_lib.config import ALL_PILOTS, SYNTHESIS, load_config, strand_folder
 
 # one module, one build: `make test` distributes by file (--dist loadfile), so these tests share one worker
 pytestmark = [pytest.mark.slow]
@@ -30,9 +30,9 @@ def built(demo_book):
 
 def expected_pages():
     cfg = load_config()
-    pages = [f"{ph.key}/{s}/{p}" for ph in cfg.phases for s in book_cache.STRANDS
+    pages = [f"{ph.key}/{strand_folder(s)}/{p}" for ph in cfg.phases for s in book_cache.STRANDS
              for p in [ALL_PILOTS] + [x.key for x in cfg.pilots]]
-    return pages + [f"{cfg.phases[-1].key}/synthesis/{ALL_PILOTS}"]
+    return pages + [f"{cfg.phases[-1].key}/{strand_folder(SYNTHESIS)}/{ALL_PILOTS}"]
 
 
 def test_every_page_exists(built):
@@ -63,11 +63,11 @@ def test_no_error_output_or_traceback(built):
 
 def test_figures_present(built):
     for s in book_cache.STRANDS:
-        html = (built["html"] / f"loppuraportti/{s}/{ALL_PILOTS}.html").read_text(encoding="utf-8")
+        html = (built["html"] / f"loppuraportti/{strand_folder(s)}/{ALL_PILOTS}.html").read_text(encoding="utf-8")
         imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
         assert imgs, f"no figure in loppuraportti/{s}/kaikki"
         for src in imgs:
-            assert (built["html"] / "loppuraportti" / s / src).resolve().exists(), src
+            assert (built["html"] / "loppuraportti" / strand_folder(s) / src).resolve().exists(), src
 
 
 def test_demo_banner_on_every_page(built):
@@ -125,4 +125,4 @@ def test_researchers_text_for_final_pori_wellbeing_is_on_that_page_only(built):
     needle = "Porin pilotissa arviointiin osallistui"  # book/text/loppuraportti/wellbeing/pori.md
     pages = sorted(p.relative_to(built["html"]).as_posix() for p in built["html"].rglob("*.html")
                    if needle in p.read_text(encoding="utf-8"))
-    assert pages == ["loppuraportti/wellbeing/pori.html"]
+    assert pages == ["loppuraportti/hyvinvointi/pori.html"]

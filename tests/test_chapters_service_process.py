@@ -202,7 +202,7 @@ def test_synthesis_reads_strand_results(demo_processed, tmp_path, write_costs_re
     processed, _ = demo_processed
     book = tmp_path / "loppuraportti"
     rep, _ = run_chapter(processed, "kaikki", "loppuraportti")
-    rep.res.write(str(book / "service_process" / "kaikki.results.csv"))
+    rep.res.write(str(book / "palveluprosessi" / "kaikki.results.csv"))
     write_costs_results(book)
 
     srep, sr, sections, summary = _synthesis("kaikki", "loppuraportti", book)

@@ -39,10 +39,10 @@ def test_phase_toc_keeps_common_parts_and_one_phase():
         files = pdf.toc_files(ptoc)
         others = [p for p in PHASES if p != phase]
         assert not [f for f in files if any(o in re.split(r"[/_]", f) for o in others)], phase
-        assert f"_generated/{phase}" in files and f"{phase}/wellbeing/kaikki" in files
+        assert f"_generated/{phase}" in files and f"{phase}/hyvinvointi/kaikki" in files
         assert "arviointiasetelma" in files and "_generated/aineisto" in files  # parts that belong to no phase
-        assert f"{phase}/costs/pori" in files
-    assert "loppuraportti/synthesis/kaikki" in pdf.toc_files(pdf.phase_toc(toc, "loppuraportti", PHASES))
+        assert f"{phase}/kustannukset/pori" in files
+    assert "loppuraportti/synteesi/kaikki" in pdf.toc_files(pdf.phase_toc(toc, "loppuraportti", PHASES))
     # a phase-specific page of the front matter (any folder) follows its phase
     toc["parts"][0]["chapters"].append({"file": "_generated/tiivistelma_valiarviointi"})
     assert "_generated/tiivistelma_valiarviointi" not in pdf.toc_files(pdf.phase_toc(toc, "loppuraportti", PHASES))
@@ -61,7 +61,7 @@ def test_report_toc_is_the_phase_part_only():
         assert files[1] == f"_generated/{phase}/kansi" and files[3] == f"_generated/{phase}/asetelma"
         assert files.index(f"_generated/{phase}/lahteet") < files.index(f"_generated/{phase}/liitteet")
         assert len(files) == len(set(files)), "a page printed twice"
-        assert f"{phase}/costs/pori" in files
+        assert f"{phase}/kustannukset/pori" in files
 
 
 def _tex(body: str) -> str:

@@ -22,9 +22,8 @@ from hbeval_lib.book import cache as book_cache
 from hbeval_lib.book import commands
 from hbeval_lib.book import errors
 from hbeval_lib.book import kernels
-from hbeval_lib.core import fileio
 from hbeval_lib.intake import run as intake_run
-from hbeval_lib.config import REPO_ROOT, load_config
+from hbeval_lib.config import REPO_ROOT, load_config, strand_folder
 from hbeval_lib.page.results import COLUMNS
 
 HEADER = textwrap.dedent("""\
@@ -85,7 +84,7 @@ SYNTH = HEADER.format(title="Synteesi", extra='results_dir = ""') + textwrap.ded
     from hbeval_lib.config import REPO_ROOT
     d = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
     total = sum(pd.read_csv(p)["estimate"].sum() for p in sorted(d.glob("*/kaikki.results.csv"))
-                if p.parent.name != "synthesis")
+                if p.parent.name != "synteesi")
     r = Results("synthesis", phase, pilot)
     r.add("sum_of_strands", "Summa", estimate=total)
     r.write(results_path)
@@ -222,17 +221,17 @@ def test_run_is_incremental_and_atomic(project):
     book = project["book"]
     for s in ("wellbeing", "costs"):
         for p, n in (("kaikki", 9), ("eksote", 3), ("hameenlinna", 4)):
-            res = pd.read_csv(book / "loppuraportti" / s / f"{p}.results.csv")
+            res = pd.read_csv(book / "loppuraportti" / strand_folder(s) / f"{p}.results.csv")
             assert res["estimate"].tolist() == [n]
-            assert (book / "loppuraportti" / s / f"{p}.suppressions.csv").exists()
+            assert (book / "loppuraportti" / strand_folder(s) / f"{p}.suppressions.csv").exists()
     # synthesis ran after the strands and read their results (9 + 9)
-    assert pd.read_csv(book / "loppuraportti/synthesis/kaikki.results.csv")["estimate"].tolist() == [18]
+    assert pd.read_csv(book / "loppuraportti/synteesi/kaikki.results.csv")["estimate"].tolist() == [18]
     merged = pd.read_csv(rep.results_csv)
     assert list(merged.columns) == COLUMNS and len(merged) == 7
     assert not (book / ".hbeval_staging").exists()
 
     # the executed notebook: parameters hidden, final relative-or-absolute paths, title names the pilot
-    nb = json.loads((book / "loppuraportti/wellbeing/eksote.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((book / "loppuraportti/hyvinvointi/eksote.ipynb").read_text(encoding="utf-8"))
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
     src = "".join(injected[0]["source"])
@@ -250,7 +249,7 @@ def test_run_is_incremental_and_atomic(project):
     assert sorted(rep.executed) == sorted(["loppuraportti/wellbeing/eksote", "loppuraportti/wellbeing/kaikki",
                                            "loppuraportti/costs/eksote", "loppuraportti/costs/kaikki",
                                            "loppuraportti/synthesis/kaikki"])
-    assert pd.read_csv(book / "loppuraportti/synthesis/kaikki.results.csv")["estimate"].tolist() == [24]
+    assert pd.read_csv(book / "loppuraportti/synteesi/kaikki.results.csv")["estimate"].tolist() == [24]
 
     # a changed notebook source re-executes only that strand (+ synthesis only if its results changed: they did not)
     write_nb(project["nb"], "costs", code="x = 1")
@@ -258,7 +257,7 @@ def test_run_is_incremental_and_atomic(project):
     assert sorted(rep.executed) == sorted(f"loppuraportti/costs/{p}" for p in ("kaikki", "eksote", "hameenlinna"))
 
     # a missing output forces its notebook to run again
-    (book / "loppuraportti/wellbeing/hameenlinna.results.csv").unlink()
+    (book / "loppuraportti/hyvinvointi/hameenlinna.results.csv").unlink()
     assert do_run(project).executed == ["loppuraportti/wellbeing/hameenlinna"]
 
 
@@ -272,7 +271,7 @@ def test_failing_notebook_stops_with_name_parameters_and_traceback(project):
     assert '"pilot": "hameenlinna"' in msg and '"phase": "loppuraportti"' in msg
     assert "ZeroDivisionError" in msg and "1 / 0" in msg
     assert "\x1b[" not in msg  # no terminal colour codes
-    out = project["book"] / "loppuraportti" / "wellbeing"
+    out = project["book"] / "loppuraportti" / "hyvinvointi"
     assert not any(out.glob("hameenlinna.*")) if out.exists() else True
     assert not (project["book"] / ".hbeval_staging").exists()
     assert (project["cache"] / "failed" / "loppuraportti-wellbeing-hameenlinna.ipynb").exists()
@@ -284,7 +283,7 @@ def test_notebook_that_writes_no_results_is_an_error(project):
     p.write_text(HEADER.format(title="T", extra="") + "```{code-cell} ipython3\nx = 1\n```\n", encoding="utf-8")
     with pytest.raises(errors.RunError, match="did not write"):
         do_run(project, pilots=["eksote"])
-    assert not (project["book"] / "loppuraportti/wellbeing/eksote.ipynb").exists()
+    assert not (project["book"] / "loppuraportti/hyvinvointi/eksote.ipynb").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -393,10 +392,10 @@ def test_summary_page_glues_text_values_from_the_all_pilots_notebook(tmp_path):
                                metadata={"scrapbook": {"name": "wellbeing_fig", "mime_prefix":
                                                        "application/papermill.record/"}})]
     nb.cells = [cell]
-    (tmp_path / "lahtotilanne" / "wellbeing").mkdir(parents=True)
-    nbformat.write(nb, tmp_path / "lahtotilanne/wellbeing/kaikki.ipynb")
+    (tmp_path / "lahtotilanne" / "hyvinvointi").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "lahtotilanne/hyvinvointi/kaikki.ipynb")
     page = bookpages.summary_page(cfg, "lahtotilanne", tmp_path)
-    assert "{glue:text}`../lahtotilanne/wellbeing/kaikki.ipynb::wellbeing_n:s`" in page
+    assert "{glue:text}`../lahtotilanne/hyvinvointi/kaikki.ipynb::wellbeing_n:s`" in page
     assert "wellbeing_fig" not in page   # figures are not pasted into the summary table
     assert "Palveluprosessi" not in page  # no executed notebook, no section
 
@@ -405,7 +404,7 @@ def test_summary_page_glues_text_values_from_the_all_pilots_notebook(tmp_path):
 # issue 14: prose edits do not re-execute, extra inputs, warm kernels, the stale check
 # ---------------------------------------------------------------------------------------------------------------------
 def _nb_text(project, strand="wellbeing", pilot="eksote"):
-    return (project["book"] / "loppuraportti" / strand / f"{pilot}.ipynb").read_text(encoding="utf-8")
+    return (project["book"] / "loppuraportti" / strand_folder(strand) / f"{pilot}.ipynb").read_text(encoding="utf-8")
 
 
 def test_code_digest_ignores_markdown_and_display_tags():
@@ -540,7 +539,7 @@ def test_prose_edit_updates_text_without_a_kernel_and_code_edit_only_its_strand(
     write_nb(project["nb"], "costs")
     first = do_run(project)
     assert len(first.executed) == 6 and first.prose == []
-    mtime_costs = (project["book"] / "loppuraportti/costs/eksote.ipynb").stat().st_mtime_ns
+    mtime_costs = (project["book"] / "loppuraportti/kustannukset/eksote.ipynb").stat().st_mtime_ns
 
     # prose-only edit in one strand: nothing executed, the new sentence in the executed notebooks, outputs kept
     text = p.read_text(encoding="utf-8").replace("# Otsikko wellbeing", "# Otsikko wellbeing\n\nAivan uusi lause.")
@@ -558,7 +557,7 @@ def test_prose_edit_updates_text_without_a_kernel_and_code_edit_only_its_strand(
     assert code[0]["metadata"]["tags"] == ["remove-input"] and code[0]["outputs"]   # display tag, outputs kept
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
-    assert (project["book"] / "loppuraportti/costs/eksote.ipynb").stat().st_mtime_ns == mtime_costs
+    assert (project["book"] / "loppuraportti/kustannukset/eksote.ipynb").stat().st_mtime_ns == mtime_costs
     again = do_run(project)
     assert again.executed == [] and again.prose == []
 

@@ -77,11 +77,11 @@ def test_built_book_has_no_code_in_text():
     assert found == {}, "\n".join(f"{p}: {f[0]} (+{len(f) - 1})" for p, f in found.items())
 
 
-@pytest.mark.skipif(not (HTML / "loppuraportti" / "wellbeing" / "pori.html").exists(),
+@pytest.mark.skipif(not (HTML / "loppuraportti" / "hyvinvointi" / "pori.html").exists(),
                     reason="book/_build/html not built (run make book)")
 def test_built_book_pori_sentence_on_its_page_only():
     """The shipped example sentence of book/text/loppuraportti/wellbeing/pori.md is on that page and no other."""
     needle = "Porin pilotissa arviointiin osallistui"
     pages = [p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
              if needle in p.read_text(encoding="utf-8")]
-    assert pages == ["loppuraportti/wellbeing/pori.html"]
+    assert pages == ["loppuraportti/hyvinvointi/pori.html"]

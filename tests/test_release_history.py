@@ -147,7 +147,7 @@ def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
     shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
     monkeypatch.setenv("HBEVAL_CONFIG", str(cfg_path))
     book, releases = tmp_path / "book", tmp_path / "releases"
-    page = book / "lahtotilanne" / "wellbeing"
+    page = book / "lahtotilanne" / "hyvinvointi"
     page.mkdir(parents=True)
     for suffix in (".ipynb", ".results.csv", ".suppressions.csv"):
         (page / f"kaikki{suffix}").write_text("{}" if suffix == ".ipynb" else "a\n", encoding="utf-8")

@@ -182,7 +182,7 @@ def test_likert_segments_visible_and_labels_readable(n):
 HTML = BOOK / "_build" / "html"
 
 
-@pytest.mark.skipif(not (HTML / "loppuraportti" / "costs" / "kaikki.html").exists(),
+@pytest.mark.skipif(not (HTML / "loppuraportti" / "kustannukset" / "kaikki.html").exists(),
                     reason="book/_build/html not built (run make book)")
 def test_built_html_numbers_do_not_break():
     """No number of the built book has a breakable space between its digit groups (text and tables)."""

@@ -132,7 +132,7 @@ def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path, write_
     # the service-process strand's real results, and a hand-made costs table with one suppressed key
     _run_notebook("service_process", tmp_path, {"pilot": "kaikki", "phase": "loppuraportti",
                                                 "processed_dir": str(processed),
-                                                "results_path": str(book / "service_process" / "kaikki.results.csv"),
+                                                "results_path": str(book / "palveluprosessi" / "kaikki.results.csv"),
                                                 "suppressions_path": ""})
     write_costs_results(book)
     done = _run_notebook("synthesis", tmp_path, {"pilot": "kaikki", "phase": "loppuraportti",
@@ -144,7 +144,7 @@ def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path, write_
     # a number read from the costs CSV appears (Finnish formatting), a suppressed or missing key says so
     assert "1 234,5" in text or "1 235" in text
     assert "ei saatavilla" in text
-    sp_share = pd.read_csv(book / "service_process" / "kaikki.results.csv").set_index("key") \
+    sp_share = pd.read_csv(book / "palveluprosessi" / "kaikki.results.csv").set_index("key") \
         .loc["palvelut.nonpublic_share.hb", "estimate"]
     assert f"{100 * sp_share:.0f} %" in text
     synth = pd.read_csv(tmp_path / "synth.results.csv")
@@ -154,6 +154,6 @@ def test_synthesis_notebook_uses_strand_results(demo_processed, tmp_path, write_
     heading = "Millä edellytyksillä HB-toimintamalli on Suomessa toteutettavissa ja otettavissa käyttöön"
     assert any(c["cell_type"] == "markdown" and heading in "".join(c["source"]) for c in nb["cells"])
     assert "Lainsäädäntö" in text and "edellytyksiä koskeva näyttö" in text
-    sp = pd.read_csv(book / "service_process" / "kaikki.results.csv").set_index("key")
+    sp = pd.read_csv(book / "palveluprosessi" / "kaikki.results.csv").set_index("key")
     assert f"{int(sp.loc['edellytykset.laadullinen.estaa.kaikki', 'estimate'])}" in text
     assert synth.set_index("key").loc["synteesi.edellytykset.evidence_available", "estimate"] >= 8

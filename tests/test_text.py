@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hbeval_lib.book import text
-from hbeval_lib.config import load_config
+from hbeval_lib.config import load_config, strand_folder
 from hbeval_lib.page.report import SLOT_MARKER
 from hbeval_lib.page.results import Results
 
@@ -23,7 +23,7 @@ def write_results(book: Path, phase: str, strand: str, pilot: str, rows: list[di
     res = Results(strand, phase, pilot)
     for r in rows:
         res.add(**r)
-    res.write(book / phase / strand / f"{pilot}.results.csv")
+    res.write(book / phase / strand_folder(strand) / f"{pilot}.results.csv")
 
 
 def write_notebook(book: Path, phase: str, strand: str, pilot: str, slots: list[str],
@@ -36,7 +36,7 @@ def write_notebook(book: Path, phase: str, strand: str, pilot: str, slots: list[
                 "outputs": [{"output_type": "display_data", "data": {"text/markdown": ""}, "metadata": meta}]}
     cells = [marker(s) for s in slots] + [marker(s, "raportti") for s in report_slots]
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path = book / phase / strand / f"{pilot}.ipynb"
+    path = book / phase / strand_folder(strand) / f"{pilot}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb), encoding="utf-8")
     return path
@@ -80,7 +80,7 @@ def test_a_sentence_for_the_final_pori_page_appears_on_that_page_only(book):
     text.render_book(book, CFG, demo=True, draft=False)
     for phase in ["valiarviointi", "loppuraportti"]:
         for pilot in ["kaikki", "pori"]:
-            out = slot_outputs(book / phase / "wellbeing" / f"{pilot}.ipynb")
+            out = slot_outputs(book / phase / "hyvinvointi" / f"{pilot}.ipynb")
             here = (phase, pilot) == ("loppuraportti", "pori")
             assert (SENTENCE in out["tulkinta"]) is here, (phase, pilot)
             assert out["johdanto"] == ""  # an empty slot renders as nothing
@@ -91,7 +91,7 @@ def test_cited_number_is_the_protected_value_and_follows_the_data(book):
                "## tulkinta\n\nEro oli {{ wellbeing.osallisuustesti.adjusted_diff | ci | 2 }}; HB-asiakkaita "
                "{{ wellbeing.recruitment.n.hb | 0 }}.\n")
     text.render_book(book, CFG)
-    nb = book / "loppuraportti" / "wellbeing" / "pori.ipynb"
+    nb = book / "loppuraportti" / "hyvinvointi" / "pori.ipynb"
     assert ("Ero oli 0,40 (95 %:n luottamusväli −0,05 … 0,62); HB-asiakkaita 18."
             in slot_outputs(nb)["tulkinta"])
     write_results(book, "loppuraportti", "wellbeing", "pori", [
@@ -120,7 +120,7 @@ def test_an_example_text_citing_a_hidden_number_shows_the_marker(book):
     write_text(book, "loppuraportti/wellbeing/pori.md",
                f"{text.EXAMPLE_MARK}\n## tulkinta\n\nMuutos {{{{ wellbeing.kykyviisari.osallisuus.change.hb }}}}.\n")
     text.render_book(book, CFG)
-    nb = book / "loppuraportti" / "wellbeing" / "pori.ipynb"
+    nb = book / "loppuraportti" / "hyvinvointi" / "pori.ipynb"
     assert text.SUPPRESSED_IN_DRAFT in slot_outputs(nb)["tulkinta"]
 
 
@@ -188,10 +188,10 @@ def test_comments_are_ignored_and_duplicate_slots_rejected(tmp_path):
 
 def test_draft_shows_empty_slots_and_final_build_does_not(book, monkeypatch):
     text.render_book(book, CFG, draft=True)
-    out = slot_outputs(book / "loppuraportti" / "wellbeing" / "pori.ipynb")
+    out = slot_outputs(book / "loppuraportti" / "hyvinvointi" / "pori.ipynb")
     assert "Luonnos" in out["tulkinta"] and "book/text/loppuraportti/wellbeing/pori.md" in out["tulkinta"]
     text.render_book(book, CFG, draft=False)
-    assert slot_outputs(book / "loppuraportti" / "wellbeing" / "pori.ipynb")["tulkinta"] == ""
+    assert slot_outputs(book / "loppuraportti" / "hyvinvointi" / "pori.ipynb")["tulkinta"] == ""
     monkeypatch.setenv("HBEVAL_DRAFT", "1")
     assert text.draft_mode(None)
     monkeypatch.delenv("HBEVAL_DRAFT")
@@ -203,19 +203,19 @@ def test_draft_shows_empty_slots_and_final_build_does_not(book, monkeypatch):
 def test_example_text_is_marked_and_refused_for_real_data(book):
     write_text(book, "loppuraportti/wellbeing/pori.md", f"{text.EXAMPLE_MARK}\n## tulkinta\n\n{SENTENCE}\n")
     text.render_book(book, CFG, demo=True)
-    out = slot_outputs(book / "loppuraportti" / "wellbeing" / "pori.ipynb")["tulkinta"]
+    out = slot_outputs(book / "loppuraportti" / "hyvinvointi" / "pori.ipynb")["tulkinta"]
     assert out.startswith("*Esimerkkiteksti") and SENTENCE in out
     with pytest.raises(text.SlotError, match="esimerkkiteksti"):
         text.render_book(book, CFG, demo=False)
     text.render_book(book, CFG, demo=False, draft=True)  # a draft from real data may show the marked example
-    assert slot_outputs(book / "loppuraportti" / "wellbeing" / "pori.ipynb")["tulkinta"].startswith("*Esimerkki")
+    assert slot_outputs(book / "loppuraportti" / "hyvinvointi" / "pori.ipynb")["tulkinta"].startswith("*Esimerkki")
 
 
 def test_case_description_comes_from_the_phase_report_file(book):
     write_notebook(book, "loppuraportti", "costs", "pori", ["tulkinta"], report_slots=["pilotti.pori"])
     write_text(book, "loppuraportti/raportti.md", "## pilotti.pori\n\nPorin tapauskuvaus.\n")
     text.render_book(book, CFG)
-    assert "Porin tapauskuvaus." in slot_outputs(book / "loppuraportti" / "costs" / "pori.ipynb")["pilotti.pori"]
+    assert "Porin tapauskuvaus." in slot_outputs(book / "loppuraportti" / "kustannukset" / "pori.ipynb")["pilotti.pori"]
     write_text(book, "loppuraportti/raportti.md", "## pilotti.oulu\n\nEi pilottia.\n")
     with pytest.raises(text.SlotError, match="pilotti.oulu"):
         text.render_report_slot(book, "loppuraportti", "tiivistelma", CFG)
@@ -228,7 +228,7 @@ def test_criterion_judgement(book, body, verdict):
     write_notebook(book, "loppuraportti", "synthesis", "kaikki", ["kriteeri.hyvinvointi"])
     write_text(book, "loppuraportti/synthesis/kaikki.md", f"## kriteeri.hyvinvointi\n\n{body}\n")
     text.render_book(book, CFG)
-    out = slot_outputs(book / "loppuraportti" / "synthesis" / "kaikki.ipynb")["kriteeri.hyvinvointi"]
+    out = slot_outputs(book / "loppuraportti" / "synteesi" / "kaikki.ipynb")["kriteeri.hyvinvointi"]
     assert out.startswith(f"**Arvioijien arvio: {verdict}.**")
 
 
@@ -303,8 +303,8 @@ def test_every_phase_part_is_a_complete_report():
                      bookpages.APPENDICES, *bookpages.APPENDIX_PAGES]:
             assert f"_generated/{ph.key}/{name}" in part, (ph.key, name)
         for strand in ["wellbeing", "service_process", "costs"]:
-            assert f"{ph.key}/{strand}/kaikki" in part
-    assert "synthesis" in toc.split(f"caption: {CFG.phases[-1].name}")[1]
+            assert f"{ph.key}/{strand_folder(strand)}/kaikki" in part
+    assert "synteesi" in toc.split(f"caption: {CFG.phases[-1].name}")[1]
 
 
 # -- Finnish notation safety nets: tables a notebook displays, figure tick labels --------------------------

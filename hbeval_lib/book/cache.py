@@ -36,7 +36,7 @@ import re
 import sys
 from pathlib import Path
 
-from hbeval_lib.config import STRANDS, SYNTHESIS, ALL_PILOTS, REPO_ROOT, Config, load_config
+from hbeval_lib.config import STRANDS, SYNTHESIS, ALL_PILOTS, REPO_ROOT, Config, load_config, strand_folder
 from hbeval_lib.core.fileio import file_hash, sha256_hex
 
 KERNEL_NAME = "hbeval"
@@ -286,7 +286,7 @@ class Job:
 
     @property
     def out_dir(self) -> Path:
-        return self.book_dir / self.phase / self.strand
+        return self.book_dir / self.phase / strand_folder(self.strand)
 
     @property
     def output(self) -> Path:
@@ -407,7 +407,7 @@ def cache_components(job: Job, hasher: TableHasher) -> dict:
     if job.strand == SYNTHESIS:
         phase_dir = job.book_dir / job.phase
         comp["results"] = {p.relative_to(phase_dir).as_posix(): file_hash(p)
-                           for p in sorted(phase_dir.glob("*/*.results.csv")) if p.parent.name != SYNTHESIS}
+                           for p in sorted(phase_dir.glob("*/*.results.csv")) if p.parent.name != strand_folder(SYNTHESIS)}
     return comp
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from hbeval_lib.book.publication import DEMO_BANNER, PublicationError, fi_date, publication
-from hbeval_lib.config import STRANDS, ALL_PILOTS, REPO_ROOT, Config, load_config
+from hbeval_lib.config import STRANDS, ALL_PILOTS, REPO_ROOT, Config, load_config, strand_folder, SYNTHESIS
 
 GENERATED = "_generated"
 # the pages of each phase report besides the strands: <book>/_generated/<phase>/<name>.md
@@ -100,10 +100,10 @@ def toc(cfg: Config | None = None) -> str:
         lines += [f"  - caption: {ph.name}", "    chapters:", f"      - file: {g}/{FRONT}",
                   f"      - file: {GENERATED}/{ph.key}", f"      - file: {g}/{DESIGN}"]
         for strand in STRANDS:
-            lines += [f"      - file: {ph.key}/{strand}/{ALL_PILOTS}", "        sections:"]
-            lines += [f"          - file: {ph.key}/{strand}/{p.key}" for p in cfg.pilots]
+            lines += [f"      - file: {ph.key}/{strand_folder(strand)}/{ALL_PILOTS}", "        sections:"]
+            lines += [f"          - file: {ph.key}/{strand_folder(strand)}/{p.key}" for p in cfg.pilots]
         if ph.key == final:
-            lines.append(f"      - file: {ph.key}/synthesis/{ALL_PILOTS}")
+            lines.append(f"      - file: {ph.key}/{strand_folder(SYNTHESIS)}/{ALL_PILOTS}")
         lines += [f"      - file: {g}/{DISCUSSION}", f"      - file: {g}/{REFERENCES}",
                   f"      - file: {g}/{APPENDICES}", "        sections:"]
         lines += [f"          - file: {g}/{name}" for name in APPENDIX_PAGES]
@@ -501,10 +501,10 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
     strands = STRANDS + (["synthesis"] if phase_key == cfg.final_key else [])
     res = _read_csv(book_dir / "_results" / "results.csv")
     for strand in strands:
-        nb = book_dir / phase_key / strand / f"{ALL_PILOTS}.ipynb"
+        nb = book_dir / phase_key / strand_folder(strand) / f"{ALL_PILOTS}.ipynb"
         if not nb.exists():
             continue
-        out += [f"## {STRAND_TITLES[strand]}", "", f"Luku: {{doc}}`../{phase_key}/{strand}/{ALL_PILOTS}`", ""]
+        out += [f"## {STRAND_TITLES[strand]}", "", f"Luku: {{doc}}`../{phase_key}/{strand_folder(strand)}/{ALL_PILOTS}`", ""]
         keys = _glued_text_keys(nb)
         if not keys:
             out += ["Tästä luvusta ei ole nostettu tunnuslukuja.", ""]
@@ -516,7 +516,7 @@ def summary_page(cfg: Config, phase_key: str, book_dir: Path) -> str:
         out += ["| Tunnusluku | Arvo |", "|---|---|"]
         for k in keys:
             label = GLUE_LABELS.get(k) or labels.get(k) or k
-            out.append(f"| {label} | {{glue:text}}`../{phase_key}/{strand}/{ALL_PILOTS}.ipynb::{k}:s` |")
+            out.append(f"| {label} | {{glue:text}}`../{phase_key}/{strand_folder(strand)}/{ALL_PILOTS}.ipynb::{k}:s` |")
         out.append("")
     out += ["Kaikki raportin luvut koneluettavana taulukkona: "
             "{download}`tulostaulukko (CSV) <../_results/results.csv>`.", ""]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hbeval_lib.book.cache import STRANDS, SYNTHESIS, stabilise_outputs, to_ipynb
 from hbeval_lib.book.kernels import KernelSlot
-from hbeval_lib.config import ALL_PILOTS, REPO_ROOT, Config, load_config
+from hbeval_lib.config import ALL_PILOTS, REPO_ROOT, Config, load_config, strand_folder
 
 # ---------------------------------------------------------------------------------------------------------------------
 # nbval reference executions
@@ -109,7 +109,7 @@ def update_reference(reference_dir: str | os.PathLike | None = None, notebooks_d
                 out = Path(tmp) / name
                 slot.execute(nb_in, out, params)
                 if strand != SYNTHESIS and phase == REFERENCE_PHASE and pilot == ALL_PILOTS:
-                    res = results_dir / strand / f"{ALL_PILOTS}.results.csv"
+                    res = results_dir / strand_folder(strand) / f"{ALL_PILOTS}.results.csv"
                     if _write_if_changed(res, (scratch / f"{strand}.results.csv").read_text(encoding="utf-8")):
                         changed.append(res)
                 nb = nbformat.read(out, as_version=4)

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hbeval_lib.config import STRANDS as _PAGES, SYNTHESIS, ALL_PILOTS, Config, load_config
+from hbeval_lib.config import STRANDS as _PAGES, SYNTHESIS, ALL_PILOTS, Config, load_config, strand_folder, folder_strand
 from hbeval_lib.book.errors import RunError
 from hbeval_lib.page.report import SLOT_MARKER
 
@@ -156,7 +156,7 @@ class ResultsIndex:
     def table(self, phase: str, strand: str, pilot: str) -> pd.DataFrame | None:
         k = (phase, strand, pilot)
         if k not in self._frames:
-            p = self.book_dir / phase / strand / f"{pilot}.results.csv"
+            p = self.book_dir / phase / strand_folder(strand) / f"{pilot}.results.csv"
             self._frames[k] = pd.read_csv(p).set_index("key") if p.exists() and p.stat().st_size else None
         return self._frames[k]
 
@@ -392,7 +392,7 @@ def render_book(book_dir: Path, cfg: Config | None = None, demo: bool = True, dr
         if ph.is_published:
             continue   # a published report's pages are its release record, text included (never filled again)
         for nb_path in sorted((book_dir / ph.key).glob("*/*.ipynb")):
-            executed_pages.add((ph.key, nb_path.parent.name, nb_path.stem))
+            executed_pages.add((ph.key, folder_strand(nb_path.parent.name), nb_path.stem))
             did, u = render_notebook(nb_path, book_dir, results, cfg, draft, demo, files)
             used |= u
             if did:

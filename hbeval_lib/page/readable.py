@@ -18,6 +18,7 @@ notebook kernel's DataFrame formatter, :func:`hbeval_lib.page.report._register_t
 
 from __future__ import annotations
 
+from hbeval_lib.config import strand_folder
 import html
 import json
 import re
@@ -116,7 +117,7 @@ def book_stats(book_dir: str | Path, phases: list[str], strands: list[str], pilo
     for ph in phases:
         for st in strands:
             for pi in pilots:
-                p = Path(book_dir) / ph / st / f"{pi}.ipynb"
+                p = Path(book_dir) / ph / strand_folder(st) / f"{pi}.ipynb"
                 if p.exists():
                     rows.append({"phase": ph, "strand": st, "pilot": pi, **page_stats(p)})
     return pd.DataFrame(rows, columns=["phase", "strand", "pilot", "tables", "replaced", "cells", "hidden",

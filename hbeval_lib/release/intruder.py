@@ -36,6 +36,7 @@ value, how``), ``cells`` (everything read) and :meth:`Attack.summary` (Finnish a
 
 from __future__ import annotations
 
+from hbeval_lib.config import folder_strand
 import json
 import math
 import re
@@ -280,7 +281,7 @@ def _page_of(rel: Path, phases: Iterable[str]) -> tuple[str, str, str] | None:
     parts = rel.parts
     if len(parts) != 3 or parts[0] not in set(phases):
         return None
-    return parts[0], parts[1], Path(parts[2]).stem
+    return parts[0], folder_strand(parts[1]), Path(parts[2]).stem   # the strand's key (results.csv names it so)
 
 
 def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> Book:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from hbeval_lib.strands.services import stats as sv
-from hbeval_lib.config import REPO_ROOT
+from hbeval_lib.config import REPO_ROOT, strand_folder
 from hbeval_lib.page.report import Report
 from hbeval_lib.page.results import COLUMNS, read_results
 from hbeval_lib.strands.services.sections import Section
@@ -41,7 +41,7 @@ def strand_results(rep: Report, results_dir: str = "") -> StrandResults:
     """Read the strands' results CSVs from ``results_dir`` (default ``book/<phase>``, relative to the repo)."""
     root = Path(results_dir) if results_dir else Path("book") / rep.phase
     root = root if root.is_absolute() else REPO_ROOT / root
-    found = {s: root / s / f"{rep.pilot}.results.csv" for s in STRANDS}
+    found = {s: root / strand_folder(s) / f"{rep.pilot}.results.csv" for s in STRANDS}
     results = read_results([p for p in found.values() if p.exists()])
     results = results[results["pilot"] == rep.pilot] if len(results) else pd.DataFrame(columns=COLUMNS)
     return StrandResults(results, found)
