@@ -2,7 +2,11 @@
 
 Not a timed test: it takes a few minutes on two cores and prints (and, with ``--write``, stores in
 ``docs/validation.md``) a table of bias, coverage, mean width and failure rate (share of data sets where the
-interval is not published, e.g. withheld by the positivity or degrees-of-freedom rules).
+interval is not published: withheld by the positivity, degrees-of-freedom or width rules, or by the disclosure rule
+that no page shows a statistic on fewer than ``min_n_stat`` persons — the smaller arm's observed end scores for an
+effect or a CEA, the arm's clients for a mean cost). Coverage is over the published intervals, with its Monte Carlo
+standard error; a second coverage column counts every interval the method gave, published or not.
+``--pilot-sizes``, ``--total-sizes``, ``--seed`` and ``--reps`` rerun single sizes with more replications.
 
 The generator is this module's own (independent of the unit tests' generators):
 
