@@ -41,3 +41,18 @@ def test_a_configuration_change_changes_the_text(tmp_path, monkeypatch):
 def test_an_unknown_descriptor_stops_the_build():
     with pytest.raises(methods.MethodTextError, match="tuntematon menetelmätieto"):
         methods.fill("M = {{hbeval.imputations_count}}", source="yhteiset/menetelmat.md")
+
+
+def test_methods_say_the_roster_drivers_are_baseline_values_without_a_date(tmp_path, monkeypatch):
+    """Issue 20: age and labour status come from the undated roster; the methods say so and what it assumes."""
+    book = tmp_path / "book"
+    shutil.copytree(C.REPO_ROOT / "book" / "yhteiset", book / "yhteiset")
+    page = " ".join(_shared(book, "menetelmat", "loppuraportti").split())
+    assert "Näistä ikä ja työvoimastatus otetaan asiakasrekisteristä" in page
+    assert "kirjattu asiakkuuden alkaessa" in page and "ei ole päivämäärää" in page
+    assert "lähtötilannetta" in page and "HB:n seurausta" in page
+    # the names follow the analysis: the start score is a dated measurement, not a roster field
+    assert set(wb.DRIVERS) - set(wb.ROSTER_COVARIATES) == {"start"}
+    monkeypatch.setattr(wb, "DRIVERS", ("start", "age"))
+    assert methods.descriptors()["roster_drivers"] == "ikä"             # known bad input: a changed driver set
+    assert "ikä ja työvoimastatus" not in methods.fill("{{hbeval.roster_drivers}}")

@@ -62,6 +62,7 @@ def descriptors(cfg: Config | None = None) -> dict[str, str]:
         "mi_interactions": ("ryhmän ja valikoitumista selittävien tekijöiden yhdysvaikutuksin (vaikutus saa erota "
                             "asiakkaiden välillä)") if o.get("mi_interactions") else "ilman yhdysvaikutuksia",
         "drivers": _and([wb.COVARIATE_FI[d] for d in wb.DRIVERS]),
+        "roster_drivers": _and([wb.COVARIATE_FI[d] for d in wb.DRIVERS if d in wb.ROSTER_COVARIATES]),
         "min_df": _fi(int(wb.MIN_DF)),
         "confidence": _fi(int(round(100 * float(o["confidence"])))),
         "primary_outcome": primary_fi,

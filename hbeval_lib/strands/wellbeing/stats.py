@@ -86,7 +86,7 @@ def paired_scores(measurements: pd.DataFrame, value: str, end_occasions: Sequenc
     out["change"] = out["end"] - out["start"]
     out = out[cols].sort_values("client_id").reset_index(drop=True)
     if clients is not None and not clients.empty:
-        covs = [c for c in ("age", "gender", "family_structure", "labour_status") if c in clients.columns]
+        covs = [c for c in ROSTER_COVARIATES if c in clients.columns]
         out = out.merge(clients[["client_id", *covs]].drop_duplicates("client_id"), on="client_id", how="left")
     return out
 
@@ -660,6 +660,9 @@ MODEL_CATEGORICAL = ("gender", "family_structure", "labour_status", "client_grou
 MODEL_PRIORITY = ("start", "age", "labour_status", "pilot", "client_group", "gender", "family_structure")
 #: the plan's selection drivers: always in the propensity and outcome models, whatever the sample size
 DRIVERS = ("start", "age", "labour_status")
+#: the covariates :func:`outcome_frame` takes from the roster (asiakasrekisteri): the data contract gives them no
+#: date, so the analysis assumes they are the values recorded at the client's start (baseline, not post-treatment)
+ROSTER_COVARIATES = ("age", "gender", "family_structure", "labour_status")
 #: Finnish names of the model covariates (for reasons and method texts)
 COVARIATE_FI = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
                 "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
@@ -710,7 +713,7 @@ def outcome_frame(measurements: pd.DataFrame, clients: pd.DataFrame | None, valu
         out["aux"] = np.nan
     out = out.assign(start=out["start"].astype(float), end=out["end"].astype(float), aux=out["aux"].astype(float))
     if clients is not None and not clients.empty:
-        covs = [c for c in ("age", "gender", "family_structure", "labour_status") if c in clients.columns]
+        covs = [c for c in ROSTER_COVARIATES if c in clients.columns]
         out = out.merge(clients[["client_id", *covs]].drop_duplicates("client_id"), on="client_id", how="left")
     for c in cols:
         if c not in out.columns:
