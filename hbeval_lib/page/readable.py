@@ -18,7 +18,6 @@ notebook kernel's DataFrame formatter, :func:`hbeval_lib.page.report._register_t
 
 from __future__ import annotations
 
-from hbeval_lib.config import strand_folder
 import html
 import json
 import re
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hbeval_lib.config import strand_folder
 from hbeval_lib.page.disclosure import NOT_SHOWN
 
 MOSTLY_HIDDEN = 0.5
@@ -98,8 +98,9 @@ def page_stats(nb_path: str | Path) -> dict:
         for o in cell.get("outputs", []):
             data = o.get("data", {})
             text = "".join(data.get("text/html", ""))
-            stats["replaced"] += text.count(REPLACED_CLASS) \
-                + "".join(data.get("text/markdown", "")).count(PHRASE)
+            # a replaced table carries the sentence as HTML (marked) and as Markdown (for the PDF): count it once
+            stats["replaced"] += text.count(REPLACED_CLASS) if REPLACED_CLASS in text \
+                else "".join(data.get("text/markdown", "")).count(PHRASE)
             for cells in _html_tables(text):
                 if not cells:
                     continue

@@ -140,6 +140,11 @@ def _register_table_formatters() -> None:
         readable.sentence().strip("*") if readable.mostly_hidden(df) else finnish_frame(df).to_string()))
     fmts["text/html"].for_type(Styler, lambda st: readable.replacement_html() if readable.mostly_hidden(st)
                                else st._repr_html_())
+    fmts["text/plain"].for_type(Styler, lambda st, p, cycle: p.text(
+        readable.sentence().strip("*") if readable.mostly_hidden(st) else finnish_frame(st.data).to_string()))
+    # the PDF (LaTeX builder) prefers Markdown to plain text: a replaced table is a sentence there too, in prose
+    for kind in (pd.DataFrame, Styler):
+        fmts["text/markdown"].for_type(kind, lambda obj: readable.sentence() if readable.mostly_hidden(obj) else None)
 
 
 # -- the notebook context ------------------------------------------------------------------------------------
