@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from hbeval_lib import config as C
+from hbeval_lib.book import publish
 from hbeval_lib.release import history
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,7 @@ def test_phase_state_is_validated(tmp_path):
                    encoding="utf-8")
     with pytest.raises(C.ConfigError, match="published_on"):
         C.load_config(bad)
-    history.mark_published(bad, "lahtotilanne", dt.date(2018, 5, 15))
+    publish.mark_published(bad, "lahtotilanne", dt.date(2018, 5, 15))
     cfg = C.load_config(bad)
     assert cfg.phase("lahtotilanne").is_published and cfg.phase("lahtotilanne").published_on == dt.date(2018, 5, 15)
     assert not cfg.phase("valiarviointi").is_published
@@ -73,7 +74,7 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     p1, rep1 = build("2018a", dt.date(2018, 3, 31))
     assert {j.split("/")[0] for j in rep1.executed} == {"lahtotilanne"}
     assert not (book / "valiarviointi").exists() and not (book / "loppuraportti").exists()
-    history.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
+    publish.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
     baseline = _pages(book, "lahtotilanne")
     front = {p.name: p.read_bytes() for p in sorted((book / "_generated" / "lahtotilanne").glob("*.md"))}
     assert front and (releases / "lahtotilanne" / "generated" / "lahtotilanne").is_dir()
@@ -102,7 +103,7 @@ def test_reports_released_a_year_apart(tmp_path, monkeypatch):
     assert not (html / "loppuraportti").exists()
     fixes = pd.read_csv(p2 / history.CORRECTIONS)
     assert (fixes["phase"] == "lahtotilanne").any(), "the corrected baseline record is listed as a correction"
-    history.publish("valiarviointi", C.load_config(cfg_path), book, dt.date(2018, 11, 30), releases, cfg_path)
+    publish.publish("valiarviointi", C.load_config(cfg_path), book, dt.date(2018, 11, 30), releases, cfg_path)
     interim = _pages(book, "valiarviointi")
 
     # spring 2019: the final report; both earlier reports restored exactly as published
@@ -141,7 +142,6 @@ def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
     """Publishing keeps the phase's PDF as its PDF of record; `hbeval pdf` then serves that file for the published
     phase instead of typesetting it again from today's book."""
     from hbeval_lib.book import pdf as P
-    from hbeval_lib.book import run as pipeline
 
     cfg_path = tmp_path / "hbeval.yml"
     shutil.copyfile(C.DEFAULT_CONFIG, cfg_path)
@@ -158,8 +158,8 @@ def test_the_pdf_of_record_is_kept_and_served(tmp_path, monkeypatch):
     pdf_dir = book / "_build" / "pdf"
     pdf_dir.mkdir(parents=True)
     (pdf_dir / P.pdf_name("lahtotilanne")).write_bytes(b"%PDF-1.4 the report as printed in 2018\n")
-    monkeypatch.setattr(pipeline, "check_stamp", lambda b: [])
-    history.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
+    monkeypatch.setattr(publish, "check_stamp", lambda b: [])
+    publish.publish("lahtotilanne", C.load_config(cfg_path), book, dt.date(2018, 5, 15), releases, cfg_path)
     rec = history.verify("lahtotilanne", releases)
     assert P.pdf_name("lahtotilanne") in rec["files"]
     entries = pd.read_csv(releases / "lahtotilanne" / history.ENTRIES, keep_default_na=False)
