@@ -398,3 +398,23 @@ def test_services_are_shown_per_unit_with_their_own_decisions(runs):
     r = runs[("kaikki", "loppuraportti")]
     names = [s.table.index.name for s in ch.service_units(r.rep, r.a) if s.table is not None]
     assert "Palvelu (tunnit / asiakaskuukausi)" in names and "Palvelu (käynnit / asiakaskuukausi)" in names
+
+
+def test_pilot_page_leads_with_what_its_data_allow(run):
+    """A pilot page's first paragraph says what is published and what is not, from the page's own decisions: the
+    comparison only when both arms are shown, the cost-effectiveness only when the CEA is shown, and a hidden
+    arm's reason as logged (never a fixed sentence)."""
+    text = run.a.text
+    if run.rep.all_pilots:
+        assert "Mitä tämän pilotin aineistosta" not in text
+        return
+    assert text.startswith("**Mitä tämän pilotin aineistosta voi sanoa.**")
+    cea_shown = not run.res.loc["cea.icer", "suppressed"]
+    compared = not run.res.loc["costs.incremental", "suppressed"]
+    assert ("ryhmien kustannusten erotus" in text) == compared
+    assert ("sekä kustannusvaikuttavuus." in text) == cea_shown
+    if not compared and run.a.has:
+        hidden = [a for a in ch.ARMS if not run.a.arm_ok[a]]
+        assert hidden and run.rep.dc.why("asiakkaat", hidden) in text
+        for a in hidden:
+            assert ch.ARM_GENITIVE[a] in text

@@ -39,6 +39,7 @@ from hbeval_lib.core.schema import KYKYVIISARI_DOMAINS
 from hbeval_lib.page.report import Report
 
 ARMS = list(costs.ARMS)
+ARM_GENITIVE = {"hb": "HB-asiakkaiden", "verrokki": "verrokkiasiakkaiden"}
 PROVIDERS = {"julkinen": "Julkinen", "yksityinen": "Yksityinen", "jarjesto": "Järjestö",
              "laheisverkosto": "Läheisverkosto", "muu": "Muu"}
 # time per client-month (minutes): one unit, one table; public services have their own tables per unit
@@ -172,7 +173,37 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
+    elif not rep.all_pilots:
+        a.text = "**Mitä tämän pilotin aineistosta voi sanoa.** " + a.text + " " + what_can_be_said(rep, a)
     return a
+
+
+def what_can_be_said(rep: Report, a: CostAnalysis) -> str:
+    """One or two Finnish sentences for the top of a pilot's page: which of the page's results are published and
+    which are not, and why — from the page's own decisions (the arms' ``asiakkaat`` statistics, the comparison and
+    the cost-effectiveness decision of :meth:`CostAnalysis.cea_ok`), never a fixed text."""
+    shown = [ARM_GENITIVE[arm] for arm in ARMS if a.arm_ok[arm]]
+    if not shown:
+        return ("Kummankaan ryhmän kustannuksia ei julkaista tällä sivulla, "
+                f"{rep.dc.why('asiakkaat', list(ARMS)) or 'tietosuojan vuoksi'}; pilotin asiakkaat ovat mukana "
+                "kaikkien pilottien sivun luvuissa.")
+    if not a.both:
+        hidden = [ARM_GENITIVE[arm] for arm in ARMS if not a.arm_ok[arm]]
+        return (f"Sivulla julkaistaan vain {shown[0]} kustannukset ja voimavarat; {', '.join(hidden)} lukuja, "
+                f"ryhmien erotusta ja kustannusvaikuttavuutta ei julkaista, {too_few_reason(rep, a)}.")
+    text = "Sivulla julkaistaan molempien ryhmien kustannukset maksajittain ja ryhmien kustannusten erotus"
+    if a.cea_ok(rep):
+        return text + " sekä kustannusvaikuttavuus."
+    c = a.primary
+    why = (c or {}).get("reason") or rep.dc.why("kustannusvaikuttavuus") or "vaikutusarviota ei ole"
+    if not why.startswith("koska"):
+        why = f"koska {why}"
+    return text + f"; kustannusvaikuttavuutta ei arvioida, {why}."
+
+
+def too_few_reason(rep: Report, a: CostAnalysis) -> str:
+    """The hidden arm's own reason ("koska …")."""
+    return rep.dc.why("asiakkaat", [arm for arm in ARMS if not a.arm_ok[arm]]) or "tietosuojan vuoksi"
 
 
 # names of configuration keys that the unit-cost table would otherwise show as such
