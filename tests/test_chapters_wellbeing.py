@@ -324,3 +324,35 @@ def test_kompassi_only_is_hidden_for_few_clients_and_absent_elsewhere(runs):
     assert "ei näytetä, koska" in s.text or "ei tarvita" in s.text
     assert ch.kompassi_only(runs("pori", "loppuraportti")["rep"]).text == ""
     assert ch.kompassi_only(runs("hameenlinna", "lahtotilanne")["rep"]).text == ""
+
+
+@pytest.mark.parametrize("pilot,phase", [(p, ph) for p in PILOTS for ph in ("loppuraportti", "lahtotilanne")])
+def test_pilot_page_leads_with_what_its_data_allow(demo_processed, pilot, phase):
+    """The first paragraph of a pilot's page is made of the page's own decisions: the group sizes as the
+    recruitment table shows them, the primary comparison published exactly when the effects say so (with the
+    logged reason when not), and the number of published comparisons."""
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", phase, pilot, str(processed), prefix="wellbeing")
+    rec = ch.recruitment(rep)
+    s = ch.pilot_summary(rep, rec)
+    if pilot == "kaikki":
+        assert s.text == ""
+        return
+    assert s.text.startswith("**Mitä tämän pilotin aineistosta voi sanoa.**")
+    hb, ver = rec.glue["wellbeing_n_hb"], rec.glue["wellbeing_n_verrokki"]
+    if hb.isdigit() and ver.isdigit():
+        assert f"Pilotissa on {hb} HB-asiakasta ja {ver} verrokkiasiakasta." in s.text
+    else:
+        assert "ei näytetä tarkasti" in s.text and "<" not in s.text.split("**")[2].split(".")[0]
+    if phase == "lahtotilanne":
+        assert "muutosta ei vielä arvioida" in s.text
+        return
+    eff = ch.effects(rep)
+    prim = ch.primary_outcome(rep)
+    published = eff[prim]["shown"]
+    assert ("ryhmävertailu julkaistaan tällä sivulla" in s.text) == published
+    if not published:
+        assert rep.dc.why(f"{prim}.adjusted_diff", "n") in s.text
+    n_shown = sum(e["shown"] for e in eff.values())
+    if 0 < n_shown < len(eff):
+        assert f"{len(eff)} mittarin ryhmävertailuista julkaistaan {n_shown}." in s.text

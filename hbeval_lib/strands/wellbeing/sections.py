@@ -136,6 +136,44 @@ def phase_note(rep: Report) -> Section:
     return Section(text=PHASE_NOTES[rep.phase])
 
 
+def pilot_summary(rep: Report, recruitment_section: Section) -> Section:
+    """The first paragraph of a pilot's page: in one or two sentences what this pilot's data allow — the group sizes
+    as the recruitment table's protected cells, and which HB − control comparisons the page publishes and which it
+    does not, with the reason logged for them (the decisions of :func:`effects`, made once per page). Empty on the
+    all-pilots page."""
+    if rep.all_pilots:
+        return Section()
+    g = recruitment_section.glue
+    hb, ver = g.get("wellbeing_n_hb", NOT_SHOWN), g.get("wellbeing_n_verrokki", NOT_SHOWN)
+    lead = "**Mitä tämän pilotin aineistosta voi sanoa.** "
+    if hb.isdigit() and ver.isdigit():
+        sizes = f"Pilotissa on {hb} HB-asiakasta ja {ver} verrokkiasiakasta."
+    else:
+        sizes = "Pilotin ryhmien kokoja ei näytetä tarkasti (ks. rekrytointitaulukko)."
+    if not _scope(rep)["change"]:
+        return Section(text=lead + sizes + " Tässä vaiheessa raportoidaan rekrytointi ja ryhmien vertailukelpoisuus; "
+                       "muutosta ei vielä arvioida.")
+    eff = effects(rep)
+    prim = primary_outcome(rep)
+    shown = [o for o, e in eff.items() if e["shown"]]
+    if prim in eff and eff[prim]["shown"]:
+        text = f" Ensisijaisen tulosmuuttujan ({_outcome_name(prim).lower()}) ryhmävertailu julkaistaan tällä sivulla"
+    else:
+        why = rep.dc.why(f"{prim}.adjusted_diff", "n") if prim in eff else "koska mittauksia ei ole"
+        text = (f" Ensisijaisen tulosmuuttujan ({_outcome_name(prim).lower()}) ryhmävertailua ei julkaista tällä "
+                f"sivulla, {why or 'tietosuojan vuoksi'} (seurantamittaus vähintään {rep.dc.min_n_stat} asiakkaalla "
+                "kummassakin ryhmässä); pilotin asiakkaat ovat mukana kaikkien pilottien päätuloksessa")
+    if not eff:
+        text += "."
+    elif not shown:
+        text += ", eikä sivulla julkaista muidenkaan mittareiden ryhmävertailuja."
+    elif len(shown) < len(eff):
+        text += f", ja {len(eff)} mittarin ryhmävertailuista julkaistaan {len(shown)}."
+    else:
+        text += f", kuten kaikkien {len(eff)} mittarin ryhmävertailut."
+    return Section(text=lead + sizes + text)
+
+
 # -- recruitment and attrition ----------------------------------------------------------------------------------
 
 def recruitment(rep: Report) -> Section:
