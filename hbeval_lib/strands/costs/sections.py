@@ -260,7 +260,12 @@ def resource_use(rep: Report, a: CostAnalysis) -> Shown:
             return NOT_SHOWN
         return report.num(rates.loc[arm, k])
 
-    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: cell(arm, k) for k in USE_LABELS} for arm in ARMS})
+    # only the arms that may be shown are columns (the opening paragraph says why the other is not): a column of
+    # dashes would make the table mostly hidden
+    arms = [arm for arm in ARMS if a.arm_ok[arm]]
+    if not arms:
+        return Shown()
+    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: cell(arm, k) for k in USE_LABELS} for arm in arms})
     tab.index.name = "Ajankäyttö, min / asiakaskuukausi"
     caption = ("Taulukko: ajankäyttö minuutteina asiakaskuukautta kohden (kaikkien asiakkaiden yhteissumma jaettuna "
                "asiakkuuskuukausien summalla). Läheisten tukiaika on läheisten omalta seurantalomakkeelta; lomakkeen "
@@ -305,8 +310,9 @@ def service_units(rep: Report, a: CostAnalysis) -> list[Shown]:
         text = ""
         if hidden:
             why = rep.dc.why("voimavarat.palvelut", [f"{arm} / {h}" for arm in arms for h in hidden])
-            text = (f"Palvelujen {', '.join(hidden)} määriä ({label}) ei näytetä, "
-                    f"{why or 'tietosuojan vuoksi'}: palvelua käytti liian harva asiakas.")
+            names = hidden[0] if len(hidden) == 1 else f"{', '.join(hidden[:-1])} ja {hidden[-1]}"
+            text = (f"{'Palvelun' if len(hidden) == 1 else 'Palvelujen'} {names} määriä ({label}) ei näytetä, "
+                    f"{why or 'tietosuojan vuoksi'}.")
         if not rows:
             out.append(Shown(text=text))
             continue
@@ -382,12 +388,15 @@ def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
     s = a.results["summary"]
     s = s[s["basis"] == basis].set_index(["arm", "item"])
     rows = {}
+    arms = [arm for arm in ARMS if a.arm_ok[arm]]   # a hidden arm is no column (the opening paragraph says why)
+    if not arms:
+        return Shown()
     for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
         rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
                                                          fmt=report.eur)
-                                               if a.arm_ok[arm] and (arm, item) in s.index
-                                               and payers_shown(rep, a, arm)[item] else NOT_SHOWN)
-                       for arm in ARMS}
+                                               if (arm, item) in s.index and payers_shown(rep, a, arm)[item]
+                                               else NOT_SHOWN)
+                       for arm in arms}
     tab = pd.DataFrame(rows).T
     tab.index.name = "Maksaja"
     caption = PAYER_CAPTIONS[basis]

@@ -251,8 +251,9 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
                     estimate=hb_shares.loc["kaikki", p] if shown.get(p) and len(hb_shares) else None, n=n_hb,
                     suppressed=not shown.get(p))
     if not ok:
-        return out.text("HB-budjetin käyttötietoja on tässä rajauksessa liian vähän (alle kymmenen asiakasta) "
-                        "julkaistavaksi.")
+        # the reason is the decision's own (few clients, or a number another page or report would give away)
+        why = rep.dc.why("budjetti.tuottajat", "kaikki") or f"koska asiakkaita on alle {rep.dc.min_n_stat}"
+        return out.text(f"HB-budjetin käytön jakautumista tuottajille ei julkaista tässä rajauksessa, {why}.")
     if not all(shown.values()):
         out.text("Tuottajatyyppien osuuksista on jätetty pois ne, joiden euroista yksi tai kaksi asiakasta muodostaa "
                  "valtaosan tai joita on käyttänyt alle kymmenen asiakasta (ja tarvittaessa yksi muu osuus, "
