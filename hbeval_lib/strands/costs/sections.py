@@ -311,8 +311,8 @@ def service_units(rep: Report, a: CostAnalysis) -> list[Shown]:
         if hidden:
             why = rep.dc.why("voimavarat.palvelut", [f"{arm} / {h}" for arm in arms for h in hidden])
             names = hidden[0] if len(hidden) == 1 else f"{', '.join(hidden[:-1])} ja {hidden[-1]}"
-            text = (f"{'Palvelun' if len(hidden) == 1 else 'Palvelujen'} {names} määriä ({label}) ei näytetä, "
-                    f"{why or 'tietosuojan vuoksi'}.")
+            text = (f"{'Palvelun' if len(hidden) == 1 else 'Palvelujen'} määriä ({label}) ei näytetä, "
+                    f"{why or 'tietosuojan vuoksi'}: {names}.")
         if not rows:
             out.append(Shown(text=text))
             continue
