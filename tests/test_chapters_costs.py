@@ -98,8 +98,10 @@ def test_no_statistic_of_an_arm_under_the_threshold(run):
             assert ((run.log["table"] == "kustannukset.asiakkaat") & (run.log["cell"] == arm)
                     & (run.log["code"] == "stat")).any()
             for key in ("payer_month", "payer_clienthood", "resource_use"):
-                if run.shown[key].table is not None:
-                    assert (run.shown[key].table[label] == NOT_SHOWN).all(), key
+                # a hidden arm is no column (or, in older layouts, a column of dashes)
+                t = run.shown[key].table
+                if t is not None and label in t.columns:
+                    assert (t[label] == NOT_SHOWN).all(), key
         else:
             assert not per_month["suppressed"] and per_month["n"] == n
             assert run.glue[f"costs_per_client_month_{arm}"] == report.eur(per_month["estimate"])
@@ -331,3 +333,92 @@ def test_a_provider_type_budget_sum_of_one_client_is_not_shown():
     assert tab.at[first, "Euroa"] == ch.NOT_SHOWN and "388" not in tab.to_string()
     hidden = [r for r in tab.index if r.startswith("– tuottaja") and tab.at[r, "Euroa"] == ch.NOT_SHOWN]
     assert len(hidden) >= 2 or len(keys) == 1
+
+
+def test_one_hidden_payer_is_not_left_to_subtraction():
+    """The payers add up to the total: when only the relatives' mean is hidden (five contributors), the total less
+    the shown payers would give it, so one more payer is hidden; the support costs extrapolated to clients without
+    a form are not contributions (they do not make five returners into thirty)."""
+    from hbeval_lib.page.disclosure import Disclosure
+
+    n = 30
+    ids = [f"{i:06d}" for i in range(n)]
+    priced = pd.DataFrame({"arm": ["hb"] * n, "cost_kunta": [900.0 + 7 * i for i in range(n)],
+                           "cost_asiakas": [20.0 + i for i in range(n)], "cost_jarjestot": [0.0] * n,
+                           "laheiset_tukiaika": [300.0, 280.0, 260.0, 240.0, 220.0] + [50.0] * (n - 5),
+                           "laheiset_tukikulut": [0.0] * n}, index=ids)
+    priced["cost_laheiset"] = priced["laheiset_tukiaika"]
+    priced["cost_total"] = priced[["cost_kunta", "cost_asiakas", "cost_laheiset", "cost_jarjestot"]].sum(axis=1)
+    use = pd.DataFrame({"arm": ["hb"] * n, "support_reported": [True] * 5 + [False] * (n - 5)}, index=ids)
+    rep = report.start("costs", "loppuraportti", "kaikki", "", prefix="kustannukset", cfg=CFG)
+    rep.dc = Disclosure(table_prefix="kustannukset", cfg=CFG)
+    a = ch.CostAnalysis(results={"priced": priced, "use": use}, n={"hb": n, "verrokki": 0},
+                        arm_ok={"hb": True, "verrokki": False}, cea_conf={})
+    assert (ch.contributions(a, "hb", "cost_laheiset") > 0).sum() == 5
+    ok = ch.payers_shown(rep, a, "hb")
+    assert not ok["cost_laheiset"]
+    assert not ok["cost_asiakas"] and ok["cost_kunta"] and ok["cost_total"]   # the smaller shown payer goes too
+    log = rep.dc.frame()
+    assert ((log["cell"] == "hb / cost_asiakas") & (log["code"] == "secondary")).any()
+    assert ch.payers_shown(rep, a, "hb") is ok                                  # one decision per arm
+    # with the form returned for every client the relatives' mean is shown and nothing else is hidden (the
+    # organisations' zero mean has no contributors, and a zero hides nothing)
+    a2 = ch.CostAnalysis(results={"priced": priced, "use": use.assign(support_reported=True)},
+                         n={"hb": n, "verrokki": 0}, arm_ok={"hb": True, "verrokki": False}, cea_conf={})
+    assert [k for k, v in ch.payers_shown(rep, a2, "hb").items() if not v] == ["cost_jarjestot"]
+
+
+def test_services_are_shown_per_unit_with_their_own_decisions(runs):
+    for (pilot, phase), r in runs.items():
+        shown = ch.service_units(r.rep, r.a)
+        if not r.a.has or not any(r.a.arm_ok.values()):
+            assert shown == []
+            continue
+        uc = r.a.results["uc"]
+        unit_of = {costs.UNIT_LABELS[u]: u for _, u in uc.services.values()}
+        for s in shown:
+            assert s.table is not None or s.text
+            if s.table is None:
+                continue
+            unit = re.match(r"Palvelu \((.+) / asiakaskuukausi\)", s.table.index.name).group(1)
+            # every row of a table is a service of that one unit: units are never added up
+            for name in s.table.index:
+                assert uc.services[costs._key(name)][1] == unit_of[unit], (name, unit)
+            # columns only for arms that may be shown; no row is all dashes; at most half of the cells hidden
+            assert set(s.table.columns) <= {ch.plots.ARM_LABELS[a] for a in ch.ARMS if r.a.arm_ok[a]}
+            assert not (s.table == NOT_SHOWN).all(axis=1).any()
+            assert (s.table == NOT_SHOWN).to_numpy().mean() <= 0.5
+            for arm in ch.ARMS:
+                label = ch.plots.ARM_LABELS[arm]
+                if label not in s.table.columns:
+                    continue
+                use = r.a.results["use"]
+                for name, v in s.table[label].items():
+                    users = int((use.loc[use["arm"] == arm, f"svc_{costs._key(name)}"] > 0).sum())
+                    assert v == NOT_SHOWN or users >= r.min_n, (pilot, name, arm, users)
+    # the all-pilots page: each configured unit present, hours and visits in separate tables
+    r = runs[("kaikki", "loppuraportti")]
+    names = [s.table.index.name for s in ch.service_units(r.rep, r.a) if s.table is not None]
+    assert "Palvelu (tunnit / asiakaskuukausi)" in names and "Palvelu (käynnit / asiakaskuukausi)" in names
+
+
+def test_pilot_page_leads_with_what_its_data_allow(run):
+    """A pilot page's first paragraph says what is published and what is not, from the page's own decisions: the
+    comparison only when both arms are shown, the cost-effectiveness only when the CEA is shown, and a hidden
+    arm's reason as logged (never a fixed sentence)."""
+    text = run.a.text
+    if run.rep.all_pilots:
+        assert "Mitä tämän pilotin aineistosta" not in text
+        return
+    assert text.startswith("**Mitä tämän pilotin aineistosta voi sanoa.**")
+    cea_shown = not run.res.loc["cea.icer", "suppressed"]
+    compared = not run.res.loc["costs.incremental", "suppressed"]
+    assert ("ryhmien kustannusten erotus" in text) == compared
+    assert ("sekä kustannusvaikuttavuus." in text) == cea_shown
+    if not compared and run.a.has:
+        hidden = [a for a in ch.ARMS if not run.a.arm_ok[a]]
+        assert hidden and run.rep.dc.why("asiakkaat", hidden) in text
+        if len(hidden) == len(ch.ARMS):
+            assert "Kummankaan ryhmän kustannuksia ei julkaista" in text
+        else:
+            assert all(ch.ARM_GENITIVE[a] in text for a in hidden)

@@ -254,3 +254,36 @@ def test_histogram_bins_reject_a_lonely_outlier():
     edges = histogram_edges(hours, 5)
     counts = pd.cut(hours, edges, include_lowest=True).value_counts(sort=False)
     assert (counts >= 5).all() and counts.sum() == 15
+
+
+@pytest.mark.parametrize("pilot,phase", [("kaikki", "loppuraportti"), ("hameenlinna", "loppuraportti"),
+                                         ("pori", "loppuraportti"), ("kainuu", "lahtotilanne")])
+def test_pilot_page_leads_with_what_its_data_allow(demo_processed, pilot, phase):
+    """The pilot page's first paragraph is read from the providers' own decisions (their results rows and logged
+    reasons): the comparison is said to be made exactly when both arms' non-public shares are published."""
+    from hbeval_lib.page import report as _report
+    from hbeval_lib.strands.services import sections as sp
+
+    processed, _ = demo_processed
+    rep = _report.start("service_process", phase, pilot, str(processed), prefix="palveluprosessi")
+    spend = sp.spending(rep)
+    sp.budget_providers(rep, spend).close()
+    sp.arm_comparison(rep, spend).close()
+    texts = sp.pilot_summary(rep).texts
+    if pilot == "kaikki":
+        assert texts == []
+        return
+    (text,) = texts
+    assert text.startswith("**Mitä tämän pilotin aineistosta voi sanoa.**")
+    res = rep.res.frame().set_index("key")
+    compared = not res.loc[["palvelut.nonpublic_share.hb", "palvelut.nonpublic_share.verrokki"], "suppressed"].any()
+    assert ("tuottajia verrataan" in text) == compared
+    if not compared:
+        hidden = [a for a in ("hb", "verrokki") if res.loc[f"palvelut.nonpublic_share.{a}", "suppressed"]]
+        assert rep.dc.why("palvelut.ei_julkinen_osuus", hidden) in text
+    shares = res[res.index.str.startswith("palvelut.provider_share.")]
+    n_shown = int((~shares["suppressed"]).sum())
+    if n_shown == 0:
+        assert "ei julkaista tällä sivulla" in text
+    elif n_shown < len(shares):
+        assert f"julkaistaan {n_shown} tuottajatyypin osuus {len(shares)}:sta" in text

@@ -265,3 +265,94 @@ def test_a_non_finite_interval_is_explained_not_published(demo_processed):
     ch._add_effect(rep, "x.adjusted_diff", "x", bad, 40, True)
     row = rep.res.frame().iloc[0]
     assert row[["estimate", "ci_low", "ci_high", "p_value"]].isna().all() and "ei laskettavissa" in row["label"]
+
+
+def test_kompassi_gives_kompassi_only_clients_a_descriptive_mapped_change(demo_processed, tmp_path):
+    """Planted: the Hämeenlinna clients without a Kykyviisari end measurement are assessed with Kompassi only, 4 at
+    the start and 6 at the end in every area (+2 on 1–10 = +2.22 on Kykyviisari's 0–10 by the documented mapping).
+    The page shows that change for them and says it is uncalibrated and descriptive."""
+    import shutil
+
+    processed, _ = demo_processed
+    work = tmp_path / "processed"
+    shutil.copytree(processed, work, ignore=shutil.ignore_patterns("_memo"))
+    kyky = pd.read_parquet(work / "kykyviisari.parquet")
+    kh = kyky[kyky["pilot"] == "hameenlinna"]
+    started = set(kh.loc[kh["occasion"] == "alku", "client_id"])
+    ended = set(kh.loc[kh["occasion"] == "loppu", "client_id"])
+    only = sorted(started - ended)
+    assert len(only) >= 10
+    komp = pd.read_parquet(work / "kompassi.parquet")
+    areas = ["arki", "vanhemmuus", "parisuhde", "lapset", "oma_hyvinvointi", "verkostot", "talous"]
+    # the clients with Kykyviisari are assessed with Kompassi too (no change): enough of them that the Kompassi-only
+    # mean cannot be subtracted from the all-Kompassi mean of the service-process page to give a small group's
+    new = []
+    for who, change in ((only, 2.0), (sorted(started & ended), 0.0)):
+        base = kh[kh["client_id"].isin(who) & (kh["occasion"] == "alku")].drop_duplicates("client_id")
+        for occ, score, days in (("alku", 4.0, 0), ("loppu", 4.0 + change, 20)):
+            r = base[["client_id", "pilot", "client_group", "worker", "seq", "arm"]].copy()
+            r["date"] = base["date"] + pd.Timedelta(days=days)
+            r["occasion"] = occ
+            for a in areas:
+                r[a] = score
+            new.append(r)
+    komp = pd.concat(new, ignore_index=True)[komp.columns]
+    komp.to_parquet(work / "kompassi.parquet")
+
+    rep = report.start("wellbeing", "loppuraportti", "hameenlinna", str(work), prefix="wellbeing")
+    s = ch.kompassi_only(rep)
+    assert "kalibroitu" in s.text and "vaikutusarvio" in s.text
+    assert s.table is not None, s.text
+    row = s.table.set_index("Kykyviisarin osa-alue").loc["Yleinen hyvinvointi"]
+    assert row["Muutos (0–10)"] == report.num(2 * 10 / 9, 1) and row["Kompassin alue"] == "Oma hyvinvointi"
+    res = rep.res.frame().set_index("key")
+    r = res.loc["kompassi.kykyviisari.yleinen_hyvinvointi.change"]
+    assert r["estimate"] == pytest.approx(2 * 10 / 9) and r["n"] == len(only)
+    assert not any(k.startswith("kompassi.kykyviisari.") and "talous" in k for k in res.index)  # no counterpart
+    # Parisuhde: Kykyviisari asks it of couples only, so few clients have both instruments there; their mean would
+    # follow from the all-Kompassi mean of the service-process page: hidden, left out of the table, said in the text
+    assert "Parisuhde" not in set(s.table["Kykyviisarin osa-alue"])
+    assert res.loc["kompassi.kykyviisari.parisuhde.change", "suppressed"]
+    assert "parisuhde muutosta ei näytetä, koska Kompassilla ja Kykyviisarilla arvioituja on alle" in s.text
+
+
+def test_kompassi_only_is_hidden_for_few_clients_and_absent_elsewhere(runs):
+    """On the demo only a few Hämeenlinna clients lack Kykyviisari where they have Kompassi: one sentence with its
+    reason and a protected count, never a table of dashes; pages without Kompassi show nothing."""
+    s = ch.kompassi_only(runs("hameenlinna", "loppuraportti")["rep"])
+    assert s.table is None and s.text.startswith("**Kompassi")
+    assert "ei näytetä, koska" in s.text or "ei tarvita" in s.text
+    assert ch.kompassi_only(runs("pori", "loppuraportti")["rep"]).text == ""
+    assert ch.kompassi_only(runs("hameenlinna", "lahtotilanne")["rep"]).text == ""
+
+
+@pytest.mark.parametrize("pilot,phase", [(p, ph) for p in PILOTS for ph in ("loppuraportti", "lahtotilanne")])
+def test_pilot_page_leads_with_what_its_data_allow(demo_processed, pilot, phase):
+    """The first paragraph of a pilot's page is made of the page's own decisions: the group sizes as the
+    recruitment table shows them, the primary comparison published exactly when the effects say so (with the
+    logged reason when not), and the number of published comparisons."""
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", phase, pilot, str(processed), prefix="wellbeing")
+    rec = ch.recruitment(rep)
+    s = ch.pilot_summary(rep, rec)
+    if pilot == "kaikki":
+        assert s.text == ""
+        return
+    assert s.text.startswith("**Mitä tämän pilotin aineistosta voi sanoa.**")
+    hb, ver = rec.glue["wellbeing_n_hb"], rec.glue["wellbeing_n_verrokki"]
+    if hb.isdigit() and ver.isdigit():
+        assert f"Pilotissa on {hb} HB-asiakasta ja {ver} verrokkiasiakasta." in s.text
+    else:
+        assert "ei näytetä tarkasti" in s.text and "<" not in s.text.split("**")[2].split(".")[0]
+    if phase == "lahtotilanne":
+        assert "muutosta ei vielä arvioida" in s.text
+        return
+    eff = ch.effects(rep)
+    prim = ch.primary_outcome(rep)
+    published = eff[prim]["shown"]
+    assert ("ryhmävertailu julkaistaan tällä sivulla" in s.text) == published
+    if not published:
+        assert rep.dc.why(f"{prim}.adjusted_diff", "n") in s.text
+    n_shown = sum(e["shown"] for e in eff.values())
+    if 0 < n_shown < len(eff):
+        assert f"{len(eff)} mittarin ryhmävertailuista julkaistaan {n_shown}." in s.text

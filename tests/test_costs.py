@@ -153,3 +153,79 @@ def test_cost_summary_and_incremental_reproducible():
     inc = costs.incremental_cost(df, replicates=500, seed=9)
     for row in ("unadjusted", "adjusted"):
         assert inc.loc[row, "ci_low"] < 50 < inc.loc[row, "ci_high"]
+
+
+def _with_support(t: dict) -> dict:
+    """The tiny tables plus the support network's form of one HB client (110101): 3 h of help, of which 1 h away
+    from work, 30 min travel by 20 km without euros, and 6 € other costs."""
+    link = t["clients"].iloc[[0]][["client_id", "pilot", "client_group", "worker", "seq", "arm"]].reset_index(drop=True)
+    t["laheiskulut"] = link.assign(relative_id=pd.array([1], dtype="Int64"), relationship="omainen",
+                                   relative_labour_status="ansiotyössä", date=pd.Timestamp("2018-05-02"),
+                                   activity="asiointi", minutes=pd.array([180], dtype="Int64"),
+                                   work_absence_minutes=pd.array([60], dtype="Int64"),
+                                   travel_minutes=pd.array([30], dtype="Int64"), travel_km=20.0,
+                                   travel_cost_eur=np.nan, other_cost_eur=6.0, other_cost_desc="")
+    return t
+
+
+def test_support_network_priced_for_the_relatives(cfg):
+    t = _with_support(tiny_tables())
+    uc = costs.UnitCosts.from_config(cfg)
+    tv = cfg.section("time_valuation")
+    alt = tv["alternatives"][tv["informal_care"]]
+    idx = cfg.section("price_index")["values"]
+    assert uc.informal_value == pytest.approx(alt["value"] * idx[uc.price_year] / idx[alt["year"]])
+    assert uc.informal_value != uc.time_value          # care time has its own value, not the leisure value
+    use = costs.resource_use(t, CUTOFF, cfg)
+    assert use.loc["110101", "support_min"] == 210 and use.loc["110101", "support_reported"]
+    # the other HB client carries the form returner's rate per client-month (110101: 12 months); the control
+    # arm has no returner: the HB arm's rate (the fall-back of the same rule as the clients' own costs)
+    assert use.loc["110201", "support_min"] == pytest.approx(210 / 12 * 11)
+    assert not use.loc["110201", "support_reported"]
+    pr = costs.price(use, uc)
+    a = pr.loc["110101"]
+    # 150 min of help (away-from-work hour apart) at the care value, 60 min at the wage: each minute once
+    assert a["laheiset_tukiaika"] == pytest.approx(150 / 60 * uc.informal_value + 60 / 60 * uc.absence_value)
+    assert a["laheiset_tukikulut"] == pytest.approx(20 * uc.km_rate + 6)
+    assert a["cost_laheiset"] == pytest.approx(a["laheiset_aika"] + a["laheiset_kulut"] + a["laheiset_tukiaika"]
+                                               + a["laheiset_tukikulut"])
+    assert pr["cost_total"].to_numpy() == pytest.approx(pr[[f"cost_{p}" for p in costs.PAYERS]].sum(axis=1))
+    pr0 = costs.price(use, uc, include_informal_time=False)
+    assert pr0.loc["110101", "laheiset_tukiaika"] == 0 and pr0.loc["110101", "laheiset_tukikulut"] > 0
+    # without the form nothing changes for the payer but the assistants' part
+    base = costs.price(costs.resource_use(tiny_tables(), CUTOFF, cfg), uc)
+    assert base.loc["110101", "cost_laheiset"] == pytest.approx(a["laheiset_aika"] + a["laheiset_kulut"])
+
+
+def test_support_network_sensitivity_rows(cfg):
+    t = _with_support(tiny_tables())
+    use = costs.resource_use(t, CUTOFF, cfg)
+    sens = costs.sensitivity(use, cfg).set_index("scenario")
+    value = [s for s in sens.index if s.startswith("Läheisten tukiajan arvo")]
+    assert len(value) == 1 and sens.loc[value[0], "high"] > sens.loc[value[0], "low"]
+    only = sens.loc["Läheisten tuki vain lomakkeen palauttaneilla"]
+    # HB's other client loses its extrapolated support, the control client too: the increment moves
+    assert only["low"] < only["high"]
+    assert (sens["low"] <= sens["base"] + 1e-9).all() and (sens["high"] >= sens["base"] - 1e-9).all()
+    # no form at all: no support rows (nothing to vary)
+    sens0 = costs.sensitivity(costs.resource_use(tiny_tables(), CUTOFF, cfg), cfg)
+    assert not sens0["scenario"].str.startswith("Läheisten tuki").any()
+
+
+def test_services_per_unit_never_add_units(cfg):
+    t = tiny_tables()
+    extra = t["services"].assign(service="Kotipalvelu", unit="tunti", quantity=5.0)
+    unpriced = t["services"].assign(service="Kuntouttava työtoiminta", unit="päivä", quantity=3.0)
+    t["services"] = pd.concat([t["services"], extra, unpriced], ignore_index=True)
+    uc = costs.UnitCosts.from_config(cfg)
+    use = costs.resource_use(t, CUTOFF, cfg)
+    r = costs.service_use_per_client_month(use, uc).set_index("service")
+    # the control client (4 months): 2 visits, 5 hours and 3 days, each in its own unit
+    assert r.loc["sosiaalityön tapaaminen", "verrokki"] == pytest.approx(2 / 4)
+    assert r.loc["sosiaalityön tapaaminen", "unit"] == "käynti"
+    assert r.loc["kotipalvelu", "verrokki"] == pytest.approx(5 / 4) and r.loc["kotipalvelu", "unit"] == "tunti"
+    assert r.loc["kuntouttava työtoiminta", "unit"] == "päivä" and not r.loc["kuntouttava työtoiminta", "priced"]
+    assert r.loc["kuntouttava työtoiminta", "verrokki"] == pytest.approx(3 / 4)
+    assert r.loc["kotipalvelu", "hb"] == 0
+    # the old single figure added hours, visits and days: 10 units in 4 months
+    assert costs.use_per_client_month(use).loc["verrokki", "svc_units"] == pytest.approx(10 / 4)

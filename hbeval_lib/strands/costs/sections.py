@@ -18,6 +18,7 @@ in the notebook's order: :func:`analysis`, :func:`unit_costs`, :func:`task_share
 from __future__ import annotations
 
 import re
+import textwrap
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,13 +39,14 @@ from hbeval_lib.core.schema import KYKYVIISARI_DOMAINS
 from hbeval_lib.page.report import Report
 
 ARMS = list(costs.ARMS)
+ARM_GENITIVE = {"hb": "HB-asiakkaiden", "verrokki": "verrokkiasiakkaiden"}
 PROVIDERS = {"julkinen": "Julkinen", "yksityinen": "Yksityinen", "jarjesto": "Järjestö",
              "laheisverkosto": "Läheisverkosto", "muu": "Muu"}
-USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö, min / asiakaskuukausi",
-              "own_min": "Asiakkaan oma aika, min / asiakaskuukausi",
-              "assist_min": "HB-avustajien aika, min / asiakaskuukausi",
-              "svc_units": "Julkiset palvelut, yksikköä / asiakaskuukausi",
-              "budget_use_eur": "HB-budjetin käyttö, € / asiakaskuukausi"}
+# time per client-month (minutes): one unit, one table; public services have their own tables per unit
+USE_LABELS = {"worker_min_pm": "Työntekijän asiakastyö",
+              "own_min": "Asiakkaan oma aika",
+              "assist_min": "HB-avustajien aika",
+              "support_min": "Läheisten tukiaika (läheisten seurantalomake)"}
 PAYER_CAPTIONS = {
     "client_month": "Taulukko: keskimääräiset kustannukset asiakaskuukautta kohden maksajittain (95 %:n "
                     "studentisoitu bootstrap-t-luottamusväli suluissa; se ottaa huomioon kustannusten vinouden).",
@@ -110,6 +112,7 @@ class CostAnalysis:
     cea_conf: dict
     text: str = ""
     _cea_ok: bool | None = field(default=None, repr=False)
+    _payers: dict = field(default_factory=dict, repr=False)
 
     @property
     def has(self) -> bool:
@@ -170,12 +173,42 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
+    elif not rep.all_pilots:
+        a.text = "**Mitä tämän pilotin aineistosta voi sanoa.** " + a.text + " " + what_can_be_said(rep, a)
     return a
+
+
+def what_can_be_said(rep: Report, a: CostAnalysis) -> str:
+    """One or two Finnish sentences for the top of a pilot's page: which of the page's results are published and
+    which are not, and why — from the page's own decisions (the arms' ``asiakkaat`` statistics, the comparison and
+    the cost-effectiveness decision of :meth:`CostAnalysis.cea_ok`), never a fixed text."""
+    shown = [ARM_GENITIVE[arm] for arm in ARMS if a.arm_ok[arm]]
+    if not shown:
+        return ("Kummankaan ryhmän kustannuksia ei julkaista tällä sivulla, "
+                f"{rep.dc.why('asiakkaat', list(ARMS)) or 'tietosuojan vuoksi'}; pilotin asiakkaat ovat mukana "
+                "kaikkien pilottien sivun luvuissa.")
+    if not a.both:
+        hidden = [ARM_GENITIVE[arm] for arm in ARMS if not a.arm_ok[arm]]
+        return (f"Sivulla julkaistaan vain {shown[0]} kustannukset ja voimavarat; {', '.join(hidden)} lukuja, "
+                f"ryhmien erotusta ja kustannusvaikuttavuutta ei julkaista, {too_few_reason(rep, a)}.")
+    text = "Sivulla julkaistaan molempien ryhmien kustannukset maksajittain ja ryhmien kustannusten erotus"
+    if a.cea_ok(rep):
+        return text + " sekä kustannusvaikuttavuus."
+    c = a.primary
+    why = (c or {}).get("reason") or rep.dc.why("kustannusvaikuttavuus") or "vaikutusarviota ei ole"
+    if not why.startswith("koska"):
+        why = f"koska {why}"
+    return text + f"; kustannusvaikuttavuutta ei arvioida, {why}."
+
+
+def too_few_reason(rep: Report, a: CostAnalysis) -> str:
+    """The hidden arm's own reason ("koska …")."""
+    return rep.dc.why("asiakkaat", [arm for arm in ARMS if not a.arm_ok[arm]]) or "tietosuojan vuoksi"
 
 
 # names of configuration keys that the unit-cost table would otherwise show as such
 UNIT_COST_NAMES = {"default (kuukausipalkka)": "muu tai tuntematon nimike (kuukausipalkka)", "zero": "ei arvoteta",
-                   "leisure": "vapaa-ajan arvo", "wage": "työajan arvo (palkka ja sivukulut)"}
+                   "leisure": "vapaa-ajan arvo", "wage": "työajan arvo"}
 
 
 def unit_costs(rep: Report) -> Shown:
@@ -209,15 +242,87 @@ def task_shares(rep: Report, a: CostAnalysis) -> Shown:
 
 
 def resource_use(rep: Report, a: CostAnalysis) -> Shown:
-    """Resource use per client-month by arm (empty when there are no clients)."""
+    """Time spent per client-month by arm, in minutes (empty when there are no clients).
+
+    The support network's time rests on the clients whose relatives returned the form: it is shown only when there
+    are at least ``min_n_stat`` of them in the arm (the other clients carry their rate)."""
     if not a.has:
         return Shown()
-    rates = costs.use_per_client_month(a.results["use"])
-    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: report.num(rates.loc[arm, k]) if a.arm_ok[arm]
-                                                else NOT_SHOWN for k in USE_LABELS} for arm in ARMS})
-    tab.index.name = "Voimavara"
-    return Shown(table=tab, caption="Taulukko: voimavarojen käyttö asiakaskuukautta kohden (kaikkien asiakkaiden "
-                                    "yhteissumma jaettuna asiakkuuskuukausien summalla).")
+    use = a.results["use"]
+    rates = costs.use_per_client_month(use)
+    reported = (use.groupby("arm")["support_reported"].sum() if "support_reported" in use.columns
+                else pd.Series(dtype=float))
+
+    def cell(arm, k):
+        if not a.arm_ok[arm]:
+            return NOT_SHOWN
+        if k == "support_min" and not rep.dc.stat_ok(int(reported.get(arm, 0)), "voimavarat.laheiset", arm):
+            return NOT_SHOWN
+        return report.num(rates.loc[arm, k])
+
+    # only the arms that may be shown are columns (the opening paragraph says why the other is not): a column of
+    # dashes would make the table mostly hidden
+    arms = [arm for arm in ARMS if a.arm_ok[arm]]
+    if not arms:
+        return Shown()
+    tab = pd.DataFrame({plots.ARM_LABELS[arm]: {USE_LABELS[k]: cell(arm, k) for k in USE_LABELS} for arm in arms})
+    tab.index.name = "Ajankäyttö, min / asiakaskuukausi"
+    caption = ("Taulukko: ajankäyttö minuutteina asiakaskuukautta kohden (kaikkien asiakkaiden yhteissumma jaettuna "
+               "asiakkuuskuukausien summalla). Läheisten tukiaika on läheisten omalta seurantalomakkeelta; lomakkeen "
+               "palauttaneiden asiakkaiden määrä kuukautta kohden on yleistetty saman pilotin ja ryhmän muille "
+               "asiakkaille.")
+    why = rep.dc.why("voimavarat.laheiset", [arm for arm in ARMS if a.arm_ok[arm]])
+    if why:
+        caption += f" Läheisten tukiaikaa ei näytetä kaikissa ryhmissä, {why} (lomakkeen palauttaneita)."
+    return Shown(table=tab, caption=caption)
+
+
+def service_units(rep: Report, a: CostAnalysis) -> list[Shown]:
+    """Public services per client-month by arm, one table per unit (hours, visits, days, months): units of different
+    services are never added up.
+
+    A cell is the arm's units divided by its months, a magnitude over the clients who used the service: shown when at
+    least ``min_n_stat`` clients of the arm used it and no one or two dominate (``rep.dc.magnitude_ok``). Only the
+    arms that may be shown are columns; a service hidden in every shown arm is left out of its table and named in a
+    sentence with the reason, so that no table is mostly dashes; a unit with nothing to show is a sentence only."""
+    if not a.has:
+        return []
+    use = a.results["use"]
+    rates = costs.service_use_per_client_month(use, a.results["uc"])
+    arms = [arm for arm in ARMS if a.arm_ok[arm]]
+    if rates.empty or not arms:
+        return []
+    out = []
+    for unit, g in rates.groupby("unit", sort=False):
+        label = costs.UNIT_LABELS.get(unit, unit)
+        rows, hidden = {}, []
+        for _, r in g.iterrows():
+            name = r["service"][:1].upper() + r["service"][1:] + ("" if r["priced"] else " (ei yksikkökustannusta)")
+            cells = {}
+            for arm in arms:
+                v = use.loc[use["arm"] == arm, r["column"]]
+                ok = rep.dc.magnitude_ok(v, "voimavarat.palvelut", f"{arm} / {r['service']}")
+                cells[plots.ARM_LABELS[arm]] = report.num(r[arm], 2) if ok else NOT_SHOWN
+            if all(c == NOT_SHOWN for c in cells.values()):
+                hidden.append(r["service"])
+            else:
+                rows[name] = cells
+        text = ""
+        if hidden:
+            why = rep.dc.why("voimavarat.palvelut", [f"{arm} / {h}" for arm in arms for h in hidden])
+            names = hidden[0] if len(hidden) == 1 else f"{', '.join(hidden[:-1])} ja {hidden[-1]}"
+            text = (f"{'Palvelun' if len(hidden) == 1 else 'Palvelujen'} määriä ({label}) ei näytetä, "
+                    f"{why or 'tietosuojan vuoksi'}: {names}.")
+        if not rows:
+            out.append(Shown(text=text))
+            continue
+        tab = pd.DataFrame(rows).T
+        tab.index.name = f"Palvelu ({label} / asiakaskuukausi)"
+        out.append(Shown(text=text, table=tab, caption=(
+            f"Taulukko: julkisten palvelujen käyttö asiakaskuukautta kohden, yksikkönä {label} (palvelun "
+            "yksiköt yhteensä jaettuna asiakkuuskuukausien summalla). Luku näytetään, kun palvelua käytti "
+            f"vähintään {rep.dc.min_n_stat} ryhmän asiakasta eikä yksi tai kaksi käyttäjää muodosta valtaosaa.")))
+    return out
 
 
 def payer_ok(rep: Report, a: CostAnalysis, arm: str, item: str) -> bool:
@@ -227,7 +332,53 @@ def payer_ok(rep: Report, a: CostAnalysis, arm: str, item: str) -> bool:
     priced = a.results.get("priced")
     if priced is None or item not in priced.columns:
         return True
-    return rep.dc.magnitude_ok(priced.loc[priced["arm"] == arm, item], "maksajat", f"{arm} / {item}")
+    return rep.dc.magnitude_ok(contributions(a, arm, item), "maksajat", f"{arm} / {item}")
+
+
+def payers_shown(rep: Report, a: CostAnalysis, arm: str) -> dict[str, bool]:
+    """Which of an arm's payer means (``cost_<payer>``) and total (``cost_total``) may be shown — one decision per
+    arm for the tables of both bases, the figure and the results rows.
+
+    Each payer first meets the magnitude rules (:func:`payer_ok`). The payers add up to the total, so when a single
+    non-zero payer is hidden, the total less the shown payers would give it: then the smallest other non-zero payer
+    is hidden too (secondary suppression), or the total when there is no such payer."""
+    memo = getattr(a, "_payers", None)
+    if memo is not None and arm in memo:
+        return memo[arm]
+    priced = a.results.get("priced")
+    items = [f"cost_{p}" for p in costs.PAYERS]
+    ok = {it: payer_ok(rep, a, arm, it) for it in items}
+    ok["cost_total"] = True
+    if priced is not None and all(it in priced.columns for it in items):
+        sums = {it: float(priced.loc[priced["arm"] == arm, it].abs().sum()) for it in items}
+        hidden = [it for it in items if not ok[it] and sums[it] > 0]
+        if len(hidden) == 1:
+            rest = sorted((it for it in items if ok[it] and sums[it] > 0), key=lambda it: (sums[it], it))
+            extra = rest[0] if rest else "cost_total"
+            ok[extra] = False
+            rep.dc.record("maksajat", f"{arm} / {extra}", "secondary")
+    if memo is not None:
+        memo[arm] = ok
+    return ok
+
+
+SUPPORT_ITEMS = ("laheiset_tukiaika", "laheiset_tukikulut")
+INFORMAL_VALUATION = {"korvaava hoitotyö": "korvaavan hoitotyön hinnalla", "leisure": "vapaa-ajan arvolla",
+                      "wage": "työajan arvolla", "zero": "nollaksi"}
+
+
+def contributions(a: CostAnalysis, arm: str, item: str) -> pd.Series:
+    """Each client's own contribution to a payer's (or component's) euros: the priced amounts, less the support
+    network's amounts that were extrapolated to clients whose relatives returned no form (they are the form
+    returners' rate, not contributions of their own; the magnitude rules count the real contributors)."""
+    priced = a.results["priced"]
+    v = priced.loc[priced["arm"] == arm, item].astype(float)
+    use = a.results.get("use")
+    support = [c for c in SUPPORT_ITEMS if c in priced.columns and (item == "cost_laheiset" or item == c)]
+    if use is None or "support_reported" not in use.columns or not support:
+        return v
+    imputed = ~use["support_reported"].reindex(v.index).fillna(False).astype(bool)
+    return v - priced.loc[v.index, support].sum(axis=1).where(imputed, 0.0)
 
 
 def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
@@ -237,15 +388,46 @@ def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
     s = a.results["summary"]
     s = s[s["basis"] == basis].set_index(["arm", "item"])
     rows = {}
+    arms = [arm for arm in ARMS if a.arm_ok[arm]]   # a hidden arm is no column (the opening paragraph says why)
+    if not arms:
+        return Shown()
     for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
         rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
                                                          fmt=report.eur)
-                                               if a.arm_ok[arm] and (arm, item) in s.index
-                                               and payer_ok(rep, a, arm, item) else NOT_SHOWN)
-                       for arm in ARMS}
+                                               if (arm, item) in s.index and payers_shown(rep, a, arm)[item]
+                                               else NOT_SHOWN)
+                       for arm in arms}
     tab = pd.DataFrame(rows).T
     tab.index.name = "Maksaja"
-    return Shown(table=tab, caption=PAYER_CAPTIONS[basis])
+    caption = PAYER_CAPTIONS[basis]
+    if basis == "client_month":
+        caption += support_note(rep, a)
+    return Shown(table=tab, caption=caption)
+
+
+def support_note(rep: Report, a: CostAnalysis) -> str:
+    """How the support network's time enters the payer 'Läheiset ja verkosto' (plan §7.1): its valuation from the
+    configuration, the form returners as protected counts, the extrapolation, and why the row is hidden where it
+    is — from this page's own decisions (``""`` when no relative returned the form)."""
+    use = a.results.get("use")
+    if use is None or "support_reported" not in use.columns or not use["support_reported"].any():
+        return ""
+    uc = a.results["uc"]
+    n = {arm: int(use.loc[use["arm"] == arm, "support_reported"].sum()) for arm in ARMS}
+    shown = {arm: rep.count(n[arm], "laheiset_lomakkeet", f"lomakkeet.{arm}") for arm in ARMS}
+    text = (f" Läheisten ja verkoston kustannuksiin sisältyvät HB-avustajina toimineiden läheisten lisäksi läheisten "
+            f"oman seurantalomakkeen tiedot: tukeen käytetty aika on arvotettu "
+            f"{INFORMAL_VALUATION.get(uc.informal_alternative, f'arvolla {uc.informal_alternative}')} "
+            f"({report.eur(uc.informal_value, 2)} / tunti, liite 2) ja töistä poissaoloaika työajan arvolla, matka- ja muut kulut sellaisinaan. Lomakkeen "
+            f"palautti {shown['hb']} HB-asiakkaan ja {shown['verrokki']} verrokkiasiakkaan läheinen; muille saman "
+            "pilotin ja ryhmän asiakkaille on käytetty heidän keskimääräistään asiakaskuukautta kohden, ja "
+            "herkkyysanalyysi näyttää tuloksen ilman tätä yleistystä ja muilla ajan arvoilla.")
+    hidden = [plots.ARM_LABELS[arm].lower() for arm in ARMS
+              if a.arm_ok[arm] and rep.dc.why("maksajat", f"{arm} / cost_laheiset")]
+    if hidden:
+        why = rep.dc.why("maksajat", [f"{arm} / cost_laheiset" for arm in ARMS])
+        text += f" Läheisten ja verkoston kustannusta ei näytetä ({', '.join(hidden)}), {why}."
+    return text
 
 
 def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
@@ -261,10 +443,11 @@ def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
     for i, p in enumerate(costs.PAYERS):
         # a segment is a payer's mean: drawn only when the table shows it (magnitude rules); the hidden ones of a
         # bar are drawn together as one grey segment
-        ok = [payer_ok(rep, a, arm, f"cost_{p}") for arm in drawn]
+        ok = [payers_shown(rep, a, arm)[f"cost_{p}"] for arm in drawn]
         raw = np.array([s.get((arm, f"cost_{p}"), 0.0) for arm in drawn])
         vals = np.where(ok, raw, 0.0)
-        hidden += np.where(ok, 0.0, raw)
+        # a bar whose total is hidden gets no grey segment (its height would give the hidden payer)
+        hidden += np.where(ok, 0.0, raw) * np.array([payers_shown(rep, a, arm)["cost_total"] for arm in drawn])
         ax.bar([plots.ARM_LABELS[arm] for arm in drawn], vals, bottom=bottom, label=costs.PAYER_LABELS[p],
                color=plots.PALETTE[i])
         bottom += vals
@@ -582,8 +765,9 @@ def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
     ax.barh(y, sens["high"] - base, left=base, color=plots.PALETTE[0], label="Suurempi arvo")
     ax.barh(y, sens["low"] - base, left=base, color=plots.PALETTE[1], label="Pienempi arvo")
     ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(y, [re.sub(r"\b(zero|leisure|wage)\b", lambda m: UNIT_COST_NAMES[m.group(1)], str(s))
-                      for s in sens["scenario"]])
+    # long scenario names (four time valuations) wrap onto two lines instead of squeezing the bars
+    ax.set_yticks(y, [textwrap.fill(re.sub(r"\b(zero|leisure|wage)\b", lambda m: UNIT_COST_NAMES[m.group(1)], str(s)),
+                                    48) for s in sens["scenario"]])
     ax.set_xlabel("Lisäkustannus HB − verrokki (€ / asiakaskuukausi)")
     _fi_axis(ax.xaxis, 0)
     # the legend below the axes: inside, it covered an assumption's bar or label
@@ -605,13 +789,15 @@ def _record_costs(rep: Report, a: CostAnalysis, glue: dict) -> None:
             item = f"cost_{p}" if p else "cost_total"
             label = (f"Kustannus € / asiakaskuukausi, {plots.ARM_LABELS[arm]}"
                      + (f", {costs.PAYER_LABELS[p]}" if p else ""))
-            if a.has and a.arm_ok[arm] and ("client_month", arm, item) in s.index:
+            if (a.has and a.arm_ok[arm] and ("client_month", arm, item) in s.index
+                    and payers_shown(rep, a, arm)[item]):
                 row = s.loc[("client_month", arm, item)]
                 res.add(key, label, row["estimate"], row["ci_low"], row["ci_high"], n=a.n[arm])
             else:
                 res.add(key, label, suppressed=True)
         glue[f"costs_per_client_month_{arm}"] = (report.eur(s.loc[("client_month", arm, "cost_total"), "estimate"])
-                                                 if a.has and a.arm_ok[arm] else NOT_SHOWN)
+                                                 if a.has and a.arm_ok[arm] and payers_shown(rep, a, arm)["cost_total"]
+                                                 else NOT_SHOWN)
     for basis, key in (("client_month", "costs.incremental"), ("clienthood", "costs.incremental_clienthood")):
         for row, suffix in (("unadjusted", ""), ("adjusted", "_adjusted")):
             label = ("Lisäkustannus HB − verrokki "

@@ -33,6 +33,15 @@ other costs: family and network (relationship ``omainen`` / ``ystävä``) or org
 ``kokemusasiantuntija``, ``opiskelija``, ``muu``), net of the fee the municipality paid them (the fee is a
 transfer that compensates part of their time; counting both would double count).
 
+The support network's own form (``laheiskulut``, plan §7.1, collected from a sample of relatives of HB and
+control clients): family and network. The relatives' support time (activity and travel time) is valued with
+the informal-care value of the configuration (``time_valuation.informal_care``: the replacement-cost, i.e.
+proxy-good, value of an hour of care work); the part of it spent away from paid work is valued instead as lost
+work time (``time_valuation.work_absence``), so that no hour is counted twice; travel and other euros as
+recorded, kilometres without euros at the kilometre rate. The form is a sample: clients whose relatives returned
+no form get the arm × pilot rate per client-month of the clients with a form × their months (as the clients'
+own LIITE 3.2 costs), and the sensitivity analysis shows the result with the form returners only.
+
 Unit costs are brought to the price year with the configured index; recorded euros (budget use, fees,
 clients' expenses) are used as recorded.
 """
@@ -70,7 +79,11 @@ COMPONENTS = {
     "laheiset_kulut": ("laheiset", "Läheisten matka- ja muut kulut", "km"),
     "jarjestot_aika": ("jarjestot", "Vapaaehtoisten aika (palkkion jälkeen)", "aika"),
     "jarjestot_kulut": ("jarjestot", "Vapaaehtoisten matka- ja muut kulut", "km"),
+    "laheiset_tukiaika": ("laheiset", "Läheisten tukiaika (läheisten seurantalomake)", "aika"),
+    "laheiset_tukikulut": ("laheiset", "Läheisten tukemisen matka- ja muut kulut (seurantalomake)", "km"),
 }
+#: the support network's quantities from ``laheiskulut`` (per client over the clienthood; see :func:`resource_use`)
+SUPPORT_COLUMNS = ("support_min", "support_absence_min", "support_km", "support_eur")
 SENSITIVITY_GROUPS = {"tyontekijat": "Työntekijöiden tuntikustannus", "palvelut": "Palvelujen yksikkökustannukset",
                       "km": "Kilometrikorvaus", "aika": "Ajan arvo"}
 DAYS_PER_MONTH = 365.25 / 12
@@ -95,6 +108,8 @@ class UnitCosts:
         € per kilometre.
     time_value, absence_value : float
         € per hour of clients', relatives' and volunteers' time, and of lost work time.
+    informal_value : float
+        € per hour of the support network's care time (``laheiskulut``; ``time_valuation.informal_care``).
     index : dict
         Year → price index value; ``price_year`` the target year.
     """
@@ -107,6 +122,8 @@ class UnitCosts:
     absence_value: float
     time_alternative: str
     index: dict = field(default_factory=dict)
+    informal_value: float = 0.0
+    informal_alternative: str = ""
 
     def inflate(self, value: float, year: int | None) -> float:
         """Bring a value of ``year`` to the price year with the configured index (unchanged if unknown)."""
@@ -129,12 +146,18 @@ class UnitCosts:
         if group == "km":
             return replace(self, km_rate=self.km_rate * factor)
         if group == "aika":
-            return replace(self, time_value=self.time_value * factor, absence_value=self.absence_value * factor)
+            return replace(self, time_value=self.time_value * factor, absence_value=self.absence_value * factor,
+                           informal_value=self.informal_value * factor)
         raise KeyError(group)
 
     @classmethod
-    def from_config(cls, cfg: Config | None = None, time_valuation: str | None = None) -> UnitCosts:
-        """Read ``unit_costs``, ``price_index`` and ``time_valuation`` from the configuration."""
+    def from_config(cls, cfg: Config | None = None, time_valuation: str | None = None,
+                    informal_valuation: str | None = None) -> UnitCosts:
+        """Read ``unit_costs``, ``price_index`` and ``time_valuation`` from the configuration.
+
+        ``time_valuation`` overrides the alternative of clients', HB assistants' and volunteers' time
+        (``time_valuation.default``), ``informal_valuation`` the one of the support network's care time
+        (``time_valuation.informal_care``, default: the same as clients' time)."""
         cfg = cfg or load_config()
         uc = cfg.section("unit_costs") or {}
         index = {int(y): float(v) for y, v in ((cfg.section("price_index") or {}).get("values") or {}).items()}
@@ -158,8 +181,12 @@ class UnitCosts:
         if alt not in alts:
             raise KeyError(f"time valuation {alt!r} not in {sorted(alts)}")
         absence_alt = tv.get("work_absence", "wage")
+        informal_alt = informal_valuation or tv.get("informal_care") or tv.get("default", "leisure")
+        if informal_alt not in alts:
+            raise KeyError(f"time valuation {informal_alt!r} (time_valuation.informal_care) not in {sorted(alts)}")
         return replace(base, worker_hourly=hourly, services=services, km_rate=val(uc["km_rate"]),
-                       time_value=val(alts[alt]), absence_value=val(alts[absence_alt]), time_alternative=alt)
+                       time_value=val(alts[alt]), absence_value=val(alts[absence_alt]), time_alternative=alt,
+                       informal_value=val(alts[informal_alt]), informal_alternative=informal_alt)
 
 
 def unit_cost_table(cfg: Config | None = None) -> pd.DataFrame:
@@ -341,7 +368,10 @@ def resource_use(tables: Mapping[str, pd.DataFrame], cutoff, cfg: Config | None 
         (clients who returned no LIITE 3.2 form, ``own_reported`` False, get the arm × pilot rate per
         client-month of those who did × their months);
         per assistant payer ``g`` in (laheiset, jarjestot): ``assist_min_g, assist_km_g, assist_eur_g``
-        (given travel and other euros), ``assist_fee_g``; ``budget_eur, budget_use_eur``,
+        (given travel and other euros), ``assist_fee_g``; the support network's form (``laheiskulut``):
+        :data:`SUPPORT_COLUMNS` (support and travel minutes, work-absence minutes, unpriced kilometres, travel and
+        other euros; clients without a form, ``support_reported`` False, get the arm × pilot rate per client-month
+        of those with one × their months); ``budget_eur, budget_use_eur``,
         ``budget_use_<provider>``; ``svc_<service>`` units per configured service and ``svc_unpriced_units``.
         Missing travel euros are priced later from kilometres (``*_km`` holds only those kilometres).
     """
@@ -396,6 +426,8 @@ def resource_use(tables: Mapping[str, pd.DataFrame], cutoff, cfg: Config | None 
         q.columns = cols
         out = out.join(q)
 
+    out = _support_network(out, tables.get("laheiskulut"), ids)
+
     bu = tables.get("budgets")
     out["budget_eur"] = _sum_by_client(bu, ["budget_eur"], ids)["budget_eur"] if bu is not None else 0.0
     use = tables.get("budget_use")
@@ -411,7 +443,39 @@ def resource_use(tables: Mapping[str, pd.DataFrame], cutoff, cfg: Config | None 
         out[f"svc_{s}"] = _sum_by_client(sub, ["quantity"], ids)["quantity"]
     sub = sv[~sv["service"].map(_key).isin(known)] if sv is not None and not sv.empty else None
     out["svc_unpriced_units"] = _sum_by_client(sub, ["quantity"], ids)["quantity"]
+    if sub is not None and not sub.empty:
+        # the unpriced services one by one with their recorded unit (``svcu_<service>|<unit>``), so that the report
+        # never adds hours to visits
+        keyed = sub.assign(_k=sub["service"].map(_key), _u=sub["unit"].astype("string").fillna("").map(_key))
+        for (k, unit), g in keyed.groupby(["_k", "_u"], sort=True):
+            out[f"svcu_{k}|{unit}"] = _sum_by_client(g, ["quantity"], ids)["quantity"]
     return out
+
+
+def _support_network(out: pd.DataFrame, lk: pd.DataFrame | None, ids: pd.Index) -> pd.DataFrame:
+    """Join the support network's quantities (:data:`SUPPORT_COLUMNS`, ``support_reported``) to ``out``; clients
+    without a form get the rate of the clients with one (:func:`_impute_by_rate`)."""
+    cols = list(SUPPORT_COLUMNS)
+    if lk is not None and not lk.empty:
+        s = lk.copy()
+        s["t"] = (pd.to_numeric(s["minutes"]).astype(float).fillna(0.0)
+                  + pd.to_numeric(s["travel_minutes"]).astype(float).fillna(0.0))
+        s["km_unpriced"] = s["travel_km"].where(s["travel_cost_eur"].isna())
+        s["eur"] = s["travel_cost_eur"].astype(float).fillna(0.0) + s["other_cost_eur"].astype(float).fillna(0.0)
+        q = _sum_by_client(s, ["t", "work_absence_minutes", "km_unpriced", "eur"], ids)
+        q.columns = cols
+        reported = pd.Index(lk["client_id"].astype("string").unique())
+    else:
+        q = pd.DataFrame(0.0, index=ids, columns=cols)
+        reported = pd.Index([], dtype="string")
+    out = out.join(q)
+    out["support_reported"] = out.index.isin(reported)
+    return _impute_by_rate(out, cols, "support_reported")
+
+
+def _col(use: pd.DataFrame, name: str):
+    """A quantity column of ``use``, or 0 when the table lacks it (resource use made before the column existed)."""
+    return use[name].astype(float) if name in use.columns else 0.0
 
 
 def price(use: pd.DataFrame, uc: UnitCosts, include_informal_time: bool = True) -> pd.DataFrame:
@@ -434,6 +498,7 @@ def price(use: pd.DataFrame, uc: UnitCosts, include_informal_time: bool = True) 
     out = use[["pilot", "arm", "client_group", "months"]].copy()
     tv = uc.time_value / 60 if include_informal_time else 0.0
     av = uc.absence_value / 60 if include_informal_time else 0.0
+    iv = uc.informal_value / 60 if include_informal_time else 0.0
     hourly = np.array([uc.hourly(t) for t in use["worker_title"]], dtype=float)
     out["tyontekijat"] = (use["worker_min_pm"].astype(float).fillna(0.0) / 60 * hourly
                           * (1 + use["general_factor"].astype(float).fillna(0.0)) * use["months"])
@@ -447,6 +512,11 @@ def price(use: pd.DataFrame, uc: UnitCosts, include_informal_time: bool = True) 
     for g in ("laheiset", "jarjestot"):
         out[f"{g}_aika"] = (use[f"assist_min_{g}"] * tv - use[f"assist_fee_{g}"]).clip(lower=0.0)
         out[f"{g}_kulut"] = use[f"assist_eur_{g}"] + use[f"assist_km_{g}"] * uc.km_rate
+    # the support network's form: care time at the informal-care value, the part away from paid work as lost
+    # work time (each minute once)
+    sup, absent = _col(use, "support_min"), _col(use, "support_absence_min")
+    out["laheiset_tukiaika"] = np.maximum(sup - absent, 0.0) * iv + absent * av
+    out["laheiset_tukikulut"] = _col(use, "support_eur") + _col(use, "support_km") * uc.km_rate
     for p in PAYERS:
         out[f"cost_{p}"] = out[[c for c, (payer, _, _) in COMPONENTS.items() if payer == p]].sum(axis=1)
     out["cost_total"] = out[[f"cost_{p}" for p in PAYERS]].sum(axis=1)
@@ -603,8 +673,8 @@ def sensitivity(use: pd.DataFrame, cfg: Config | None = None, change: float | No
     change = float((cfg.section("cea") or {}).get("sensitivity_unit_cost_change", 0.25) if change is None else change)
     base_uc = UnitCosts.from_config(cfg)
 
-    def inc(uc, informal=True):
-        pr = price(use, uc, include_informal_time=informal)
+    def inc(uc, informal=True, quantities=None):
+        pr = price(use if quantities is None else quantities, uc, include_informal_time=informal)
         m = _cea.point_means(pr, [column], denominator="months")
         if reference not in m.index or comparator not in m.index:
             return np.nan
@@ -619,6 +689,19 @@ def sensitivity(use: pd.DataFrame, cfg: Config | None = None, change: float | No
     vals = [inc(UnitCosts.from_config(cfg, time_valuation=a)) for a in alts]
     if vals:
         rows.append({"scenario": "Ajan arvottaminen (" + " / ".join(alts) + ")", "low": min(vals), "high": max(vals)})
+    if "support_min" in use.columns and float(use["support_min"].sum()) > 0:
+        # the support network's care time: its own valuation (replacement cost by default) and its extrapolation
+        vals = [inc(UnitCosts.from_config(cfg, informal_valuation=a)) for a in alts]
+        if vals:
+            rows.append({"scenario": "Läheisten tukiajan arvo (" + " / ".join(alts) + ")", "low": min(vals),
+                         "high": max(vals)})
+        reported = use["support_reported"].astype(bool)
+        if reported.any() and not reported.all():
+            only = use.copy()
+            only.loc[~reported, list(SUPPORT_COLUMNS)] = 0.0
+            v = inc(base_uc, quantities=only)
+            rows.append({"scenario": "Läheisten tuki vain lomakkeen palauttaneilla", "low": min(base, v),
+                         "high": max(base, v)})
     without = inc(base_uc, informal=False)
     rows.append({"scenario": "Ilman asiakkaiden ja läheisten aikaa", "low": min(base, without),
                  "high": max(base, without)})
@@ -651,15 +734,17 @@ def budget_summary(use: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- rates per client-month for the report ------------------------------------------------------------------
-USE_RATE_ITEMS = ("worker_min_pm", "own_min", "assist_min", "svc_units", "budget_use_eur")
+USE_RATE_ITEMS = ("worker_min_pm", "own_min", "assist_min", "support_min", "svc_units", "budget_use_eur")
 
 
 def use_per_client_month(use: pd.DataFrame) -> pd.DataFrame:
     """Resource use per client-month by arm: the sum over clients divided by the sum of clienthood months.
 
     ``worker_min_pm`` is already a rate per client-month, so it is averaged with the months as weights;
-    ``assist_min`` is the HB assistants' time (family and organisations), ``svc_units`` all public service
-    units. An arm without clienthood months gets NaN.
+    ``assist_min`` is the HB assistants' time (family and organisations), ``support_min`` the support network's
+    time from its own form (with travel time; extrapolated to clients without a form), ``svc_units`` all public
+    service units (units differ between services: the report shows them per unit, :func:`service_use_per_client_month`).
+    An arm without clienthood months gets NaN.
 
     Returns
     -------
@@ -668,6 +753,7 @@ def use_per_client_month(use: pd.DataFrame) -> pd.DataFrame:
     """
     u = use.copy()
     u["assist_min"] = u["assist_min_laheiset"] + u["assist_min_jarjestot"]
+    u["support_min"] = _col(u, "support_min")
     u["svc_units"] = u[[c for c in u.columns if c.startswith("svc_")]].sum(axis=1)
     rows = {}
     for a in ARMS:
@@ -676,6 +762,36 @@ def use_per_client_month(use: pd.DataFrame) -> pd.DataFrame:
         rows[a] = {k: (((g[k] * g["months"]).sum() if k == "worker_min_pm" else g[k].sum()) / months
                        if months > 0 else np.nan) for k in USE_RATE_ITEMS}
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(USE_RATE_ITEMS))
+
+
+#: Finnish names of the services' units (``unit_costs.services.<key>.unit`` or the registry's recorded unit)
+UNIT_LABELS = {"tunti": "tunnit", "h": "tunnit", "käynti": "käynnit", "vrk": "hoitovuorokaudet",
+               "vuorokausi": "hoitovuorokaudet", "kk": "kuukaudet", "kuukausi": "kuukaudet", "": "yksikkö puuttuu"}
+
+
+def service_use_per_client_month(use: pd.DataFrame, uc: UnitCosts) -> pd.DataFrame:
+    """Public services' units per client-month by arm, each service in its own unit (hours, visits, days, months).
+
+    Priced services take their unit from the unit costs (``uc.services``), unpriced ones (``svcu_<service>|<unit>``
+    of :func:`resource_use`) their recorded unit. The rate is the arm's units divided by its clienthood months.
+
+    Returns
+    -------
+    DataFrame
+        One row per service: ``service``, ``unit``, ``priced`` (bool), ``column`` (of ``use``) and one rate column per
+        :data:`ARMS` (NaN for an arm without months).
+    """
+    rows = []
+    cols = [(f"svc_{k}", k, str(u), True) for k, (_, u) in uc.services.items() if f"svc_{k}" in use.columns]
+    cols += [(c, *c[len("svcu_"):].split("|", 1), False) for c in use.columns if c.startswith("svcu_")]
+    for col, service, unit, priced in cols:
+        row = {"service": service, "unit": _key(unit), "priced": priced, "column": col}
+        for a in ARMS:
+            g = use[use["arm"] == a]
+            m = float(g["months"].sum())
+            row[a] = float(g[col].sum()) / m if m > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["service", "unit", "priced", "column", *ARMS])
 
 
 def task_shares(by_task: pd.DataFrame) -> pd.DataFrame:
@@ -691,7 +807,7 @@ def task_shares(by_task: pd.DataFrame) -> pd.DataFrame:
 
 # -- the whole strand for one phase and pilot (what the notebook calls) ---------------------------------------
 COST_TABLES = ("clients", "tyoaika", "asiakaskulut", "avustajakulut", "budgets", "budget_use", "services",
-               "kykyviisari", "osallisuustesti")
+               "kykyviisari", "osallisuustesti", "laheiskulut")
 
 
 def load_tables(processed, phase: str, pilot: str, cfg: Config | None = None) -> dict[str, pd.DataFrame]:

@@ -251,8 +251,9 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
                     estimate=hb_shares.loc["kaikki", p] if shown.get(p) and len(hb_shares) else None, n=n_hb,
                     suppressed=not shown.get(p))
     if not ok:
-        return out.text("HB-budjetin käyttötietoja on tässä rajauksessa liian vähän (alle kymmenen asiakasta) "
-                        "julkaistavaksi.")
+        # the reason is the decision's own (few clients, or a number another page or report would give away)
+        why = rep.dc.why("budjetti.tuottajat", "kaikki") or f"koska asiakkaita on alle {rep.dc.min_n_stat}"
+        return out.text(f"HB-budjetin käytön jakautumista tuottajille ei julkaista tässä rajauksessa, {why}.")
     if not all(shown.values()):
         out.text("Tuottajatyyppien osuuksista on jätetty pois ne, joiden euroista yksi tai kaksi asiakasta muodostaa "
                  "valtaosan tai joita on käyttänyt alle kymmenen asiakasta (ja tarvittaessa yksi muu osuus, "
@@ -268,6 +269,39 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
     plots.finish(fig, "HB-budjetin käyttö tuottajittain")
     return out.figure(fig, "*Kuvio: kuinka suuri osa HB-budjettien euroista käytettiin kunkin tuottajatyypin "
                            "palveluihin ja tukeen.*")
+
+
+def pilot_summary(rep: Report) -> Section:
+    """The first paragraph of a pilot's page: what this pilot's data allow on the page's main questions — how the HB
+    budgets were split between provider types and the HB − control comparison of providers — read from the results
+    rows :func:`budget_providers` and :func:`arm_comparison` recorded (their protected decisions; call it after them)
+    with the logged reasons for what is hidden. Empty on the all-pilots page."""
+    out = Section()
+    if rep.all_pilots:
+        return out
+    rows = {r["key"]: r for r in rep.res.rows}
+    shares = [k for k in rows if k.startswith("palvelut.provider_share.")]
+    shown = [k for k in shares if not rows[k]["suppressed"]]
+    text = "**Mitä tämän pilotin aineistosta voi sanoa.** "
+    if not shown:
+        why = rep.dc.why("budjetti.tuottajat", "kaikki") or rep.dc.why("budjetti.tuottajat.eurot") or \
+            "tietosuojan vuoksi"
+        text += f"HB-budjettien käytön jakautumista tuottajille ei julkaista tällä sivulla, {why}. "
+    elif len(shown) < len(shares):
+        text += (f"HB-budjettien käytöstä julkaistaan {len(shown)} tuottajatyypin osuus {len(shares)}:sta; muut "
+                 f"jätetään pois, {rep.dc.why('budjetti.tuottajat.eurot') or 'tietosuojan vuoksi'}. ")
+    else:
+        text += "HB-budjettien käytön jakautuminen kaikille tuottajatyypeille julkaistaan. "
+    arms = {arm: not rows.get(f"palvelut.nonpublic_share.{arm}", {"suppressed": True})["suppressed"]
+            for arm in ("hb", "verrokki")}
+    if all(arms.values()):
+        text += "HB- ja verrokkiasiakkaiden palvelujen tuottajia verrataan."
+    else:
+        hidden = [arm for arm, ok in arms.items() if not ok]
+        why = rep.dc.why("palvelut.ei_julkinen_osuus", hidden) or "tietosuojan vuoksi"
+        text += (f"HB- ja verrokkiasiakkaiden palvelujen tuottajia ei verrata, {why}; pilotin asiakkaat ovat mukana "
+                 "kaikkien pilottien vertailussa.")
+    return out.text(text)
 
 
 def _euro_shares_ok(rep: Report, frame: pd.DataFrame, table: str, group: str) -> dict:

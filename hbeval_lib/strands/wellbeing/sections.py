@@ -136,6 +136,44 @@ def phase_note(rep: Report) -> Section:
     return Section(text=PHASE_NOTES[rep.phase])
 
 
+def pilot_summary(rep: Report, recruitment_section: Section) -> Section:
+    """The first paragraph of a pilot's page: in one or two sentences what this pilot's data allow — the group sizes
+    as the recruitment table's protected cells, and which HB − control comparisons the page publishes and which it
+    does not, with the reason logged for them (the decisions of :func:`effects`, made once per page). Empty on the
+    all-pilots page."""
+    if rep.all_pilots:
+        return Section()
+    g = recruitment_section.glue
+    hb, ver = g.get("wellbeing_n_hb", NOT_SHOWN), g.get("wellbeing_n_verrokki", NOT_SHOWN)
+    lead = "**Mitä tämän pilotin aineistosta voi sanoa.** "
+    if hb.isdigit() and ver.isdigit():
+        sizes = f"Pilotissa on {hb} HB-asiakasta ja {ver} verrokkiasiakasta."
+    else:
+        sizes = "Pilotin ryhmien kokoja ei näytetä tarkasti (ks. rekrytointitaulukko)."
+    if not _scope(rep)["change"]:
+        return Section(text=lead + sizes + " Tässä vaiheessa raportoidaan rekrytointi ja ryhmien vertailukelpoisuus; "
+                       "muutosta ei vielä arvioida.")
+    eff = effects(rep)
+    prim = primary_outcome(rep)
+    shown = [o for o, e in eff.items() if e["shown"]]
+    if prim in eff and eff[prim]["shown"]:
+        text = f" Ensisijaisen tulosmuuttujan ({_outcome_name(prim).lower()}) ryhmävertailu julkaistaan tällä sivulla"
+    else:
+        why = rep.dc.why(f"{prim}.adjusted_diff", "n") if prim in eff else "koska mittauksia ei ole"
+        text = (f" Ensisijaisen tulosmuuttujan ({_outcome_name(prim).lower()}) ryhmävertailua ei julkaista tällä "
+                f"sivulla, {why or 'tietosuojan vuoksi'} (seurantamittaus vähintään {rep.dc.min_n_stat} asiakkaalla "
+                "kummassakin ryhmässä); pilotin asiakkaat ovat mukana kaikkien pilottien päätuloksessa")
+    if not eff:
+        text += "."
+    elif not shown:
+        text += ", eikä sivulla julkaista muidenkaan mittareiden ryhmävertailuja."
+    elif len(shown) < len(eff):
+        text += f", ja {len(eff)} mittarin ryhmävertailuista julkaistaan {len(shown)}."
+    else:
+        text += f", kuten kaikkien {len(eff)} mittarin ryhmävertailut."
+    return Section(text=lead + sizes + text)
+
+
 # -- recruitment and attrition ----------------------------------------------------------------------------------
 
 def recruitment(rep: Report) -> Section:
@@ -358,6 +396,89 @@ def kykyviisari_trajectory(rep: Report) -> Section:
                 "ryhmiä ei voi verrata kuviosta.")
     return Section(figure=fig, caption="*Kuvio 2. Kykyviisarin osa-alueiden keskiarvot (95 %:n luottamusväli) "
                                        f"alku-, väli- ja loppumittauksessa. {look}*")
+
+
+KOMPASSI_CAVEAT = ("Kompassin ja Kykyviisarin asteikkoja ei ole kalibroitu toisiinsa: muunnos (x − 1) · 10 / 9 vain "
+                   "venyttää Kompassin asteikon 1–10 Kykyviisarin asteikolle 0–10, eikä alueiden sisältö ole sama. "
+                   "Luvut ovat siksi suuntaa-antavia, ne kuvaavat vain muutosta eivätkä HB:n vaikutusta, eikä niitä "
+                   "ole yhdistetty Kykyviisarin muutokseen tai vaikutusarvioon.")
+
+
+def kompassi_only(rep: Report) -> Section:
+    """Kompassi in place of Kykyviisari (Hämeenlinna plan: "Kykyviisarin (vastaavat tiedot Kompassi-mittarista)"):
+    the clients with a Kompassi start and end assessment but no Kykyviisari start and end measurement in the
+    corresponding domain get a descriptive change on Kykyviisari's scale, through the documented mapping
+    (``kompassi.kykyviisari`` in the configuration; ``data/README.md``).
+
+    Descriptive only: the scales are not calibrated, so the mapped change never enters the effect model. A domain's
+    mean change is shown when at least ``min_n_stat`` Kompassi-only clients have it, and when the Kompassi clients
+    who also have Kykyviisari are either none or at least ``min_n_stat`` (the service-process page publishes the
+    change of all Kompassi clients: the difference would otherwise give a small group's mean). Records
+    ``kompassi.kykyviisari.<domain>.change`` (mapped change) and ``kompassi.kykyviisari.n`` (clients).
+    Empty on a page without Kompassi assessments."""
+    conf = rep.cfg.section("kompassi", {}) or {}
+    mapping = {a: d for a, d in (conf.get("kykyviisari") or {}).items() if d}
+    k = rep.load("kompassi")
+    if k.empty or not mapping or not _scope(rep)["change"]:
+        return Section()
+    lo, hi = (float(x) for x in conf.get("scale", [1, 10]))
+    factor = 10.0 / (hi - lo)
+    ends = _scope(rep)["end_occasions"]
+    kyky = rep.load("kykyviisari")
+    rows, only_any = [], set()
+    for area, dom in mapping.items():
+        kp = wb.paired_scores(k, area, ends)
+        vp = wb.paired_scores(kyky, dom, ends) if dom in kyky.columns else pd.DataFrame(columns=["client_id"])
+        has_kyky = set(vp["client_id"])
+        only = kp[~kp["client_id"].isin(has_kyky)]
+        n_comp = len(kp) - len(only)
+        only_any |= set(only["client_id"])
+        if only.empty:
+            continue
+        name = wb.DOMAINS.get(dom, dom)
+        ok = rep.dc.stat_ok(len(only), "kompassi_vain.muutos", dom)
+        why = "" if ok else rep.dc.why("kompassi_vain.muutos", dom)
+        if ok and n_comp and not rep.dc.stat_ok(n_comp, "kompassi_vain.muut", dom):
+            ok = False
+            why = (f"koska Kompassilla ja Kykyviisarilla arvioituja on alle {rep.dc.min_n_stat}: heidän muutoksensa "
+                   "selviäisi muuten palveluprosessin sivun Kompassi-luvuista")
+        change = float(only["change"].mean()) * factor
+        rep.res.add(f"kompassi.kykyviisari.{dom}.change",
+                    f"Kompassilla arvioidut ilman Kykyviisarin muutosta: {name.lower()}, muutos Kykyviisarin "
+                    "asteikolla (kuvaileva, kalibroimaton)", estimate=change if ok else None, n=len(only),
+                    suppressed=not ok)
+        rows.append({"Kykyviisarin osa-alue": name, "Kompassin alue": _kompassi_area(area),
+                     "Muutos (0–10)": num(change, 1) if ok else NOT_SHOWN, "_ok": ok, "_why": why})
+    n_all = len(only_any)
+    _count_row(rep, "kompassi.kykyviisari.n", "Kompassilla arvioidut ilman Kykyviisarin muutosta (asiakkaita)", n_all)
+    lead = "**Kompassi Kykyviisarin sijasta.** "
+    if n_all == 0:
+        return Section(text=lead + "Kaikilla tämän sivun asiakkailla, joilla on Kompassin alku- ja loppuarvio, on myös "
+                       "Kykyviisarin alku- ja loppumittaus, joten Kompassia ei tarvita korvaamaan Kykyviisaria; "
+                       "Kompassin muutos on palveluprosessin sivulla.")
+    shown = [r for r in rows if r["_ok"]]
+    count = rep.count(n_all, "kompassi_vain.n", "kaikki")
+    text = (lead + f"Kompassilla arvioiduista asiakkaista {count} puuttuu Kykyviisarin alku- tai loppumittaus "
+            "vähintään yhdellä osa-alueella. Heidän muutoksensa on laskettu Kompassista dokumentoidulla "
+            "vastaavuudella (aineiston kuvaus) Kykyviisarin asteikolle. " + KOMPASSI_CAVEAT)
+    hidden = [r for r in rows if not r["_ok"]]
+    for why in dict.fromkeys(r["_why"] or "tietosuojan vuoksi" for r in hidden):
+        names = [r["Kykyviisarin osa-alue"].lower() for r in hidden if (r["_why"] or "tietosuojan vuoksi") == why]
+        text += f" {'Osa-alueiden' if len(names) > 1 else 'Osa-alueen'} {', '.join(names)} muutosta ei näytetä, {why}."
+    if not shown:
+        return Section(text=text)
+    # the hidden domains are said above; the table holds the shown ones only
+    table = pd.DataFrame([{c: v for c, v in r.items() if not c.startswith("_")} for r in shown])
+    return Section(text=text, table=table, caption=(
+        "*Taulukko: Kompassilla arvioitujen asiakkaiden, joilta Kykyviisarin muutos puuttuu, keskimääräinen muutos "
+        "alku- ja loppuarvion välillä Kykyviisarin asteikolle muunnettuna (HB- ja verrokkiasiakkaat yhdessä; "
+        "kuvaileva, ei vaikutusarvio).*"))
+
+
+def _kompassi_area(area: str) -> str:
+    from hbeval_lib.intake.instruments.specs import KOMPASSI_AREAS
+
+    return KOMPASSI_AREAS.get(area, area)
 
 
 def _trajectory_figure(traj: pd.DataFrame, doms: list[str], ncol: int = 4):
