@@ -213,6 +213,22 @@ def test_html_table_to_latex_long_table_breaks_across_pages():
     assert re.findall(r"ragged(right|left)", spec) == ["right", "left", "right"]  # numbers right-aligned
 
 
+def test_pilot_pages_leave_the_shared_method_text_to_the_all_pilots_chapter():
+    nb = {"cells": [
+        {"cell_type": "markdown", "metadata": {"tags": ["once-per-report"]},
+         "source": "## Kykyviisarin muutos\n\nRyhmien ero arvioidaan menetelmällä, joka ..."},
+        {"cell_type": "markdown", "metadata": {}, "source": "Tämän pilotin oma huomio."},
+        {"cell_type": "code", "metadata": {}, "source": "ch.show(x)", "outputs": [
+            {"output_type": "display_data", "data": {"text/markdown": "AIPW-menetelmän kuvaus"},
+             "metadata": {"hbeval": {"once-per-report": True}}},
+            {"output_type": "display_data", "data": {"text/markdown": "Pilotin tulos 0,4."}, "metadata": {}}]}]}
+    out = pdf.once_per_report(nb)
+    assert out["cells"][0]["source"] == "## Kykyviisarin muutos"          # the heading stays
+    assert out["cells"][1]["source"] == "Tämän pilotin oma huomio."         # untagged prose stays
+    assert [o["data"]["text/markdown"] for o in out["cells"][2]["outputs"]] == ["Pilotin tulos 0,4."]
+    assert nb["cells"][0]["source"].endswith("joka ...")                    # the input is not changed
+
+
 def test_convert_notebook_adds_raw_latex_markdown():
     nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [
         {"output_type": "display_data", "data": {"text/html": STYLER_HTML, "text/plain": "x"}, "metadata": {}},
@@ -435,6 +451,10 @@ def test_each_fact_once_per_report(pdfs):
         text = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", raw).split())  # table cells wrap and hyphenate
         assert text.count("Työtunnit kuukaudessa") == 1, phase
         assert text.count("vähintään 150 asiakasta") <= 1, phase
+        # a method shared by every page of a strand is described once, in its all-pilots chapter
+        for shared in ("Ryhmien ero arvioidaan menetelmällä", "Vakioitu keskiarvojen erotus (SMD) kertoo",
+                       "Tämä luku vertaa henkilökohtaisen budjetoinnin"):
+            assert text.count(shared) <= 1, (phase, shared)
 
 
 RAW_TOKENS = ["[nimi]", "[puhelin]", "[sähköposti]", "[osoite]", "#lainaus", "results.csv", "kehittamistyo",

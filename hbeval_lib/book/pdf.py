@@ -50,7 +50,8 @@ from pathlib import Path
 import yaml
 
 from hbeval_lib.book.publication import DEMO_BANNER, fi_date, publication
-from hbeval_lib.config import REPO_ROOT, Config, load_config
+from hbeval_lib.config import ALL_PILOTS, REPO_ROOT, Config, load_config
+from hbeval_lib.page.report import ONCE_PER_REPORT
 from hbeval_lib.release import history
 
 # Debian/Ubuntu packages: Sphinx's LaTeX needs (recommended + extra), Finnish hyphenation and babel/polyglossia
@@ -467,6 +468,26 @@ def number_captions(nb: dict, counters: dict) -> dict:
     return nb
 
 
+def once_per_report(nb: dict) -> dict:
+    """A pilot page for the PDF: text that describes a method shared by every page of the strand (Markdown cells
+    tagged ``once-per-report`` and outputs so marked by :func:`hbeval_lib.page.report.say`) is left out — the
+    report prints it once, in the strand's all-pilots chapter; a tagged cell keeps its headings."""
+    cells = []
+    for cell in nb.get("cells", []):
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if cell.get("cell_type") == "markdown" and ONCE_PER_REPORT in tags:
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            headings = [line for line in src.split("\n") if line.startswith("#")]
+            if not headings:
+                continue
+            cell = {**cell, "source": "\n\n".join(headings)}
+        elif cell.get("outputs"):
+            cell = {**cell, "outputs": [o for o in cell["outputs"]
+                                        if not ((o.get("metadata") or {}).get("hbeval") or {}).get(ONCE_PER_REPORT)]}
+        cells.append(cell)
+    return {**nb, "cells": cells}
+
+
 def convert_notebook(nb: dict) -> dict:
     """A notebook whose HTML table outputs also carry a LaTeX rendition (other outputs unchanged).
 
@@ -801,7 +822,10 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     order = toc_files(ptoc)
     for name in sorted(notebooks, key=lambda k: (order.index(k) if k in order else len(order), k)):
         src = notebooks[name]
-        nb = convert_notebook(number_captions(json.loads(src.read_text(encoding="utf-8")), counters))
+        nb = json.loads(src.read_text(encoding="utf-8"))
+        if src.stem != ALL_PILOTS:
+            nb = once_per_report(nb)   # a pilot's section: the method text is in the all-pilots chapter above it
+        nb = convert_notebook(number_captions(nb, counters))
         _write_if_changed(dest / src.relative_to(book_dir), json.dumps(nb, ensure_ascii=False, indent=1))
     missing = [f for f in toc_files(ptoc)[1:] if not any((dest / f).with_suffix(s).exists() for s in (".md", ".ipynb"))
                and not (dest / f).exists()]

@@ -276,8 +276,14 @@ def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "
     display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
-def say(text: str) -> None:
-    """Show Markdown text in the executed notebook (and so in the book)."""
+ONCE_PER_REPORT = "once-per-report"   # cell tag / output metadata: method text the PDF prints once per report
+
+
+def say(text: str, once: bool = False) -> None:
+    """Show Markdown text in the executed notebook (and so in the book).
+
+    ``once``: the text describes a method shared by every page of the strand (not this page's result); the web book
+    shows it on every page, the PDF report prints it once, in the all-pilots chapter (:mod:`hbeval_lib.book.pdf`)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    display(Markdown(text), metadata={"hbeval": {ONCE_PER_REPORT: True}} if once else None)

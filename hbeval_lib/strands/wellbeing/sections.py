@@ -60,6 +60,7 @@ class Section:
     """
 
     text: str = ""
+    method: str = ""      # how the section's numbers are computed: printed once per PDF report (report.say once=True)
     table: pd.DataFrame | None = None
     figure: Any = None
     caption: str = ""
@@ -72,6 +73,8 @@ def show(*sections: Section) -> None:
     from IPython.display import display
 
     for s in sections:
+        if s.method:
+            say(s.method, once=True)
         if s.text:
             say(s.text)
         if s.table is not None:
@@ -827,7 +830,7 @@ def kykyviisari_change(rep: Report) -> Section:
         return Section(text="Kykyviisarin mittauksia ei ole tässä aineistossa.")
     for o in outcomes:
         _record_outcome(rep, o, eff[o])
-    return Section(text=_method_text(rep, outcomes), table=_between_table(rep, outcomes),
+    return Section(method=_method_text(rep, outcomes), table=_between_table(rep, outcomes),
                    caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
                            "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä, koska jommassakummassa "
                            f"ryhmässä on alle {rep.dc.min_n_stat} asiakasta, joilla on loppumittaus.*")
