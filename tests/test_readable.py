@@ -52,3 +52,31 @@ def test_page_stats_counts_tables_cells_and_replacements(tmp_path):
     p.write_text(json.dumps(nb), encoding="utf-8")
     st = readable.page_stats(p)
     assert st == {"tables": 1, "replaced": 2, "cells": 6, "hidden": 2, "mostly_hidden": 0}
+
+
+def test_rows_of_dashes_are_left_out_with_a_note_naming_them():
+    df = pd.DataFrame({"Mittari": ["Yleinen", "Yleinen", "Osallisuus", "Osallisuus"],
+                       "Ryhmä": ["HB", "Verrokki", "HB", "Verrokki"],
+                       "n": [18, "–", 18, "<5"], "Muutos": ["0,82", "–", "0,96", "–"]})
+    assert readable.hidden_rows(df) == [1, 3]
+    note = readable.dropped_rows_note(df, [1, 3])
+    assert "Yleinen / Verrokki; Osallisuus / Verrokki" in note and not any(ch.isdigit() for ch in note)
+    # a row with one shown number stays; so does a table whose every row is hidden (it becomes one sentence)
+    df.loc[3, "Muutos"] = "0,10"
+    assert readable.hidden_rows(df) == [1]
+    assert readable.hidden_rows(pd.DataFrame({"a": ["–", "<5"], "b": ["–", "–"]})) == []
+
+
+def test_kernel_formatter_drops_rows_of_dashes_in_html_plain_text_and_styler():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from hbeval_lib.page import report
+
+    ip = InteractiveShell.instance()
+    report._register_table_formatters()
+    df = pd.DataFrame({"Ryhmä": ["HB", "Verrokki", "Yhteensä"], "n": [18, "–", 25], "Muutos": ["0,8", "–", "0,6"]})
+    for obj in (df, df.style.hide(axis="index")):
+        data, _ = ip.display_formatter.format(obj)
+        assert "Verrokki" not in data["text/html"].split("hbeval-note")[0]     # not in the table
+        assert "jätetty pois" in data["text/html"] and "jätetty pois" in data["text/plain"]
+        assert "Yhteensä" in data["text/html"]

@@ -488,6 +488,9 @@ def once_per_report(nb: dict) -> dict:
     return {**nb, "cells": cells}
 
 
+_NOTE = re.compile(r'<p class="hbeval-note"><em>(.*?)</em></p>', re.S)
+
+
 def convert_notebook(nb: dict) -> dict:
     """A notebook whose HTML table outputs also carry a LaTeX rendition (other outputs unchanged).
 
@@ -505,7 +508,9 @@ def convert_notebook(nb: dict) -> dict:
             html = "".join(html) if isinstance(html, list) else html
             tex = html_table_to_latex(html)
             if tex is not None:
-                data["text/markdown"] = "```{raw} latex\n" + tex + "```\n"
+                # a note under the table (rows left out, hbeval_lib.page.readable.note_html) is printed under it
+                notes = [html_lib.unescape(n) for n in _NOTE.findall(html)]
+                data["text/markdown"] = "```{raw} latex\n" + tex + "```\n" + "".join(f"\n*{n}*\n" for n in notes)
                 converted = True
         if converted:
             cell.setdefault("metadata", {}).setdefault("mystnb", {})["markdown_format"] = "myst"

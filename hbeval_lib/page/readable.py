@@ -61,6 +61,63 @@ def mostly_hidden(df) -> bool:
     return isinstance(data, pd.DataFrame) and data.size > 0 and hidden_share(data) > MOSTLY_HIDDEN
 
 
+_DIGIT = re.compile(r"\d")
+NOTE_CLASS = "hbeval-note"               # a note under a shown table (rows left out); the PDF prints it too
+MAX_NAMED_ROWS = 8
+
+
+def _label_columns(data: pd.DataFrame) -> list[int]:
+    """Positions of a table's label columns: text without digits in every row (``Mittari``, ``Ryhmä``)."""
+    out = []
+    for i in range(data.shape[1]):
+        col = data.iloc[:, i]
+        if all(isinstance(v, str) and not is_hidden(v) and not _DIGIT.search(v) for v in col):
+            out.append(i)
+    return out
+
+
+def hidden_rows(df) -> list[int]:
+    """Positions of the rows whose every number is hidden (their label columns aside), when some other row shows
+    a number: such a row is a line of dashes that tells the reader nothing but that the group is small."""
+    data = getattr(df, "data", df)
+    if not isinstance(data, pd.DataFrame) or len(data) < 2:
+        return []
+    labels = set(_label_columns(data))
+    values = [i for i in range(data.shape[1]) if i not in labels]
+    if not values:
+        return []
+    rows = [r for r in range(len(data)) if all(is_hidden(data.iat[r, c]) for c in values)]
+    return [] if len(rows) == len(data) else rows
+
+
+def row_names(data: pd.DataFrame, rows: list[int]) -> list[str]:
+    """How a reader names the rows at ``rows``: their index label (unless a plain row number) and label cells."""
+    labels = _label_columns(data)
+    named_index = not isinstance(data.index, pd.RangeIndex)
+    out = []
+    for r in rows:
+        parts = []
+        if named_index:
+            key = data.index[r]
+            parts += [str(k) for k in (key if isinstance(key, tuple) else (key,))]
+        parts += [str(data.iat[r, c]) for c in labels]
+        out.append(" / ".join(p for p in parts if p))
+    return out
+
+
+def dropped_rows_note(data: pd.DataFrame, rows: list[int]) -> str:
+    """The Finnish note under a table whose fully hidden rows were left out (Markdown, no numbers)."""
+    if not rows:
+        return ""
+    names = row_names(data, rows)
+    listed = f": {'; '.join(names)}" if len(names) <= MAX_NAMED_ROWS and all(names) else f" ({len(rows)} riviä)"
+    return (f"*Taulukosta on jätetty pois rivit, joiden kaikki luvut on peitetty tietosuojan vuoksi{listed}.*")
+
+
+def note_html(text: str) -> str:
+    return f'<p class="{NOTE_CLASS}"><em>{html.escape(text.strip("*"))}</em></p>' if text else ""
+
+
 def caption_topic(caption: str) -> str:
     """The subject of a caption ``*Taulukko: xyz.*`` → ``xyz`` (empty when the text is not a table caption)."""
     m = re.match(r"^\*?\s*Taulukko\s*\d*\s*[.:]\s*(.+?)\s*\.?\*?\s*$", caption.strip(), flags=re.S)

@@ -134,17 +134,51 @@ def _register_table_formatters() -> None:
 
     from hbeval_lib.page import readable  # a mostly hidden table is shown as one sentence (issue 21)
 
-    fmts["text/html"].for_type(pd.DataFrame, lambda df: readable.replacement_html() if readable.mostly_hidden(df)
-                               else finnish_frame(df).to_html(na_rep=NOT_SHOWN))
-    fmts["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(
-        readable.sentence().strip("*") if readable.mostly_hidden(df) else finnish_frame(df).to_string()))
-    fmts["text/html"].for_type(Styler, lambda st: readable.replacement_html() if readable.mostly_hidden(st)
-                               else st._repr_html_())
-    fmts["text/plain"].for_type(Styler, lambda st, p, cycle: p.text(
-        readable.sentence().strip("*") if readable.mostly_hidden(st) else finnish_frame(st.data).to_string()))
-    # the PDF (LaTeX builder) prefers Markdown to plain text: a replaced table is a sentence there too, in prose
+    # a table is shown without its rows of dashes (a note names them); a table still mostly hidden after that is one
+    # sentence (readable.sentence); the PDF (LaTeX builder) prefers Markdown to plain text, so a replaced table has a
+    # Markdown form too, and the note travels with the LaTeX table (hbeval_lib.book.pdf.convert_notebook)
+    def shown(obj) -> tuple[pd.DataFrame, str]:
+        data = getattr(obj, "data", obj)
+        rows = readable.hidden_rows(data)
+        keep = [i for i in range(len(data)) if i not in set(rows)]
+        return data.iloc[keep], readable.dropped_rows_note(data, rows)
+
+    def frame_html(df):
+        kept, note = shown(df)
+        if readable.mostly_hidden(kept):
+            return readable.replacement_html()
+        return finnish_frame(kept).to_html(na_rep=NOT_SHOWN) + readable.note_html(note)
+
+    def frame_plain(df, p, cycle):
+        kept, note = shown(df)
+        p.text(readable.sentence().strip("*") if readable.mostly_hidden(kept)
+               else finnish_frame(kept).to_string() + (f"\n{note.strip('*')}" if note else ""))
+
+    def styler_html(st):
+        kept, note = shown(st)
+        if readable.mostly_hidden(kept):
+            return readable.replacement_html()
+        rows = readable.hidden_rows(st.data)
+        if rows and st.data.index.is_unique:
+            st = st.hide(subset=list(st.data.index[rows]), axis="index")
+        elif rows:   # duplicate row labels: the Styler cannot hide by label; show the kept rows plainly
+            return finnish_frame(kept).to_html(na_rep=NOT_SHOWN, index=False) + readable.note_html(note)
+        return st._repr_html_() + readable.note_html(note)
+
+    def styler_plain(st, p, cycle):
+        kept, note = shown(st)
+        p.text(readable.sentence().strip("*") if readable.mostly_hidden(kept)
+               else finnish_frame(kept).to_string() + (f"\n{note.strip('*')}" if note else ""))
+
+    def replaced_markdown(obj):
+        return readable.sentence() if readable.mostly_hidden(shown(obj)[0]) else None
+
+    fmts["text/html"].for_type(pd.DataFrame, frame_html)
+    fmts["text/plain"].for_type(pd.DataFrame, frame_plain)
+    fmts["text/html"].for_type(Styler, styler_html)
+    fmts["text/plain"].for_type(Styler, styler_plain)
     for kind in (pd.DataFrame, Styler):
-        fmts["text/markdown"].for_type(kind, lambda obj: readable.sentence() if readable.mostly_hidden(obj) else None)
+        fmts["text/markdown"].for_type(kind, replaced_markdown)
 
 
 # -- the notebook context ------------------------------------------------------------------------------------
