@@ -229,6 +229,16 @@ def test_pilot_pages_leave_the_shared_method_text_to_the_all_pilots_chapter():
     assert nb["cells"][0]["source"].endswith("joka ...")                    # the input is not changed
 
 
+def test_report_titles_chapter_and_pilot_sections():
+    def nb(title):
+        return {"cells": [{"cell_type": "markdown", "metadata": {}, "source": f"{title}\n\nTeksti."}]}
+    head = pdf.report_title(nb("# Kustannukset ja kustannusvaikuttavuus: Kaikki pilotit"), True)
+    assert head["cells"][0]["source"].startswith("# Kustannukset ja kustannusvaikuttavuus\n")
+    assert pdf.report_title(nb("# Kustannukset ja kustannusvaikuttavuus: Eksote"), False)["cells"][0]["source"] \
+        .startswith("# Eksote\n")
+    assert pdf.report_title(nb("# Ilman pilottia"), True)["cells"][0]["source"].startswith("# Ilman pilottia\n")
+
+
 def test_convert_notebook_adds_raw_latex_markdown():
     nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [
         {"output_type": "display_data", "data": {"text/html": STYLER_HTML, "text/plain": "x"}, "metadata": {}},

@@ -468,6 +468,25 @@ def number_captions(nb: dict, counters: dict) -> dict:
     return nb
 
 
+def report_title(nb: dict, all_pilots: bool) -> dict:
+    """The page title as the report prints it: the web page's "<strand title>: <pilot>" (cache.finalise_notebook)
+    is the chapter title alone on the all-pilots page (it heads the chapter and its running header) and the pilot's
+    name alone on a pilot's section (``3.9 Eksote`` under the chapter)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        lines = src.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("# ") and ": " in line:
+                title, who = line[2:].rsplit(": ", 1)
+                lines[i] = f"# {title}" if all_pilots else f"# {who}"
+                cell["source"] = "\n".join(lines)
+                return nb
+        return nb
+    return nb
+
+
 def once_per_report(nb: dict) -> dict:
     """A pilot page for the PDF: text that describes a method shared by every page of the strand (Markdown cells
     tagged ``once-per-report`` and outputs so marked by :func:`hbeval_lib.page.report.say`) is left out — the
@@ -827,7 +846,7 @@ def stage_phase(book_dir: Path, phase_key: str, cfg: Config) -> Path:
     order = toc_files(ptoc)
     for name in sorted(notebooks, key=lambda k: (order.index(k) if k in order else len(order), k)):
         src = notebooks[name]
-        nb = json.loads(src.read_text(encoding="utf-8"))
+        nb = report_title(json.loads(src.read_text(encoding="utf-8")), src.stem == ALL_PILOTS)
         if src.stem != ALL_PILOTS:
             nb = once_per_report(nb)   # a pilot's section: the method text is in the all-pilots chapter above it
         nb = convert_notebook(number_captions(nb, counters))
