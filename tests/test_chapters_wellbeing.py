@@ -184,7 +184,7 @@ def test_all_pilots_final_has_figures_and_glue(runs):
     assert "ensisijai" in forest.caption and "Suurin ero" not in forest.caption
     assert forest.data["primary"].sum() == 1
     # multiplicity: the primary is named in the text; every other shown domain has a Holm-adjusted p >= its raw p
-    assert "Ensisijainen tulosmuuttuja on osallisuus" in run["kykyviisari_change"].text
+    assert "Ensisijainen tulosmuuttuja on osallisuus" in run["kykyviisari_change"].method
     for key in adj.index:
         holm = key.replace(".adjusted_diff", ".p_holm")
         if key == f"{primary}.adjusted_diff":
@@ -200,7 +200,7 @@ def test_all_pilots_final_has_figures_and_glue(runs):
     assert "efektiivinen otoskoko" in run["weighting_balance"].text
     assert {"ps.ess.verrokki", "ps.max_abs_smd.before", "ps.max_abs_smd.after"} <= set(res.index)
     assert res.loc["ps.max_abs_smd.after", "estimate"] < res.loc["ps.max_abs_smd.before", "estimate"]
-    assert "Lordin paradoksi" in run["kykyviisari_sensitivity"].text
+    assert "Lordin paradoksi" in run["kykyviisari_sensitivity"].method
     text = run["primary_sensitivity"].text
     assert "riskisuhteella" in text and "Puuttuvat tiedot" in text
     assert f"{primary}.tipping_delta" in res.index

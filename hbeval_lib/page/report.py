@@ -310,6 +310,28 @@ def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "
     display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
+def show_table(table, caption: str = "") -> None:
+    """Display a section's table and its caption. A table that is still mostly hidden once its rows of dashes are
+    left out (:mod:`hbeval_lib.page.readable`) is shown as one sentence naming what its caption names, and the
+    caption of the table that is not there is not printed."""
+    from IPython.display import display
+
+    from hbeval_lib.page import readable
+
+    data = getattr(table, "data", table)
+    if isinstance(data, pd.DataFrame):
+        rows = set(readable.hidden_rows(data))
+        kept = data.iloc[[i for i in range(len(data)) if i not in rows]]
+        if readable.mostly_hidden(kept):
+            topic = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
+            say(readable.sentence(topic[:1].lower() + topic[1:] if topic[:2].isalpha() and not topic[:2].isupper()
+                                  else topic))
+            return
+    display(table)
+    if caption:
+        say(caption)
+
+
 ONCE_PER_REPORT = "once-per-report"   # cell tag / output metadata: method text the PDF prints once per report
 
 

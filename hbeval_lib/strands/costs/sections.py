@@ -83,9 +83,7 @@ class Shown:
             if self.figure_caption:
                 report.say(self.figure_caption)
         if self.table is not None:
-            display(self.table)
-            if self.caption:
-                report.say(self.caption)
+            report.show_table(self.table, self.caption)   # a mostly hidden table is one sentence, without its caption
 
 
 @dataclass

@@ -30,7 +30,7 @@ from hbeval_lib.core import tables
 from hbeval_lib.strands.wellbeing import stats as wb
 from hbeval_lib.config import ALL_PILOTS
 from hbeval_lib.page.disclosure import NOT_SHOWN
-from hbeval_lib.page.report import Report, num, pct, say
+from hbeval_lib.page.report import Report, num, pct, say, show_table
 
 ARM_FI = {"hb": "HB", "verrokki": "Verrokki"}
 RECRUITMENT_TARGET = 150  # the evaluation plan's target number of clients (whole project)
@@ -81,6 +81,9 @@ def show(*sections: Section) -> None:
             table = s.table
             if isinstance(table, pd.DataFrame) and isinstance(table.index, pd.RangeIndex):
                 table = table.style.hide(axis="index").set_table_attributes('class="dataframe"')  # no row numbers
+            if s.figure is None:
+                show_table(table, s.caption)   # a mostly hidden table is one sentence, without its caption
+                continue
             display(table)
         if s.figure is not None:
             display(s.figure)
@@ -751,7 +754,9 @@ LORD_TEXT = ("Toissijaiset analyysit voivat poiketa ensisijaisesta. ANCOVA verta
              "estimaatti.")
 
 
-def _method_text(rep: Report, outcomes: list[str]) -> str:
+def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
+    """(the method shared by every page of the strand, what is particular to this page: the pilot's own model,
+    imputed counts, covariates left out); the PDF prints the first once per report (``Section.method``)."""
     eff = effects(rep)
     conf = _conf(rep)
     estimand = conf.get("ps_estimand", "ATT")
@@ -769,11 +774,6 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
                                                                               else "") + " ja lisäksi "
             "asiakasryhmä, sukupuoli ja perherakenne, jos aineiston koko sallii. Arvio on harhaton, jos "
             "jompikumpi malli on oikein. "
-            + ("" if rep.all_pilots else
-               "Pilotin oma arvio lasketaan kaikkien pilottien yhteisestä mallista, jossa jokaisella pilotilla on oma "
-               "tasonsa: HB:n vaikutus estimoidaan tämän pilotin HB-asiakkaille, mutta valikoitumista ja muutosta "
-               "kuvaavat mallit sovitetaan koko aineistoon, jotta pienenkään pilotin arviosta ei tarvitse jättää "
-               "valikoitumista ohjaavia tekijöitä pois. ")
             + "Taustatekijät ovat asiakasrekisterin tietoja, ja niiden oletetaan kuvaavan tilannetta asiakkuuden "
             "alussa; rekisterin työvoimastatuksella ei ole päivämäärää, joten jos se on päivitetty myöhemmin, se voi "
             "olla osin HB:n seurausta ja vääristää arviota. "
@@ -784,6 +784,11 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
             + "Luottamusväli ottaa huomioon myös painojen ja mallien estimoinnin (sandwich-keskivirhe). "
             f"Harvinaiset luokat (alle {conf.get('min_level_n', wb.ANALYSIS_DEFAULTS['min_level_n'])} asiakasta) "
             "on yhdistetty luokaksi ”muut” ennen mallintamista.")
+    specific = ("" if rep.all_pilots else
+                "Pilotin oma arvio lasketaan kaikkien pilottien yhteisestä mallista, jossa jokaisella pilotilla on oma "
+                "tasonsa: HB:n vaikutus estimoidaan tämän pilotin HB-asiakkaille, mutta valikoitumista ja muutosta "
+                "kuvaavat mallit sovitetaan koko aineistoon, jotta pienenkään pilotin arviosta ei tarvitse jättää "
+                "valikoitumista ohjaavia tekijöitä pois.")
     if m > 1:
         ref = primary if primary in outcomes and eff[primary]["shown"] else next(
             o for o in outcomes if eff[o]["shown"])
@@ -793,10 +798,10 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
                  "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus ja taustatekijät, erikseen kummassakin "
                  "ryhmässä, jotta taustatekijöiden yhteys muutokseen ja siten vaikutus saa vaihdella asiakkaittain) "
                  "olettaen, "
-                 "että puuttuminen selittyy havaituilla tiedoilla (MAR). "
-                 f"{_outcome_name(ref)}: imputoituja HB-asiakkaita "
-                 f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}. Pelkkiin täydellisiin "
+                 "että puuttuminen selittyy havaituilla tiedoilla (MAR). Pelkkiin täydellisiin "
                  "havaintoihin perustuva arvio on herkkyysanalyysina alempana.")
+        specific += (f" {_outcome_name(ref)}: imputoituja HB-asiakkaita "
+                     f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}.")
     cov_fi = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
               "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
     omitted = {o: [cov_fi.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
@@ -807,14 +812,14 @@ def _method_text(rep: Report, outcomes: list[str]) -> str:
         else:
             per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
         n_per = _conf(rep).get("clients_per_parameter", wb.ANALYSIS_DEFAULTS["clients_per_parameter"])
-        text += (" Muita taustatekijöitä otetaan malliin (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
+        specific += (" Muita taustatekijöitä otetaan malliin (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
                  f"mallin parametria kohden on vähintään {n_per} loppumittauksen saanutta asiakasta pienemmässä "
                  f"ryhmässä; siksi mallista jäivät pois ({per}).")
     text += (" Vaikutuksen koko on Hedgesin g: vakioitu ero jaettuna ryhmien yhdistetyllä alkutason "
              "keskihajonnalla. E-arvo kertoo, kuinka voimakkaasti (riskisuhteena) mittaamattoman tekijän pitäisi "
              "liittyä sekä HB:n valintaan että tulokseen, jotta se selittäisi eron kokonaan (suluissa: jotta "
              "luottamusväli ulottuisi nollaan).")
-    return text
+    return text, specific.strip()
 
 
 def kykyviisari_change(rep: Report) -> Section:
@@ -830,7 +835,8 @@ def kykyviisari_change(rep: Report) -> Section:
         return Section(text="Kykyviisarin mittauksia ei ole tässä aineistossa.")
     for o in outcomes:
         _record_outcome(rep, o, eff[o])
-    return Section(method=_method_text(rep, outcomes), table=_between_table(rep, outcomes),
+    method, specific = _method_text(rep, outcomes)
+    return Section(method=method, text=specific, table=_between_table(rep, outcomes),
                    caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
                            "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä, koska jommassakummassa "
                            f"ryhmässä on alle {rep.dc.min_n_stat} asiakasta, joilla on loppumittaus.*")
@@ -857,7 +863,7 @@ def kykyviisari_sensitivity(rep: Report) -> Section:
     outcomes = [o for o in eff if o.startswith(KYKY)]
     if not outcomes:
         return Section()
-    return Section(text=LORD_TEXT, table=_sensitivity_table(rep, outcomes),
+    return Section(method=LORD_TEXT, table=_sensitivity_table(rep, outcomes),
                    caption="*Ero HB − verrokki (95 %:n luottamusväli) eri menetelmillä.*")
 
 
