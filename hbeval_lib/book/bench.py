@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from hbeval_lib.book import pages as bookpages
-from hbeval_lib.book import run as pipeline
+from hbeval_lib.book import run as book_run
 from hbeval_lib.book import cache as book_cache
 from hbeval_lib.core import fileio
 from hbeval_lib.intake import run as intake_run
@@ -113,7 +113,7 @@ def naive(raw: Path, work: Path, notebooks: Path) -> tuple[float, int]:
         params = job.parameters(job.out_dir / f"{job.pilot}.results.csv", job.out_dir / f"{job.pilot}.suppressions.csv")
         pm.execute_notebook(str(nb_in), str(job.output), parameters=params, kernel_name=book_cache.KERNEL_NAME,
                             progress_bar=False, cwd=str(REPO_ROOT))
-    pipeline.merge_results(book, jobs)
+    book_run.merge_results(book, jobs)
     bookpages.write_pages(book, processed, raw, cfg)
     conf = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8"))
     conf["execute"] = {"execute_notebooks": "force", "timeout": 600}
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def timed_build(label):
             t0 = time.monotonic()
-            rep = pipeline.build(raw, jobs=args.jobs, cfg=cfg, book_dir=book, processed_dir=processed,
+            rep = book_run.build(raw, jobs=args.jobs, cfg=cfg, book_dir=book, processed_dir=processed,
                                  notebooks_dir=notebooks, progress=False)
             sec = time.monotonic() - t0
             rows.append((label, sec, len(rep.executed), rep.executed))
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             print("code changed during the build: one untimed build to catch up", flush=True)
             before = code_fingerprint()
-            pipeline.build(raw, jobs=args.jobs, cfg=cfg, book_dir=book, processed_dir=processed,
+            book_run.build(raw, jobs=args.jobs, cfg=cfg, book_dir=book, processed_dir=processed,
                            notebooks_dir=notebooks, progress=False)
         nochange, _ = timed_build("rebuild, nothing changed")
 

@@ -7,8 +7,8 @@ texts cite numbers that another data set may hide: on data that are not the demo
 such a citation shows a visible marker instead of a number), and asserts for each set:
 
 * the build succeeds (every notebook executes, the release settles, jupyter-book builds);
-* every page published exactly the protected ledger's cells, values and decisions (:mod:`.release.settle`);
-* the intruder (:mod:`.intruder`), reading every page of every phase and the downloads, recovers nothing;
+* every page published exactly the protected ledger's cells, values and decisions (:mod:`hbeval_lib.release.settle`);
+* the intruder (:mod:`hbeval_lib.release.intruder`), reading every page of every phase and the downloads, recovers nothing;
 * the results table has one value per fact (key × phase × pilot).
 
 ``make sweep`` runs :data:`FULL` (about 8 builds: tens of minutes on two cores); the test suite runs :data:`LIGHT`
@@ -54,7 +54,7 @@ def check_book(book: Path, processed: Path) -> list[str]:
     import pandas as pd
 
     from hbeval_lib.release import intruder
-    from hbeval_lib.book import run as pipeline
+    from hbeval_lib.book import run as book_run
     from hbeval_lib.book import cache as book_cache
     from hbeval_lib.config import load_config
     from hbeval_lib.release import settle
@@ -62,7 +62,7 @@ def check_book(book: Path, processed: Path) -> list[str]:
 
     problems: list[str] = []
     led = pd.read_parquet(processed / LEDGER_NAME)
-    jobs = [j for j in book_cache.plan_jobs(load_config(), pipeline.REPO_ROOT / "notebooks", book, processed)
+    jobs = [j for j in book_cache.plan_jobs(load_config(), book_run.REPO_ROOT / "notebooks", book, processed)
             if j.strand != book_cache.SYNTHESIS]
     missing = [j.name for j in jobs if not j.cells_file.exists()]
     if missing:
@@ -91,7 +91,7 @@ def build_set(seed: int, clients: int, faults: str, work: Path, jobs: int = 2) -
     """Generate one raw set into ``work/raw``, build its book into ``work/book`` and check it."""
     from hbeval_lib.book import bench
     from hbeval_lib.demo import generator as demo
-    from hbeval_lib.book import run as pipeline
+    from hbeval_lib.book import run as book_run
     from hbeval_lib.release.stage import SUMMARY_NAME
 
     out = SetResult(seed, clients, faults)
@@ -105,7 +105,7 @@ def build_set(seed: int, clients: int, faults: str, work: Path, jobs: int = 2) -
     saved = os.environ.get("HBEVAL_DRAFT")
     os.environ["HBEVAL_DRAFT"] = "1"
     try:
-        pipeline.build(raw, jobs=jobs, book_dir=book, processed_dir=processed, progress=False, draft=True)
+        book_run.build(raw, jobs=jobs, book_dir=book, processed_dir=processed, progress=False, draft=True)
     except Exception as exc:  # noqa: BLE001 - a failed build is the finding
         out.problems.append(f"build failed: {type(exc).__name__}: {str(exc)[:2000]}")
         out.seconds = time.monotonic() - t0

@@ -1,4 +1,7 @@
-"""The release ledger: every cell the report publishes, for every phase × pilot × strand, in one table.
+"""A page's cells: how a page records what it publishes into the release ledger and reads the decisions back.
+
+The release ledger holds every cell the report publishes, for every phase × pilot × strand, in one table; this module
+is the page's side of it (the release stage's side is :mod:`hbeval_lib.release`).
 
 A cell is named by its page (strand, phase, pilot), its table (the logged table name, prefixed by the strand) and its
 row and column labels. It carries its true value (a count of persons, or for a statistic the number of persons ``n``
@@ -12,8 +15,8 @@ Modes (module state, one per process):
 * standalone (default, tests and interactive use): :class:`~hbeval_lib.page.disclosure.Disclosure` protects each table
   on its own, as before;
 * ``collect``: set by the release stage while it runs the notebooks' code in-process — cells are recorded;
-* ``render``: set when the environment variable ``HBEVAL_RELEASE`` names a protected ledger file (the pipeline
-  sets it for every notebook execution) — decisions are read from the ledger.
+* ``render``: set when the environment variable ``HBEVAL_RELEASE`` names a protected ledger file (the build,
+  :mod:`hbeval_lib.book.run`, sets it for every notebook execution) — decisions are read from the ledger.
 
 The ledger holds aggregates only (counts, group sizes) and never a client number; it is written to the processed
 folder (not published). The decision list published on the data-quality page names cells, rules and counts of cells.
@@ -50,7 +53,7 @@ class Page:
     seen: dict = field(default_factory=dict)
     stat_memo: dict = field(default_factory=dict)   # (table, cell, n) → the page's decision on that statistic
     # render mode: every cell this page published, with the decision it was shown with (what the page *is*); the
-    # build compares it with the protected ledger and re-protects until they agree (:mod:`.settle`)
+    # build compares it with the protected ledger and re-protects until they agree (:mod:`hbeval_lib.release.settle`)
     record: list = field(default_factory=list)
 
     def unique(self, table: str, row: str, col: str) -> tuple:

@@ -3,7 +3,7 @@
 The cells are collected by running the code cells of the strand notebooks themselves (``notebooks/<strand>.md``), for
 every phase and pilot, in this one process with displays switched off: whatever a researcher adds to a notebook —
 a new table through ``rep.dc``, a count through ``rep.count`` — is therefore in the release and protected with the
-rest, and the notebooks executed afterwards (render mode, :mod:`.ledger`) can show only what the protected ledger
+rest, and the notebooks executed afterwards (render mode, :mod:`hbeval_lib.page.cells`) can show only what the protected ledger
 allows. The ledger is cached on what can change it: the processed tables, the notebooks' code cells, the library
 and the configuration.
 """
