@@ -41,3 +41,12 @@ def test_finish_writes_both_files(tmp_path):
     rep.finish(str(tmp_path / "kaikki.results.csv"), str(tmp_path / "kaikki.suppressions.csv"))
     assert pd.read_csv(tmp_path / "kaikki.results.csv")["key"].tolist() == ["cea.icer"]
     assert len(pd.read_csv(tmp_path / "kaikki.suppressions.csv")) == 1
+
+
+def test_a_count_in_a_sentence_is_never_a_bare_mark():
+    from hbeval_lib.page.report import counted
+
+    assert counted(12, "HB-asiakasta", "HB-asiakkaita") == "12 HB-asiakasta"
+    assert counted("<5", "HB-asiakasta", "HB-asiakkaita") == "alle 5 HB-asiakasta"
+    hidden = counted("–", "HB-asiakasta", "HB-asiakkaita")
+    assert hidden == "HB-asiakkaita (lukumäärää ei näytetä)" and "–" not in hidden

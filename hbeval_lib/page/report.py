@@ -310,6 +310,18 @@ def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "
     display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
+def counted(value, one: str, many: str) -> str:
+    """A published count in a Finnish sentence: ``12 HB-asiakasta``, ``alle 5 HB-asiakasta``, or for a hidden
+    count ``HB-asiakkaita (lukumäärää ei näytetä)`` — never a bare ``–`` inside the text. ``one`` is the singular
+    partitive that follows a numeral, ``many`` the plural partitive."""
+    v = str(value).strip()
+    if v.startswith("<") and v[1:].strip().isdigit():
+        return f"alle {v[1:].strip()} {one}"
+    if v.replace("\u202f", "").replace(" ", "").isdigit():
+        return f"{v} {one}"
+    return f"{many} (lukumäärää ei näytetä)"
+
+
 def show_table(table, caption: str = "") -> None:
     """Display a section's table and its caption. A table that is still mostly hidden once its rows of dashes are
     left out (:mod:`hbeval_lib.page.readable`) is shown as one sentence naming what its caption names, and the

@@ -166,7 +166,8 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
         a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
     else:
         why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"]) or "tietosuojan vuoksi"
-        a.text = (f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta "
+        a.text = (f"Analyysissä on mukana {report.counted(shown['hb'], 'HB-asiakasta', 'HB-asiakkaita')} ja "
+                  f"{report.counted(shown['verrokki'], 'verrokkiasiakasta', 'verrokkiasiakkaita')} "
                   f"(ryhmien kokoja ei näytetä tarkasti, {why}). ")
     a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:

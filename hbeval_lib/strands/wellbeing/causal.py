@@ -267,7 +267,7 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
            "weights": np.full(n, math.nan), "ps": np.full(n, math.nan), "reason": "",
            "positivity_ok": False, "positivity_reason": ""}
     if n1 < 2 or n0 < 2 or int(t.sum()) < 2 or int(n - t.sum()) < 2:
-        out["reason"] = "toisessa ryhmässä on alle kaksi asiakasta"
+        out["reason"] = "toisessa ryhmässä on liian vähän asiakkaita"   # no count below the threshold in a published reason
         return out
     Xp = X_ps[:, independent_columns(X_ps)]
     c_rows = t == 0

@@ -30,7 +30,7 @@ from hbeval_lib.core import tables
 from hbeval_lib.strands.wellbeing import stats as wb
 from hbeval_lib.config import ALL_PILOTS
 from hbeval_lib.page.disclosure import NOT_SHOWN
-from hbeval_lib.page.report import Report, num, pct, say, show_table
+from hbeval_lib.page.report import Report, counted, num, pct, say, show_table
 
 ARM_FI = {"hb": "HB", "verrokki": "Verrokki"}
 RECRUITMENT_TARGET = 150  # the evaluation plan's target number of clients (whole project)
@@ -1067,7 +1067,8 @@ def survey_respondents(rep: Report) -> Section:
         return Section(text="Asiakaskyselyn vastauksia ei ole tässä aineistossa.")
     n_form = survey.groupby("form").size().reindex(list(wb.ARMS), fill_value=0)
     n = {arm: rep.count(n_form[arm], "asiakaskysely", f"vastaajat.{arm}") for arm in wb.ARMS}
-    return Section(text=f"Kyselyyn vastasi {n['hb']} HB-asiakasta ja {n['verrokki']} verrokkiasiakasta. Avoimia "
+    return Section(text=f"Kyselyyn vastasi {counted(n['hb'], 'HB-asiakasta', 'HB-asiakkaita')} ja "
+                        f"{counted(n['verrokki'], 'verrokkiasiakasta', 'verrokkiasiakkaita')}. Avoimia "
                         "vastauksia ei julkaista sellaisenaan; ne on tiivistetty teemojen lukumääriksi.")
 
 

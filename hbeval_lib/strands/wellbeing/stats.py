@@ -934,7 +934,7 @@ class OutcomeAnalysis:
         if min(self.observed_end()) < 2:
             tg = self.target
             return {**_empty_effect(int(tg.sum()), int((self.t[tg] == 1).sum()), int((self.t[tg] == 0).sum())),
-                    "reason": "toisessa ryhmässä on alle kaksi loppumittausta", "n_imputed_hb": 0,
+                    "reason": "toisessa ryhmässä on liian vähän loppumittauksia", "n_imputed_hb": 0,
                     "n_imputed_verrokki": 0, "m": 0, "df": math.nan, "fmi": math.nan, "published": False}
         res = self.pooled(0.0)
         miss = self.missing_end & self.target
