@@ -220,6 +220,10 @@ def test_budgets_and_task_shares(run):
             assert re.search(r"käytettiin .* \d+ %\.$", b.caption)
     t = run.shown["task_shares"]
     if t.table is not None:
+        # shares of the arms' work minutes: a reader (and the intruder) must not take them for shares of clients
+        from hbeval_lib.release.intruder import arm_of
+        assert [arm_of(c) for c in t.table.columns] == [None, None]
+        assert arm_of("Verrokkiasiakkaat") == "verrokki"   # the label it used to have
         for col in t.table.columns:
             vals = t.table[col]
             if (vals != NOT_SHOWN).all():

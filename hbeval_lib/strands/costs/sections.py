@@ -221,6 +221,9 @@ def unit_costs(rep: Report) -> Shown:
                  glue={"costs_price_index_source": source})
 
 
+TASK_SHARE_LABELS = {"hb": "Osuus HB-asiakkaiden asiakastyöstä", "verrokki": "Osuus verrokkiasiakkaiden asiakastyöstä"}
+
+
 def task_shares(rep: Report, a: CostAnalysis) -> Shown:
     """Client-work minutes of the measured months by task category (share of each arm's client work)."""
     r = a.results
@@ -232,8 +235,9 @@ def task_shares(rep: Report, a: CostAnalysis) -> Shown:
     cols = {}
     for arm in ARMS:
         ok = rep.dc.stat_ok(measured.get(arm, 0), "tyoaika_tehtavat", arm)
-        cols[plots.ARM_LABELS[arm]] = {labels.get(c, c): report.pct(shares.loc[arm, c]) if ok else NOT_SHOWN
-                                       for c in shares.columns}
+        # the column says what the share is of (the arm's client work, in minutes), not a count of clients
+        cols[TASK_SHARE_LABELS[arm]] = {labels.get(c, c): report.pct(shares.loc[arm, c]) if ok else NOT_SHOWN
+                                        for c in shares.columns}
     tab = pd.DataFrame(cols)
     tab.index.name = "Työtehtävä"
     return Shown(table=tab, caption="Taulukko: asiakastyön minuuttien jakautuminen tehtäväluokkiin "
