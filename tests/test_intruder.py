@@ -363,3 +363,14 @@ def demo_html(demo_book):
 def test_demo_book_recovers_nothing(demo_html):
     res = intruder.attack(demo_html)
     assert res.ok, res.summary() + "\n" + res.findings.head(40).to_string()
+
+
+def test_alle_n_in_running_text_is_a_small_count():
+    """'alle 5 verrokkiasiakasta' (report.counted) is read as '<5', not as five clients: reading it as 5 made the
+    sweep's intruder report a false phase difference (seed 19, 300 clients)."""
+    from hbeval_lib.release import intruder as I
+
+    tab = I._text_table(("valiarviointi", "costs", "pori"), "s",
+                        "Analyysissä on mukana 12 HB-asiakasta ja alle 5 verrokkiasiakasta (ryhmien kokoja ...).")
+    assert dict(zip([r[0] for r in tab.rows], [v[0] for v in tab.values])) == {"HB": "12", "verrokki": "<5"}
+    assert [v[0].kind for v in tab.parsed()] == ["int", "small"]

@@ -254,13 +254,14 @@ def _read_table(t, page, section) -> Table | None:
     return Table(page, section, name, index_names, columns, rows, values)
 
 
+_TEXT_NUM = rf"alle {_NUM}|{_NUM}|<5"    # "alle 5 HB-asiakasta" is a small count, read as "<5"
 _TEXT_PATTERNS = [
-    (re.compile(rf"mukana ({_NUM}|<5) asiakasta"), "Yhteensä"),
-    (re.compile(rf"Taulukossa on ({_NUM}|<5) "), "Yhteensä"),
-    (re.compile(rf"HB-asiakkaita ({_NUM}|<5)"), "HB"),
-    (re.compile(rf"verrokkiasiakkaita ({_NUM}|<5)"), "verrokki"),
-    (re.compile(rf"({_NUM}|<5) HB-asiakasta"), "HB"),
-    (re.compile(rf"({_NUM}|<5) verrokkiasiakasta"), "verrokki"),
+    (re.compile(rf"mukana ({_TEXT_NUM}) asiakasta"), "Yhteensä"),
+    (re.compile(rf"Taulukossa on ({_TEXT_NUM}) "), "Yhteensä"),
+    (re.compile(rf"HB-asiakkaita ({_TEXT_NUM})"), "HB"),
+    (re.compile(rf"verrokkiasiakkaita ({_TEXT_NUM})"), "verrokki"),
+    (re.compile(rf"({_TEXT_NUM}) HB-asiakasta"), "HB"),
+    (re.compile(rf"({_TEXT_NUM}) verrokkiasiakasta"), "verrokki"),
 ]
 
 
@@ -271,7 +272,8 @@ def _text_table(page, section, text) -> Table | None:
         for m in rx.finditer(text):
             if (arm,) not in rows:
                 rows.append((arm,))
-                values.append([m.group(1)])
+                v = m.group(1)
+                values.append(["<" + v[len("alle "):] if v.startswith("alle ") else v])
     if not rows:
         return None
     return Table(page, section, section + " :: teksti", [], ["n"], rows, values, source="text")
