@@ -336,6 +336,7 @@ def show_table(table, caption: str = "") -> None:
         kept = data.iloc[[i for i in range(len(data)) if i not in rows]]
         if readable.mostly_hidden(kept):
             topic = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
+            topic = topic.split(". ")[0].split(": ")[0]   # what the table is, not the caption's reading guide
             say(readable.sentence(topic[:1].lower() + topic[1:] if topic[:2].isalpha() and not topic[:2].isupper()
                                   else topic))
             return
