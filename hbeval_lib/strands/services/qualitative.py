@@ -1,23 +1,15 @@
-"""Strand 2 qualitative material: diaries and workshop notes (data contract §3.13).
+"""Strand 2 qualitative material: the analysis of coded diaries and workshop notes (data contract §3.13).
 
-The raw material is UTF-8 Markdown. Each file starts with a front-matter block between ``---`` lines
-(``pilotti``, ``laji``, ``vaihe``, optional ``pvm``). Diaries hold ``## d.m.yyyy`` entry headings with
-``### Havainnot`` / ``### Ajatukset`` / ``### Johtopäätökset ja tulkinnat`` sections; workshop notes hold
-``## <theme>`` headings. A *paragraph* is every non-empty text block after the front matter that is not a
-heading (blocks are separated by blank lines). A researcher codes a paragraph by ending it with one or more
-``#koodi`` tags from the codebook in ``hbeval.yml`` (section ``codebook``); the extra tag ``#lainaus`` marks a
-paragraph approved for quoting.
-
-Only counts and approved, scrubbed quotes are ever published (:func:`approved_quotes`).
+The files are read at intake (:mod:`hbeval_lib.intake.markdown`: front matter, paragraphs, ``#koodi`` tags, the
+codebook); this module works on the resulting ``qualitative`` table. Only counts and approved, scrubbed quotes are
+ever published (:func:`approved_quotes`).
 
 Public API
 ----------
-- :func:`codebook` — the tag codebook (code → Finnish label) from the configuration.
-- :func:`parse_markdown` — parse one document's text into front matter, paragraphs and problems.
-- :func:`read_markdown_instrument` — read a whole instrument folder for intake.
 - :func:`code_frequencies` — coded-paragraph counts per code and grouping.
 - :func:`stage_change` — code shares at baseline vs. the final stage.
-- :func:`approved_quotes` — approved quotes, scrubbed and disclosure-checked.
+- :func:`approved_quotes` — approved quotes, scrubbed (:func:`hbeval_lib.intake.identifiers.scrub_text`) and
+  disclosure-checked.
 """
 
 from __future__ import annotations
