@@ -296,3 +296,43 @@ def test_planted_provider_shares_and_worker_time(demo_processed):
     assert means["hb"] > means["verrokki"]
     for arm in ("hb", "verrokki"):
         assert means[arm] == pytest.approx(planted[arm], rel=0.3), arm
+
+
+# ------------------------------------------------------------------ structural variants
+def test_variants_shape_the_set_as_named_and_intake_accounts_for_it(tmp_path):
+    """The sweep's structural variants are real: read back through intake (not from the generator's own lists), the
+    single-control pilot has exactly one control, the no-interim pilot has no interim measurement or document,
+    the late pilot has no client starting before the baseline cut-off — and the other pilots keep theirs."""
+    from hbeval_lib.config import load_config
+    from hbeval_lib.demo.generator import VARIANTS
+    from hbeval_lib.intake.run import run_intake
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    truth = generate(raw, seed=7, clients=120, variants=sorted(VARIANTS))
+    assert truth["arguments"]["variants"] == VARIANTS
+    rep = run_intake(raw, out)
+    assert _recon(rep.reconciliation) == truth["counts"]
+    clients = pd.read_parquet(out / "clients.parquet")
+    ctrl = clients[clients["arm"] == "verrokki"].groupby("pilot").size()
+    assert ctrl.get(VARIANTS["single-control"], 0) == 1 and (ctrl.drop(VARIANTS["single-control"]) > 1).all()
+    kyky = pd.read_parquet(out / "kykyviisari.parquet")
+    interim = kyky[kyky["occasion"] == "vali"].groupby("pilot").size()
+    assert interim.get(VARIANTS["no-interim"], 0) == 0 and len(interim) >= 4
+    qual = pd.read_parquet(out / "qualitative.parquet")
+    stages = qual.groupby("pilot")["stage"].agg(set)
+    assert "vali" not in stages[VARIANTS["no-interim"]] and all("vali" in s for p, s in stages.items()
+                                                                 if p != VARIANTS["no-interim"])
+    cutoff = pd.Timestamp(load_config().phases[0].cutoff)
+    first = clients.groupby("pilot")["start_date"].min()
+    assert first[VARIANTS["late-start"]] > cutoff and (first.drop(VARIANTS["late-start"]) <= cutoff).all()
+
+
+def test_no_variant_leaves_the_files_unchanged(tmp_path):
+    """Variants draw no extra random numbers: without them a seed gives the files it always gave (and the demo book
+    its numbers); an unknown variant is refused."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    generate(a, seed=3, clients=40)
+    generate(b, seed=3, clients=40, variants=())
+    assert [p.read_bytes() for p in _files(a)] == [p.read_bytes() for p in _files(b)]
+    with pytest.raises(ValueError, match="unknown variant"):
+        generate(tmp_path / "c", seed=3, clients=40, variants=["no-data"])

@@ -11,9 +11,15 @@ from hbeval_lib.book import sweep
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("seed,clients,faults", sweep.LIGHT, ids=[f"s{s}-{c}-{f}" for s, c, f in sweep.LIGHT])
-def test_generated_set_builds_settles_and_protects(seed, clients, faults, tmp_path):
-    res = sweep.build_set(seed, clients, faults, tmp_path / "set")
+def _id(spec) -> str:
+    seed, clients, faults, *var = spec
+    return f"s{seed}-{clients}-{faults}" + "".join(f"-{v}" for v in (var[0] if var else ()))
+
+
+@pytest.mark.parametrize("spec", sweep.LIGHT, ids=[_id(s) for s in sweep.LIGHT])
+def test_generated_set_builds_settles_and_protects(spec, tmp_path):
+    seed, clients, faults, *var = spec
+    res = sweep.build_set(seed, clients, faults, tmp_path / "set", variants=var[0] if var else ())
     assert res.ok, res.line()
 
 

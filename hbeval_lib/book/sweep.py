@@ -12,7 +12,7 @@ such a citation shows a visible marker instead of a number), and asserts for eac
 * the results table has one value per fact (key × phase × pilot).
 
 ``make sweep`` runs :data:`FULL` (about 8 builds: tens of minutes on two cores); the test suite runs :data:`LIGHT`
-(``tests/test_sweep.py``). ``python -m hbeval_lib.book.sweep --sets 3:120:some 5:60:none`` runs chosen sets.
+(``tests/test_sweep.py``). ``python -m hbeval_lib.book.sweep --sets 3:120:some 5:60:none:single-control+no-interim`` runs chosen sets.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# (seed, clients, faults): sizes from 60 to 600 clients, with and without planted faults
-LIGHT = [(3, 120, "some"), (6, 60, "none")]
-FULL = [(2, 90, "some"), (3, 120, "some"), (4, 600, "none"), (5, 240, "some"), (6, 60, "none"), (7, 400, "some"),
-        (8, 200, "none"), (9, 180, "some")]
+# (seed, clients, faults[, variants]): sizes from 60 to 600 clients, with and without planted faults, and the
+# structural variants of the generator (hbeval_lib.demo.generator.VARIANTS: a pilot with a single control, a pilot
+# without interim data, a pilot that starts after the baseline cut-off)
+LIGHT = [(3, 120, "some", ("single-control", "no-interim")), (6, 60, "none")]
+FULL = [(2, 90, "some", ("single-control",)), (3, 120, "some"), (4, 600, "none"), (5, 240, "some", ("no-interim",)),
+        (6, 60, "none", ("late-start",)), (7, 400, "some"), (8, 200, "none", ("single-control", "no-interim")),
+        (9, 180, "some", ("late-start", "single-control"))]
 
 
 @dataclass
@@ -37,6 +40,7 @@ class SetResult:
     seed: int
     clients: int
     faults: str
+    variants: tuple = ()
     ok: bool = False
     seconds: float = 0.0
     problems: list = field(default_factory=list)
@@ -45,6 +49,8 @@ class SetResult:
     def line(self) -> str:
         state = "OK" if self.ok else "FAIL"
         return (f"{state} seed={self.seed} clients={self.clients} faults={self.faults} "
+                + (f"variants={'+'.join(self.variants)} " if self.variants else "")
+                + 
                 f"({self.seconds:.0f} s, settle rounds {self.settle_rounds})"
                 + "".join(f"\n    - {p}" for p in self.problems))
 
@@ -87,20 +93,21 @@ def check_book(book: Path, processed: Path) -> list[str]:
     return problems
 
 
-def build_set(seed: int, clients: int, faults: str, work: Path, jobs: int = 2) -> SetResult:
-    """Generate one raw set into ``work/raw``, build its book into ``work/book`` and check it."""
+def build_set(seed: int, clients: int, faults: str, work: Path, jobs: int = 2, variants=()) -> SetResult:
+    """Generate one raw set into ``work/raw`` (``variants``: the generator's structural variants), build its book into
+    ``work/book`` and check it."""
     from hbeval_lib.book import bench
     from hbeval_lib.demo import generator as demo
     from hbeval_lib.book import run as book_run
     from hbeval_lib.release.stage import SUMMARY_NAME
 
-    out = SetResult(seed, clients, faults)
+    out = SetResult(seed, clients, faults, tuple(variants))
     t0 = time.monotonic()
     work = Path(work)
     if work.exists():
         shutil.rmtree(work)
     raw, processed = work / "raw", work / "processed"
-    demo.generate(raw, seed=seed, clients=clients, faults=faults)
+    demo.generate(raw, seed=seed, clients=clients, faults=faults, variants=variants)
     book = bench.copy_book_sources(work / "book")
     saved = os.environ.get("HBEVAL_DRAFT")
     os.environ["HBEVAL_DRAFT"] = "1"
@@ -123,15 +130,17 @@ def build_set(seed: int, clients: int, faults: str, work: Path, jobs: int = 2) -
     return out
 
 
-def _parse(spec: str) -> tuple[int, int, str]:
+def _parse(spec: str) -> tuple:
+    """``SEED:CLIENTS[:none|some[:VARIANT+VARIANT…]]``."""
     seed, clients, *rest = spec.split(":")
-    return int(seed), int(clients), (rest[0] if rest else "none")
+    variants = tuple(v for v in rest[1].split("+") if v) if len(rest) > 1 else ()
+    return int(seed), int(clients), (rest[0] if rest else "none"), variants
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hbeval_lib.book.sweep", description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the full sweep (make sweep)")
-    ap.add_argument("--sets", nargs="*", default=None, help="SEED:CLIENTS[:none|some] …")
+    ap.add_argument("--sets", nargs="*", default=None, help="SEED:CLIENTS[:none|some[:VARIANT+…]] …")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary folder, removed)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
@@ -140,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="hbeval_sweep_"))
     results = []
-    for seed, clients, faults in sets:
-        r = build_set(seed, clients, faults, root / f"s{seed}_{clients}_{faults}", jobs=args.jobs)
+    for seed, clients, faults, *var in sets:
+        variants = tuple(var[0]) if var else ()
+        name = f"s{seed}_{clients}_{faults}" + "".join(f"_{v}" for v in variants)
+        r = build_set(seed, clients, faults, root / name, jobs=args.jobs, variants=variants)
         print(r.line(), flush=True)
         results.append(r)
     if not args.work:

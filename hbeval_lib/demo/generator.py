@@ -52,6 +52,15 @@ PILOT_PLAN = {
     "vantaa": {"groups": {"jalkihuolto": .35, "aikuissosiaalityo": .35, "lapsiperheet": .3},
                "weight": .19, "control_share": .4, "start": dt.date(2017, 4, 1)},
 }
+# structural variants of a generated set (``generate(variants=...)``, ``hbeval demo-data --variant``): the shapes real
+# data take that the default set does not — each names the pilot it changes
+VARIANTS = {
+    "single-control": "kainuu",   # the pilot has exactly one control client
+    "no-interim": "pori",         # the pilot has no interim measurement (no Kykyviisari 'väli', no 'väli' diaries
+                                  # or workshop)
+    "late-start": "hameenlinna",  # the pilot starts after the baseline report's cut-off: no client in the baseline
+}
+LATE_START = dt.date(2018, 1, 15)
 PILOT_END = dt.date(2019, 3, 31)        # end of piloting: open clienthoods are closed here or stay ongoing
 LAST_START = dt.date(2018, 9, 30)
 FAMILY_FROM = dt.date(2017, 9, 1)       # Kykyviisari family domains added in autumn 2017
@@ -348,7 +357,7 @@ def _allocate(n: int, weights: list[float], minimum: int) -> list[int]:
     return [int(b) for b in base]
 
 
-def _make_clients(cfg, n: int, rng: np.random.Generator, names: _Names) -> list[Client]:
+def _make_clients(cfg, n: int, rng: np.random.Generator, names: _Names, variants=()) -> list[Client]:
     pilots = [cfg.pilot_by_key(k) for k in PILOT_PLAN]
     gcode = {g.key: g.code for g in cfg.client_groups}
     sizes = _allocate(n, [PILOT_PLAN[p.key]["weight"] for p in pilots], minimum=min(4, max(1, n // 6)))
@@ -359,6 +368,10 @@ def _make_clients(cfg, n: int, rng: np.random.Generator, names: _Names) -> list[
         if n_p > 99 * 89:
             raise ValueError(f"too many clients for pilot {p.key}: at most {99 * 89}")
         n_ctrl = int(max(1, round(n_p * plan["control_share"]))) if n_p > 1 else 0
+        if "single-control" in variants and p.key == VARIANTS["single-control"] and n_p > 1:
+            n_ctrl = 1
+        if "late-start" in variants and p.key == VARIANTS["late-start"]:
+            plan = {**plan, "start": LATE_START}
         arms = np.array(["verrokki"] * n_ctrl + ["hb"] * (n_p - n_ctrl))[rng.permutation(n_p)]
         gkeys = list(plan["groups"])
         groups = rng.choice(len(gkeys), size=n_p, p=np.array(list(plan["groups"].values())))
@@ -423,7 +436,7 @@ def _roster(clients, pilots, rng) -> list[FileSpec]:
     return files
 
 
-def _kykyviisari(clients, pilots, rng) -> tuple[list[FileSpec], dict]:
+def _kykyviisari(clients, pilots, rng, variants=()) -> tuple[list[FileSpec], dict]:
     header = ["Asiakasnumero", "Vastauspäivä", "Mittauskerta"] + [DOMAIN_HEADERS[k] for k in DOMAIN_HEADERS]
     keys = list(DOMAIN_HEADERS)
     per_pilot: dict[str, list[Row]] = {p.key: [] for p in pilots}
@@ -442,7 +455,8 @@ def _kykyviisari(clients, pilots, rng) -> tuple[list[FileSpec], dict]:
         t = 4
         duration = max((c.last_day - c.start).days, 1)
         while _month_add(c.start, t) < c.last_day - dt.timedelta(days=60):
-            if rng.random() >= ATTRITION[c.arm]["vali"]:
+            if rng.random() >= ATTRITION[c.arm]["vali"] and not (
+                    "no-interim" in variants and c.pilot == VARIANTS["no-interim"]):
                 d = _month_add(c.start, t)
                 occasions.append(("väli", d, (d - c.start).days / duration))
             t += 4
@@ -1186,7 +1200,7 @@ def _plant_faults(files: list[FileSpec], clients: list[Client], rng) -> None:
 
 
 # ---------------------------------------------------------------- main entry
-def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -> dict:
+def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none", variants=()) -> dict:
     """Write a complete synthetic raw data set and its ``truth.json``.
 
     Parameters
@@ -1200,6 +1214,11 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
         Number of clients (HB and control) over the six pilots; at least 12.
     faults : {"none", "some"}
         ``"some"`` plants about a dozen invalid rows (listed in ``truth["faults"]``) that intake must reject.
+    variants : iterable of str
+        Structural variants (keys of :data:`VARIANTS`): ``"single-control"`` (a pilot with one control client),
+        ``"no-interim"`` (a pilot without interim measurements, diaries or workshop), ``"late-start"`` (a pilot
+        whose clients all start after the baseline report's cut-off). Empty (default): the files are exactly those
+        of the same seed without variants.
 
     Returns
     -------
@@ -1210,16 +1229,20 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
         raise ValueError(f"faults must be 'none' or 'some', got {faults!r}")
     if clients < 12:
         raise ValueError("clients must be at least 12 (two per pilot)")
+    variants = tuple(sorted(set(variants or ())))
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}: choose from {sorted(VARIANTS)}")
     out = Path(out_dir)
     cfg = load_config()
     pilots = [cfg.pilot_by_key(k) for k in PILOT_PLAN]
     rng = np.random.default_rng(seed)
     names = _Names(np.random.default_rng([seed, 7]))
-    people = _make_clients(cfg, int(clients), rng, names)
+    people = _make_clients(cfg, int(clients), rng, names, variants)
 
     files: list[FileSpec] = []
     files += _roster(people, pilots, np.random.default_rng([seed, 1]))
-    kyky, kyky_info = _kykyviisari(people, pilots, np.random.default_rng([seed, 2]))
+    kyky, kyky_info = _kykyviisari(people, pilots, np.random.default_rng([seed, 2]), variants)
     files += kyky
     files += _osallisuustesti(people, pilots, np.random.default_rng([seed, 3]))
     files.append(_asiakaskysely(people, np.random.default_rng([seed, 4])))
@@ -1233,6 +1256,14 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
     files.append(_avustajakysely(pilots, np.random.default_rng([seed, 13])))
     files.append(_kehittamistyo(pilots, np.random.default_rng([seed, 14])))
     md, qual = _qualitative(pilots, np.random.default_rng([seed, 15]), names)
+    if "no-interim" in variants:   # the pilot's interim diaries and workshop were never written
+        gone = [rel for rel in md if f"_{VARIANTS['no-interim']}_" in rel and rel.endswith(f"_{STAGE_FILE['väli']}.md")]
+        for rel in gone:
+            del md[rel]
+            qual["paragraphs"].pop(rel)
+            counts_gone = qual["tag_counts"].pop(rel)
+            for t, k in counts_gone.items():
+                qual["tag_counts_by_stage"]["väli"][t] -= k
     # instruments beyond the contract (issue 21): their own random streams, the other files stay as they were
     aware_file, aware_truth = _tietoisuuskysely(pilots, np.random.default_rng([seed, 18]))
     media_file, media_truth = _mediaseuranta(pilots, np.random.default_rng([seed, 19]))
@@ -1285,7 +1316,8 @@ def generate(out_dir, seed: int = 1, clients: int = 180, faults: str = "none") -
 
     consenting = [c for c in people if c.consent]
     truth = {
-        "arguments": {"seed": int(seed), "clients": int(clients), "faults": faults},
+        "arguments": {"seed": int(seed), "clients": int(clients), "faults": faults,
+                      **({"variants": {v: VARIANTS[v] for v in variants}} if variants else {})},
         "instruments": INSTRUMENTS,
         "files": sorted(f.relpath for f in files) + sorted(md),
         "counts": counts,
@@ -1335,11 +1367,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=180, help="number of clients (default 180)")
     parser.add_argument("--faults", choices=["none", "some"], default="none",
                         help="plant invalid rows that intake must reject (default none)")
+    parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), default=[],
+                        help="a structural variant (repeatable): " + "; ".join(
+                            f"{k}: {v}" for k, v in sorted(VARIANTS.items())))
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``hbeval demo-data``; prints only counts (no identifiers)."""
-    truth = generate(args.out, seed=args.seed, clients=args.clients, faults=args.faults)
+    truth = generate(args.out, seed=args.seed, clients=args.clients, faults=args.faults,
+                     variants=getattr(args, "variant", None) or ())
     n_files = len(truth["files"])
     n_rows = sum(c["read"] for c in truth["counts"].values())
     print(f"demo-data: {truth['clients']['total']} asiakasta, {n_files} tiedostoa, {n_rows} riviä, "
