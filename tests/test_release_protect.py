@@ -442,3 +442,32 @@ def test_marks_do_not_pin_hidden_pilots_through_an_all_pilots_total():
         residual = int(shown.at["kaikki", "value"]) - int(shown.drop(index="kaikki")["value"].sum())
         n_marked = int((hidden["code"] == "count").sum())
         assert not (residual >= 4 * n_marked and len(hidden) == n_marked), out[["value", "code"]]
+
+
+def test_the_n_beside_a_statistic_is_not_the_number_a_table_hides():
+    """Issue 18: a coverage table hid a group's "alku- ja loppumittaus" count (secondary), while the change table of
+    the same page printed the same persons as "n = 15". The n (a count without a column label: Report.count) now
+    follows the hidden count of the same page — and only there: another page, or a count hidden by its own primary
+    rule, leaves it alone. Without the rule the n is published (shown by dropping the hidden cell's reason)."""
+    cover = table_cells("loppuraportti", "pori", {("m", "hb"): 3, ("m", "v"): 20, ("n", "hb"): 15, ("n", "v"): 30},
+                        table="kattavuus")
+    n_same = cell("loppuraportti", "pori", "Yleinen hyvinvointi", "", 15, table="muutos.n")
+    n_other_page = cell("loppuraportti", "eksote", "Yleinen hyvinvointi", "", 15, table="muutos.n")
+    n_three = cell("loppuraportti", "pori", "Osallisuus", "", 3, table="muutos.n")
+    out = run(cover + [n_same, n_other_page, n_three])
+    hidden_cover = out[(out["table"] == "kattavuus") & out["suppressed"] & (out["code"] == "secondary")]
+    assert 15 in set(hidden_cover["value"].astype(int))          # the table hides the 15 for its own reasons
+    by = {(r.pilot, r.row): (bool(r.suppressed), r.code) for r in out[out["table"] == "muutos.n"].itertuples()}
+    assert by[("pori", "Yleinen hyvinvointi")] == (True, "secondary")
+    assert by[("eksote", "Yleinen hyvinvointi")] == (False, "")
+    assert by[("pori", "Osallisuus")] == (True, "count")          # its own primary rule, not this one
+    # known bad: without the rule (the cells protected as before) the same n is printed
+    from hbeval_lib.release import protect as P
+
+    saved = P._same_count_elsewhere
+    try:
+        P._same_count_elsewhere = lambda led, codes, locked: codes
+        bad = run(cover + [n_same])
+    finally:
+        P._same_count_elsewhere = saved
+    assert not bool(bad.loc[bad["table"] == "muutos.n", "suppressed"].iat[0])

@@ -628,6 +628,34 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
 
 
 # ---------------------------------------------------------------------------------------------------------------
+PRIMARY = frozenset({"count", "margin", "zero", "stat", "mark"})
+
+
+def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series) -> pd.Series:
+    """A count printed on its own — in a sentence or as the ``n`` beside a statistic (a cell without a column label,
+    ``Report.count``) — that equals a count this page hides for another reason than its own primary rule is hidden
+    too (``secondary``).
+
+    Such a number is outside every table model (no margin or pilot sum ties it to the table that hides the same
+    persons), yet a reader who sees "n = 10" beside a change score puts it into the coverage table's hidden
+    "alku- ja loppumittaus" cell of the same group. The two cells are not linked by name, so the value decides —
+    conservatively: an unrelated count that happens to be equal is hidden as well. Hiding more never discloses more,
+    so this runs last. Cells of published reports (``locked``) keep their decision."""
+    counts = led["kind"].eq("count")
+    page = led["strand"] + "|" + led["phase"] + "|" + led["pilot"]
+    value = led["value"].astype("Int64").astype(str)
+    hidden = counts & codes.ne("") & ~codes.isin(PRIMARY)
+    taken = set(zip(page[hidden], value[hidden]))
+    if not taken:
+        return codes
+    single = counts & led["col"].eq("") & codes.eq("") & ~locked.astype(bool)
+    codes = codes.copy()
+    for i in led.index[single]:
+        if (page[i], value[i]) in taken:
+            codes[i] = "secondary"
+    return codes
+
+
 def _family_task(task):
     """One count table's protection (a worker's unit): its new codes and whether a linked model fitted it."""
     return _protect_counts(*task)
@@ -703,6 +731,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count,
                                               locked=locked[stats.index])
     codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat, locked=locked[stats.index])
+    codes = _same_count_elsewhere(led, codes, locked)
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
     led["frozen"] = locked.astype(bool)

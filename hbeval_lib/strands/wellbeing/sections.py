@@ -703,14 +703,26 @@ def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _n_beside(rep: Report, n, table: str, cell: str) -> str | None:
+    """The ``n`` printed beside a statistic, as a ledger count (``Report.count``): the same protection as every
+    other count of persons on the page. Recorded when the statistic could be shown by its own rule (``n`` of at least
+    ``min_n_stat``: a fact of the data, the same in every execution); ``None`` otherwise (nothing is printed)."""
+    if n is None or pd.isna(n) or int(n) < rep.dc.min_n_stat:
+        return None
+    return rep.count(int(n), table, cell)
+
+
 def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     eff = effects(rep)
     rows = []
     for o in outcomes:
         for arm in wb.ARMS:
             r = eff[o]["within"][arm]
+            # the n beside the change is a count of persons: a ledger count (protected with the page's other
+            # counts, see release.protect._same_count_elsewhere), recorded whenever it could be printed
+            n_txt = _n_beside(rep, r["n"], f"{o}.change.{arm}.n", ARM_FI[arm])
             ok = rep.dc.stat_ok(r["n"], f"{o}.change.{arm}", "n") and _finite(r["estimate"])
-            rows.append({"Mittari": _outcome_name(o), "Ryhmä": ARM_FI[arm], "n": int(r["n"]) if ok else NOT_SHOWN,
+            rows.append({"Mittari": _outcome_name(o), "Ryhmä": ARM_FI[arm], "n": n_txt if ok else NOT_SHOWN,
                          "Muutos": num(r["estimate"], 2) if ok else NOT_SHOWN,
                          "95 % LV": _ci_cell(r) if ok else NOT_SHOWN,
                          "p (t-testi)": wb.fmt_p(r["p_value"]) if ok else NOT_SHOWN,
@@ -1288,13 +1300,14 @@ def assistant(rep: Report) -> Section:
                 if ok:
                     rep.dc.record(key, "n", "complement")
             oks = [False] * len(oks)
-        for r, key, ok in zip(by, keys, oks):
+        n_txts = [_n_beside(rep, r.n, f"{key}.n", r.avustaja) for r, key in zip(by, keys)]
+        for r, key, ok, n_txt in zip(by, keys, oks, n_txts):
             if ok:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos", r.estimate, r.ci_low,
                             r.ci_high, r.n, r.p_value)
             else:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos", suppressed=True)
-            rows.append({"Osa-alue": wb.DOMAINS[d], "Avustaja": r.avustaja, "n": int(r.n) if ok else NOT_SHOWN,
+            rows.append({"Osa-alue": wb.DOMAINS[d], "Avustaja": r.avustaja, "n": n_txt if ok else NOT_SHOWN,
                          "Muutos": num(r.estimate, 2) if ok else NOT_SHOWN,
                          "95 % LV": f"{num(r.ci_low, 2)} … {num(r.ci_high, 2)}" if ok else NOT_SHOWN})
     return Section(table=pd.DataFrame(rows) if rows else None)
