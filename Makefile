@@ -52,7 +52,7 @@ bench: $(STAMP)
 	$(PY) -m hbeval_lib.book.bench --jobs $(JOBS)
 
 ## make sweep: the full robustness sweep — the whole book built from 8 generated raw sets (seeds, 60–600 clients,
-## with and without planted faults), each checked: builds, every page = the protected release, the intruder recovers
+## with and without planted faults, a pilot with one control / without interim data / starting late), each checked: builds, every page = the protected release, the intruder recovers
 ## nothing (tens of minutes on two cores; `make test` runs a light sweep of two sets, tests/test_sweep.py)
 sweep: $(STAMP)
 	$(PY) -m hbeval_lib.book.sweep --full --jobs $(JOBS)
