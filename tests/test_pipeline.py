@@ -504,6 +504,34 @@ def test_stale_check_names_every_changed_input(project):
 
 
 @pytest.mark.slow
+def test_stale_advice_names_the_raw_folder_the_book_was_built_from(project):
+    """Advice that works: a book built with ``--raw FOLDER`` is rebuilt by ``hbeval build --raw FOLDER`` — a bare
+    ``hbeval build`` would fall back to ``paths.raw`` or the demo set and leave the book stale. The advised command,
+    parsed by the real command line, resolves to the folder the book was built from."""
+    import shlex
+
+    import argparse
+
+    from hbeval_lib.book import commands
+    from hbeval_lib.book.run import rebuild_command, resolve_raw
+
+    book = project["book"]
+    cfg_copy, nb, ledger, raw = _stamp_project(project)
+    nb.write_text(nb.read_text(encoding="utf-8") + "\nToinen lause.\n", encoding="utf-8")
+    (msg,) = pipeline.check_stamp(book)
+    assert f"hbeval build --raw {raw.resolve()}" in msg
+    argv = shlex.split(msg.split("Aja `", 1)[1].split("`", 1)[0])
+    assert argv[:2] == ["hbeval", "build"]
+    parser = argparse.ArgumentParser()
+    commands.add_build_arguments(parser)
+    args = parser.parse_args(argv[2:])
+    assert resolve_raw(load_config(), args.raw, generate_demo=False) == raw.resolve()
+    # the default folder needs no --raw (known bad: an advice naming another folder would not match)
+    default = resolve_raw(load_config(), None, generate_demo=True)
+    assert rebuild_command({"raw": str(default), "config": str(load_config().path)}) == "hbeval build"
+    assert rebuild_command({"raw": str(raw), "config": str(load_config().path)}) != "hbeval build"
+
+
 def test_bare_jupyter_book_build_refuses_a_stale_book(project):
     """The Sphinx extension book/_ext/hbeval_stale.py stops `jupyter-book build` (the README's bare command)."""
     import shutil

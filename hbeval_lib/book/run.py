@@ -143,17 +143,36 @@ def short_list(names: list[str], n: int = 8) -> str:
     return ", ".join(names[:n]) + (f" … (+{len(names) - n})" if len(names) > n else "")
 
 
+def rebuild_command(paths: dict) -> str:
+    """The command that rebuilds a book from what its stamp recorded: ``hbeval build``, with ``--raw`` when the book
+    was built from a folder that a bare ``hbeval build`` would not pick (it falls back to ``paths.raw`` or the demo
+    set: advice without ``--raw`` would rebuild another data set, and the book would stay stale)."""
+    raw = paths.get("raw") or ""
+    if not raw:
+        return "hbeval build"
+    try:
+        default = resolve_raw(load_config(Path(paths["config"])) if paths.get("config") else load_config(),
+                              None, generate_demo=False)
+    except (FileNotFoundError, OSError, KeyError):
+        default = None
+    if default is not None and Path(default).resolve() == Path(raw).resolve():
+        return "hbeval build"
+    return f"hbeval build --raw {raw}"
+
+
 def check_stamp(book_dir: Path) -> list[str]:
     """Why the executed notebooks in ``book_dir`` do not match the current inputs (empty: they match).
 
-    Finnish first, English after, each telling to run ``hbeval build``."""
-    fix = "Aja `hbeval build` (tai `make book`). / Run `hbeval build` (or `make book`)."
+    Finnish first, English after, each telling the command that rebuilds this book (:func:`rebuild_command`)."""
     path = stamp_path(book_dir)
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    cmd = rebuild_command(data.get("paths", {}))
+    fix = (f"Aja `{cmd}`" + (" (tai `make book`)" if cmd == "hbeval build" else "")
+           + f". / Run `{cmd}`" + (" (or `make book`)" if cmd == "hbeval build" else "") + ".")
     if not path.exists():
         return [f"Kirjan suorituksista ei ole leimaa ({show_path(path)}): muistikirjoja ei ole ajettu `hbeval run`- "
                 f"tai `hbeval build`-komennolla, tai ajo keskeytyi. / No stamp: the notebooks were not executed by "
                 f"`hbeval run`/`hbeval build`, or the run stopped. {fix}"]
-    data = json.loads(path.read_text(encoding="utf-8"))
     pth = data.get("paths", {})
     now = book_inputs(Path(pth.get("notebooks", "")), Path(pth.get("config", "")), Path(pth.get("processed", "")),
                       Path(pth["raw"]) if pth.get("raw") else None, [Path(x) for x in pth.get("extra_inputs", [])])
