@@ -194,3 +194,28 @@ def test_the_build_settles_a_notebook_that_branches_on_a_decision(tmp_path):
     led = pd.read_parquet(processed / LEDGER_NAME)
     records = {j.name: settle.read_record(j.cells_file) for j in jobs}
     assert settle.check(led, records) == {} and "naytetty_a" in set(led["row"])
+
+
+def test_a_page_that_printed_fewer_cells_is_trimmed_not_rendered_again():
+    """``all(dc.stat_ok(...) for arm in arms)`` stops at the first hidden statistic: the rendered page never asks
+    about the others, so it prints fewer cells than were collected. That alone needs no new protection (the ledger
+    assumed more was published) and no new rendering: the cells are dropped from the ledger. A page with a cell the
+    ledger lacks, or with another decision, is not trimmed (known bad inputs)."""
+    def c(pilot, row, value, hidden=False, code=""):
+        return {"strand": "costs", "phase": "loppuraportti", "pilot": pilot, "table": "cea", "row": row, "col": "",
+                "kind": "stat", "value": value, "margin": "", "primary": "", "suppressed": hidden, "code": code,
+                "reason": ""}
+
+    led = pd.DataFrame([c("pori", "hb", 12, True, "complement"), c("pori", "verrokki", 30), c("eksote", "hb", 40)])
+    led["value"] = led["value"].astype("Int64")
+    page = "loppuraportti/costs/pori"
+    printed = led.iloc[[0]].drop(columns=["primary", "reason"])
+    assert page in settle.check(led, {page: printed})
+    trimmed = settle.trim_unprinted(led, {page: printed})
+    assert settle.check(trimmed, {page: printed}) == {}
+    assert list(zip(trimmed["pilot"], trimmed["row"])) == [("pori", "hb"), ("eksote", "hb")]
+    # an extra cell, or the same cell with another decision: left to re-protection
+    extra = pd.concat([printed, printed.assign(row="uusi")], ignore_index=True)
+    assert len(settle.trim_unprinted(led, {page: extra})) == len(led)
+    other = printed.assign(suppressed=False, code="")
+    assert len(settle.trim_unprinted(led, {page: other})) == len(led)

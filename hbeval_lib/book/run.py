@@ -209,11 +209,22 @@ def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_al
     pages = [j for j in jobs_all if j.strand != SYNTHESIS]
     executed: list[str] = []
     rounds = 0
+    trimmed: list[str] = []
     while True:
         records = {j.name: settle.read_record(j.cells_file) for j in pages
                    if j.cells_file.exists() and job_status(j) != "stale"}
         led = pd.read_parquet(ledger_path)
         bad = settle.check(led, records)
+        if bad:   # pages that only printed fewer cells: drop those from the ledger, nothing to solve or render
+            fewer = settle.trim_unprinted(led, records)
+            if len(fewer) < len(led):
+                trimmed += sorted(set(bad) - set(settle.check(fewer, records)))
+                write_ledger(processed_dir, fewer, settled={"rounds": rounds, "pages": [], "trimmed": trimmed})
+                digests = page_digests(ledger_path)
+                for j in jobs_all:
+                    j.release_digest = digests.get(f"{j.phase}/{j.strand}/{j.pilot}", "")
+                led = fewer
+                bad = settle.check(led, records)
         if not bad:
             break
         if rounds >= settle.MAX_ROUNDS:
@@ -226,7 +237,7 @@ def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_al
         new = settle.reprotect(settle.merged_cells(led, records), led,
                                lambda cells: protect_ledger(cells, cfg, jobs=n_jobs, fixed=fixed), min_count=k,
                                min_n_stat=n)
-        write_ledger(processed_dir, new, settled={"rounds": rounds, "pages": sorted(bad)})
+        write_ledger(processed_dir, new, settled={"rounds": rounds, "pages": sorted(bad), "trimmed": trimmed})
         digests = page_digests(ledger_path)
         for j in jobs_all:
             j.release_digest = digests.get(f"{j.phase}/{j.strand}/{j.pilot}", "")
@@ -238,7 +249,7 @@ def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_al
         if bar_state.get("bar") is not None:
             bar_state["bar"].total += len(rerun)
         executed += executor.run(rerun, staging_root, failed_dir, bar_state)
-    if rounds:
+    if rounds or trimmed:
         # the pages that agree were rendered exactly as the settled ledger renders them: their keys follow it
         for j in pages:
             if j.name in records and j.key_file.exists():

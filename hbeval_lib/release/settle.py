@@ -10,7 +10,10 @@ Here they are made to agree by construction:
   <hbeval_lib.page.disclosure.Disclosure.write>`): each cell it published, its value and the decision it was shown with
   (a cell the ledger did not know was decided by its primary rule);
 * :func:`check` compares every record with the ledger: the same cells, the same values, the same decisions;
-* when a page disagrees, the ledger is protected again with what the pages really published (:func:`merged_cells`)
+* a page that printed fewer cells than the ledger holds for it, and nothing else different, needs nothing solved
+  or rendered again: the cells it did not print are dropped from the ledger (:func:`trim_unprinted`; the ledger was
+  protected as if they were published, and publishing less discloses less);
+* when a page disagrees otherwise, the ledger is protected again with what the pages really published (:func:`merged_cells`)
   — and every cell hidden before stays hidden (:func:`reprotect`), so the hidden set only grows and the loop ends —
   and the pages whose decisions changed are rendered again, until every page agrees with the ledger.
 
@@ -80,6 +83,32 @@ def check(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> dict[str, s
             k = missing[0]
             bad[page] = f"solu '{k[3]}' / '{k[4]}' / '{k[5]}' ei ole sivulla (the page did not publish it)"
     return bad
+
+
+def trim_unprinted(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The ledger without the cells a page did not print, for every page whose only difference from the ledger is
+    that: each cell it printed is the ledger's, with the ledger's value and decision, and some ledger cells are not on
+    it (e.g. ``all(dc.stat_ok(...) for …)`` stops at the first hidden statistic and never asks about the others).
+
+    No protection has to be solved again and no page rendered again: the ledger was protected as if those cells were
+    published, and publishing less never lets a reader solve more (fewer equations, looser bounds). The trimmed
+    ledger then says exactly what the pages print. Pages with other differences are left to :func:`reprotect`."""
+    by_page = {page_name(ph, s, pi): g for (ph, s, pi), g in ledger.groupby(["phase", "strand", "pilot"], sort=False)}
+    drop: set = set()
+    for page, rec in records.items():
+        if page not in by_page:
+            continue
+        want = _as_map(by_page[page])
+        got = _as_map(rec)
+        if got == want or any(k not in want or want[k] != v for k, v in got.items()):
+            continue
+        drop |= {k for k in want if k not in got}
+    if not drop:
+        return ledger
+    keys = pd.Series(list(zip(*(ledger[c].astype(str) for c in KEY))), index=ledger.index)
+    out = ledger.loc[~keys.isin(drop)].copy()
+    out.attrs.update(ledger.attrs)
+    return out
 
 
 def merged_cells(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd.DataFrame:
