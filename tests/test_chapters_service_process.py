@@ -287,3 +287,19 @@ def test_pilot_page_leads_with_what_its_data_allow(demo_processed, pilot, phase)
         assert "ei julkaista tällä sivulla" in text
     elif n_shown < len(shares):
         assert f"julkaistaan {n_shown} tuottajatyypin osuus {len(shares)}:sta" in text
+
+
+def test_a_section_figure_is_shown_once_where_the_section_puts_it():
+    """A figure built while a section is computed was left open, and matplotlib's inline backend showed it at the end
+    of that cell — at the top of the page, without its caption — and again in its section. A section's figure is
+    closed when added (pyplot no longer holds it); displaying it still draws it."""
+    plt.close("all")
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [2, 3])
+    sec = ch.Section().figure(fig, "*Kuvio: testi.*")
+    assert plt.get_fignums() == []
+    assert fig in sec.figures and fig.canvas.get_width_height()[0] > 0
+    # known bad: a figure merely created stays open, and the inline backend would flush it
+    fig2, _ = plt.subplots()
+    assert plt.get_fignums() == [fig2.number]
+    plt.close("all")

@@ -57,6 +57,9 @@ class Section:
         return self.text(caption) if caption else self
 
     def figure(self, fig, caption: str | None = None) -> Section:
+        # closed at once (pyplot forgets it; display still draws it): a figure left open is shown by the inline
+        # backend at the end of whatever cell built the section — on the page, a second time, with no caption
+        plt.close(fig)
         self.blocks.append(("figure", fig))
         return self.text(caption) if caption else self
 
