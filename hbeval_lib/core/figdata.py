@@ -212,8 +212,9 @@ def axes_data(ax) -> dict[str, Any]:
     """What a reader can read off one axes (see the module docstring)."""
     xticks, yticks = _ticks(ax.xaxis), _ticks(ax.yaxis)
     bars, hists = _bars(ax)
-    cells, scales = _heat_cells(ax, xticks, yticks)
     cb = getattr(ax, "_colorbar", None)
+    # a colour bar's own mesh is the scale, not data: its range is kept with the heat map (``scales``)
+    cells, scales = _heat_cells(ax, xticks, yticks) if cb is None else ([], [])
     return {"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
             "xlim": [_num(v) for v in ax.get_xlim()], "ylim": [_num(v) for v in ax.get_ylim()],
             "xticks": xticks, "yticks": yticks, "bars": bars, "histograms": hists, "cells": cells,
