@@ -314,3 +314,19 @@ def test_figure_attack_is_deterministic(tmp_path):
                           ("avustajat", [], [plt.subplots()[1].hist(HOURS, bins=3)[2][0].figure])])
     a, b = figure_findings(tmp_path), figure_findings(tmp_path)
     assert len(a) == 3 and a.equals(b)
+
+
+def test_record_is_never_more_precise_than_the_picture():
+    # a share printed as 69 % must not be published as 69.0234 in the notebook's metadata: a 0–100 axis a few
+    # hundred pixels wide is readable to 0.1 (one pixel is 0.1–1 units)
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.barh(["HB"], [69.0234], label="Julkinen")
+    ax.set_xlim(0, 100)
+    d = figdata.figure_data(fig)["axes"][0]
+    assert d["xstep"] == 0.1
+    assert d["bars"][0]["width"] == 69.0
+    # a heat-map colour is one of 256 levels: on a 0–30 scale a reader decodes 0.1
+    fig, ax = plt.subplots()
+    sns.heatmap(pd.DataFrame([[12.3456, 20.0]]), vmin=0, vmax=30, ax=ax)
+    cells = [c for a in figdata.figure_data(fig)["axes"] if not a["colorbar"] for c in a["cells"]]
+    assert [c["value"] for c in cells] == [12.3, 20.0]

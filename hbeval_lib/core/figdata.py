@@ -1,7 +1,9 @@
 """What a reader can read off a figure, as data: recorded with the figure so the project's intruder can attack it.
 
 A PNG hides nothing from a careful reader: a bar's length, a heat-map cell's colour (decoded through the colour
-bar), a histogram's bin edges and the axis limits are all numbers. :func:`figure_data` lists, per axes of a
+bar), a histogram's bin edges and the axis limits are all numbers. The record holds them at the precision a reader
+can measure them (lengths and edges to the decimal step of one pixel, heat-map values to one colour level) — never
+more precisely than the picture, which would be a leak of its own (a share printed as 69 % drawn as 69.0234). :func:`figure_data` lists, per axes of a
 matplotlib ``Figure``, everything drawn that carries a number:
 
 * ``bars`` — every rectangle patch (bars of ``bar``/``barh``/``hist``, seaborn's bars): ``x, y, width, height``
@@ -13,7 +15,7 @@ matplotlib ``Figure``, everything drawn that carries a number:
   each cell's centre, its row and column label (the tick label at its centre), the value its colour encodes (the
   cell's value clipped to the norm's range: what the colour bar decodes), its colour, and whether it is masked
   (not coloured);
-* ``xticks``/``yticks`` (position and label), ``xlim``/``ylim``, the title and axis labels, ``texts`` (annotations:
+* ``xticks``/``yticks`` (position and label), ``xlim``/``ylim``, ``xstep``/``ystep`` (the precision of lengths), the title and axis labels, ``texts`` (annotations:
   text and position in data coordinates) and the legend's entries.
 
 :func:`install_display_hook` registers an IPython display formatter so that every displayed ``Figure`` (``display``,
@@ -43,6 +45,22 @@ def _num(x) -> float | None:
     return float(f"{v:.6g}")
 
 
+def _step(unit: float) -> float | None:
+    """The decimal step a reader can resolve when one pixel (or one colour level) is ``unit`` data units."""
+    if not (unit and math.isfinite(unit) and unit > 0):
+        return None
+    return 10.0 ** math.floor(math.log10(unit))
+
+
+def _q(x, step: float | None) -> float | None:
+    """``x`` at the precision a reader can measure it (``step``): the record never says more than the picture."""
+    v = _num(x)
+    if v is None or step is None:
+        return v
+    decimals = max(0, -int(round(math.log10(step))))
+    return _num(round(round(v / step) * step, decimals))
+
+
 def _hex(c) -> str | None:
     from matplotlib import colors
 
@@ -69,7 +87,7 @@ def _ticks(axis) -> list[dict]:
     return out
 
 
-def _bars(ax) -> tuple[list[dict], list[dict]]:
+def _bars(ax, sx: float | None = None, sy: float | None = None) -> tuple[list[dict], list[dict]]:
     from matplotlib.container import BarContainer
     from matplotlib.patches import Rectangle
 
@@ -83,24 +101,25 @@ def _bars(ax) -> tuple[list[dict], list[dict]]:
         rects = [p for p in cont.patches if isinstance(p, Rectangle)]
         for p in rects:
             seen.add(id(p))
-            bars.append(_bar(p, label, k, orient))
+            bars.append(_bar(p, label, k, orient, sx, sy))
         h = _histogram(rects, orient)
         if h is not None:
-            hists.append({"container": k, "label": label, "orientation": orient, "edges": h})
+            step = sy if orient == "horizontal" else sx
+            hists.append({"container": k, "label": label, "orientation": orient, "edges": [_q(e, step) for e in h]})
     for p in ax.patches:
         if isinstance(p, Rectangle) and id(p) not in seen and p.get_visible():
-            bars.append(_bar(p, _label(p), None, None))
+            bars.append(_bar(p, _label(p), None, None, sx, sy))
     return bars, hists
 
 
-def _bar(p, label, container, orient) -> dict:
+def _bar(p, label, container, orient, sx=None, sy=None) -> dict:
     x, y = p.get_x(), p.get_y()
     w, h = p.get_width(), p.get_height()
     if w < 0:
         x, w = x + w, -w
     if h < 0:
         y, h = y + h, -h
-    return {"x": _num(x), "y": _num(y), "width": _num(w), "height": _num(h),
+    return {"x": _q(x, sx), "y": _q(y, sy), "width": _q(w, sx), "height": _q(h, sy),
             "color": _hex(p.get_facecolor()) if p.get_fill() else None, "hatch": p.get_hatch() or None,
             "label": label, "container": container, "orientation": orient, "visible": bool(p.get_visible())}
 
@@ -121,7 +140,7 @@ def _histogram(rects, orient) -> list[float] | None:
     for (_a0, b0), (a1, _b1) in zip(spans, spans[1:]):
         if abs(b0 - a1) > 1e-9 * scale:
             return None
-    return [_num(spans[0][0])] + [_num(b) for _a, b in spans]
+    return [spans[0][0]] + [b for _a, b in spans]
 
 
 def _tick_label_at(ticks: list[dict], pos: float, half: float) -> str | None:
@@ -139,6 +158,9 @@ def _mapped_cells(artist, values: np.ma.MaskedArray, centres_x: np.ndarray, cent
     rgba = artist.to_rgba(values)
     mask = np.ma.getmaskarray(values)
     vmin, vmax = norm.vmin, norm.vmax
+    # a colour is one of the colour map's N levels: a reader decodes a value to within one level
+    levels = getattr(artist.get_cmap(), "N", 256) or 256
+    step = _step((float(vmax) - float(vmin)) / levels) if vmin is not None and vmax is not None else None
     out = []
     nrow, ncol = values.shape
     for i in range(nrow):
@@ -150,7 +172,7 @@ def _mapped_cells(artist, values: np.ma.MaskedArray, centres_x: np.ndarray, cent
             cx, cy = float(centres_x[i, j]), float(centres_y[i, j])
             out.append({"artist": kind, "index": index, "i": i, "j": j, "x": _num(cx), "y": _num(cy),
                         "row": _tick_label_at(yticks, cy, widths[1]), "col": _tick_label_at(xticks, cx, widths[0]),
-                        "value": _num(v), "masked": masked,
+                        "value": _q(v, step), "masked": masked,
                         "color": None if masked else _hex(rgba[i, j])})
     return out
 
@@ -211,13 +233,19 @@ def _legend(ax_or_fig) -> list[str]:
 def axes_data(ax) -> dict[str, Any]:
     """What a reader can read off one axes (see the module docstring)."""
     xticks, yticks = _ticks(ax.xaxis), _ticks(ax.yaxis)
-    bars, hists = _bars(ax)
+    # one pixel in data units along each axis: lengths are recorded at the precision a reader can measure
+    box = ax.get_window_extent()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    sx = _step(abs(x1 - x0) / box.width) if box.width > 0 else None
+    sy = _step(abs(y1 - y0) / box.height) if box.height > 0 else None
+    bars, hists = _bars(ax, sx, sy)
     cb = getattr(ax, "_colorbar", None)
     # a colour bar's own mesh is the scale, not data: its range is kept with the heat map (``scales``)
     cells, scales = _heat_cells(ax, xticks, yticks) if cb is None else ([], [])
     return {"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
-            "xlim": [_num(v) for v in ax.get_xlim()], "ylim": [_num(v) for v in ax.get_ylim()],
-            "xticks": xticks, "yticks": yticks, "bars": bars, "histograms": hists, "cells": cells,
+            "xlim": [_q(v, sx) for v in (x0, x1)], "ylim": [_q(v, sy) for v in (y0, y1)],
+            "xstep": sx, "ystep": sy, "xticks": xticks, "yticks": yticks, "bars": bars, "histograms": hists, "cells": cells,
             "scales": scales, "texts": _texts(ax), "legend": _legend(ax), "colorbar": cb is not None}
 
 

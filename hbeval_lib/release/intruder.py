@@ -1155,11 +1155,14 @@ def _bar_items(ax: dict) -> list[dict]:
             continue
         if b.get("orientation") == "horizontal":
             centre, half, size, ticks, base = b["y"] + b["height"] / 2, b["height"] / 2, b["width"], ax["yticks"], b["x"]
+            step = ax.get("xstep")
         else:
             centre, half, size, ticks, base = b["x"] + b["width"] / 2, b["width"] / 2, b["height"], ax["xticks"], b["y"]
+            step = ax.get("ystep")
         cat = _tick_at(ticks, centre, half)
         items.append({"cat": cat, "series": b.get("label"), "size": float(size or 0.0), "base": base,
-                      "centre": centre, "container": b["container"], "color": b.get("color")})
+                      "centre": centre, "container": b["container"], "color": b.get("color"),
+                      "step": float(step or 0.0)})
     return items
 
 
@@ -1171,11 +1174,12 @@ def _label_index(labels: list[str]) -> dict:
     return out
 
 
-def _agrees(v: Value, drawn: float) -> bool:
-    return abs(drawn - float(v.value)) <= 0.5 * 10 ** (-v.decimals) + 1e-6 * max(1.0, abs(float(v.value)))
+def _agrees(v: Value, drawn: float, step: float = 0.0) -> bool:
+    """A printed value and a measured one agree: within the printed rounding and the measurement's precision."""
+    return abs(drawn - float(v.value)) <= 0.5 * 10 ** (-v.decimals) + 0.5 * step + 1e-6 * max(1.0, abs(float(v.value)))
 
 
-def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]]):
+def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps: list[float] | None = None):
     """Map drawn values ``(category, series, value)`` onto a table's cells: categories on rows and series on
     columns, or the other way round; a series ``None`` (an unlabelled bar set) may be any one line of the table.
 
@@ -1205,7 +1209,7 @@ def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]]):
             for k, i, j in mapped:
                 v = parsed[i][j]
                 if v.kind in ("int", "num", "pct", "eur"):
-                    if _agrees(v, pairs[k][2]):
+                    if _agrees(v, pairs[k][2], steps[k] if steps else 0.0):
                         good += 1
                     else:
                         bad += 1
@@ -1290,7 +1294,7 @@ def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set) -> li
                                 "pinon peitetty osa kattaa vain yhden sarjan (ainoa piirtämätön osa)"))
     pairs = [(b["cat"], b["series"], b["size"]) for b in items]
     for tab in _figure_tables(book, fig):
-        m = _map_to_table(tab, pairs)
+        m = _map_to_table(tab, pairs, [b["step"] for b in items])
         if m is None:
             continue
         mapped, transposed = m
