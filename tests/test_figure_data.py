@@ -137,17 +137,27 @@ def test_extractor_histogram_edges():
     assert [b["height"] for b in h["bars"]] == [4.0, 2.0]
 
 
-def test_display_hook_adds_metadata_and_keeps_the_png():
-    from IPython.core.interactiveshell import InteractiveShell
+def test_display_hook_adds_metadata_and_keeps_the_png(monkeypatch):
+    import types
 
-    ip = InteractiveShell.instance()
+    import IPython
+    from IPython.core.formatters import DisplayFormatter
+
+    # a kernel's display formatter (without starting a global IPython shell in the test process)
+    shell = types.SimpleNamespace(display_formatter=DisplayFormatter())
+    shell.display_formatter.formatters["image/png"].for_type(
+        "matplotlib.figure.Figure", lambda fig: b"png")   # as matplotlib-inline registers the PNG
     fig, ax = plt.subplots()
     ax.bar(["a", "b"], [1.0, 2.0])
-    before, _ = ip.display_formatter.format(fig)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    before, md_before = shell.display_formatter.format(fig)
+    assert figdata.METADATA_KEY not in md_before
     assert figdata.install_display_hook()
-    data, md = ip.display_formatter.format(fig)
-    assert set(data) == set(before)                 # no new representation: the output's data are unchanged
+    data, md = shell.display_formatter.format(fig)
+    assert data == before and "image/png" in data  # the PNG and every other representation unchanged
     assert [b["height"] for b in md[figdata.METADATA_KEY]["axes"][0]["bars"]] == [1.0, 2.0]
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert not figdata.install_display_hook()       # outside a kernel: nothing to hook
 
 
 # -- heat maps --------------------------------------------------------------------------------------------------------
