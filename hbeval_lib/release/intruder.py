@@ -4,7 +4,10 @@ The attacker reads only the published release — the HTML pages under ``_build/
 (``<phase>/<strand>/<pilot>.html``), the downloadable ``results.csv`` and the executed notebooks behind the download
 buttons (``_sources/**.ipynb``; their glued values) — and tries to recover what the protection hid. It knows only
 what a reader knows: the page (phase, strand, pilot from the URL), the table (its section heading and index names),
-the row and column labels and the printed value or suppression mark (``<5``, ``–``). Figures (PNG) are not read.
+the row and column labels and the printed value or suppression mark (``<5``, ``–``). Figures are read as numbers:
+each PNG output of an executed notebook carries what a reader can measure on it (bars, bin edges, heat-map colours
+decoded through the colour scale, tick labels, axis limits, annotations; :mod:`hbeval_lib.core.figdata`, metadata
+key ``hbeval/figure-data``), and the PNG's file name places it in its HTML section.
 
 Attack classes (issue 11):
 
@@ -25,6 +28,14 @@ Attack classes (issue 11):
 * ``small_statistic`` — a mean/euro figure printed next to its own ``n`` below ``min_n_stat``.
 * ``published_small_count`` — a count of 1..4 printed as such (table, text, results.csv or a glued value).
 * ``quote`` — a quote labelled with a group for which the book prints a count of 1..4 documents/authors.
+* ``figure`` (issue 18) — a value read off a figure: a heat-map cell coloured (its colour decodes a value through the
+  colour scale) although its printed value — the annotation at its centre, or the cell of a table on the page with
+  the same row and column labels — is hidden (``<5``, ``–``); a bar or stacked segment drawn for a cell the page's
+  table hides, a stack's grey "hidden" segment that stands for exactly one hidden cell (of the table, or the only
+  series of the stack not drawn), a stack whose height is a hidden total; a histogram whose outer bin edge is
+  neither open (``alle 11``) nor round (the data's smallest or largest value: one person's), or whose bar holds
+  1..4 persons. A figure is matched to a table only when the labels map and at least one printed number equals its
+  drawn size (at the printed precision) and none differs.
 
 Only relations a reader can justify from the labels are used; a relation family that the published values
 contradict (a ``Yhteensä`` that does not add up, a table that shrinks between phases) is dropped for that table.
@@ -60,6 +71,7 @@ CLASS_NAMES = {
     "euro_contributors": ("euroluku harvoista", "euro figure with few contributors"),
     "small_statistic": ("tunnusluku alle kynnyksen", "statistic on too few persons"),
     "quote": ("lainaus pienestä ryhmästä", "quote from a small group"),
+    "figure": ("kuviosta luettu luku", "value read off a figure"),
 }
 
 # -- reading values --------------------------------------------------------------------------------------------------
@@ -174,6 +186,18 @@ class Book:
     quotes: list[Quote] = field(default_factory=list)
     pilot_names: dict[str, str] = field(default_factory=dict)   # display name (normalised) -> pilot key
     files: list[str] = field(default_factory=list)
+    figures: list["Figure"] = field(default_factory=list)
+    image_sections: dict = field(default_factory=dict)           # (page, PNG file stem) -> section id
+
+
+@dataclass
+class Figure:
+    """One figure as a reader can measure it: what :mod:`hbeval_lib.core.figdata` recorded with its PNG."""
+
+    page: tuple[str, str, str]
+    number: int                   # 1, 2, … in the order of the page
+    section: str                  # the HTML section the PNG is in ('' when not found)
+    data: dict
 
 
 def _expand(trs) -> list[list[tuple[str, bool]]]:
@@ -323,6 +347,10 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             tt = _text_table(page, sec.get("id", ""), text)
             if tt is not None:
                 book.tables.append(tt)
+        for img in root.find_all("img"):       # figures: the PNG's file name is the SHA-256 of its bytes
+            sec = img.find_parent("section")
+            stem = Path(str(img.get("src", ""))).stem
+            book.image_sections.setdefault((page, stem), sec.get("id", "") if sec is not None else "")
         for bq in root.find_all("blockquote"):
             ps = bq.get_text("\n", strip=True)
             m = re.search(r"—\s*([^()\n]+?)\s*(?:\(|$)", ps)
@@ -340,6 +368,7 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             tab = _glue_table(path, page)
             if tab is not None:
                 book.tables.append(tab)
+            book.figures.extend(_figures(path, page, book.image_sections))
     return book
 
 
@@ -413,6 +442,36 @@ def _glue_table(path: Path, page) -> Table | None:
     if not rows:
         return None
     return Table(page, "glue", "glue", ["name"], ["arvo"], rows, values, source="ipynb")
+
+
+def _figures(path: Path, page, image_sections: dict) -> list[Figure]:
+    """The figures of an executed notebook: every PNG output with its recorded figure data
+    (``hbeval/figure-data`` in the output's metadata), in page order."""
+    import base64
+    import hashlib
+
+    from hbeval_lib.core.figdata import METADATA_KEY
+
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return []
+    out, number = [], 0
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            png = (o.get("data") or {}).get("image/png")
+            if png is None:
+                continue
+            number += 1
+            data = (o.get("metadata") or {}).get(METADATA_KEY)
+            png = "".join(png) if isinstance(png, list) else str(png)
+            try:
+                stem = hashlib.sha256(base64.b64decode(png)).hexdigest()
+            except ValueError:
+                stem = ""
+            if isinstance(data, dict) and "axes" in data:
+                out.append(Figure(page, number, image_sections.get((page, stem), ""), data))
+    return out
 
 
 # -- cells -----------------------------------------------------------------------------------------------------------
@@ -1043,6 +1102,313 @@ def _profile_attacks(resolved: dict, phases: list[str], min_count: int, min_n_st
                                     f"uusien keskiarvo: ({n2}·{b:g} − {n1}·{a:g}) / {dn}"))
     return out
 
+# -- figures ---------------------------------------------------------------------------------------------------------
+
+_RANGE = re.compile(rf"^({_NUM}){_SP}*[–—]{_SP}*({_NUM})$|^({_NUM}) - ({_NUM})$")
+_OPEN = re.compile(rf"^(alle|yli|enintään|vähintään|<|>|≤|≥){_SP}*{_NUM}|^{_NUM}{_SP}*(\+|[–—]|tai (enemmän|yli))$",
+                   re.I)
+
+
+def _fmt(v: float, decimals: int = 0) -> str:
+    t = f"{v:.{decimals}f}".replace(".", ",").replace("-", "−")
+    return "0" if re.fullmatch(r"−0(,0*)?", t) else t
+
+
+def _fmt_auto(v: float) -> str:
+    """A measured length as a reader would write it: whole when it is whole, else one decimal."""
+    return _fmt(v, 0 if abs(v - round(v)) < 1e-6 else 1)
+
+
+def _rounded(e: float, width: float) -> bool:
+    """Is a histogram's outer edge a round bound (a multiple of a round step at least half the bin width), not a
+    value read off the data (the smallest or the largest one)?"""
+    if abs(e) < 1e-12:
+        return True
+    if not width > 0:
+        return False
+    exp = math.floor(math.log10(width / 2))
+    while 10 ** exp <= abs(e) * 1.0000001:
+        for m in (1, 2, 2.5, 5):
+            step = m * 10 ** exp
+            if step < width / 2 * (1 - 1e-9) or step > abs(e) * 1.0000001:
+                continue
+            q = e / step
+            if abs(q - round(q)) < 1e-6:
+                return True
+        exp += 1
+    return False
+
+
+def _tick_at(ticks: list[dict], pos: float, half: float) -> str | None:
+    near = [t for t in ticks if t.get("pos") is not None and abs(t["pos"] - pos) <= half + 1e-9]
+    if not near:
+        return None
+    return min(near, key=lambda t: abs(t["pos"] - pos))["label"]
+
+
+def _bar_items(ax: dict) -> list[dict]:
+    """Bars a reader measures against their category (the tick label at the bar's middle): ``cat``, ``series``
+    (the legend label of the bar's container), ``size`` (length along the value axis), ``container``."""
+    items = []
+    for b in ax.get("bars", []):
+        if b.get("container") is None or not b.get("visible", True):
+            continue
+        if b.get("orientation") == "horizontal":
+            centre, half, size, ticks, base = b["y"] + b["height"] / 2, b["height"] / 2, b["width"], ax["yticks"], b["x"]
+            step = ax.get("xstep")
+        else:
+            centre, half, size, ticks, base = b["x"] + b["width"] / 2, b["width"] / 2, b["height"], ax["xticks"], b["y"]
+            step = ax.get("ystep")
+        cat = _tick_at(ticks, centre, half)
+        items.append({"cat": cat, "series": b.get("label"), "size": float(size or 0.0), "base": base,
+                      "centre": centre, "container": b["container"], "color": b.get("color"),
+                      "step": float(step or 0.0)})
+    return items
+
+
+def _label_index(labels: list[str]) -> dict:
+    out = {}
+    for i, lab in enumerate(labels):
+        for key in {norm(lab), norm(lab.split(" / ")[-1]), norm(lab.split(" | ")[-1])}:
+            out.setdefault(key, i)
+    return out
+
+
+def _agrees(v: Value, drawn: float, step: float = 0.0) -> bool:
+    """A printed value and a measured one agree: within the printed rounding and the measurement's precision."""
+    return abs(drawn - float(v.value)) <= 0.5 * 10 ** (-v.decimals) + 0.5 * step + 1e-6 * max(1.0, abs(float(v.value)))
+
+
+def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps: list[float] | None = None):
+    """Map drawn values ``(category, series, value)`` onto a table's cells: categories on rows and series on
+    columns, or the other way round; a series ``None`` (an unlabelled bar set) may be any one line of the table.
+
+    Returns ``[(pair index, i, j), …], transposed`` for the mapping a reader can justify — at least one printed
+    number equals its drawn value (at the printed precision) and none differs — or ``None``."""
+    parsed = tab.parsed()
+    rows = _label_index([" | ".join(r) for r in tab.rows])
+    cols = _label_index(tab.columns)
+    best = None
+    for transposed in (False, True):
+        cat_ix, ser_ix = (cols, rows) if transposed else (rows, cols)
+        n_lines = len(tab.rows) if transposed else len(tab.columns)
+        unlabelled = any(ser is None for _c, ser, _v in pairs)
+        for fixed_line in (range(n_lines) if unlabelled else [None]):
+            mapped = []
+            for k, (cat, ser, _v) in enumerate(pairs):
+                if cat is None or norm(cat) not in cat_ix:
+                    continue
+                line = fixed_line if ser is None else ser_ix.get(norm(ser))
+                if line is None:
+                    continue
+                a, b = cat_ix[norm(cat)], line
+                i, j = (b, a) if transposed else (a, b)
+                if i < len(parsed) and j < len(parsed[i]):
+                    mapped.append((k, i, j))
+            good = bad = 0
+            for k, i, j in mapped:
+                v = parsed[i][j]
+                if v.kind in ("int", "num", "pct", "eur"):
+                    if _agrees(v, pairs[k][2], steps[k] if steps else 0.0):
+                        good += 1
+                    else:
+                        bad += 1
+            if good and not bad and (best is None or good > best[0]):
+                best = (good, mapped, transposed)
+    return (best[1], best[2]) if best else None
+
+
+def _figure_tables(book: Book, fig: Figure) -> list[Table]:
+    """The page's printed tables, those of the figure's own section first."""
+    tabs = [t for t in book.tables if t.page == fig.page and t.source == "html"]
+    return sorted(tabs, key=lambda t: (t.section != fig.section or not fig.section))
+
+
+def _fig_name(fig: Figure, ax: dict) -> str:
+    title = fig.data.get("title") or ax.get("title") or ""
+    return f"kuvio {fig.number}" + (f": {title}" if title else "")
+
+
+def _heat_findings(book: Book, fig: Figure, ax: dict) -> list[dict]:
+    out = []
+    cells = ax.get("cells", [])
+    if not cells:
+        return out
+    page, name = [fig.page], _fig_name(fig, ax)
+    scale = {(s["artist"], s["index"]): s for s in ax.get("scales", [])}
+    printed = defaultdict(list)                 # an annotation at a cell's centre is that cell's printed value
+    for t in ax.get("texts", []):
+        if t.get("x") is not None:
+            printed[(round(t["x"], 4), round(t["y"], 4))].append(t["text"])
+    decimals = max([parse_value(t).decimals for ts in printed.values() for t in ts] or [0])
+
+    def how(c, shown):
+        sc = scale.get((c["artist"], c["index"]), {})
+        return (f"solu on väritetty ({c['color']}), vaikka siinä lukee '{shown}': väriasteikko "
+                f"{sc.get('vmin')}…{sc.get('vmax')} ({sc.get('cmap')}) antaa solun arvon")
+
+    flagged = set()
+    for c in cells:
+        texts = printed.get((round(c["x"], 4), round(c["y"], 4)), [])
+        hidden = [t for t in texts if parse_value(t).kind in ("small", "hidden")]
+        if hidden and not c["masked"]:
+            flagged.add((c["artist"], c["index"], c["i"], c["j"]))
+            out.append(_finding("figure", page, name, f"{c['row']} × {c['col']} [{hidden[0]}]",
+                                _fmt(c["value"], decimals), how(c, hidden[0])))
+    pairs = [(c["row"], c["col"], c["value"]) for c in cells if not c["masked"]]
+    live = [c for c in cells if not c["masked"]]
+    for tab in _figure_tables(book, fig):
+        m = _map_to_table(tab, pairs)
+        if m is None:
+            continue
+        parsed = tab.parsed()
+        for k, i, j in m[0]:
+            c, v = live[k], parsed[i][j]
+            key = (c["artist"], c["index"], c["i"], c["j"])
+            if v.kind in ("small", "hidden") and key not in flagged:
+                flagged.add(key)
+                out.append(_finding("figure", page, f"{name} ~ {tab.table}", f"{c['row']} × {c['col']} "
+                                    f"[{tab.values[i][j]}]", _fmt(c["value"], decimals), how(c, tab.values[i][j])))
+        break                                   # the table the heat map draws (the first one a reader can justify)
+    return out
+
+
+_HIDDEN_SEGMENT = re.compile(r"peitet|piilotet|tietosuoj|suppress|hidden", re.I)
+
+
+def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set) -> list[dict]:
+    out = []
+    items = [b for b in _bar_items(ax) if b["container"] not in hist_containers and b["cat"]]
+    if not items:
+        return out
+    page, name = [fig.page], _fig_name(fig, ax)
+    # inside the figure: a stack whose "hidden" segment stands for exactly one series (the only one not drawn)
+    for cat in sorted({b["cat"] for b in items}):
+        stack = [b for b in items if b["cat"] == cat and b["series"]]
+        grey = [b for b in stack if _HIDDEN_SEGMENT.search(b["series"]) and b["size"] > 1e-9]
+        missing = sorted({b["series"] for b in stack if not _HIDDEN_SEGMENT.search(b["series"])
+                          and b["size"] <= 1e-9})
+        if grey and len(missing) == 1:
+            out.append(_finding("figure", page, name, f"{cat} × {missing[0]} [{grey[0]['series']}]",
+                                _fmt_auto(sum(b["size"] for b in grey)),
+                                "pinon peitetty osa kattaa vain yhden sarjan (ainoa piirtämätön osa)"))
+    pairs = [(b["cat"], b["series"], b["size"]) for b in items]
+    for tab in _figure_tables(book, fig):
+        m = _map_to_table(tab, pairs, [b["step"] for b in items])
+        if m is None:
+            continue
+        mapped, transposed = m
+        parsed = tab.parsed()
+        tname = f"{name} ~ {tab.table}"
+        decimals = max([parsed[i][j].decimals for _k, i, j in mapped] or [0])
+        by_cat: dict = defaultdict(list)
+        for k, i, j in mapped:
+            by_cat[(i if not transposed else j)].append((k, i, j))
+        mapped_series = {norm(items[k]["series"]) for k, _i, _j in mapped if items[k]["series"]}
+        lines = tab.columns if not transposed else [" | ".join(r) for r in tab.rows]
+        for k, i, j in mapped:
+            v, b = parsed[i][j], items[k]
+            if v.kind in ("small", "hidden") and b["size"] > 1e-9:
+                out.append(_finding("figure", page, tname, f"{b['cat']} × {b['series'] or tab.columns[j]} "
+                                    f"[{tab.values[i][j]}]", _fmt(b["size"], decimals),
+                                    "pylvään osan pituus on taulukon peitetty arvo"))
+        for cat_line, cells in sorted(by_cat.items()):
+            cat = items[cells[0][0]]["cat"]
+            # the rest of the stack: segments whose label is no line of the table (a grey "hidden" segment)
+            rest = [b for b in items if norm(b["cat"]) == norm(cat) and b["series"]
+                    and norm(b["series"]) not in mapped_series and b["size"] > 1e-9]
+            if not rest:
+                continue
+
+            def cell(line):
+                return (cat_line, line) if not transposed else (line, cat_line)
+
+            parts = [x for x in range(len(lines)) if norm(lines[x]) not in TOTAL_LABELS]
+            hidden = [x for x in parts if parsed[cell(x)[0]][cell(x)[1]].kind in ("small", "hidden")]
+            if len(hidden) == 1:
+                i, j = cell(hidden[0])
+                out.append(_finding("figure", page, tname, f"{cat} × {lines[hidden[0]]} [{tab.values[i][j]}]",
+                                    _fmt(sum(b["size"] for b in rest), decimals),
+                                    f"pinon ainoa peitetty osa on piirretty omana osanaan ({rest[0]['series']})"))
+            totals = [x for x in range(len(lines)) if norm(lines[x]) in TOTAL_LABELS]
+            for x in totals:
+                i, j = cell(x)
+                if hidden and parsed[i][j].kind in ("small", "hidden"):
+                    stack = sum(b["size"] for b in items if norm(b["cat"]) == norm(cat))
+                    out.append(_finding("figure", page, tname, f"{cat} × {lines[x]} [{tab.values[i][j]}]",
+                                        _fmt(stack, decimals),
+                                        "pinon korkeus (peitetyt osat harmaana mukana) on peitetty summa"))
+        break
+    return out
+
+
+def _histogram_findings(fig: Figure, ax: dict, min_count: int) -> tuple[list[dict], set]:
+    """Bin edges that are the data's smallest or largest value, and bins of 1..min_count-1 persons."""
+    out, containers = [], set()
+    page, name = [fig.page], _fig_name(fig, ax)
+    bins = []                                    # (container, [(lo, hi) or None per bar in order], bars, labels)
+    for h in ax.get("histograms", []):
+        containers.add(h["container"])
+        e = h["edges"]
+        bins.append((h["container"], list(zip(e[:-1], e[1:])), "numeric", [None] * (len(e) - 1)))
+    items = _bar_items(ax)
+    for cont in sorted({b["container"] for b in items} - containers):
+        bars = sorted((b for b in items if b["container"] == cont), key=lambda b: b["centre"])
+        labels = [b["cat"] or "" for b in bars]
+        if len(bars) < 2 or not all(_RANGE.match(x.strip()) or _OPEN.match(x.strip()) for x in labels) \
+                or not any(_RANGE.match(x.strip()) for x in labels):
+            continue
+        containers.add(cont)
+        spans = []
+        for x in labels:
+            m = _RANGE.match(x.strip())
+            if m:
+                a, b = [g for g in m.groups() if g is not None][:2]
+                spans.append((_to_float(a)[0], _to_float(b)[0]))
+            else:
+                spans.append(None)
+        bins.append((cont, spans, "labels", labels))
+    for cont, spans, how_read, labels in bins:
+        closed = [sp for sp in spans if sp is not None]
+        width = float(np.median([b - a for a, b in closed])) if closed else 0.0
+        ends = [(0, "alin", 0), (len(spans) - 1, "ylin", 1)]
+        for idx, word, side in ends:
+            sp = spans[idx]
+            if sp is None:
+                continue                         # an open bound ("alle 11", "yli 20") prints no one's value
+            e = sp[side]
+            if not _rounded(e, width):
+                where = f"'{labels[idx]}'" if how_read == "labels" else "pylväiden reuna"
+                out.append(_finding("figure", page, name, f"{word} luokkaraja ({where})", _fmt(e, 2).rstrip("0")
+                                    .rstrip(","), "histogrammin uloin luokkaraja ei ole pyöreä eikä avoin: se on "
+                                    f"aineiston {'pienin' if side == 0 else 'suurin'} arvo, yhden henkilön arvo"))
+        heights = [b["size"] for b in sorted((b for b in items if b["container"] == cont), key=lambda b: b["centre"])]
+        if heights and all(abs(h - round(h)) < 1e-9 for h in heights):
+            for h, lab, sp in zip(heights, labels, spans):
+                if 1 <= round(h) < min_count:
+                    where = lab or (f"{_fmt(sp[0], 2)}–{_fmt(sp[1], 2)}" if sp else "?")
+                    out.append(_finding("figure", page, name, f"luokka {where}", int(round(h)),
+                                        "histogrammin pylväs on 1–4 henkilön lukumäärä"))
+    return out, containers
+
+
+def _figure_attacks(book: Book, min_count: int) -> list[dict]:
+    """Read every figure as numbers (its recorded figure data) against the page's printed tables: a heat-map cell
+    coloured though its printed value is hidden, a bar (segment) drawn for a hidden cell or whose grey remainder or
+    stack height is the one hidden value, a histogram whose outer bin edge is the data's extreme value or whose bin
+    holds 1..min_count-1 persons."""
+    out = []
+    for fig in sorted(book.figures, key=lambda f: (f.page, f.number)):
+        for ax in fig.data.get("axes", []):
+            if ax.get("colorbar"):
+                continue
+            hist, containers = _histogram_findings(fig, ax, min_count)
+            out += hist
+            out += _heat_findings(book, fig, ax)
+            out += _bar_findings(book, fig, ax, containers)
+    return out
+
+
 
 def _finding(cls, pages, table, cell, value, how) -> dict:
     return {"class": cls, "pages": "; ".join(sorted({p if isinstance(p, str) else "/".join(p) for p in pages})),
@@ -1352,6 +1718,7 @@ def attack(html_dir: str | Path, phases: Iterable[str] | None = None, pilots: It
     findings += _euro_attacks(book, phases, min_count, min_n_stat)
     findings += _small_statistics(book, min_count, min_n_stat)
     findings += _quote_attacks(book, cells, recovered, min_count)
+    findings += _figure_attacks(book, min_count)
     df = pd.DataFrame(findings, columns=FINDING_COLUMNS)
     if not df.empty:
         df["value"] = df["value"].astype(str)
