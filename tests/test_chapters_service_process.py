@@ -303,3 +303,32 @@ def test_a_section_figure_is_shown_once_where_the_section_puts_it():
     fig2, _ = plt.subplots()
     assert plt.get_fignums() == [fig2.number]
     plt.close("all")
+
+
+def test_the_same_clients_euro_shares_get_one_decision_on_a_page():
+    """Issue 18 (one magnitude, two rules): on a pilot whose only client group holds all its clients, the figure of
+    the page's provider shares and the client-group table showed different shares (each hid a different second
+    share), and together gave away both. The same clients' euros now get one decision on the page; other clients'
+    euros get their own (known bad: a smaller group's decision is not the page's)."""
+    from types import SimpleNamespace
+
+    from hbeval_lib.page.disclosure import Disclosure
+
+    rows = []
+    for i in range(30):                               # 30 clients; 'jarjesto' used by 3 only: hidden
+        rows.append({"client_id": f"c{i}", "provider": "julkinen", "eur": 100.0 + i})
+        rows.append({"client_id": f"c{i}", "provider": "yksityinen", "eur": 80.0 + i})
+        if i < 12:
+            rows.append({"client_id": f"c{i}", "provider": "laheisverkosto", "eur": 20.0 + i})
+        if i < 3:
+            rows.append({"client_id": f"c{i}", "provider": "jarjesto", "eur": 50.0})
+    frame = pd.DataFrame(rows)
+    rep = SimpleNamespace(dc=Disclosure(table_prefix="palveluprosessi"))
+    page = ch._euro_shares_ok(rep, frame, "budjetti.tuottajat.eurot", "kaikki")
+    assert not page.get("jarjesto", True) and not page["laheisverkosto"] and page["julkinen"]   # 1 hidden → next too
+    n_log = len(rep.dc.log)
+    group = ch._euro_shares_ok(rep, frame.copy(), "budjetti.tuottajat.client_group.eurot", "Lapsiperheet")
+    assert group == page and len(rep.dc.log) == n_log        # the same facts: the same decision, nothing new
+    part = frame[frame["client_id"].isin([f"c{i}" for i in range(12, 30)])]
+    other = ch._euro_shares_ok(rep, part, "budjetti.tuottajat.client_group.eurot", "Muut")
+    assert other != page and len(rep.dc.log) == n_log        # no laheisverkosto/jarjesto euros there: nothing hidden

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from hbeval_lib.release import intruder
-from hbeval_lib.release.intruder import attack, parse_value
+from hbeval_lib.release.intruder import attack, parse_value, read_book
 
 PHASES = ["lahtotilanne", "valiarviointi", "loppuraportti"]
 PILOTS = ["alfa", "beeta"]
@@ -374,3 +374,23 @@ def test_alle_n_in_running_text_is_a_small_count():
                         "Analyysissä on mukana 12 HB-asiakasta ja alle 5 verrokkiasiakasta (ryhmien kokoja ...).")
     assert dict(zip([r[0] for r in tab.rows], [v[0] for v in tab.values])) == {"HB": "12", "verrokki": "<5"}
     assert [v[0].kind for v in tab.parsed()] == ["int", "small"]
+
+
+def test_rows_left_out_by_the_note_are_read_as_hidden(tmp_path):
+    """A table leaves out rows whose every number is hidden and names them in a note under it; a reader knows they
+    exist (and are hidden). Read as rows of '–' the table's total no longer equals its shown rows' sum, so the
+    'Yhteensä' relation holds and is used: here the left-out row's count follows from it (a row left out is not a
+    row that is not there). Without the note the relation is contradicted and dropped (known bad: nothing found)."""
+    t = counts({"Lapsiperheet": ["12", "8"], "Yhteensä": ["15", "8"]},
+               ["HB-asiakkaat", "Verrokkiasiakkaat"], "Asiakasryhmä")
+    note = ('<p class="hbeval-note"><em>Taulukosta on jätetty pois rivit, joiden kaikki luvut on peitetty '
+            'tietosuojan vuoksi: Omaishoito.</em></p>')
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [{"id": "rekrytointi", "tables": [t]}])
+    assert found(run(tmp_path), "pages_add_up").empty
+    path = tmp_path / "loppuraportti" / "wellbeing" / "alfa.html"
+    path.write_text(path.read_text(encoding="utf-8").replace("</table>", "</table>" + note), encoding="utf-8")
+    book = read_book(tmp_path, PHASES)
+    (tab,) = [x for x in book.tables if x.source == "html"]
+    assert ("Omaishoito",) in tab.rows and tab.values[tab.rows.index(("Omaishoito",))] == ["–", "–"]
+    f = found(run(tmp_path), "pages_add_up")
+    assert list(f["value"]) == ["3"] and "Omaishoito" in f["cell"].iloc[0]

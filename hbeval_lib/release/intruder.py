@@ -278,6 +278,29 @@ def _read_table(t, page, section) -> Table | None:
     return Table(page, section, name, index_names, columns, rows, values)
 
 
+_LEFT_OUT = re.compile(r"jätetty pois rivit, joiden kaikki luvut on peitetty[^:]*:\s*(.+?)\.?\s*$", re.S)
+
+
+def _add_left_out_rows(t, tab: Table) -> None:
+    """The rows a table left out because every number in them was hidden are named in the note under it
+    (``page.readable.note``): a reader knows they exist and are hidden, so they are read as rows of ``–`` (a
+    stacked bar's grey segment then stands for all of them, and a column's total less the shown rows is their sum,
+    not one row's value). A note that only gives the number of rows names none: nothing is added."""
+    note = t.find_next("p", class_="hbeval-note")
+    if note is None or note.find_previous("table") is not t:
+        return
+    m = _LEFT_OUT.search(note.get_text(" ", strip=True))
+    if not m:
+        return
+    depth = max((len(r) for r in tab.rows), default=1)
+    for name in (x.strip() for x in m.group(1).split(";")):
+        parts = tuple(p.strip() for p in name.split(" / "))
+        if not name or len(parts) > depth or parts in tab.rows:
+            continue
+        tab.rows.append(parts)
+        tab.values.append(["–"] * len(tab.columns))
+
+
 _TEXT_NUM = rf"alle {_NUM}|{_NUM}|<5"    # "alle 5 HB-asiakasta" is a small count, read as "<5"
 _TEXT_PATTERNS = [
     (re.compile(rf"mukana ({_TEXT_NUM}) asiakasta"), "Yhteensä"),
@@ -340,6 +363,7 @@ def read_book(html_dir: str | Path, phases: Iterable[str] = DEFAULT_PHASES) -> B
             tab = _read_table(t, page, section)
             if tab is None:
                 continue
+            _add_left_out_rows(t, tab)
             book.tables.append(tab)
         for sec in root.find_all("section"):
             paras = [p for p in sec.find_all("p") if p.find_parent("section") is sec and p.find_parent("table") is None]

@@ -311,6 +311,14 @@ def _euro_shares_ok(rep: Report, frame: pd.DataFrame, table: str, group: str) ->
     """Which provider types' euro shares may be shown: each type's euros pass the magnitude rules (≥ min_n_stat
     contributors, no dominant one or two), and since the shares add up to 100 %, one hidden non-zero share
     hides the next smallest too."""
+    # the same clients' euros are the same facts wherever the page shows them (the page's figure and the row of a
+    # client group that holds every client of the page): one decision, taken where they are first shown
+    same = getattr(rep, "_euro_share_decisions", None)
+    if same is None:
+        same = rep._euro_share_decisions = {}
+    facts = tuple(sorted(map(str, frame["client_id"].unique()))) + (f"{float(frame['eur'].sum()):.6f}",)
+    if facts in same:
+        return dict(same[facts])
     per_client = frame.groupby(["provider", "client_id"], observed=True)["eur"].sum()
     ok, eur = {}, {}
     for p in sv.PROVIDER_ORDER:
@@ -322,6 +330,7 @@ def _euro_shares_ok(rep: Report, frame: pd.DataFrame, table: str, group: str) ->
     if len(hidden) == 1 and rest:
         ok[rest[0]] = False
         rep.dc.record(table, f"{group} / {rest[0]}", "secondary")
+    same[facts] = dict(ok)
     return ok
 
 
