@@ -35,3 +35,33 @@ def test_nan_becomes_missing_and_empty_path_writes_nothing():
     r.add("a", "", float("nan"))
     assert pd.isna(r.frame().loc[0, "estimate"])
     assert r.write("") is None
+
+
+def test_the_n_of_a_row_is_the_pages_protected_count(tmp_path):
+    """Issue 18: results.csv rounded n down to a multiple of 5, so a reader saw 177 on a strand page and 175 in the
+    synthesis for one fact. The n is now a ledger count of the page (table ``tulokset.n``): exact when the release
+    shows it, empty when it hides it (here by a decision of the ledger, not by the n's own size)."""
+    from hbeval_lib.page import cells as L
+    from hbeval_lib.page import report
+
+    rep = report.start("wellbeing", "loppuraportti", "pori")
+    rep.res.add("a.diff", "A", 0.5, n=177)
+    assert rep.res.rows[0]["n"] == 177                      # exact, not 175
+    # a release whose ledger hides that count (e.g. it equals a count hidden elsewhere on the page)
+    key = ("wellbeing", "loppuraportti", "pori", "wellbeing.tulokset.n", "b.diff", "")
+    led = pd.DataFrame([dict(zip(["strand", "phase", "pilot", "table", "row", "col"], key), kind="count", value=23,
+                             margin="", primary="", code="secondary", suppressed=True, reason="")])
+    led["value"] = led["value"].astype("Int64")
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path, index=False)
+    L.set_active(L.Renderer(path))
+    try:
+        rep2 = report.start("wellbeing", "loppuraportti", "pori")
+        rep2.res.add("b.diff", "B", 0.4, n=23)
+    finally:
+        L.set_active(None)
+    assert rep2.res.rows[0]["n"] is None and rep2.res.rows[0]["estimate"] == pytest.approx(0.4)
+    # known bad: a Results without the page's guard publishes the hidden count
+    bare = Results("wellbeing", "loppuraportti", "pori")
+    bare.add("b.diff", "B", 0.4, n=23)
+    assert bare.rows[0]["n"] == 23

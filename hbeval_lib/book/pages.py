@@ -921,7 +921,7 @@ def results_doc(results_csv: Path) -> str:
            "| `key` | stable identifier of the number (below) |",
            "| `label` | Finnish description as shown in the book |",
            "| `estimate`, `ci_low`, `ci_high` | the number and its 95 % confidence interval (when one exists) |",
-           "| `n` | persons (or responses) the number is based on, rounded down to a multiple of 5 (disclosure control: exact n differenced between pilots and phases would count small groups) |",
+           "| `n` | persons (or responses) the number is based on, exact, protected as every count the pages print (empty when the release hides it) |",
            "| `p_value` | p-value of the test, when one is reported |",
            "| `suppressed` | `True`: hidden by the disclosure rules; the row then carries no numbers |", "",
            "Keys are stable: a researcher can cite `strand` + `key` + `phase` + `pilot`. The list below is generated "

@@ -274,6 +274,14 @@ class Report:
             say(f"**Pilotti lyhyesti.** {' '.join(bits)} Taustatiedot lähteineen ovat sivulla *Pilotit*.")
         slot_marker(self.strand, self.phase, self.pilot, f"pilotti.{self.pilot}", "", source="raportti")
 
+    def results_n(self, key: str, n) -> int | None:
+        """The ``n`` of a results row (``results.csv``, the synthesis tables): a count of persons like every count
+        the page prints — a ledger count (``tulokset.n`` / the key), protected with the rest of the release; the exact
+        number when shown, ``None`` when hidden. (Rounding it instead gave a reader two values of one fact: 177 on a
+        strand page and 175 in the synthesis.)"""
+        k = int(round(float(n)))
+        return k if self.count(k, "tulokset.n", key) == str(k) else None
+
     def finish(self, results_path: str = "", suppressions_path: str = "") -> None:
         """Write the results table and the suppression log beside the executed notebook."""
         self.res.write(results_path)
@@ -292,8 +300,10 @@ def start(strand: str, phase: str, pilot: str, processed_dir: str = "", prefix: 
     plots.setup()
     _register_table_formatters()
     dc = Disclosure(table_prefix=prefix or strand, cfg=cfg, page=Page(strand, phase, pilot))
-    return Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed, dc=dc,
-                  res=Results(strand, phase, pilot))
+    rep = Report(strand=strand, phase=phase, pilot=pilot, cfg=cfg, processed=processed, dc=dc,
+                 res=Results(strand, phase, pilot))
+    rep.res.n_guard = rep.results_n
+    return rep
 
 
 SLOT_MARKER = "hbeval_slot"  # output metadata key of a researchers' text slot (filled by hbeval_lib.book.text)

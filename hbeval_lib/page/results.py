@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -17,7 +18,6 @@ from hbeval_lib.core.fileio import write_csv_atomic
 
 COLUMNS = ["strand", "phase", "pilot", "key", "label", "estimate", "ci_low", "ci_high", "n", "p_value", "suppressed"]
 NUMERIC = ["estimate", "ci_low", "ci_high", "n", "p_value"]
-N_ROUNDING = 5   # the published n is rounded down to a multiple of this (see Results.write)
 
 
 def _num(x):
@@ -38,12 +38,17 @@ class Results:
     phase: str
     pilot: str
     rows: list[dict] = field(default_factory=list)
+    # the page's protection of the n of a row (``(key, n) -> n or None``): set by ``report.start`` so that the n is
+    # a ledger count like every count the page prints; ``None`` (tests, scripts) publishes n as given
+    n_guard: Callable | None = None
 
     def add(self, key: str, label: str = "", estimate=None, ci_low=None, ci_high=None, n=None,
             p_value=None, suppressed: bool = False) -> None:
         """Record one published number. A suppressed row keeps its key and label but no numbers."""
         if any(r["key"] == key for r in self.rows):
             raise ValueError(f"results key {key!r} recorded twice")
+        if not suppressed and self.n_guard is not None and _num(n) is not None:
+            n = self.n_guard(key, n)
         row = {"strand": self.strand, "phase": self.phase, "pilot": self.pilot, "key": key, "label": label,
                "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
                "n": _num(n), "p_value": _num(p_value), "suppressed": bool(suppressed)}
@@ -61,10 +66,9 @@ class Results:
     def write(self, path: str | os.PathLike | None) -> Path | None:
         """Write the table atomically; a falsy path (interactive use) writes nothing.
 
-        The published ``n`` is rounded down to a multiple of :data:`N_ROUNDING`: the exact numbers of persons of
-        every statistic, differenced between pilots and phases, would count small groups (e.g. one newcomer)."""
+        The ``n`` of each row is what the page's protection allows (:attr:`n_guard`): exact when the release shows it,
+        empty when it hides it — the same number, and the same decision, as every other count of persons."""
         df = self.frame()
-        df["n"] = (df["n"] // N_ROUNDING) * N_ROUNDING
         return write_csv_atomic(df, path, float_format="%.6g")
 
 
