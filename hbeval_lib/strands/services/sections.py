@@ -248,7 +248,10 @@ def budget_providers(rep: Report, spend: pd.DataFrame) -> Section:
     hb_shares = sv.provider_shares(budget) if len(budget) else pd.DataFrame()
     n_hb = int(budget["client_id"].nunique())
     ok = rep.dc.stat_ok(n_hb, "budjetti.tuottajat", "kaikki")
-    shown = _euro_shares_ok(rep, budget, "budjetti.tuottajat.eurot", "kaikki") if ok else {}
+    # decided whatever ``ok`` says: the client-group table reuses this decision for the same clients, so the page
+    # must take it in every execution (else the table would decide anew when the release hides ``ok``)
+    shown = _euro_shares_ok(rep, budget, "budjetti.tuottajat.eurot", "kaikki") if len(budget) else {}
+    shown = shown if ok else {}
     for p in sv.PROVIDER_ORDER:
         rep.res.add(f"palvelut.provider_share.{p}", f"HB-budjetin käytön osuus: {sv.PROVIDER_LABELS[p]}",
                     estimate=hb_shares.loc["kaikki", p] if shown.get(p) and len(hb_shares) else None, n=n_hb,
