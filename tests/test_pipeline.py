@@ -673,3 +673,34 @@ def test_run_report_says_what_ran_what_was_fresh_and_what_is_stale_elsewhere(cap
     rep.stale_elsewhere = []
     commands._print_report(rep)
     assert "every other notebook is up to date" in capsys.readouterr().out
+
+
+def test_a_lead_in_without_anything_after_it_is_left_out():
+    """"HB-asiakkaiden omat väittämät:" stood alone on baseline pages and on pilots without clients: its figure was
+    not drawn. A Markdown cell tagged ``lead-in`` is blanked when the code cells after it (to the next Markdown cell)
+    show nothing but a researchers' text slot; with content after it, or untagged, it stays (known bad inputs)."""
+    import nbformat
+
+    from hbeval_lib.book.cache import drop_empty_lead_ins
+    from hbeval_lib.page.report import SLOT_MARKER
+
+    def md(text, lead=True):
+        c = nbformat.v4.new_markdown_cell(text)
+        if lead:
+            c.metadata["tags"] = ["lead-in"]
+        return c
+
+    def code(*outputs):
+        c = nbformat.v4.new_code_cell("x")
+        c.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": t}, metadata=m)
+                     for t, m in outputs]
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[
+        md("Omat väittämät:"), code(),                                   # nothing shown: blanked
+        md("Väittämät rinnakkain:"), code(), code(("kuvio", {})),          # the second cell shows: kept
+        md("Teemat:"), code(), code(("✎ tutkijan teksti", {SLOT_MARKER: {"slot": "x"}})),   # only a slot: blanked
+        md("Johdanto.", lead=False), code(),                             # not a lead-in: kept
+    ])
+    assert drop_empty_lead_ins(nb) == [0, 5]
+    assert [c.source for c in nb.cells if c.cell_type == "markdown"] == ["", "Väittämät rinnakkain:", "", "Johdanto."]

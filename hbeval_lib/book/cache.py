@@ -568,6 +568,40 @@ def stabilise_outputs(nb) -> None:
                 fix(out["data"])
 
 
+LEAD_IN = "lead-in"   # tag of a Markdown cell that introduces what the code cells after it show
+
+
+def drop_empty_lead_ins(nb) -> list[int]:
+    """Blank every Markdown cell tagged ``lead-in`` whose code cells (up to the next Markdown cell) showed nothing —
+    e.g. "HB-asiakkaiden omat väittämät:" above a figure that a baseline report or a pilot without clients does
+    not draw. A researchers' text slot is not content of its own. Returns the indexes of the blanked cells (their
+    tag stays, so a later prose refresh decides again)."""
+    from hbeval_lib.page.report import SLOT_MARKER
+
+    def shows(cell) -> bool:
+        for out in cell.get("outputs", []):
+            if SLOT_MARKER in (out.get("metadata") or {}):
+                continue
+            if out.get("output_type") == "stream" and not str(out.get("text", "")).strip():
+                continue
+            return True
+        return False
+
+    blanked = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or LEAD_IN not in (cell.metadata.get("tags") or []):
+            continue
+        following = []
+        for nxt in nb.cells[i + 1:]:
+            if nxt.cell_type == "markdown":
+                break
+            following.append(nxt)
+        if following and not any(shows(c) for c in following):
+            cell.source = ""
+            blanked.append(i)
+    return blanked
+
+
 def finalise_notebook(path: Path, job: Job) -> None:
     """Make the executed notebook publishable: final parameter values, no run-specific metadata, parameter cells
     hidden, and a title naming the pilot and phase."""
@@ -606,5 +640,6 @@ def finalise_notebook(path: Path, job: Job) -> None:
         cell.metadata.pop("papermill", None)
         cell["id"] = f"cell-{i:03d}"  # papermill's injected cell gets a random id: renumber all
     stabilise_outputs(nb)
+    drop_empty_lead_ins(nb)
     nb.metadata["hbeval"] = {"strand": job.strand, "phase": job.phase, "pilot": job.pilot}
     nbformat.write(nb, path)
