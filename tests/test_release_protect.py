@@ -471,3 +471,63 @@ def test_the_n_beside_a_statistic_is_not_the_number_a_table_hides():
     finally:
         P._same_count_elsewhere = saved
     assert not bool(bad.loc[bad["table"] == "muutos.n", "suppressed"].iat[0])
+
+
+def test_a_pilot_the_all_pilots_table_leaves_out_is_a_known_zero():
+    """Issue 18 (found by the project's intruder on a set with a late-starting pilot): the all-pilots table of pilots
+    lists the pilots that have clients, so a pilot missing from it has none — a reader subtracts with that zero
+    (the pilot's own page even says "0 asiakasta"). Here Alfa's HB count (3, '<5') is the HB total less Beeta's;
+    with Gamma known to be empty the protection must hide one more cell. Known bad: treating the missing pilot as
+    unknown leaves the total and Beeta's count published, and Alfa's 3 follows by subtraction."""
+    pilots, names = ["alfa", "beeta", "gamma"], {"Alfa": "alfa", "Beeta": "beeta", "Gamma": "gamma"}
+    ph = "lahtotilanne"
+    cells = [cell(ph, "kaikki", "Alfa", "HB", 3, "rek"), cell(ph, "kaikki", "Alfa", "V", 12, "rek"),
+             cell(ph, "kaikki", "Beeta", "HB", 10, "rek"), cell(ph, "kaikki", "Beeta", "V", 9, "rek"),
+             cell(ph, "kaikki", "Yhteensä", "HB", 13, "rek", "row"), cell(ph, "kaikki", "Yhteensä", "V", 21, "rek", "row")]
+    cells += [cell(ph, p, "Lapsiperheet", c, v, "rek") for p, c, v in
+              [("alfa", "HB", 3), ("alfa", "V", 12), ("beeta", "HB", 10), ("beeta", "V", 9)]]
+    led = pd.DataFrame(cells)
+    led["value"] = led["value"].astype("Int64")
+    out = protect(led, PHASES, pilots, names)
+    shown = {(r.pilot, r.row, r.col): int(r.value) for r in out[~out["suppressed"]].itertuples()}
+    # a reader's arithmetic: the HB total less every listed pilot's shown HB count
+    hb_total = shown.get(("kaikki", "Yhteensä", "HB"))
+    beeta = shown.get(("kaikki", "Beeta", "HB"), shown.get(("beeta", "Lapsiperheet", "HB")))
+    assert hb_total is None or beeta is None, "Alfa's 3 = total − Beeta (Gamma has no row: zero)"
+    assert ("kaikki", "Alfa", "HB") not in shown
+
+    from hbeval_lib.release import protect as P
+    saved = P._Family.supports
+
+    def no_pilot_zeros(self, model):      # the old model: a missing pilot row is an unknown
+        out_, atoms, virtual, zeros = saved(self, model)
+        listed = {a for t, a in atoms.items() if t[2] == "gamma"}
+        return out_, atoms, virtual, sorted(set(zeros) - listed)
+    P._Family.supports = no_pilot_zeros
+    try:
+        bad = protect(led, PHASES, pilots, names)
+    finally:
+        P._Family.supports = saved
+    shown_bad = {(r.pilot, r.row, r.col) for r in bad[~bad["suppressed"]].itertuples()}
+    assert ("kaikki", "Yhteensä", "HB") in shown_bad and ("kaikki", "Beeta", "HB") in shown_bad
+
+
+def test_newcomers_pinned_by_a_report_that_adds_no_one_are_audited():
+    """Issue 18: the row space leaves a newcomer count open when only the fact that nothing is negative pins it —
+    e.g. a later report whose total equals the earlier one says that no one came, so every cell of it equals the
+    earlier one (the project's intruder read 4 newcomers that way). The reader's LP now audits the newcomer counts
+    too: here cells a+b = 4 and b+c = 0 are published, so b = c = 0 and the 4 newcomers (a) are pinned; one of the
+    two cells is hidden. Known bad: the audit of the primary cells alone (there are none) changes nothing."""
+    from collections import defaultdict
+
+    from hbeval_lib.release.protect import _lp_audit
+
+    def audit(extra):
+        codes = pd.Series(["", ""])
+        supports, values = [[0, 1], [1, 2]], np.array([4, 0])
+        atom_cells = defaultdict(list, {0: [0], 1: [0, 1], 2: [1]})
+        _lp_audit(codes, supports, values, {0: 0, 1: 1}, atom_cells, 3, 5, extra=extra)
+        return list(codes)
+
+    assert audit([([0], 4)]) in (["secondary", ""], ["", "secondary"])
+    assert audit([]) == ["", ""]

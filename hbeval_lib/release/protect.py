@@ -173,6 +173,18 @@ class _Family:
                             t = (r, col, p, j, None)
                             if t in atoms:
                                 zeros.add(atoms[t])
+            # likewise a pilot that the all-pilots page's table of pilots leaves out has no one in it, in that
+            # report and before (the table lists the pilots that have persons; a row hidden whole is named under
+            # the table, so only a pilot with no one is missing) — a reader subtracts with it
+            by_pilot = cells[(cells["pilot"] == ALL) & cells["row"].isin(list(self.pilot_by_name))
+                             & cells["margin"].isin(["", "col"])]
+            for phase, g in by_pilot.groupby("phase", sort=True):
+                ph = self.phase_ix[phase]
+                js = set(range(ph + 1)) if model == "full" else {ph}
+                listed = {self.pilot_by_name[r] for r in g["row"]}
+                for t, a in atoms.items():
+                    if t[2] in self.pilots and t[2] not in listed and t[3] in js and t[4] is None:
+                        zeros.add(a)
         virtual = []
         self.virtual_shapes = []   # (phase, row, col) of each unpublished pilot cell
         if model != "page" and len(on_pilots):
@@ -423,14 +435,20 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # the `<k` marks tell a reader that a hidden count lies in 1 … k−1: with them, linear programming can pin a
     # cell the row space leaves open (two `<5` cells under a published total of 8 are both 4). Audit every primary
     # cell with the reader's LP and hide one more overlapping published cell while any is pinned.
+    # the same audit for the newcomers between two reports (phase increments of 1 … k−1): the row space leaves them
+    # open, yet a reader who knows that a later report only adds persons (nothing is negative) can pin them — e.g.
+    # an interim total equal to the final one makes every interim cell equal to its final value
+    small_incs = [(list(f), int(v)) for f, v in zip(incs, ivals) if v is not None and 0 < v < min_count] \
+        if model == "full" else []
     _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero,
-              locked=locked)
+              locked=locked, extra=small_incs)
     return codes, True
 
 
 def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, max_rounds: int = 200,
-              same: dict | None = None, known_zero=(), locked=None) -> None:
-    """Hide more cells while the reader's LP pins a primary cell (its minimum equals its maximum).
+              same: dict | None = None, known_zero=(), locked=None, extra=()) -> None:
+    """Hide more cells while the reader's LP pins a primary cell (its minimum equals its maximum), or one of the
+    ``extra`` sensitive sums (``(atoms, true value)``: newcomer counts between two reports).
 
     The true values are a feasible point, so a cell is pinned exactly when its maximum equals its true value and
     its minimum does too: the maximum is solved first and the minimum only when needed. For a pinned cell the
@@ -440,8 +458,13 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
     from scipy.sparse import csr_matrix, vstack
 
     primary = [i for i in range(len(values)) if codes.iat[i] in ("count", "margin")]
-    if not primary or n_atoms == 0:
+    extra = list(extra or ())
+    if (not primary and not extra) or n_atoms == 0:
         return
+    # the targets: the cells (their own supports and values), then the extra sums
+    tsup = list(supports) + [sorted(set(f)) for f, _ in extra]
+    tval = np.concatenate([np.asarray(values, dtype=np.int64), np.asarray([v for _, v in extra], dtype=np.int64)])
+    extra_ids = list(range(len(values), len(values) + len(extra)))
     same = same if same is not None else {}
     locked = np.zeros(len(values), dtype=bool) if locked is None else locked
 
@@ -472,12 +495,12 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
         """Whether the reader's LP pins cell ``i``; ``binding`` collects the published equations (row positions)
         of the optimality certificates — the cells whose values pin it."""
         c = np.zeros(n_atoms)
-        c[supports[i]] = 1
+        c[tsup[i]] = 1
         hi = linprog(-c, **kw)
-        if hi.status != 0 or round(-hi.fun) > int(values[i]):
+        if hi.status != 0 or round(-hi.fun) > int(tval[i]):
             return False            # infeasible/unbounded, or the maximum is above the true value: not pinned
         lo = linprog(c, **kw)
-        pinned = lo.status == 0 and round(lo.fun) >= int(values[i])
+        pinned = lo.status == 0 and round(lo.fun) >= int(tval[i])
         if pinned and binding is not None and "A_eq" in kw:
             for r in (hi, lo):
                 binding |= set(np.nonzero(np.abs(r.eqlin.marginals) > 1e-9)[0].tolist())
@@ -490,7 +513,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
     # round checks only the cells pinned in the previous one. First, a few LPs over all cells at once: every
     # feasible point they find in which a cell differs from its true value proves that cell free.
     check = list(primary)
-    if len(primary) > 4:
+    if len(primary) > 4 and primary:
         kw0 = problem([i for i in range(len(values)) if not codes.iat[i]])
         M = incidence(primary)
         free: set = set()
@@ -502,6 +525,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                 got = M @ r.x
                 free |= {primary[j] for j in np.nonzero(np.abs(got - values[primary]) >= 0.5)[0]}
         check = [i for i in primary if i not in free]
+    check += extra_ids
     for _ in range(max_rounds):
         published = [i for i in range(len(values)) if not codes.iat[i]]
         kw = problem(published)
@@ -517,7 +541,7 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                 continue                         # freed by a cell hidden for another one this round
             # candidates: the published cells the certificates use (cheapest first), then cells near the pinned one
             cert = sorted({published[r] for r in binding}, key=rank_of.get)
-            near_atoms = {a for j in {j for a in supports[i] for j in atom_cells[a]} for a in supports[j]}
+            near_atoms = {a for j in {j for a in tsup[i] for j in atom_cells[a]} for a in supports[j]}
             near = sorted({j for a in near_atoms for j in atom_cells[a] if not codes.iat[j]} - set(cert),
                           key=rank_of.get)
             cands = [j for j in cert + near if not locked[j]]
@@ -528,8 +552,8 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
                     pick = group
                     break
             if pick is None:
-                direct = {j for a in supports[i] for j in atom_cells[a] if not codes.iat[j] and not locked[j]}
-                if not direct and locked[i]:
+                direct = {j for a in tsup[i] for j in atom_cells[a] if not codes.iat[j] and not locked[j]}
+                if not direct and i < len(values) and locked[i]:
                     continue       # a published report's entry: its mark stays as it was printed
                 if not direct:
                     if i not in primary:
