@@ -27,7 +27,11 @@ Counts — the linked-table model
     smallest value first. Hidden cells that the later choices made unnecessary are then given back (most valuable
     first). Finally an LP audit (SciPy HiGHS) with the ``<k`` bounds checks every primary cell: a pinned one gets a
     further hidden cell, chosen from the LP's optimality certificate; one pinned by the marks alone (a ``<5`` total
-    over four ``<5`` parts) is printed as a plain dash instead (``mark``).
+    over four ``<5`` parts) is printed as a plain dash instead (``mark``). The same LP audits the small newcomer
+    counts between reports (nothing is negative, so e.g. an interim total equal to the final one pins every interim
+    cell), and a pilot missing from the all-pilots table of pilots is a known zero (the table lists the pilots that
+    have persons). Last, a count printed on its own (a sentence, the ``n`` beside a statistic) that equals a count
+    the page hides is hidden too (:func:`_same_count_elsewhere`).
     A model is used only when the recorded values satisfy it (solved exactly): a table whose counts are not
     cumulative over phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page
     by page; a table that fits no model is listed in the release summary (``unmodelled``).
