@@ -516,20 +516,22 @@ def _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, 
     # hiding more cells only widens what a reader can say about a cell: a cell found free stays free, so each
     # round checks only the cells pinned in the previous one. First, a few LPs over all cells at once: every
     # feasible point they find in which a cell differs from its true value proves that cell free.
-    check = list(primary)
-    if len(primary) > 4 and primary:
+    check = list(primary) + extra_ids
+    if len(check) > 4:
         kw0 = problem([i for i in range(len(values)) if not codes.iat[i]])
-        M = incidence(primary)
+        rows = [r for r, i in enumerate(check) for _ in tsup[i]]
+        cols = [a for i in check for a in tsup[i]]
+        M = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(check), n_atoms))
+        truth = tval[check]
         free: set = set()
-        k = np.arange(len(primary))
-        for w in (np.ones(len(primary)), -np.ones(len(primary)), 1.0 + (k * 7919) % 13, -(1.0 + (k * 104729) % 17),
+        k = np.arange(len(check))
+        for w in (np.ones(len(check)), -np.ones(len(check)), 1.0 + (k * 7919) % 13, -(1.0 + (k * 104729) % 17),
                   np.where(k % 2 == 0, 1.0, -1.0)):
             r = linprog(np.asarray(M.T @ w).ravel(), **kw0)
             if r.status == 0:
                 got = M @ r.x
-                free |= {primary[j] for j in np.nonzero(np.abs(got - values[primary]) >= 0.5)[0]}
-        check = [i for i in primary if i not in free]
-    check += extra_ids
+                free |= {check[j] for j in np.nonzero(np.abs(got - truth) >= 0.5)[0]}
+        check = [i for i in check if i not in free]
     for _ in range(max_rounds):
         published = [i for i in range(len(values)) if not codes.iat[i]]
         kw = problem(published)
