@@ -540,7 +540,8 @@ def rubin(estimates: Sequence[float], variances: Sequence[float], df_com: float 
     return res
 
 
-def mi_linearised(estimates: Sequence[float], linear: Mapping, confidence: float = 0.95) -> dict:
+def mi_linearised(estimates: Sequence[float], linear: Mapping, variances: Sequence[float] | None = None,
+                  confidence: float = 0.95) -> dict:
     """Pool ``m`` multiply imputed estimates with a linearised variance instead of Rubin's rules.
 
     Rubin's variance ``ū + (1 + 1/m) b`` is valid when the imputation and the analysis model are *congenial*; when
@@ -551,8 +552,11 @@ def mi_linearised(estimates: Sequence[float], linear: Mapping, confidence: float
     here is Robins & Wang's: the M-estimation sandwich of the analysis stacked with the imputation model's
     estimating equations (``linear``: :func:`dr_effect` with ``imputation``, the large-``m`` limit of the
     imputations), plus the Monte Carlo variance ``b / m`` of the finite mean over ``m`` imputations. The degrees
-    of freedom combine the two by Satterthwaite (1946): ``V² / (s⁴ / ν + (b/m)² / (m − 1))`` with ``ν`` the
-    complete-data degrees of freedom of ``linear``.
+    of freedom combine the two by Satterthwaite (1946): ``V² / (s⁴ / ν_obs + (b/m)² / (m − 1))``, where
+    ``ν_obs = (ν + 1) / (ν + 3) · ν · (1 − γ)`` is Barnard & Rubin's (1999) observed-data degrees of freedom: the
+    complete-data ``ν`` of ``linear`` reduced by the fraction of missing information ``γ = (1 + 1/m) b / (ū +
+    (1 + 1/m) b)`` (``ū``: the mean of the imputations' own ``variances``), since the sandwich learns the
+    residual spread from the measured outcomes only.
 
     Returns ``estimate`` (the mean of ``estimates``), ``se, ci_low, ci_high, p_value, df`` and ``fmi`` (Rubin's
     fraction of missing information ``(1 + 1/m) b / (ū + (1 + 1/m) b)`` is not defined here; this is the share of
@@ -571,8 +575,12 @@ def mi_linearised(estimates: Sequence[float], linear: Mapping, confidence: float
     if not (math.isfinite(s) and s > 0 and math.isfinite(nu) and nu > 0):
         return res
     bm = float(q.var(ddof=1)) / m if m > 1 else 0.0
+    u = np.asarray(variances if variances is not None else [], dtype=float)
+    if m > 1 and u.size and np.all(np.isfinite(u)):
+        gamma = (m + 1) * bm / (float(u.mean()) + (m + 1) * bm)
+        nu = (nu + 1) / (nu + 3) * nu * (1 - gamma)
     total = s ** 2 + bm
-    df = total ** 2 / (s ** 4 / nu + (bm ** 2 / (m - 1) if m > 1 else 0.0))
+    df = nu if bm == 0 else total ** 2 / (s ** 4 / nu + bm ** 2 / (m - 1))
     se = math.sqrt(total)
     crit = stats.t.ppf(0.5 + confidence / 2, df)
     res.update(se=se, ci_low=qbar - crit * se, ci_high=qbar + crit * se,

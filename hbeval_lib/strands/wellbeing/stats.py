@@ -895,7 +895,7 @@ class OutcomeAnalysis:
             lin = self._dr(self.end, imputation=(self._imputation_predictors, ~self.missing_end, shift))
         else:
             lin = fits[0]
-        res = causal.mi_linearised(est, lin, confidence=self.options["confidence"])
+        res = causal.mi_linearised(est, lin, [f["se"] ** 2 for f in fits], confidence=self.options["confidence"])
         reasons = [f["reason"] for f in [*fits, lin] if f["reason"]]
         tg = self.target
         res.update(n=int(tg.sum()), n_hb=int((self.t[tg] == 1).sum()), n_verrokki=int((self.t[tg] == 0).sum()),
