@@ -21,7 +21,8 @@ The generator is this module's own (independent of the unit tests' generators):
 
 Interval types: the primary doubly robust + MI effect (all pilots and a pilot page), the complete-case DR effect,
 the per-arm mean cost (bootstrap-t), the adjusted cost difference (HC3 t), and the INMB at k = 1 000 € / point
-of the CE analysis (its draws have the interval's spread by construction, so the INMB interval is the CE plane's).
+of the CE analysis (the t interval of k·Δe − Δc from the two differences' standard errors, Welch–Satterthwaite df;
+its CE-plane draws have the two intervals' spread by construction).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def run(reps: int = 200, seed: int = 20261207, m: int = 10, quick: bool = False,
             add("Kustannusero, vakioitu (HC3 t)", f"{per_arm}/ryhmä", r["estimate"], r["ci_low"], r["ci_high"],
                 1000.0, min(n_arm.values()))
             if p.get("published") and math.isfinite(r.get("ci_low", math.nan)):
-                dr = cea.matched_draws({k: p[k] for k in ("estimate", "ci_low", "ci_high")}, r, 0.0, 0.0, 0.0,
+                dr = cea.matched_draws({k: p[k] for k in ("estimate", "ci_low", "ci_high", "se", "df")}, r, 0.0, 0.0, 0.0,
                                        replicates=500, seed=1)
                 inmb = cea.inmb_matched(dr, K)
                 add("INMB, k = 1 000 € (CE-tason toistot)", f"{per_arm}/ryhmä", inmb["estimate"], inmb["ci_low"],

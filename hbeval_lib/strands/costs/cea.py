@@ -687,11 +687,26 @@ def matched_draws(pe: Mapping, pc: Mapping, corr: float, comparator_e: float, co
 
 
 def inmb_matched(boot: Mapping, k: float, level: float = 0.95) -> dict:
-    """INMB ``k·Δe − Δc`` of :func:`matched_draws` with the normal interval of the same draws' distribution
-    (``sd² = k² s_e² + s_c² − 2 k ρ s_e s_c``)."""
+    """INMB ``k·Δe − Δc`` of :func:`matched_draws` and its interval.
+
+    When both differences carry their standard errors and degrees of freedom (``se``, ``df``: the primary effect
+    and the HC3 cost difference do), the interval is the t interval of the linear combination:
+    ``se² = k² se_e² + se_c² − 2 k ρ se_e se_c`` with the Welch–Satterthwaite degrees of freedom
+    ``(k² se_e² + se_c²)² / (k⁴ se_e⁴ / df_e + se_c⁴ / df_c)`` (Satterthwaite 1946). Combining the draws' normal
+    scales instead (each the width of a t interval over ``2 z``) counts both t quantiles and then a normal one,
+    which made the INMB interval wider than its two parts justify. Without them: the normal interval of the
+    draws' distribution (``sd² = k² s_e² + s_c² − 2 k ρ s_e s_c``). ``df`` is returned (inf for the normal)."""
     pe, pc, s = boot["point"]["e"], boot["point"]["c"], boot["scale"]
     est = k * pe["estimate"] - pc["estimate"]
-    var = (k * s["e"]) ** 2 + s["c"] ** 2 - 2 * k * s["corr"] * s["e"] * s["c"]
+    parts = [pe.get("se", np.nan), pc.get("se", np.nan), pe.get("df", np.nan), pc.get("df", np.nan)]
+    if all(np.isfinite(v) and v > 0 for v in parts):
+        se_e, se_c, df_e, df_c = (float(v) for v in parts)
+        ve, vc = (k * se_e) ** 2, se_c ** 2
+        var = ve + vc - 2 * k * s["corr"] * se_e * se_c
+        df = (ve + vc) ** 2 / (ve ** 2 / df_e + vc ** 2 / df_c)
+        q = float(stats.t.ppf(0.5 + level / 2, df))
+    else:
+        var = (k * s["e"]) ** 2 + s["c"] ** 2 - 2 * k * s["corr"] * s["e"] * s["c"]
+        df, q = np.inf, float(stats.norm.ppf(0.5 + level / 2))
     sd = float(np.sqrt(var)) if np.isfinite(var) and var >= 0 else np.nan
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    return {"estimate": float(est), "se": sd, "ci_low": est - z * sd, "ci_high": est + z * sd}
+    return {"estimate": float(est), "se": sd, "ci_low": est - q * sd, "ci_high": est + q * sd, "df": float(df)}

@@ -658,7 +658,9 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
                "Perustapauksessa Δe on hyvinvointiosion ensisijainen kaksoisrobusti arvio ja Δc vakioitu "
                "kustannuserotus (t-väli HC3-keskivirheellä); vakioimattomat erotukset ovat ryhmien keskiarvojen "
                "erotuksia. ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
-               "k · Δe − Δc; samat luvut ovat kustannusvaikuttavuustason ja hyväksyttävyyskäyrän "
+               "k · Δe − Δc, jonka luottamusväli yhdistää Δe:n ja Δc:n keskivirheet ja niiden korrelaation "
+               "(t-väli, Welch–Satterthwaiten vapausasteet); samat luvut ovat kustannusvaikuttavuustason ja "
+               "hyväksyttävyyskäyrän "
                "keskipisteenä. Neljännes kertoo, miten ICER luetaan.")
     if notes:
         caption += " " + NON_FINITE

@@ -1070,7 +1070,8 @@ def effect_analysis(frame: pd.DataFrame, pilot_effects: bool = False, target_pil
     difference in change, propensity and outcome models both on age, sex, family type, labour status, client group,
     start score (+ pilot when all pilots are analysed), after multiple imputation of the missing end scores
     (chained equations with predictive mean matching; the latest interim score is an auxiliary variable) under
-    missing at random, pooled by Rubin's rules. Rare levels (fewer than ``min_level_n`` clients, or fewer than
+    missing at random, pooled over the imputations with the linearised variance of :meth:`OutcomeAnalysis.pooled`
+    (Robins & Wang 2000; not Rubin's rules, which over-count here). Rare levels (fewer than ``min_level_n`` clients, or fewer than
     ``min_level_per_arm`` in an arm) are merged into ``muut`` first. Secondary: complete-case DR, ANCOVA on start
     (+ pilot), difference in mean change. Options: ``estimand, clip, min_level_n, min_level_per_arm,
     mi_imputations, mi_iterations, seed, confidence, scale_width``.
