@@ -20,8 +20,9 @@ The generator is this module's own (independent of the unit tests' generators):
   pilots (150–600 clients in total, five pilots).
 
 Interval types: the primary doubly robust + MI effect (all pilots and a pilot page), the complete-case DR effect,
-the per-arm mean cost (bootstrap-t), the adjusted cost difference (HC3 t), and the INMB at k = 1 000 € / point
-of the CE analysis (its draws have the interval's spread by construction, so the INMB interval is the CE plane's).
+the per-arm mean cost (bootstrap-t), the adjusted cost difference (HC2 t), and the INMB at k = 1 000 € / point
+of the CE analysis (the t interval of k·Δe − Δc from the two differences' standard errors, Welch–Satterthwaite df;
+its CE-plane draws have the two intervals' spread by construction).
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ def run(reps: int = 200, seed: int = 20261207, m: int = 10, quick: bool = False,
                 add(f"(vertailu, ei julkaista) keskikustannus, {arm}, persentiili", f"{per_arm}/ryhmä",
                     float(x[sel].mean()), plo, phi, truth_c, int(sel.sum()))
             r, _ = costs.adjusted_cost_difference(page, "cost", covariates=("age", "labour_status"))
-            add("Kustannusero, vakioitu (HC3 t)", f"{per_arm}/ryhmä", r["estimate"], r["ci_low"], r["ci_high"],
+            add("Kustannusero, vakioitu (HC2 t)", f"{per_arm}/ryhmä", r["estimate"], r["ci_low"], r["ci_high"],
                 1000.0, min(n_arm.values()))
             if p.get("published") and math.isfinite(r.get("ci_low", math.nan)):
-                dr = cea.matched_draws({k: p[k] for k in ("estimate", "ci_low", "ci_high")}, r, 0.0, 0.0, 0.0,
+                dr = cea.matched_draws({k: p[k] for k in ("estimate", "ci_low", "ci_high", "se", "df")}, r, 0.0, 0.0, 0.0,
                                        replicates=500, seed=1)
                 inmb = cea.inmb_matched(dr, K)
                 add("INMB, k = 1 000 € (CE-tason toistot)", f"{per_arm}/ryhmä", inmb["estimate"], inmb["ci_low"],
@@ -150,7 +151,7 @@ def run(reps: int = 200, seed: int = 20261207, m: int = 10, quick: bool = False,
             add("Vaikutus, kaikki pilotit (DR + MI)", f"{total} yht.", p["estimate"], p["ci_low"], p["ci_high"],
                 truth, min(a.observed_end()))
             r, _ = costs.adjusted_cost_difference(d, "cost")
-            add("Kustannusero, vakioitu (HC3 t)", f"{total} yht.", r["estimate"], r["ci_low"], r["ci_high"], 1000.0,
+            add("Kustannusero, vakioitu (HC2 t)", f"{total} yht.", r["estimate"], r["ci_low"], r["ci_high"], 1000.0,
                 int(min((d["arm"] == arm).sum() for arm in ("hb", "verrokki"))))
     for (kind, size), v in acc.items():
         rows.append(summarise(kind, size, np.array(v, dtype=float), min_n))

@@ -236,7 +236,8 @@ def bootstrap_ols(y: np.ndarray, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.einsum("bpq,bq->bp", inv, xty) / scale
 
 
-def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc: str = "HC3") -> dict:
+def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc: str = "HC3",
+                   bell_mccaffrey: bool = False) -> dict:
     """Point estimate and small-sample t interval of one OLS (or WLS) coefficient with robust standard errors.
 
     ``hc="HC3"`` (the default; Long & Ervin 2000, *Am. Stat.* 54:217–224, recommend it for samples under 250)
@@ -256,6 +257,12 @@ def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc:
     weights : array (n,), optional
         Analytic weights (WLS); rows with weight 0 are left out.
     hc : {"HC3", "HC2"}
+    bell_mccaffrey : bool
+        With ``hc="HC2"``: the Bell & McCaffrey (2002) degrees of freedom instead of ``n − p`` — the Satterthwaite
+        degrees of freedom of the HC2 variance under homoskedastic normal errors, ``tr(M D² M)² / tr((M D² M)²)``
+        with ``M = I − H`` and ``D = diag(a_i / √(1 − h_i))``, ``a`` the coefficient's weights on ``y`` (Imbens &
+        Kolesár 2016 recommend this pair for small samples). Fewer degrees of freedom when a few rows carry the
+        coefficient (high leverage, unbalanced arms); for two groups it is Welch's under equal variances.
 
     Returns
     -------
@@ -296,6 +303,17 @@ def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc:
     meat = (Xs * u2[:, None]).T @ Xs
     var = float((xtx_inv @ meat @ xtx_inv)[column, column]) / scale[column] ** 2
     se = float(np.sqrt(var)) if var >= 0 else np.nan
+    if bell_mccaffrey and out["hc"] == "HC2":
+        a = Xs @ xtx_inv[:, column]              # the coefficient's weights on y (up to the column's scale)
+        d2 = a ** 2 / (1 - h)
+        # tr(D² M) and tr(D² M D² M) with H = Q Q' (Q: orthonormal basis of the columns), in O(n p²)
+        u_, sv, _ = np.linalg.svd(Xs, full_matrices=False)
+        q_ = u_[:, :rank] if sv.size else u_
+        num = float((d2 * (1 - h)).sum()) ** 2
+        den = float((d2 ** 2 * (1 - 2 * h)).sum() + np.sum(((q_ * d2[:, None]).T @ q_) ** 2))
+        if den > 0 and num > 0:
+            df = num / den
+            out["df"] = df
     q = float(stats.t.ppf(0.5 + level / 2, df))
     out.update(se=se, ci_low=out["estimate"] - q * se, ci_high=out["estimate"] + q * se)
     return out
@@ -687,11 +705,26 @@ def matched_draws(pe: Mapping, pc: Mapping, corr: float, comparator_e: float, co
 
 
 def inmb_matched(boot: Mapping, k: float, level: float = 0.95) -> dict:
-    """INMB ``k·Δe − Δc`` of :func:`matched_draws` with the normal interval of the same draws' distribution
-    (``sd² = k² s_e² + s_c² − 2 k ρ s_e s_c``)."""
+    """INMB ``k·Δe − Δc`` of :func:`matched_draws` and its interval.
+
+    When both differences carry their standard errors and degrees of freedom (``se``, ``df``: the primary effect
+    and the HC3 cost difference do), the interval is the t interval of the linear combination:
+    ``se² = k² se_e² + se_c² − 2 k ρ se_e se_c`` with the Welch–Satterthwaite degrees of freedom
+    ``(k² se_e² + se_c²)² / (k⁴ se_e⁴ / df_e + se_c⁴ / df_c)`` (Satterthwaite 1946). Combining the draws' normal
+    scales instead (each the width of a t interval over ``2 z``) counts both t quantiles and then a normal one,
+    which made the INMB interval wider than its two parts justify. Without them: the normal interval of the
+    draws' distribution (``sd² = k² s_e² + s_c² − 2 k ρ s_e s_c``). ``df`` is returned (inf for the normal)."""
     pe, pc, s = boot["point"]["e"], boot["point"]["c"], boot["scale"]
     est = k * pe["estimate"] - pc["estimate"]
-    var = (k * s["e"]) ** 2 + s["c"] ** 2 - 2 * k * s["corr"] * s["e"] * s["c"]
+    parts = [pe.get("se", np.nan), pc.get("se", np.nan), pe.get("df", np.nan), pc.get("df", np.nan)]
+    if all(np.isfinite(v) and v > 0 for v in parts):
+        se_e, se_c, df_e, df_c = (float(v) for v in parts)
+        ve, vc = (k * se_e) ** 2, se_c ** 2
+        var = ve + vc - 2 * k * s["corr"] * se_e * se_c
+        df = (ve + vc) ** 2 / (ve ** 2 / df_e + vc ** 2 / df_c)
+        q = float(stats.t.ppf(0.5 + level / 2, df))
+    else:
+        var = (k * s["e"]) ** 2 + s["c"] ** 2 - 2 * k * s["corr"] * s["e"] * s["c"]
+        df, q = np.inf, float(stats.norm.ppf(0.5 + level / 2))
     sd = float(np.sqrt(var)) if np.isfinite(var) and var >= 0 else np.nan
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    return {"estimate": float(est), "se": sd, "ci_low": est - z * sd, "ci_high": est + z * sd}
+    return {"estimate": float(est), "se": sd, "ci_low": est - q * sd, "ci_high": est + q * sd, "df": float(df)}

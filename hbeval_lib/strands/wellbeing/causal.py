@@ -220,7 +220,7 @@ def positivity_check(e_raw: np.ndarray, t: np.ndarray, eta: np.ndarray, converge
 
 def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray, estimand: str = "ATT",
               clip: tuple[float, float] = (0.02, 0.98), confidence: float = 0.95,
-              target: np.ndarray | None = None) -> dict:
+              target: np.ndarray | None = None, imputation: tuple | None = None) -> dict:
     """Doubly robust (AIPW) HB − control difference with a stacked-sandwich standard error.
 
     Parameters
@@ -243,6 +243,14 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
         sandwich then covers the estimation of the pooled models; the small-sample factor is
         ``max(n / (n − k), n_S / (n_S − 2))`` and the degrees of freedom are the Welch–Satterthwaite ones of the
         two target means (each with its Kish effective size).
+    imputation : (Z, observed, offset), optional
+        Regression imputation stacked into the sandwich (Robins & Wang 2000): the outcome of the rows where
+        ``observed`` is False is replaced by ``Z α̂ + offset``, ``α̂`` the least-squares fit of ``y`` on ``Z``
+        (the imputation model's predictors, with an intercept) over the observed rows, and the imputation model's
+        normal equations are stacked with the estimator's, so the standard error carries the uncertainty of
+        ``α̂`` and counts an imputed row only through what its predictors say about it. This is the large-``m``
+        limit of a multiple imputation from that model (see :func:`mi_linearised`); ``y`` of the unobserved rows
+        is ignored.
 
     Returns
     -------
@@ -280,6 +288,19 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
     if Xo.shape[1] >= int(c_rows.sum()) or (estimand == "ATE" and Xo.shape[1] >= int(h_rows.sum())):
         out["reason"] = "mallissa on enemmän muuttujia kuin verrokkiasiakkaita"
         return out
+    Zi = None
+    if imputation is not None:
+        Z, obs_i, offset = imputation
+        obs_i = np.asarray(obs_i, dtype=bool)
+        Z = np.asarray(Z, dtype=float)
+        if (~obs_i).any():
+            Zi = Z[:, independent_columns(Z, obs_i)]
+            if Zi.shape[1] >= int(obs_i.sum()):
+                out["reason"] = "imputointimallissa on enemmän muuttujia kuin havaittuja loppumittauksia"
+                return out
+            alpha = _ols(Zi[obs_i], y[obs_i])
+            off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
+            y = np.where(obs_i, y, Zi @ alpha + off)
     beta, conv = fit_logistic(Xp, t)
     lo, hi = clip
     with np.errstate(all="ignore"):
@@ -311,6 +332,9 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
             J[-1, :kp] = ((w0 * (r - mu0) * inside)[:, None] * Xp).mean(axis=0)  # d o / d eta = o
             J[-1, kp:kp + ko] = -(Xo * w0[:, None]).mean(axis=0)
             J[-1, -1] = -w0.mean()
+            dy = np.zeros((n, k))  # d psi_i / d y_i (psi is linear in the outcome)
+            dy[:, kp:kp + ko] = Xo * (1 - t)[:, None]
+            dy[:, -2], dy[:, -1] = ts, w0
             weights = np.where(t == 1, 1.0, o)
         else:
             g1 = _ols(Xo[h_rows], y[h_rows])
@@ -338,11 +362,27 @@ def dr_effect(y: np.ndarray, t: np.ndarray, X_ps: np.ndarray, X_out: np.ndarray,
             J[-1, :kp] = ((S * (1 - t) * e / (1 - e) * r0 * inside)[:, None] * Xp).mean(axis=0)
             J[-1, kp:kp + ko] = (Xo * (S * (1 - a0))[:, None]).mean(axis=0)
             J[-1, -1] = -sm
+            dy = np.zeros((n, k))
+            dy[:, kp:kp + ko] = Xo * (1 - t)[:, None]
+            dy[:, kp + ko:kp + 2 * ko] = Xo * t[:, None]
+            dy[:, -2], dy[:, -1] = S * a1, S * a0
             weights = np.where(t == 1, 1 / e, 1 / (1 - e))
         est = mu1 - mu0
-        B = psi.T @ psi / n
         c = np.zeros(k)
         c[-2], c[-1] = 1.0, -1.0
+        if Zi is not None:  # stack the imputation model's normal equations (theta = (DR parameters, alpha))
+            q = Zi.shape[1]
+            mis = (~obs_i).astype(float)
+            n_o = int(obs_i.sum())
+            # the imputation model's residuals get their own HC1 factor; the estimator's factor below keeps
+            # counting the estimator's parameters only (the imputation model is fitted on all observed rows)
+            psi_a = Zi * (obs_i * (y - Zi @ alpha))[:, None] * math.sqrt(n_o / max(n_o - q, 1))
+            Jf = np.zeros((k + q, k + q))
+            Jf[:k, :k] = J
+            Jf[:k, k:] = (dy * mis[:, None]).T @ Zi / n  # an imputed outcome moves with alpha
+            Jf[k:, k:] = -(Zi * obs_i[:, None]).T @ Zi / n
+            psi, J, c = np.hstack([psi, psi_a]), Jf, np.concatenate([c, np.zeros(q)])
+        B = psi.T @ psi / n
         try:
             a = np.linalg.solve(J.T, c)  # contrast through the inverse derivative
             factor = n / max(n - k, 1)  # HC1-type degrees-of-freedom correction
@@ -497,6 +537,54 @@ def rubin(estimates: Sequence[float], variances: Sequence[float], df_com: float 
     crit = stats.norm.ppf(0.5 + confidence / 2) if math.isinf(df) else stats.t.ppf(0.5 + confidence / 2, df)
     pval = 2 * (stats.norm.sf(abs(qbar / se)) if math.isinf(df) else stats.t.sf(abs(qbar / se), df))
     res.update(se=se, ci_low=qbar - crit * se, ci_high=qbar + crit * se, p_value=float(pval), df=df, fmi=lam)
+    return res
+
+
+def mi_linearised(estimates: Sequence[float], linear: Mapping, variances: Sequence[float] | None = None,
+                  confidence: float = 0.95) -> dict:
+    """Pool ``m`` multiply imputed estimates with a linearised variance instead of Rubin's rules.
+
+    Rubin's variance ``ū + (1 + 1/m) b`` is valid when the imputation and the analysis model are *congenial*; when
+    the imputation model uses information the analysis cannot (here the interim score, a post-baseline variable that
+    may not enter the effect model), it over-counts: ``ū`` treats the imputed values as if they were measured and
+    ``b`` adds their imputation noise again, while the part of an imputed value its predictors explain is
+    information, not noise (Meng 1994, Stat Sci 9:538; Robins & Wang 2000, Biometrika 87:113–124). The variance
+    here is Robins & Wang's: the M-estimation sandwich of the analysis stacked with the imputation model's
+    estimating equations (``linear``: :func:`dr_effect` with ``imputation``, the large-``m`` limit of the
+    imputations), plus the Monte Carlo variance ``b / m`` of the finite mean over ``m`` imputations. The degrees
+    of freedom combine the two by Satterthwaite (1946): ``V² / (s⁴ / ν_obs + (b/m)² / (m − 1))``, where
+    ``ν_obs = (ν + 1) / (ν + 3) · ν · (1 − γ)`` is Barnard & Rubin's (1999) observed-data degrees of freedom: the
+    complete-data ``ν`` of ``linear`` reduced by the fraction of missing information ``γ = (1 + 1/m) b / (ū +
+    (1 + 1/m) b)`` (``ū``: the mean of the imputations' own ``variances``), since the sandwich learns the
+    residual spread from the measured outcomes only.
+
+    Returns ``estimate`` (the mean of ``estimates``), ``se, ci_low, ci_high, p_value, df`` and ``fmi`` (Rubin's
+    fraction of missing information ``(1 + 1/m) b / (ū + (1 + 1/m) b)`` is not defined here; this is the share of
+    the variance due to the finite number of imputations, ``(b/m) / V``).
+    """
+    q = np.asarray(estimates, dtype=float)
+    m = len(q)
+    res = {"estimate": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
+           "df": math.nan, "fmi": math.nan}
+    if m == 0 or not np.all(np.isfinite(q)):
+        return res
+    qbar = float(q.mean())
+    res["estimate"] = qbar
+    s = float(linear.get("se", math.nan))
+    nu = float(linear.get("df", math.nan))
+    if not (math.isfinite(s) and s > 0 and math.isfinite(nu) and nu > 0):
+        return res
+    bm = float(q.var(ddof=1)) / m if m > 1 else 0.0
+    u = np.asarray(variances if variances is not None else [], dtype=float)
+    if m > 1 and u.size and np.all(np.isfinite(u)):
+        gamma = (m + 1) * bm / (float(u.mean()) + (m + 1) * bm)
+        nu = (nu + 1) / (nu + 3) * nu * (1 - gamma)
+    total = s ** 2 + bm
+    df = nu if bm == 0 else total ** 2 / (s ** 4 / nu + bm ** 2 / (m - 1))
+    se = math.sqrt(total)
+    crit = stats.t.ppf(0.5 + confidence / 2, df)
+    res.update(se=se, ci_low=qbar - crit * se, ci_high=qbar + crit * se,
+               p_value=float(2 * stats.t.sf(abs(qbar / se), df)), df=float(df), fmi=bm / total)
     return res
 
 

@@ -810,7 +810,11 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
                  "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus ja taustatekijät, erikseen kummassakin "
                  "ryhmässä, jotta taustatekijöiden yhteys muutokseen ja siten vaikutus saa vaihdella asiakkaittain) "
                  "olettaen, "
-                 "että puuttuminen selittyy havaituilla tiedoilla (MAR). Pelkkiin täydellisiin "
+                 "että puuttuminen selittyy havaituilla tiedoilla (MAR). Arvio on imputointien arvioiden "
+                 "keskiarvo. Luottamusväli lasketaan vaikutusarvion ja imputointimallin yhteisistä "
+                 "estimointiyhtälöistä (Robins ja Wang 2000), ja siihen lisätään imputointien määrästä johtuva "
+                 "vaihtelu: Rubinin säännöt antaisivat liian leveän välin, koska imputointimallin välimittausta ei "
+                 "voi käyttää vaikutusmallissa. Pelkkiin täydellisiin "
                  "havaintoihin perustuva arvio on herkkyysanalyysina alempana.")
         specific += (f" {_outcome_name(ref)}: imputoituja HB-asiakkaita "
                      f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}.")
