@@ -41,7 +41,7 @@ from hbeval_lib.book import run as book_run
 from hbeval_lib.book import cache as book_cache
 from hbeval_lib.core import fileio
 from hbeval_lib.intake import run as intake_run
-from hbeval_lib.config import ALL_PILOTS, REPO_ROOT, load_config
+from hbeval_lib.config import ALL_PILOTS, REPO_ROOT, load_config, strand_folder
 
 BOOK_SOURCES = ["intro.md", "arviointiasetelma.md", "_ext", "references.bib", "text", "yhteiset"]
 CHANGED_PILOT = "pori"
@@ -176,7 +176,7 @@ def unseen_loop(work: Path) -> dict:
     edit_prose(repo / "notebooks" / f"{PROSE_STRAND}.md")
     prose, out_prose = build()
     pages = sorted((repo / "book" / "_build" / "html").glob(f"*/*/*.html"))
-    strand_pages = [p for p in pages if p.parent.name == "hyvinvointi"]
+    strand_pages = [p for p in pages if p.parent.name == strand_folder(PROSE_STRAND)]
     visible = bool(strand_pages) and all(PROSE_SENTENCE in p.read_text(encoding="utf-8") for p in strand_pages)
     return {"cold": cold, "cold_executed": executed(out_cold), "prose": prose, "prose_executed": executed(out_prose),
             "visible": visible, "pages": len(strand_pages)}
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
         edit_prose(notebooks / f"{PROSE_STRAND}.md")
         prose, prose_rep = timed_build(f"rebuild, one sentence added to notebooks/{PROSE_STRAND}.md (prose only)")
-        pages = sorted((book / "_build" / "html").glob(f"*/{PROSE_STRAND}/*.html"))
+        pages = sorted((book / "_build" / "html").glob(f"*/{strand_folder(PROSE_STRAND)}/*.html"))
         visible = bool(pages) and all(PROSE_SENTENCE in p.read_text(encoding="utf-8") for p in pages)
 
         edit_code(notebooks / f"{CODE_STRAND}.md")
