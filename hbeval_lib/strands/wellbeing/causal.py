@@ -500,6 +500,17 @@ def _nearest_donors(pred_obs: np.ndarray, pred_mis: np.ndarray, k: int) -> np.nd
     return np.take_along_axis(cand, np.argsort(dist, axis=1, kind="stable")[:, :k], axis=1)  # ... then distance
 
 
+def _pooled_start(estimates: Sequence[float]) -> tuple[np.ndarray, dict]:
+    """The estimates as an array and the result of a pooling with only its ``estimate`` (their mean) filled in —
+    every field NaN when there is nothing to pool (no estimates, or a non-finite one)."""
+    q = np.asarray(estimates, dtype=float)
+    res = {"estimate": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
+           "df": math.nan, "fmi": math.nan}
+    if len(q) and np.all(np.isfinite(q)):
+        res["estimate"] = float(q.mean())
+    return q, res
+
+
 def rubin(estimates: Sequence[float], variances: Sequence[float], df_com: float = math.inf,
           confidence: float = 0.95) -> dict:
     """Rubin's rules for ``m`` completed-data estimates and their variances, with the Barnard–Rubin (1999)
@@ -507,15 +518,11 @@ def rubin(estimates: Sequence[float], variances: Sequence[float], df_com: float 
 
     Returns ``estimate, se, ci_low, ci_high, p_value, df, fmi`` (fraction of missing information).
     """
-    q = np.asarray(estimates, dtype=float)
-    u = np.asarray(variances, dtype=float)
-    m = len(q)
-    res = {"estimate": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
-           "df": math.nan, "fmi": math.nan}
-    if m == 0 or not np.all(np.isfinite(q)):
+    q, res = _pooled_start(estimates)
+    if res["estimate"] != res["estimate"]:   # NaN: no estimate to pool
         return res
-    qbar = float(q.mean())
-    res["estimate"] = qbar
+    u = np.asarray(variances, dtype=float)
+    m, qbar = len(q), res["estimate"]
     if not np.all(np.isfinite(u)):
         return res
     ubar = float(u.mean())
@@ -562,14 +569,10 @@ def mi_linearised(estimates: Sequence[float], linear: Mapping, variances: Sequen
     fraction of missing information ``(1 + 1/m) b / (ū + (1 + 1/m) b)`` is not defined here; this is the share of
     the variance due to the finite number of imputations, ``(b/m) / V``).
     """
-    q = np.asarray(estimates, dtype=float)
-    m = len(q)
-    res = {"estimate": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
-           "df": math.nan, "fmi": math.nan}
-    if m == 0 or not np.all(np.isfinite(q)):
+    q, res = _pooled_start(estimates)
+    if res["estimate"] != res["estimate"]:
         return res
-    qbar = float(q.mean())
-    res["estimate"] = qbar
+    m, qbar = len(q), res["estimate"]
     s = float(linear.get("se", math.nan))
     nu = float(linear.get("df", math.nan))
     if not (math.isfinite(s) and s > 0 and math.isfinite(nu) and nu > 0):
