@@ -175,7 +175,7 @@ def unseen_loop(work: Path) -> dict:
     cold, out_cold = build()
     edit_prose(repo / "notebooks" / f"{PROSE_STRAND}.md")
     prose, out_prose = build()
-    pages = sorted((repo / "book" / "_build" / "html").glob(f"*/*/*.html"))
+    pages = sorted((repo / "book" / "_build" / "html").glob("*/*/*.html"))
     strand_pages = [p for p in pages if p.parent.name == strand_folder(PROSE_STRAND)]
     visible = bool(strand_pages) and all(PROSE_SENTENCE in p.read_text(encoding="utf-8") for p in strand_pages)
     return {"cold": cold, "cold_executed": executed(out_cold), "prose": prose, "prose_executed": executed(out_prose),
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
          f"naive / cold = {naive_sec / cold:.2f}" if naive_sec else "naive not run"),
         ("no-change rebuild ≤ 3 s, 0 executed", nochange <= GOALS["no change"] and rows[1][2] == 0,
          f"{nochange:.1f} s, {rows[1][2]} executed"),
-        (f"prose-only edit visible in the built book in ≤ 10 s with 0 notebooks executed",
+        ("prose-only edit visible in the built book in ≤ 10 s with 0 notebooks executed",
          prose <= GOALS["prose"] and not prose_rep.executed and visible,
          f"{prose:.1f} s, {len(prose_rep.executed)} executed, {len(prose_rep.prose)} notebooks got the new text, "
          f"sentence in all {len(pages)} {PROSE_STRAND} pages: {'yes' if visible else 'NO'}"),
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
          "not met: the release stage runs every page's code once to collect its cells, the render runs it again "
          f"(heavy statistics memoised between the two); settle rounds {(processed_summary.get('settled') or {}).get('rounds', 0)}, "
          f"pages trimmed without a third run {len((processed_summary.get('settled') or {}).get('trimmed', []))}"),
-        (f"code edit in one strand re-executes only that strand's notebooks", only_strand,
+        ("code edit in one strand re-executes only that strand's notebooks", only_strand,
          f"{len(code_rep.executed)} executed (that strand has {n_strand})"),
         (f"one {CHANGED_PILOT} raw file: only {CHANGED_PILOT} / kaikki notebooks", affected,
          f"{len(one_rep.executed)} executed (upper bound {n_phases * n_strands * 2 + 1})"),
