@@ -394,3 +394,18 @@ def test_rows_left_out_by_the_note_are_read_as_hidden(tmp_path):
     assert ("Omaishoito",) in tab.rows and tab.values[tab.rows.index(("Omaishoito",))] == ["–", "–"]
     f = found(run(tmp_path), "pages_add_up")
     assert list(f["value"]) == ["3"] and "Omaishoito" in f["cell"].iloc[0]
+
+
+def test_a_share_of_euros_beside_a_count_is_not_a_share_of_persons(tmp_path):
+    """Seen on an unseen set (seed 71, 90 clients): a payment-method table prints clients and "Osuus euroista"; the
+    reader took 10 clients at 53 % of the euros as 10 of 19 persons and "pinned" a hidden count at 21 % × 19 = 4.
+    A share of euros is not a share of the persons counted beside it."""
+    rows = {"Maksusitoumus": ["10", "53 %"], "Palveluseteli": ["–", "21 %"], "Maksukortti": ["8", "–"]}
+    t = counts(rows, ["Asiakkaita", "Osuus euroista"], "Maksutavat")
+    write_page(tmp_path, "loppuraportti", "service_process", "alfa", [{"id": "maksutavat", "tables": [t]}])
+    assert found(run(tmp_path), "percent_n").empty
+    # known bad: the same table with a share of persons is an attack (10 of 19 → 21 % of 19 = 4)
+    t = counts(rows, ["Asiakkaita", "Osuus"], "Maksutavat")
+    write_page(tmp_path, "loppuraportti", "service_process", "alfa", [{"id": "maksutavat", "tables": [t]}])
+    f = found(run(tmp_path), "percent_n")
+    assert list(zip(f["cell"], f["value"])) == [("Palveluseteli × Asiakkaita", "4")]

@@ -957,12 +957,23 @@ def _pct_matches(k: int, n: int, p: float, d: int) -> bool:
     return n > 0 and abs(100.0 * k / n - p) <= 0.5 * 10 ** (-d) + 1e-9
 
 
+# a share column that names what it is a share of — euros, time, costs — is not a share of the persons counted
+# beside it ("Osuus euroista" of a payment method is that method's euros over all euros), so it gives no denominator
+_NOT_PERSONS_RE = re.compile(r"euro|€|\bajast|\bajan\b|työaj|minuut|tunne|tunti|kustann|budjet|rahoitu|summa")
+
+
+def _share_of_persons(label: str) -> bool:
+    """Whether a share column (``Osuus…``) is a share of persons (``Osuus``, ``Osuus vastaajista``), not of euros or
+    time."""
+    return not _NOT_PERSONS_RE.search(norm(label))
+
+
 def _share_denominators(tab: Table):
     """A table with one count column and one share column (``Osuus…``): ``(count col, share col, {n})`` — the
     denominators consistent with every row where both are printed — or None."""
     cols = [norm(c) for c in tab.columns]
     cnt = [j for j, c in enumerate(cols) if COUNT_LABEL_RE.match(c)]
-    shr = [j for j, c in enumerate(cols) if c.startswith("osuus")]
+    shr = [j for j, c in enumerate(cols) if c.startswith("osuus") and _share_of_persons(c)]
     if len(cnt) != 1 or len(shr) != 1:
         return None
     jc, js = cnt[0], shr[0]
