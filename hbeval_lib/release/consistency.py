@@ -23,8 +23,11 @@ thin/normal/no-break space thousands, optional ``€`` or ``%`` on each end) is 
   (an interval alone states no second value).
 
 Numbers are compared as the house format prints them: a results value ``x`` matches a printed ``s`` with ``d``
-decimals when ``report.num(x, d) == s`` (spaces ignored); a per-cent printing (``%`` in the interval) compares
-``100 × x``.
+decimals when ``report.num(x, d) == s`` (spaces ignored; so ``−0,00``, which the house format never prints, matches
+nothing); a per-cent printing (``%`` in the interval) compares ``100 × x``. One refinement, found on the demo book:
+results.csv writes six significant digits, so a value written as an exact half at ``d`` (``1.625``) may be a true
+value just below it (1.62499…) that the page rightly printed as ``1,62``: such a written tie accepts both neighbours
+(and only a written tie: ``0.5262`` matches ``0,53`` alone).
 
 Checks (each finding is a dict ``check, pages, fact, values, how``):
 
