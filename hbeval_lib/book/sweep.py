@@ -9,7 +9,9 @@ such a citation shows a visible marker instead of a number), and asserts for eac
 * the build succeeds (every notebook executes, the release settles, jupyter-book builds);
 * every page published exactly the protected ledger's cells, values and decisions (:mod:`hbeval_lib.release.settle`);
 * the intruder (:mod:`hbeval_lib.release.intruder`), reading every page of every phase and the downloads, recovers nothing;
-* the results table has one value per fact (key × phase × pilot).
+* the results table has one value per fact (key × phase × pilot);
+* a reader's consistency check (:mod:`hbeval_lib.release.consistency`) finds no fact printed with two values across
+  the pages, the final report's generated pages and results.csv.
 
 ``make sweep`` runs :data:`FULL` (about 8 builds: tens of minutes on two cores); the test suite runs :data:`LIGHT`
 (``tests/test_sweep.py``). ``python -m hbeval_lib.book.sweep --sets 3:120:some 5:60:none:single-control+no-interim`` runs chosen sets.
@@ -59,7 +61,7 @@ def check_book(book: Path, processed: Path) -> list[str]:
     """The checks of one built book (empty list: all pass)."""
     import pandas as pd
 
-    from hbeval_lib.release import intruder
+    from hbeval_lib.release import consistency, intruder
     from hbeval_lib.book import run as book_run
     from hbeval_lib.book import cache as book_cache
     from hbeval_lib.config import load_config
@@ -88,6 +90,9 @@ def check_book(book: Path, processed: Path) -> list[str]:
         if len(dup):
             problems.append(f"results.csv: {len(dup)} rows share a key × phase × pilot, e.g. "
                             f"{dup[keys].head(3).to_dict('records')}")
+        found = consistency.check(book / "_build" / "html", results)
+        if found:
+            problems.append(consistency.summary(found))
     else:
         problems.append("no results.csv")
     return problems
