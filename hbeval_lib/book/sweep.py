@@ -80,6 +80,9 @@ def check_book(book: Path, processed: Path) -> list[str]:
     res = intruder.attack(book / "_build" / "html")
     if not res.ok:
         problems.append("intruder: " + res.summary())
+    from hbeval_lib.release import euro_audit   # every euro figure against the contributor and dominance rules
+
+    problems += euro_audit.problems(book, book / "_build" / "html")
     results = book / "_results" / "results.csv"
     if results.exists():
         df = pd.read_csv(results, dtype=str, keep_default_na=False)
