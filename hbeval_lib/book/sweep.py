@@ -9,6 +9,7 @@ such a citation shows a visible marker instead of a number), and asserts for eac
 * the build succeeds (every notebook executes, the release settles, jupyter-book builds);
 * every page published exactly the protected ledger's cells, values and decisions (:mod:`hbeval_lib.release.settle`);
 * the intruder (:mod:`hbeval_lib.release.intruder`), reading every page of every phase and the downloads, recovers nothing;
+* every euro figure passes the contributor and dominance rules, one way on every page (:mod:`hbeval_lib.release.euro_audit`);
 * the results table has one value per fact (key × phase × pilot).
 
 ``make sweep`` runs :data:`FULL` (about 8 builds: tens of minutes on two cores); the test suite runs :data:`LIGHT`
