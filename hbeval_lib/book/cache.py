@@ -45,6 +45,7 @@ CACHE_VERSION = 2
 EXECUTION_TAGS = {"parameters", "raises-exception", "skip-execution", "skip-execution-in-book"}
 OUTPUT_SUFFIXES = (".ipynb", ".results.csv", ".suppressions.csv")
 CELLS_SUFFIX = ".cells.csv"   # the page's release record (hbeval_lib.page.disclosure.cells_path), checked by the build
+MAGNITUDES_SUFFIX = ".magnitudes.csv"   # its magnitude record (hbeval_lib.page.disclosure.magnitudes_path), audited
 LIB_DIR = Path(__file__).resolve().parents[1]
 ALL_PILOTS_NAME = "Kaikki pilotit"
 
@@ -297,12 +298,17 @@ class Job:
         return self.out_dir / f"{self.pilot}.cachekey"
 
     def outputs(self) -> list[Path]:
-        return [self.out_dir / f"{self.pilot}{s}" for s in OUTPUT_SUFFIXES] + [self.cells_file]
+        return [self.out_dir / f"{self.pilot}{s}" for s in OUTPUT_SUFFIXES] + [self.cells_file, self.magnitudes_file]
 
     @property
     def cells_file(self) -> Path:
         """The page's release record: every cell it published and the decision it was shown with."""
         return self.out_dir / f"{self.pilot}{CELLS_SUFFIX}"
+
+    @property
+    def magnitudes_file(self) -> Path:
+        """The page's magnitude record: every euro sum or mean it decided (:mod:`hbeval_lib.release.euro_audit`)."""
+        return self.out_dir / f"{self.pilot}{MAGNITUDES_SUFFIX}"
 
     @property
     def name(self) -> str:

@@ -30,7 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-from hbeval_lib.book.cache import CELLS_SUFFIX, Job, KERNEL_NAME, finalise_notebook, longest_first, to_ipynb, write_key_file
+from hbeval_lib.book.cache import CELLS_SUFFIX, MAGNITUDES_SUFFIX, Job, KERNEL_NAME, finalise_notebook, longest_first, to_ipynb, write_key_file
 from hbeval_lib.book.errors import RunError
 from hbeval_lib.config import REPO_ROOT
 
@@ -291,11 +291,12 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
     out_nb = staging / f"{job.pilot}.ipynb"
     res, sup = staging / f"{job.pilot}.results.csv", staging / f"{job.pilot}.suppressions.csv"
     cells = staging / f"{job.pilot}{CELLS_SUFFIX}"
+    mags = staging / f"{job.pilot}{MAGNITUDES_SUFFIX}"
     attempt, error = 0, None
     try:
         while True:
             attempt += 1
-            for p in (out_nb, res, sup, cells):
+            for p in (out_nb, res, sup, cells, mags):
                 p.unlink(missing_ok=True)
             try:
                 slot.execute(nb_in, out_nb, job.parameters(res, sup))
@@ -320,6 +321,13 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
             import pandas as pd
 
             write_csv_atomic(pd.DataFrame(columns=RECORD_COLUMNS), cells)
+        if error is None and res.exists() and sup.exists() and not mags.exists():
+            # nor a magnitude record: it decided no euro figure through Disclosure
+            from hbeval_lib.page.disclosure import MAGNITUDE_COLUMNS
+            from hbeval_lib.core.fileio import write_csv_atomic
+            import pandas as pd
+
+            write_csv_atomic(pd.DataFrame(columns=MAGNITUDE_COLUMNS), mags)
         if error is None:
             missing = [p.name for p in (res, sup, cells) if not p.exists()]
             if missing:
@@ -333,7 +341,7 @@ def execute_job(job: Job, staging_root: Path, failed_dir: Path | None = None, re
         finalise_notebook(out_nb, job)
         job.out_dir.mkdir(parents=True, exist_ok=True)
         job.key_file.unlink(missing_ok=True)  # the old key must not vouch for half-replaced outputs
-        for src, dst in zip((out_nb, res, sup, cells), job.outputs()):
+        for src, dst in zip((out_nb, res, sup, cells, mags), job.outputs(), strict=True):
             os.replace(src, dst)
         write_key_file(job, round(time.monotonic() - t0, 2))
         return {"ok": True, "name": job.name, "error": "", "seconds": time.monotonic() - t0, "attempts": attempt}

@@ -9,6 +9,7 @@ such a citation shows a visible marker instead of a number), and asserts for eac
 * the build succeeds (every notebook executes, the release settles, jupyter-book builds);
 * every page published exactly the protected ledger's cells, values and decisions (:mod:`hbeval_lib.release.settle`);
 * the intruder (:mod:`hbeval_lib.release.intruder`), reading every page of every phase and the downloads, recovers nothing;
+* every euro figure passes the contributor and dominance rules, one way on every page (:mod:`hbeval_lib.release.euro_audit`);
 * the results table has one value per fact (key × phase × pilot);
 * a reader's consistency check (:mod:`hbeval_lib.release.consistency`) finds no fact printed with two values across
   the pages, the final report's generated pages and results.csv.
@@ -82,6 +83,9 @@ def check_book(book: Path, processed: Path) -> list[str]:
     res = intruder.attack(book / "_build" / "html")
     if not res.ok:
         problems.append("intruder: " + res.summary())
+    from hbeval_lib.release import euro_audit   # every euro figure against the contributor and dominance rules
+
+    problems += euro_audit.problems(book, book / "_build" / "html")
     results = book / "_results" / "results.csv"
     if results.exists():
         df = pd.read_csv(results, dtype=str, keep_default_na=False)

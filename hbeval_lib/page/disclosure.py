@@ -74,6 +74,11 @@ TOTAL_LABEL = "Yhteensä"
 LOG_COLUMNS = ["table", "cell", "rule", "code"]
 RECORD_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "suppressed", "code"]
 CELLS_SUFFIX = ".cells.csv"
+MAGNITUDES_SUFFIX = ".magnitudes.csv"
+# a page's magnitude decisions (every euro sum or mean it decided with :meth:`Disclosure.magnitude_ok`): aggregates
+# only, never a client number; read by :mod:`hbeval_lib.release.euro_audit`
+MAGNITUDE_COLUMNS = ["strand", "phase", "pilot", "table", "cell", "contributors", "total", "mean", "top1_share",
+                     "top2_share", "n_ok", "nk_ok", "p_ok", "decided", "shown", "code", "values", "fingerprint"]
 
 
 def cells_path(suppressions_path: str | os.PathLike) -> Path:
@@ -81,6 +86,46 @@ def cells_path(suppressions_path: str | os.PathLike) -> Path:
     p = Path(suppressions_path)
     stem = p.name.removesuffix(".suppressions.csv").removesuffix(".csv")
     return p.with_name(stem + CELLS_SUFFIX)
+
+
+def magnitudes_path(suppressions_path: str | os.PathLike) -> Path:
+    """Where a page's magnitude record goes: ``<pilot>.suppressions.csv`` → ``<pilot>.magnitudes.csv``."""
+    p = Path(suppressions_path)
+    stem = p.name.removesuffix(".suppressions.csv").removesuffix(".csv")
+    return p.with_name(stem + MAGNITUDES_SUFFIX)
+
+
+def magnitude_facts(values) -> dict:
+    """What the magnitude rules look at in a euro sum or mean over contributors ``values`` (one amount per person):
+    ``contributors`` (non-zero amounts), ``total`` and ``mean`` (over the contributors), ``top1_share`` and
+    ``top2_share`` (the largest and the second largest amount's share of the total), ``amounts`` (the amounts,
+    largest first) and ``fingerprint`` (SHA-256 of the sorted amounts in cents: the same magnitude gives the same
+    fingerprint on every page, and the amounts cannot be read back from it)."""
+    import hashlib
+
+    v = np.sort(np.abs(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce").dropna(), dtype=float)))[::-1]
+    v = v[v > 0]
+    total = float(v.sum())
+    cents = sorted(int(round(x * 100)) for x in v)
+    return {"contributors": int(len(v)), "total": total, "mean": total / len(v) if len(v) else math.nan,
+            "top1_share": float(v[0]) / total if total > 0 else math.nan,
+            "top2_share": float(v[1]) / total if total > 0 and len(v) > 1 else (0.0 if total > 0 else math.nan),
+            "amounts": v,
+            "fingerprint": hashlib.sha256(",".join(map(str, cents)).encode()).hexdigest()[:20]}
+
+
+def magnitude_rules(amounts, nk_n: int = 2, nk_k: float = 0.9, p_ratio: float = 0.1) -> tuple[bool, bool]:
+    """``(nk_ok, p_ok)`` of contributions ``amounts`` (non-negative): the n-k dominance rule (the ``nk_n`` largest hold
+    at most ``nk_k`` of the total) and the p % rule (the total less the two largest is at least ``p_ratio`` × the
+    largest), as ACRO defines them (``safe_nk_n``, ``safe_nk_k``, ``safe_pratio_p``; defaults 2, 0.9, 0.1). An
+    empty or zero total passes both (there is nothing to dominate)."""
+    v = np.sort(np.abs(np.asarray(amounts, dtype=float)))[::-1]
+    total = float(v.sum())
+    if total <= 0:
+        return True, True
+    nk_ok = not float(v[:nk_n].sum()) > nk_k * total
+    p_ok = not (total - float(v[:2].sum())) < p_ratio * float(v[0])
+    return nk_ok, p_ok
 
 # Finnish rule texts for the log; ``{k}`` = min_count, ``{n}`` = min_n_stat.
 RULE_TEXTS = {
@@ -132,6 +177,7 @@ class Disclosure:
     table_prefix: str = ""
     cfg: Config | None = None
     log: list[dict] = field(default_factory=list)
+    magnitudes: list[dict] = field(default_factory=list)   # every magnitude decision (see magnitude_ok)
     page: "_ledger.Page | None" = None   # set by report.start: the page this notebook execution publishes
 
     def __post_init__(self):
@@ -372,30 +418,58 @@ class Disclosure:
             return False
         return True
 
-    def magnitude_ok(self, values, table: str, cell: str = "") -> bool:
+    def magnitude_ok(self, values, table: str, cell: str = "", shown=None) -> bool:
         """True when a euro sum or mean over contributors ``values`` (one amount per person) may be shown.
 
         Rules (ACRO's defaults for magnitude tables as reference): at least ``min_n_stat`` contributors with a
         non-zero amount; the n-k dominance rule (the ``nk_n`` largest contributors hold at most ``nk_k`` of the
         total) and the p % rule (the total less the two largest is at least ``p_ratio`` × the largest, so the
-        second largest contributor cannot estimate the largest within p %). In a release the number of
-        contributors is a ledger statistic (its complement is protected like any statistic's).
+        second largest contributor cannot estimate the largest within p %): :func:`magnitude_rules`. In a release
+        the number of contributors is a ledger statistic (its complement is protected like any statistic's).
+
+        Every decision is recorded for the page's magnitude record (:meth:`write`; audited by
+        :mod:`hbeval_lib.release.euro_audit`): the aggregates of :func:`magnitude_facts` and ``shown``, the euro
+        figures the page prints from this magnitude when it may (e.g. its total and its mean per client), so that an
+        audit can find them printed where the magnitude was hidden.
         """
-        v = np.sort(np.abs(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce").dropna(), dtype=float)))[::-1]
-        v = v[v > 0]
-        contributors = int(len(v))
-        if not self.stat_ok(contributors, table, cell):
-            return False
+        facts = magnitude_facts(values)
         conf = self.cfg.section("disclosure", {}) or {}
         nk_n, nk_k = int(conf.get("nk_n", 2)), float(conf.get("nk_k", 0.9))
         p_ratio = float(conf.get("p_ratio", 0.1))
-        total = float(v.sum())
-        dominated = total > 0 and float(v[:nk_n].sum()) > nk_k * total
-        p_rule = total > 0 and (total - float(v[:2].sum())) < p_ratio * float(v[0])
-        if dominated or p_rule:
+        nk_ok, p_ok = magnitude_rules(facts["amounts"], nk_n, nk_k, p_ratio)
+        ok = self.stat_ok(facts["contributors"], table, cell)
+        if ok and not (nk_ok and p_ok):
             self.record(table, cell, "dominance")
-            return False
-        return True
+            ok = False
+        code = ("" if ok else "stat" if facts["contributors"] < self.min_n_stat
+                else "dominance" if not (nk_ok and p_ok) else "release")
+        figures = [] if shown is None else [shown] if np.isscalar(shown) else list(shown)
+        self.magnitudes.append({
+            "table": self._name(table), "cell": str(cell), "contributors": facts["contributors"],
+            "total": round(facts["total"], 2), "mean": round(facts["mean"], 4) if facts["contributors"] else None,
+            "top1_share": round(facts["top1_share"], 6) if facts["contributors"] else None,
+            "top2_share": round(facts["top2_share"], 6) if facts["contributors"] else None,
+            "n_ok": facts["contributors"] >= self.min_n_stat, "nk_ok": nk_ok, "p_ok": p_ok, "decided": ok,
+            "code": code, "values": ";".join(f"{float(x):.6g}" for x in figures if not _is_missing(x)),
+            "fingerprint": facts["fingerprint"]})
+        return ok
+
+    def magnitude_frame(self) -> pd.DataFrame:
+        """The page's magnitude record (:data:`MAGNITUDE_COLUMNS`): one row per distinct decision, ``shown`` = the
+        rules let it be shown and the page hid it for no other reason (e.g. secondary suppression) either."""
+        hidden = {(r["table"], r["cell"]) for r in self.log}
+        page = self.page
+        rows = []
+        seen = set()
+        for m in self.magnitudes:
+            key = (m["table"], m["cell"], m["fingerprint"])
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append({"strand": page.strand if page else "", "phase": page.phase if page else "",
+                         "pilot": page.pilot if page else "", **m,
+                         "shown": bool(m["decided"]) and (m["table"], m["cell"]) not in hidden})
+        return pd.DataFrame(rows, columns=MAGNITUDE_COLUMNS)
 
     # -- figures -------------------------------------------------------------
     def figure_ok(self, n, name: str) -> bool:
@@ -621,9 +695,11 @@ class Disclosure:
         """Write the log CSV atomically; a falsy path (interactive use) writes nothing.
 
         Beside it (``<pilot>.cells.csv``) goes the page's release record: every cell it published with the decision
-        it was shown with (empty outside a release), which the build checks against the protected ledger."""
+        it was shown with (empty outside a release), which the build checks against the protected ledger; and
+        (``<pilot>.magnitudes.csv``) its magnitude record (:meth:`magnitude_frame`), which the build audits."""
         if path and self.page is not None:
             write_csv_atomic(pd.DataFrame(self.page.record, columns=RECORD_COLUMNS), cells_path(path))
+            write_csv_atomic(self.magnitude_frame(), magnitudes_path(path))
         return write_csv_atomic(self.frame(), path)
 
 

@@ -335,7 +335,9 @@ def payer_ok(rep: Report, a: CostAnalysis, arm: str, item: str) -> bool:
     priced = a.results.get("priced")
     if priced is None or item not in priced.columns:
         return True
-    return rep.dc.magnitude_ok(contributions(a, arm, item), "maksajat", f"{arm} / {item}")
+    s = a.results.get("summary")
+    shown = [] if s is None else s.loc[(s["arm"] == arm) & (s["item"] == item), "estimate"].tolist()   # as printed
+    return rep.dc.magnitude_ok(contributions(a, arm, item), "maksajat", f"{arm} / {item}", shown=shown)
 
 
 def payers_shown(rep: Report, a: CostAnalysis, arm: str) -> dict[str, bool]:
@@ -475,19 +477,33 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
     nb = int(b["n"].iloc[0]) if len(b) else 0
     if not rep.dc.stat_ok(nb, "budjetit", "hb"):
         return Shown(text="HB-budjetteja on vielä niin vähän, ettei niitä voi raportoida.")
-    rows = [{"Erä": "Sovitut budjetit yhteensä", "Euroa": report.eur(b.loc["budget_eur", "total"]),
-             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]), "Osuus käytöstä": ""},
-            {"Erä": "Toteutunut käyttö yhteensä", "Euroa": report.eur(b.loc["budget_use_eur", "total"]),
-             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]), "Osuus käytöstä": "100 %"}]
     use = a.results.get("use")
     hb = use[(use["arm"] == "hb") & (use["budget_eur"] > 0)] if use is not None else None
-    ok = {}
-    for k in PROVIDERS:
-        # a provider type's euros (sum, mean, share) are a magnitude: at least min_n_stat clients with purchases
-        # from it and no one or two dominating (the same rule as the service-process page's provider shares)
-        col = f"budget_use_{k}"
-        ok[k] = hb is None or col not in hb.columns or float(hb[col].sum()) == 0 or \
-            rep.dc.magnitude_ok(hb[col], "budjetit.tuottajat", k)
+
+    def magnitude(item: str, table: str, cell: str) -> bool:
+        # a sum and mean of euros (the agreed budgets, their use, a provider type's part of it) is a magnitude: at
+        # least min_n_stat clients with euros in it and no one or two dominating (the same rule as the
+        # service-process page's provider shares); a zero sum has nothing to protect
+        if hb is None or item not in hb.columns or float(hb[item].sum()) == 0:
+            return True
+        return rep.dc.magnitude_ok(hb[item], table, cell, shown=[b.loc[item, "total"], b.loc[item, "mean"]])
+
+    ok_budget = magnitude("budget_eur", "budjetit.summat", "sovitut")
+    ok_use = magnitude("budget_use_eur", "budjetit.summat", "käyttö")
+    rows = [{"Erä": "Sovitut budjetit yhteensä",
+             "Euroa": report.eur(b.loc["budget_eur", "total"]) if ok_budget else NOT_SHOWN,
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]) if ok_budget else NOT_SHOWN,
+             "Osuus käytöstä": ""},
+            {"Erä": "Toteutunut käyttö yhteensä",
+             "Euroa": report.eur(b.loc["budget_use_eur", "total"]) if ok_use else NOT_SHOWN,
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]) if ok_use else NOT_SHOWN,
+             "Osuus käytöstä": "100 %"}]
+    ok = {k: magnitude(f"budget_use_{k}", "budjetit.tuottajat", k) for k in PROVIDERS}
+    if not ok_use:   # the provider types add up to the hidden use: none of them is shown
+        for k in ok:
+            if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0:
+                ok[k] = False
+                rep.dc.record("budjetit.tuottajat", k, "secondary")
     # the provider types add up to the total use: one hidden non-zero type would follow from the others
     hidden = [k for k in ok if not ok[k]]
     rest = sorted((k for k in ok if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0),
@@ -502,9 +518,13 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
                      "Osuus käytöstä": report.pct(r["share"]) if ok[k] else NOT_SHOWN})
     budget = b.loc["budget_eur", "total"]
     use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
-    return Shown(table=pd.DataFrame(rows).set_index("Erä"), caption=(
-        f"Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin. Budjeteista käytettiin "
-        f"tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."))
+    caption = "Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin."
+    if ok_budget and ok_use:
+        caption += f" Budjeteista käytettiin tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."
+    else:
+        why = rep.dc.why("budjetit.summat")
+        caption += f" Kaikkia euromääriä ei näytetä, {why or 'tietosuojan vuoksi'}."
+    return Shown(table=pd.DataFrame(rows).set_index("Erä"), caption=caption)
 
 
 def _fi_axis(axis, digits: int = 0) -> None:
