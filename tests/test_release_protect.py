@@ -531,3 +531,36 @@ def test_newcomers_pinned_by_a_report_that_adds_no_one_are_audited():
 
     assert audit([([0], 4)]) in (["secondary", ""], ["", "secondary"])
     assert audit([]) == ["", ""]
+
+
+def test_one_entry_in_several_places_gets_one_decision():
+    """Issue 18, seen by the euro audit on the demo: one pilot's provider-type euros (the same clients' amounts) were
+    hidden on the pilot's pages by the phase rule (11 → 12 contributors: one newcomer) while the all-pilots page
+    printed the same euros in its row of that pilot (there the earlier phase gives way). Cells with one ``link`` are
+    one entry: hidden everywhere when hidden anywhere, with that reason."""
+    def magn(phase, pilot, row, n, link, table="palvelut.tuottajat"):
+        c = cell(phase, pilot, row, "", n, kind="stat", table=table)
+        c["link"] = link
+        return c
+
+    cells = [magn("valiarviointi", "pori", "jarjesto", 11, "eur:a"),
+             magn("loppuraportti", "pori", "jarjesto", 12, "eur:b"),
+             magn("valiarviointi", "kaikki", "Pori / jarjesto", 11, "eur:a", table="palvelut.pilotit"),
+             magn("loppuraportti", "kaikki", "Pori / jarjesto", 12, "eur:b", table="palvelut.pilotit"),
+             magn("loppuraportti", "eksote", "jarjesto", 30, "eur:c"),
+             magn("loppuraportti", "kaikki", "Eksote / jarjesto", 30, "eur:c", table="palvelut.pilotit")]
+    out = run(cells).set_index(["pilot", "phase", "row"])["code"]
+    # the pilot page: the later phase gives way; the all-pilots page's row: the earlier one — and with the link,
+    # each entry takes the decision of its other place
+    assert out[("pori", "loppuraportti", "jarjesto")] == "phase"
+    assert out[("kaikki", "loppuraportti", "Pori / jarjesto")] == "phase"
+    assert out[("kaikki", "valiarviointi", "Pori / jarjesto")] == "phase"
+    assert out[("pori", "valiarviointi", "jarjesto")] == "phase"
+    assert out[("eksote", "loppuraportti", "jarjesto")] == ""        # linked, shown in both places
+    assert out[("kaikki", "loppuraportti", "Eksote / jarjesto")] == ""
+    # known bad: the same cells without links — the pilot's final euros hidden on its page, shown on the other
+    for c in cells:
+        c["link"] = ""
+    bad = run(cells).set_index(["pilot", "phase", "row"])["code"]
+    assert bad[("pori", "loppuraportti", "jarjesto")] == "phase"
+    assert bad[("kaikki", "loppuraportti", "Pori / jarjesto")] == ""

@@ -31,7 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 ENV = "HBEVAL_RELEASE"
-COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "primary"]
+COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "primary", "link"]
+# ``link``: cells that show one entry in several places (the same euro magnitude — the same clients' amounts — on a
+# strand page, on another strand's page and in the all-pilots page's row of that pilot) carry the same link; the
+# release takes one decision for them (:func:`hbeval_lib.release.protect.protect`). Empty: a cell of its own.
 KINDS = ("count", "stat")
 
 
@@ -73,12 +76,12 @@ class Collector:
     def __init__(self):
         self.rows: list[dict] = []
 
-    def record(self, key: tuple, kind: str, value, margin: str = "", primary: str | None = None):
+    def record(self, key: tuple, kind: str, value, margin: str = "", primary: str | None = None, link: str = ""):
         """Record one cell; ``margin`` is ``"row"``, ``"col"`` or ``"both"`` for a table's total row/column/corner."""
         strand, phase, pilot, table, row, col = key
         self.rows.append({"strand": strand, "phase": phase, "pilot": pilot, "table": table, "row": row,
                           "col": col, "kind": kind, "value": None if value is None else int(value),
-                          "margin": str(margin or ""), "primary": primary or ""})
+                          "margin": str(margin or ""), "primary": primary or "", "link": str(link or "")})
         return None
 
     def frame(self) -> pd.DataFrame:

@@ -72,7 +72,8 @@ SUPPRESSED = "<5"      # a small count (the text follows min_count: see Disclosu
 NOT_SHOWN = "–"        # a statistic on too few persons, a secondarily suppressed cell, a hidden zero
 TOTAL_LABEL = "Yhteensä"
 LOG_COLUMNS = ["table", "cell", "rule", "code"]
-RECORD_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "suppressed", "code"]
+RECORD_COLUMNS = ["strand", "phase", "pilot", "table", "row", "col", "kind", "value", "margin", "suppressed", "code",
+                  "link"]
 CELLS_SUFFIX = ".cells.csv"
 MAGNITUDES_SUFFIX = ".magnitudes.csv"
 # a page's magnitude decisions (every euro sum or mean it decided with :meth:`Disclosure.magnitude_ok`): aggregates
@@ -240,12 +241,12 @@ class Disclosure:
         """The release stage's collector or renderer when this page takes part in a release, else ``None``."""
         return _ledger.active() if self.page is not None else None
 
-    def _cell(self, rel, table: str, row, col, kind: str, value, margin: str = ""):
+    def _cell(self, rel, table: str, row, col, kind: str, value, margin: str = "", link: str = ""):
         """Collect a cell, or return its release decision ``(suppressed, code)`` when rendering."""
         key = self.page.unique(self._name(table), row, col)
         value = None if _is_missing(value) else int(value)
         if rel.mode == "collect":
-            rel.record(key, kind, value, margin)
+            rel.record(key, kind, value, margin, link=link)
             return None
         if getattr(rel, "lenient", False):
             got = rel.lookup(key, value)
@@ -257,7 +258,7 @@ class Disclosure:
         strand, phase, pilot, tname, r, c = key
         self.page.record.append({"strand": strand, "phase": phase, "pilot": pilot, "table": tname, "row": r,
                                  "col": c, "kind": kind, "value": value, "margin": str(margin or ""),
-                                 "suppressed": bool(got[0]), "code": str(got[1] or "")})
+                                 "suppressed": bool(got[0]), "code": str(got[1] or ""), "link": str(link or "")})
         return got
 
     def _primary_rule(self, kind: str, value, margin: str = "") -> str:
@@ -271,10 +272,12 @@ class Disclosure:
         return ""
 
     # -- statistics ----------------------------------------------------------
-    def stat_ok(self, n, table: str, cell: str = "") -> bool:
+    def stat_ok(self, n, table: str, cell: str = "", link: str = "") -> bool:
         """True when a statistic on ``n`` persons may be shown; otherwise logs the suppression.
 
         In a release, the decision is the protected release's (which also hides complements of hidden statistics).
+        ``link`` names the entry when the same statistic is shown in other places too (one decision for all of
+        them; see :data:`hbeval_lib.page.cells.COLUMNS`).
         """
         rel = self._release()
         if rel is not None:
@@ -283,20 +286,20 @@ class Disclosure:
             memo = self.page.stat_memo
             mkey = (self._name(table), str(cell), None if _is_missing(n) else int(n))
             if mkey not in memo:
-                memo[mkey] = self._stat_ok_release(rel, n, table, cell)
+                memo[mkey] = self._stat_ok_release(rel, n, table, cell, link)
             return memo[mkey]
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat")
         return False
 
-    def _stat_ok_release(self, rel, n, table: str, cell: str) -> bool:
+    def _stat_ok_release(self, rel, n, table: str, cell: str, link: str = "") -> bool:
         if rel.mode == "render":
-            hidden, code = self._cell(rel, table, cell, "", "stat", n)
+            hidden, code = self._cell(rel, table, cell, "", "stat", n, link=link)
             if hidden:
                 self.record(table, cell, code if code in RULE_TEXTS else "stat")
             return not hidden
-        self._cell(rel, table, cell, "", "stat", n)
+        self._cell(rel, table, cell, "", "stat", n, link=link)
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat")
@@ -437,7 +440,9 @@ class Disclosure:
         nk_n, nk_k = int(conf.get("nk_n", 2)), float(conf.get("nk_k", 0.9))
         p_ratio = float(conf.get("p_ratio", 0.1))
         nk_ok, p_ok = magnitude_rules(facts["amounts"], nk_n, nk_k, p_ratio)
-        ok = self.stat_ok(facts["contributors"], table, cell)
+        # the same clients' amounts are one entry wherever they are shown: one decision (the ledger's link)
+        ok = self.stat_ok(facts["contributors"], table, cell, link=f"eur:{facts['fingerprint']}"
+                          if facts["contributors"] else "")
         if ok and not (nk_ok and p_ok):
             self.record(table, cell, "dominance")
             ok = False

@@ -191,7 +191,8 @@ def frozen_cells(cells: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     m = f.merge(now.rename(columns={"value": "now"}), on=key, how="left")
     m["value"] = m["now"].astype("Int64").fillna(m["value"].astype("Int64"))
     m = m[m["value"].notna() | m["kind"].eq("stat")]
-    m = m.assign(primary="")[L.COLUMNS]
+    m = m.assign(primary="").reindex(columns=L.COLUMNS)
+    m["link"] = m["link"].astype(object).fillna("").astype(str)
     out = pd.concat([keep, m], ignore_index=True)
     out["value"] = pd.to_numeric(out["value"]).astype("Int64")
     return out

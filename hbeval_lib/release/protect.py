@@ -661,6 +661,29 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
 PRIMARY = frozenset({"count", "margin", "zero", "stat", "mark"})
 
 
+def _one_decision_per_link(led: pd.DataFrame, codes: pd.Series, locked: pd.Series) -> pd.Series:
+    """Cells that show one entry (the same ``link``: e.g. one pilot's provider-type euros on its cost page, its
+    service-process page and in the all-pilots page's row of that pilot) share one decision: hidden everywhere when
+    any of them is hidden, with that cell's reason (a primary reason first). Without it the phase rule hid a pilot's
+    euros on the pilot's pages (one newcomer since the previous report) while the all-pilots page printed the same
+    euros in its row of that pilot. A cell of a published report (``locked``) keeps its decision."""
+    linked = led["link"].ne("")
+    if not linked.any():
+        return codes
+    codes = codes.copy()
+    for _, g in led[linked].groupby("link", sort=True):
+        if len(g) < 2:
+            continue
+        hidden = [i for i in g.index if codes[i]]
+        if not hidden:
+            continue
+        code = sorted((codes[i] not in PRIMARY, i) for i in hidden)[0][1]
+        for i in g.index:
+            if not codes[i] and not bool(locked[i]):
+                codes[i] = codes[code]
+    return codes
+
+
 def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series) -> pd.Series:
     """A count printed on its own — in a sentence or as the ``n`` beside a statistic (a cell without a column label,
     ``Report.count``) — that equals a count this page hides for another reason than its own primary rule is hidden
@@ -718,6 +741,9 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         The ledger with ``suppressed`` (bool), ``code`` (rule) and ``reason`` (Finnish text).
     """
     led = ledger.reset_index(drop=True).copy()
+    if "link" not in led.columns:
+        led["link"] = ""
+    led["link"] = led["link"].fillna("").astype(str)
     for c in ("strand", "phase", "pilot", "table", "row", "col", "kind", "margin"):
         led[c] = led[c].astype(str)
     # one canonical order, so that the decisions do not depend on the order the cells were collected in
@@ -758,9 +784,17 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         if not modelled:
             unmodelled.append(str(fam["table"].iat[0]))
     stats = led[led["kind"] == "stat"]
-    codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat, min_count=min_count,
-                                              locked=locked[stats.index])
-    codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat, locked=locked[stats.index])
+    # one entry shown in several places (a link) gets one decision; hiding it in one more place can open a phase
+    # difference or a complement elsewhere, so the statistics' rules run again until nothing changes (hiding only
+    # grows, so this ends)
+    for _ in range(20):
+        before = codes.copy()
+        codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat,
+                                                  min_count=min_count, locked=locked[stats.index])
+        codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat, locked=locked[stats.index])
+        codes = _one_decision_per_link(led, codes, locked)
+        if codes.equals(before):
+            break
     codes = _same_count_elsewhere(led, codes, locked)
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")

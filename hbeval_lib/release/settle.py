@@ -40,11 +40,13 @@ def page_name(phase: str, strand: str, pilot: str) -> str:
 
 def read_record(path: str | Path) -> pd.DataFrame:
     """A page's release record (see :data:`hbeval_lib.page.disclosure.RECORD_COLUMNS`)."""
-    df = pd.read_csv(path, dtype={c: str for c in KEY + ["kind", "margin", "code"]}, keep_default_na=False,
+    df = pd.read_csv(path, dtype={c: str for c in KEY + ["kind", "margin", "code", "link"]}, keep_default_na=False,
                      na_values={"value": [""]})
+    if "link" not in df.columns:   # a record written before links
+        df["link"] = ""
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype("Int64")
     df["suppressed"] = df["suppressed"].astype(str).str.lower().eq("true")
-    for c in ("margin", "code"):
+    for c in ("margin", "code", "link"):
         df[c] = df[c].fillna("").astype(str)
     return df
 
@@ -114,12 +116,12 @@ def trim_unprinted(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd
 def merged_cells(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The ledger's cells, each recorded page's cells replaced by what that page published."""
     pages = ledger["phase"].astype(str) + "/" + ledger["strand"].astype(str) + "/" + ledger["pilot"].astype(str)
-    keep = ledger.loc[~pages.isin(list(records)), L.COLUMNS]
-    recs = [r.assign(primary="")[L.COLUMNS] for r in records.values() if len(r)]
+    keep = ledger.reindex(columns=L.COLUMNS).loc[~pages.isin(list(records))]
+    recs = [r.assign(primary="").reindex(columns=L.COLUMNS) for r in records.values() if len(r)]
     out = pd.concat([keep] + recs, ignore_index=True) if recs else keep.reset_index(drop=True)
     out["value"] = pd.to_numeric(out["value"]).astype("Int64")
-    for c in ("margin", "primary"):
-        out[c] = out[c].fillna("").astype(str)
+    for c in ("margin", "primary", "link"):
+        out[c] = out[c].astype(object).fillna("").astype(str)
     return out
 
 
