@@ -322,3 +322,22 @@ def test_bootstrap_ols_with_a_dummy_absent_from_a_replicate():
     b = int(np.flatnonzero(absent)[0])
     ref = np.linalg.lstsq(X[idx[b]][:, :2], y[idx[b]], rcond=None)[0]
     assert coef[b, 1] == pytest.approx(ref[1], rel=1e-8)
+
+
+def test_unadjusted_cea_differences_are_welch_intervals_like_the_wellbeing_page():
+    """Issue 18, found by the reader's consistency check on the demo: the cost page's unadjusted Δe printed
+    0,84 (0,40 … 1,28) and the wellbeing page 0,84 (0,40 … 1,27) for the same clients' difference in change — the
+    CEA used an HC3 interval, the wellbeing strand Welch's. Both are now Welch's (reference: SciPy's Welch test)."""
+    d = _selected()
+    una = cea.bootstrap_cea(d, replicates=50, seed=1, adjust=False)
+    for x, col in (("e", "change"), ("c", "cost")):
+        a = d.loc[d["arm"] == "hb", col].to_numpy()
+        b = d.loc[d["arm"] == "verrokki", col].to_numpy()
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+        p = una["point"][x]
+        assert p["hc"] == "welch"
+        assert (p["ci_low"], p["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-10)
+        # known bad: the HC3 interval of the same difference is another interval
+        h3 = cea.ols_t_interval(d[col].to_numpy(float),
+                                np.column_stack([np.ones(len(d)), (d["arm"] == "hb").to_numpy(float)]))
+        assert abs(h3["ci_low"] - ci.low) > 1e-6

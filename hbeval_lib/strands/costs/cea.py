@@ -24,6 +24,7 @@ keep their coverage with skewed costs in small arms where the percentile bootstr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -234,6 +235,29 @@ def bootstrap_ols(y: np.ndarray, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
     xty = np.einsum("bnp,bn->bp", Xb, yb)
     inv = np.linalg.pinv(xtx, rcond=1e-10, hermitian=True)
     return np.einsum("bpq,bq->bp", inv, xty) / scale
+
+
+def welch_interval(x, y, level: float = 0.95) -> dict:
+    """The difference of means ``x − y`` with Welch's unequal-variance t interval (Welch–Satterthwaite degrees of
+    freedom), in the keys of :func:`ols_t_interval` (``hc="welch"``). Its standard error equals HC2's for two groups;
+    the degrees of freedom are Welch's, as in R's ``t.test(x, y)``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "df": 0, "hc": "welch"}
+    if len(x) == 0 or len(y) == 0:
+        return out
+    est = float(x.mean() - y.mean())
+    both = np.concatenate([x, y])
+    out["estimate"] = 0.0 if abs(est) <= _noise(both, np.r_[np.ones(len(x)), np.zeros(len(y))]) else est
+    if len(x) < 2 or len(y) < 2:
+        return out
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(vx + vy)
+    if not se > 0:
+        return out
+    df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    out.update(se=se, df=df, ci_low=out["estimate"] - q * se, ci_high=out["estimate"] + q * se)
+    return out
 
 
 def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc: str = "HC3",
@@ -588,7 +612,13 @@ def bootstrap_cea(data: pd.DataFrame, effect: str = "change", cost: str = "cost"
     else:
         X, info = np.column_stack([np.ones(len(d)), (d[arm] == reference).to_numpy(float)]), {"used": [], "p": 2}
     y = {"e": d[effect].to_numpy(float), "c": d[cost].to_numpy(float)}
-    point = {k: ols_t_interval(v, X, level=level) for k, v in y.items()}
+    if adjust:
+        point = {k: ols_t_interval(v, X, level=level) for k, v in y.items()}
+    else:
+        # the unadjusted difference is a difference of two means: Welch's interval, the same as the wellbeing
+        # strand's "Muutospisteiden ero" of the same clients (one fact, one interval on every page)
+        ref = (d[arm] == reference).to_numpy()
+        point = {k: welch_interval(v[ref], v[~ref], level) for k, v in y.items()}
     diff = {}
     for k, v in y.items():
         raw = bootstrap_ols(v, X, index[0])[:, 1]

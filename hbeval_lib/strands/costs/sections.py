@@ -850,7 +850,14 @@ def _add(res, key: str, label: str, est, lo=None, hi=None, n=None) -> None:
 def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
     res, c, ok = rep.res, a.primary, a.cea_ok(rep)
     cr = c["result"] if ok else None
-    n_cea = sum(c["n"].values()) if c is not None else None
+    # each row's n is the n of the estimate it prints, as on the page that computed it: Δe the primary effect's
+    # (the wellbeing page's, imputed: every client with a baseline), Δc the cost difference's, a combination of
+    # the two (ICER, INMB, CEAC, quadrants) the larger; the unadjusted analysis rests on the clients with both
+    # measurements and a cost (a reader saw 130 beside the Δe that the wellbeing page printed with 175)
+    n_e = (c.get("n_effect") or sum(c["n"].values())) if c is not None else None
+    n_c = sum((c.get("n_cost") or {}).values()) if c is not None else None
+    n_cea = max(n_e or 0, n_c or 0) or None
+    n_una = (sum(c["unadjusted"]["n"].values()) if c is not None and c.get("unadjusted") else None)
     unit = f"€ / piste, {outcome_label(c['outcome'])}" if c is not None else "€ / piste"
     q = c.get("reading") if c is not None else None
     where = f"; {q['name']}" if ok and q and q.get("quadrant") else ""
@@ -863,11 +870,12 @@ def _record_cea(rep: Report, a: CostAnalysis, glue: dict) -> None:
     if ok:
         for suffix, boot, r in (("", c["adjusted"], cr), ("_unadjusted", c["unadjusted"], c["result_unadjusted"])):
             lab = dict(rows)
-            _add(res, f"cea.icer{suffix}", lab[f"cea.icer{suffix}"], r["icer"], n=n_cea)
+            ns = {"": n_cea, "e": n_e, "c": n_c} if not suffix else {"": n_una, "e": n_una, "c": n_una}
+            _add(res, f"cea.icer{suffix}", lab[f"cea.icer{suffix}"], r["icer"], n=ns[""])
             for x in ("e", "c"):
                 p = boot["point"][x]
                 _add(res, f"cea.delta_{x}{suffix}", lab[f"cea.delta_{x}{suffix}"], r[f"delta_{x}"], p["ci_low"],
-                     p["ci_high"], n=n_cea)
+                     p["ci_high"], n=ns[x])
         for q, share in cr["quadrants"].items():
             _add(res, f"cea.quadrant.{q.lower()}", f"Osuus toistoista, neljännes {q}", share, n=n_cea)
     else:

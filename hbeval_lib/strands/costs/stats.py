@@ -952,7 +952,7 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
 
     When the primary effect is not published (``reason``), there is no base case. The unadjusted difference of
     means on the paired sample (clients with a start and a follow-up measurement and a cost) is the sensitivity
-    analysis (``result_unadjusted``; HC3 t intervals, draws matched to them in the same way). The willingness-to-pay grid reaches at least three times
+    analysis (``result_unadjusted``; Welch t intervals of the two means, draws matched to them in the same way). The willingness-to-pay grid reaches at least three times
     the base-case ICER.
 
     Returns
@@ -984,7 +984,7 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
     if una["point"] is None or len(una["effects"]) == 0:
         return out
     if all(np.isfinite(una["point"][x].get("ci_low", np.nan)) for x in ("e", "c")):
-        # the sensitivity analysis's draws too get the spread of its table intervals (HC3 t), so its CEAC is as
+        # the sensitivity analysis's draws too get the spread of its table intervals (Welch t), so its CEAC is as
         # certain as its table; the correlation is the client bootstrap's
         de_u = una["effects"][reference] - una["effects"][comparator]
         dc_u = una["costs"][reference] - una["costs"][comparator]
@@ -999,6 +999,7 @@ def cea_analysis(measures: pd.DataFrame | None, clients: pd.DataFrame, column: s
         return out
     pe = effect.primary()
     out["n"] = dict(zip(_wb.ARMS, effect.observed_end()))
+    out["n_effect"] = int(pe.get("n") or 0)   # the primary estimate's n (all clients, imputed): the wellbeing page's
     if not pe.get("published") or not np.isfinite(pe.get("estimate", np.nan)):
         out["reason"] = pe.get("reason") or "ensisijaista vaikutusarviota ei julkaista"
         return out

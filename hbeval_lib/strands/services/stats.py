@@ -416,8 +416,8 @@ def format_fi(value, key: str = "", decimals: int | None = None) -> str:
 
     Examples
     --------
-    >>> format_fi(0.3382, "palvelut.nonpublic_share.hb"), format_fi(1234.5), format_fi(-0.234)
-    ('34 %', '1 235', '-0,23')
+    >>> format_fi(0.3382, "palvelut.nonpublic_share.hb"), format_fi(1234.5), format_fi(-0.234), format_fi(-0.001, "", 2)
+    ('34 %', '1 235', '-0,23', '0,00')
     """
     from decimal import ROUND_HALF_UP, Decimal
 
@@ -431,6 +431,8 @@ def format_fi(value, key: str = "", decimals: int | None = None) -> str:
         if decimals is None:
             decimals = 0 if v.is_integer() else default_decimals(v)
     d = Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)  # 0.5 rounds up
+    if d == 0:
+        d = abs(d)   # no "-0,00": the strand pages print 0,00 for the same number (report.num)
     return f"{d:,.{decimals}f}".replace(",", " ").replace(".", ",") + suffix
 
 
