@@ -498,12 +498,10 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
              "Euroa": report.eur(b.loc["budget_use_eur", "total"]) if ok_use else NOT_SHOWN,
              "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]) if ok_use else NOT_SHOWN,
              "Osuus käytöstä": "100 %"}]
+    # the provider types' euros are the same entries as on the service-process page (one decision each, by their
+    # link); they add up to the use total, but a hidden total hides what its row would give a reader — its number
+    # of clients (total / mean), e.g. a few newcomers since the previous report — not the euros of the parts
     ok = {k: magnitude(f"budget_use_{k}", "budjetit.tuottajat", k) for k in PROVIDERS}
-    if not ok_use:   # the provider types add up to the hidden use: none of them is shown
-        for k in ok:
-            if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0:
-                ok[k] = False
-                rep.dc.record("budjetit.tuottajat", k, "secondary")
     # the provider types add up to the total use: one hidden non-zero type would follow from the others
     hidden = [k for k in ok if not ok[k]]
     rest = sorted((k for k in ok if ok[k] and hb is not None and float(hb[f"budget_use_{k}"].sum()) > 0),
