@@ -219,3 +219,45 @@ def test_a_page_that_printed_fewer_cells_is_trimmed_not_rendered_again():
     assert len(settle.trim_unprinted(led, {page: extra})) == len(led)
     other = printed.assign(suppressed=False, code="")
     assert len(settle.trim_unprinted(led, {page: other})) == len(led)
+
+
+def test_a_pages_own_secondary_hide_is_protected_everywhere_the_entry_is_shown(tmp_path, reset_mode):
+    """Seen by the euro audit on unseen sets: the cost page's own rule ("one hidden share hides the next smallest")
+    hid a pilot's support-network euros that the service-process page printed — the same clients' amounts, so the
+    share the rule protected followed from the other page. The page's own hide is now written into its record
+    (Disclosure.hide_too); the build protects the release again with that entry hidden, in every linked place."""
+    def cell(strand, table, row, link):
+        return dict(strand=strand, phase="loppuraportti", pilot="pori", table=table, row=row, col="", kind="stat",
+                    value=28, margin="", primary="", link=link)
+
+    cells = pd.DataFrame([cell("costs", "kustannukset.budjetit.tuottajat", "laheisverkosto", "eur:x"),
+                          cell("service_process", "palveluprosessi.tuottajat", "hb / laheisverkosto", "eur:x"),
+                          cell("costs", "kustannukset.budjetit.tuottajat", "muu", "eur:y")])
+    cells["value"] = cells["value"].astype("Int64")
+    led = protect_ledger(cells)
+    assert not led["suppressed"].any()
+    path = tmp_path / LEDGER_NAME
+    led.to_parquet(path, index=False)
+    L.set_active(L.Renderer(path, lenient=True))
+    cost = Disclosure(table_prefix="kustannukset", page=L.Page("costs", "loppuraportti", "pori"))
+    assert cost.stat_ok(28, "budjetit.tuottajat", "laheisverkosto", link="eur:x")
+    assert cost.stat_ok(28, "budjetit.tuottajat", "muu", link="eur:y")
+    cost.hide_too("budjetit.tuottajat", "laheisverkosto")       # the page's own rule
+    serv = Disclosure(table_prefix="palveluprosessi", page=L.Page("service_process", "loppuraportti", "pori"))
+    assert serv.stat_ok(28, "tuottajat", "hb / laheisverkosto", link="eur:x")
+    L.set_active(None)
+    records = {settle.page_name("loppuraportti", "costs", "pori"): pd.DataFrame(cost.page.record),
+               settle.page_name("loppuraportti", "service_process", "pori"): pd.DataFrame(serv.page.record)}
+    for r in records.values():
+        r["value"] = r["value"].astype("Int64")
+    bad = settle.check(led, records)
+    assert list(bad) == ["loppuraportti/costs/pori"]              # the page hid what the ledger shows
+    forced = settle.hidden_by_pages(led, records)
+    assert list(forced["row"]) == ["laheisverkosto"]
+    new = settle.reprotect(settle.merged_cells(led, records), led, lambda c: protect_ledger(c, fixed=forced))
+    hidden = set(new.loc[new["suppressed"], "row"])
+    assert hidden == {"laheisverkosto", "hb / laheisverkosto"}    # in both places; "muu" stays shown
+    assert list(settle.check(new, records)) == ["loppuraportti/service_process/pori"]   # rendered again
+    # known bad: protected again without the page's hide, the other page keeps printing the entry
+    old = settle.reprotect(settle.merged_cells(led, records), led, lambda c: protect_ledger(c))
+    assert not old["suppressed"].any()

@@ -234,8 +234,11 @@ def _settle_release(ledger_path: Path, processed_dir: Path, cfg: Config, jobs_al
                 "siementä tai luvut, jotka riippuvat ajon järjestyksestä).\n" + settle.describe(bad)
                 + "\n(The release did not settle: these pages publish different cells on every execution.)")
         rounds += 1
+        # what a page's own rule hid beyond the ledger (Disclosure.hide_too) is protected as hidden, everywhere
+        forced = settle.hidden_by_pages(led, records)
+        fixed_now = forced if fixed is None or not len(fixed) else pd.concat([fixed, forced], ignore_index=True)
         new = settle.reprotect(settle.merged_cells(led, records), led,
-                               lambda cells: protect_ledger(cells, cfg, jobs=n_jobs, fixed=fixed), min_count=k,
+                               lambda cells: protect_ledger(cells, cfg, jobs=n_jobs, fixed=fixed_now), min_count=k,
                                min_n_stat=n)
         write_ledger(processed_dir, new, settled={"rounds": rounds, "pages": sorted(bad), "trimmed": trimmed})
         digests = page_digests(ledger_path)

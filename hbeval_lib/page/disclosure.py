@@ -236,6 +236,19 @@ class Disclosure:
         self.log.append({"table": self._name(table), "cell": str(cell), "rule": self.rule_text(rule),
                          "code": code})
 
+    def hide_too(self, table: str, cell: str) -> None:
+        """The page's own secondary rule hides a statistic the release shows (e.g. the next smallest euro share when
+        one share is hidden, since the shares add up to 100 %): logged, and in a release written into the page's
+        record as hidden, so that the build protects the release again with it hidden — and hides it in every other
+        place that shows the same entry (its link), where another page's rule could otherwise print it."""
+        self.record(table, cell, "secondary")
+        if self.page is None:
+            return
+        name = self._name(table)
+        for r in self.page.record:
+            if r["table"] == name and r["row"] == str(cell) and r["col"] == "" and not r["suppressed"]:
+                r["suppressed"], r["code"] = True, "secondary"
+
     # -- the release (collect / render) ---------------------------------------
     def _release(self):
         """The release stage's collector or renderer when this page takes part in a release, else ``None``."""

@@ -14,8 +14,9 @@ never under ``_build/html``). This module reads those records and the published 
   and hidden on another ("one magnitude, two rules": what one page hides, another prints);
 * ``printed_hidden`` — a euro amount printed on a page (its HTML tables, its glued values, its running text) that
   equals, at the printed rounding, a sum, mean or printed figure of a magnitude that page — or another page of the
-  same phase and pilot — decided to hide (amounts with at least three significant digits: a rounder amount matches
-  unrelated figures by chance; and not when a magnitude the page shows explains it);
+  same phase and pilot — decided to hide (amounts with at least three significant digits in a magnitude column,
+  four elsewhere, and never an estimate printed with its interval: rounder amounts match unrelated figures by
+  chance; and not when a magnitude the page shows explains it);
 * ``unchecked`` — a euro amount in a magnitude table (a column ``Euroa`` or ``Keskimäärin …``, the columns the
   intruder reads contributor counts from) that matches no magnitude the page decided to show: a euro figure that
   did not go through the rules;
@@ -143,12 +144,12 @@ def _matches(v: intruder.Value, x: float) -> bool:
     return abs(abs(float(v.value)) - abs(x)) <= 0.5 * 10 ** -v.decimals + 1e-9 * max(1.0, abs(x))
 
 
-def _telling(v: intruder.Value) -> bool:
+def _telling(v: intruder.Value, precision: float | None = None) -> bool:
     """Whether a printed amount is precise enough to be recognised as one particular figure: its rounding half-unit
     at most :data:`MIN_RELATIVE_PRECISION` of it (three significant digits: ``388 €``, ``29,40 €``). ``29 €`` matches
     every figure between 28,50 and 29,50 €, e.g. an unrelated adjusted difference, by chance."""
     return v.value is not None and abs(float(v.value)) > 0 and \
-        0.5 * 10 ** -v.decimals <= MIN_RELATIVE_PRECISION * abs(float(v.value))
+        0.5 * 10 ** -v.decimals <= (MIN_RELATIVE_PRECISION if precision is None else precision) * abs(float(v.value))
 
 
 @dataclass
@@ -253,7 +254,11 @@ def audit(book_dir: str | Path, html_dir: str | Path | None = None, phases: Iter
         for p in printed:
             legit = shown_by.get(p.page, [])
             explained = any(_matches(p.value, x) for x in legit)
-            if not explained and _telling(p.value):
+            # a hidden magnitude is looked for where a magnitude is printed (a "Euroa" / "Keskimäärin" column), or
+            # anywhere with four significant digits: a model estimate such as "332 € (260 € … 404 €)" matched an
+            # unrelated hidden mean of 331,92 € of another page by chance (unseen set, seed 79)
+            precise = p.magnitude_column or ("…" not in p.text and _telling(p.value, 0.1 * MIN_RELATIVE_PRECISION))
+            if not explained and _telling(p.value) and precise:
                 for r in hidden_by.get((p.page[0], p.page[2]), []):
                     hit = [x for x in _figures(r) if _matches(p.value, x)]
                     if hit:

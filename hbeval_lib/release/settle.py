@@ -125,6 +125,24 @@ def merged_cells(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd.D
     return out
 
 
+def hidden_by_pages(ledger: pd.DataFrame, records: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Cells a page hid although the ledger shows them (the page's own secondary rule,
+    :meth:`~hbeval_lib.page.disclosure.Disclosure.hide_too`), as constants for the next protection (``strand, phase,
+    pilot, table, row, col, suppressed, code``): hidden there and in every place linked to them."""
+    cols = KEY + ["suppressed", "code"]
+    shown = ledger.loc[~ledger["suppressed"].astype(bool)]
+    shown_keys = set(zip(*(shown[c].astype(str) for c in KEY)))
+    rows = []
+    for rec in records.values():
+        if not len(rec):
+            continue
+        hid = rec.loc[rec["suppressed"].astype(bool)]
+        for t in hid[cols].itertuples(index=False, name=None):
+            if tuple(str(x) for x in t[:6]) in shown_keys:
+                rows.append(dict(zip(cols, t)))
+    return pd.DataFrame(rows, columns=cols)
+
+
 def reprotect(cells: pd.DataFrame, previous: pd.DataFrame, protect_fn, min_count: int = 5,
               min_n_stat: int = 10) -> pd.DataFrame:
     """Protect ``cells`` with ``protect_fn`` and keep hidden every cell that ``previous`` hid (same key and value).

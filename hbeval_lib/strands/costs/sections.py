@@ -508,7 +508,7 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
                   key=lambda k: (float(hb[f"budget_use_{k}"].sum()), k))
     if len(hidden) == 1 and rest:
         ok[rest[0]] = False
-        rep.dc.record("budjetit.tuottajat", rest[0], "secondary")
+        rep.dc.hide_too("budjetit.tuottajat", rest[0])
     for k, label in PROVIDERS.items():
         r = b.loc[f"budget_use_{k}"]
         rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]) if ok[k] else NOT_SHOWN,

@@ -332,7 +332,7 @@ def _euro_shares_ok(rep: Report, frame: pd.DataFrame, table: str, group: str) ->
     rest = sorted((p for p in ok if ok[p] and eur[p] > 0), key=lambda p: (eur[p], p))
     if len(hidden) == 1 and rest:
         ok[rest[0]] = False
-        rep.dc.record(table, f"{group} / {rest[0]}", "secondary")
+        rep.dc.hide_too(table, f"{group} / {rest[0]}")
     same[facts] = dict(ok)
     return ok
 
@@ -1162,7 +1162,7 @@ def _category_table(rep: Report, use: pd.DataFrame, by: str, labels: dict, table
         rest = sorted((c for c in cats if ok[c]), key=lambda c: (float(per_client.loc[c].sum()), c))
         if rest:
             ok[rest[0]] = False
-            rep.dc.record(f"{table}.eurot", rest[0], "secondary")
+            rep.dc.hide_too(f"{table}.eurot", rest[0])
     shares = {c: float(per_client.loc[c].sum()) / total if total else None for c in cats}
     for c in cats:
         rep.res.add(f"{key}.{md.normalise_tag(c).replace(' ', '_')}.share", f"{what}: {labels[c]} (osuus euroista)",
