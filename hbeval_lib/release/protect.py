@@ -177,6 +177,23 @@ class _Family:
                             t = (r, col, p, j, None)
                             if t in atoms:
                                 zeros.add(atoms[t])
+            # and so are columns a page leaves out (a pilot with no one ending as "pitkäaikaistyötön" prints no such
+            # column, and a reader adds its total row up over the columns printed — unseen set, seed 79)
+            present_cols = defaultdict(set)
+            for c in on_pilots.itertuples(index=False):
+                if c.margin in ("", "row"):
+                    present_cols[(c.phase, c.pilot)].add(c.col)
+            for (phase, p), cls in present_cols.items():
+                ph = self.phase_ix[phase]
+                js = list(range(ph + 1)) if model == "full" else [ph]
+                for col in cols:
+                    if col in cls:
+                        continue
+                    for r in rows:
+                        for j in js:
+                            t = (r, col, p, j, None)
+                            if t in atoms:
+                                zeros.add(atoms[t])
             # likewise a pilot that the all-pilots page's table of pilots leaves out has no one in it, in that
             # report and before (the table lists the pilots that have persons; a row hidden whole is named under
             # the table, so only a pilot with no one is missing) — a reader subtracts with it
