@@ -56,3 +56,34 @@ def test_methods_say_the_roster_drivers_are_baseline_values_without_a_date(tmp_p
     monkeypatch.setattr(wb, "DRIVERS", ("start", "age"))
     assert methods.descriptors()["roster_drivers"] == "ikä"             # known bad input: a changed driver set
     assert "ikä ja työvoimastatus" not in methods.fill("{{hbeval.roster_drivers}}")
+
+
+def test_the_cost_notebook_names_the_variance_the_cost_differences_use(tmp_path):
+    """A reader of the final report found the cost chapter's introduction saying HC3 while the intervals were HC2
+    (issue 20 changed the analysis, the notebook's prose stayed). The notebook's Markdown names the analysis'
+    constant through a descriptor, filled when an executed notebook is finalised."""
+    import nbformat
+
+    from hbeval_lib.book import cache
+    from hbeval_lib.strands.costs import stats as costs
+
+    src = (C.REPO_ROOT / "notebooks" / "costs.md").read_text(encoding="utf-8")
+    assert "(HC3)" not in src and "{{hbeval.cost_hc}}" in src
+    assert methods.descriptors()["cost_hc"] == costs.COST_HC == "HC2"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Väli ({{hbeval.cost_hc}}).")])
+    path = tmp_path / "kaikki.ipynb"
+    nbformat.write(nb, path)
+
+    class Job:
+        out_dir, pilot, config_path, source = tmp_path, "kaikki", None, C.REPO_ROOT / "notebooks" / "costs.md"
+        strand, phase = "costs", "loppuraportti"
+
+        def parameters(self, *a):
+            return {}
+
+    cache.finalise_notebook(path, Job())
+    assert nbformat.read(path, as_version=4).cells[0].source == "Väli (HC2)."
+    # known bad: an unknown descriptor in a notebook stops the build with the notebook's name
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("{{hbeval.hc_kind}}")]), path)
+    with pytest.raises(methods.MethodTextError, match="costs.md"):
+        cache.finalise_notebook(path, Job())

@@ -618,7 +618,11 @@ def finalise_notebook(path: Path, job: Job) -> None:
     cfg = load_config(job.config_path)
     who = ALL_PILOTS_NAME if job.pilot == ALL_PILOTS else cfg.pilot_by_key(job.pilot).name
     titled = False
+    from hbeval_lib.strands import methods   # the notebooks' method prose names the analyses' settings too
+
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and "{{" in cell.source:
+            cell.source = methods.fill(cell.source, cfg, source=f"{job.source.name}")
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags:
             cell.source = "# Parametrit\n" + "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}"

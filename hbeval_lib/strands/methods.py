@@ -1,6 +1,7 @@
 """Method descriptors: the numbers and choices of the analyses, as the analyses use them, for the report's text.
 
-The methods appendix and the limitations chapter (``book/yhteiset/*.md``) are researchers' prose, but every number or
+The methods appendix, the limitations chapter (``book/yhteiset/*.md``) and the strand notebooks' Markdown (filled when
+an executed notebook is finalised, :func:`hbeval_lib.book.cache.finalise_notebook`) are researchers' prose, but every number or
 choice in them that describes how an estimate was made — the SMD thresholds, the estimand, the number of
 imputations, the selection drivers kept in every model, the smallest degrees of freedom of a published interval, the
 bootstrap replicates, the disclosure thresholds — is written as ``{{hbeval.<name>}}`` and filled in from
@@ -40,6 +41,7 @@ def _and(items: list[str]) -> str:
 
 def descriptors(cfg: Config | None = None) -> dict[str, str]:
     """Finnish renderings of the analyses' settings (see the module docstring)."""
+    from hbeval_lib.strands.costs import stats as costs
     from hbeval_lib.strands.wellbeing import stats as wb
 
     cfg = cfg or load_config()
@@ -70,6 +72,8 @@ def descriptors(cfg: Config | None = None) -> dict[str, str]:
         "ci_level": _fi(int(round(100 * float(cea.get("ci_level", 0.95))))),
         "min_count": _fi(int(disc.get("min_count", 5))),
         "min_n_stat": _fi(int(disc.get("min_n_stat", 10))),
+        # the cost differences' robust variance (the analysis' own constant, so the text cannot go stale)
+        "cost_hc": str(costs.COST_HC),
     }
 
 
