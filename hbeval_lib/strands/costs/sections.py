@@ -574,7 +574,7 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
             for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
-        "t-jakaumaan perustuva väli heteroskedastisuuden sietävällä (HC2) keskivirheellä: pienissä ryhmissä "
+        f"t-jakaumaan perustuva väli heteroskedastisuuden sietävällä ({costs.COST_HC}) keskivirheellä: pienissä ryhmissä "
         "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on vakioitu samoilla "
         "lähtötilanteen tekijöillä kuin kustannusvaikuttavuusanalyysin kustannuserotus (ikä, työmarkkina-asema, "
         "pilotti, asiakasryhmä, sukupuoli ja perherakenne, sikäli kuin otoksen koko sallii)."))
@@ -674,8 +674,8 @@ def cea_table(rep: Report, a: CostAnalysis) -> Shown:
     tab.index.name = "HB − verrokki"
     caption = ("Taulukko: kustannusvaikuttavuusanalyysin erotukset (95 %:n luottamusväli suluissa). "
                "Perustapauksessa Δe on hyvinvointiosion ensisijainen kaksoisrobusti arvio ja Δc vakioitu "
-               "kustannuserotus (t-väli HC2-keskivirheellä); vakioimattomat erotukset ovat ryhmien keskiarvojen "
-               "erotuksia. ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
+               f"kustannuserotus (t-väli {costs.COST_HC}-keskivirheellä); vakioimattomat erotukset ovat ryhmien keskiarvojen "
+               "erotuksia (Welchin t-väli, kuten hyvinvointiluvun muutospisteiden erossa). ICER on taulukon kustannuserotus jaettuna vaikutuserotuksella, ja INMB = "
                "k · Δe − Δc, jonka luottamusväli yhdistää Δe:n ja Δc:n keskivirheet ja niiden korrelaation "
                "(t-väli, Welch–Satterthwaiten vapausasteet); samat luvut ovat kustannusvaikuttavuustason ja "
                "hyväksyttävyyskäyrän "
