@@ -80,3 +80,16 @@ def test_kernel_formatter_drops_rows_of_dashes_in_html_plain_text_and_styler():
         assert "Verrokki" not in data["text/html"].split("hbeval-note")[0]     # not in the table
         assert "jätetty pois" in data["text/html"] and "jätetty pois" in data["text/plain"]
         assert "Yhteensä" in data["text/html"]
+
+
+def test_a_sentence_refers_to_the_table_only_when_it_is_shown():
+    """A small pilot's page said "(ks. taulukko)" above the sentence that replaced that table (unseen set, seed 89)."""
+    import pandas as pd
+
+    from hbeval_lib.page import readable
+
+    shown = pd.DataFrame({"HB": ["12", "<5"], "Verrokki": ["10", "7"]}, index=["a", "b"])
+    hidden = pd.DataFrame({"HB": ["<5", "–"], "Verrokki": ["–", "7"]}, index=["a", "b"])
+    assert readable.shown_as_table(shown)
+    assert not readable.shown_as_table(hidden)
+    assert not readable.shown_as_table(None) and not readable.shown_as_table(pd.DataFrame())

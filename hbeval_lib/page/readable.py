@@ -61,6 +61,16 @@ def mostly_hidden(df) -> bool:
     return isinstance(data, pd.DataFrame) and data.size > 0 and hidden_share(data) > MOSTLY_HIDDEN
 
 
+def shown_as_table(df) -> bool:
+    """Whether :func:`hbeval_lib.page.report.show_table` prints ``df`` as a table (its rows of dashes left out, it is
+    not still mostly hidden) — so that a sentence refers to "the table" only when the reader gets one."""
+    data = getattr(df, "data", df)
+    if not isinstance(data, pd.DataFrame) or data.empty:
+        return False
+    rows = set(hidden_rows(data))
+    return not mostly_hidden(data.iloc[[i for i in range(len(data)) if i not in rows]])
+
+
 _DIGIT = re.compile(r"\d")
 NOTE_CLASS = "hbeval-note"               # a note under a shown table (rows left out); the PDF prints it too
 MAX_NAMED_ROWS = 8

@@ -29,6 +29,7 @@ from hbeval_lib.core import plots
 from hbeval_lib.core import tables
 from hbeval_lib.strands.wellbeing import stats as wb
 from hbeval_lib.config import ALL_PILOTS
+from hbeval_lib.page import readable
 from hbeval_lib.page.disclosure import NOT_SHOWN
 from hbeval_lib.page.report import Report, counted, num, pct, say, show_table
 
@@ -155,7 +156,8 @@ def pilot_summary(rep: Report, recruitment_section: Section) -> Section:
     if hb.isdigit() and ver.isdigit():
         sizes = f"Pilotissa on {hb} HB-asiakasta ja {ver} verrokkiasiakasta."
     else:
-        sizes = "Pilotin ryhmien kokoja ei näytetä tarkasti (ks. rekrytointitaulukko)."
+        sizes = "Pilotin ryhmien kokoja ei näytetä tarkasti" + (
+            " (ks. rekrytointitaulukko)." if readable.shown_as_table(recruitment_section.table) else ".")
     if not _scope(rep)["change"]:
         return Section(text=lead + sizes + " Tässä vaiheessa raportoidaan rekrytointi ja ryhmien vertailukelpoisuus; "
                        "muutosta ei vielä arvioida.")
@@ -223,7 +225,8 @@ def recruitment(rep: Report) -> Section:
     else:
         # the reason is the hidden totals' own decision (a small count, or a number another page would give away)
         why = rep.dc.why("rekrytointi", [f"{tot} / HB-asiakkaat", f"{tot} / Verrokkiasiakkaat", f"{tot} / {tot}"])
-        text = f"Asiakasmääriä ei näytetä yhteensä, {why or 'tietosuojan vuoksi'} (ks. taulukko)."
+        text = f"Asiakasmääriä ei näytetä yhteensä, {why or 'tietosuojan vuoksi'}" + (
+            " (ks. taulukko)." if table is not None and readable.shown_as_table(table) else ".")
     if rep.all_pilots:
         text += (f" Koko hankkeen tavoite (vähintään {RECRUITMENT_TARGET} asiakasta) "
                  + ("on saavutettu." if n_total >= RECRUITMENT_TARGET else "ei ole (vielä) täyttynyt."))
@@ -251,16 +254,21 @@ def dropout(rep: Report) -> Section:
                             "loppuraportti).")
     primary = _conf(rep).get("primary_outcome", "kykyviisari.osallisuus").split(".")[-1]
     drop = wb.dropout_comparison(rep.load("clients"), rep.load("kykyviisari"), primary, scope["end_occasions"])
-    lines = []
+    lines, hidden = [], []
+    where = {"hb": "HB-ryhmässä", "verrokki": "Verrokkiryhmässä"}
     for r in drop.itertuples():
         if rep.dc.stat_ok(min(r.n_completed, r.n_missing_end), f"poistuma.{r.arm}", "smd"):
             verdict = ("seurantamittauksen puuttuminen ei liittynyt selvästi lähtötasoon" if abs(r.smd) < wb.SMD_NOTABLE else
                        "seurantamittauksen saaneiden ja ilman jääneiden lähtötaso erosi")
-            lines.append(f"{ARM_FI[r.arm]}-ryhmässä {verdict} (osallisuus alussa {num(r.mean_start_completed)} "
-                         f"vs. {num(r.mean_start_missing)}, SMD {num(r.smd, 2)}).")
+            lines.append(f"{where.get(r.arm, ARM_FI[r.arm] + '-ryhmässä')} {verdict} (osallisuus alussa "
+                         f"{num(r.mean_start_completed)} vs. {num(r.mean_start_missing)}, SMD {num(r.smd, 2)}).")
         else:
-            lines.append(f"{ARM_FI[r.arm]}-ryhmässä poistumaa ei voi verrata, koska jompikumpi osaryhmä on alle "
-                         f"{rep.dc.min_n_stat} henkilöä.")
+            hidden.append(r.arm)
+    if hidden:   # one sentence for the groups that cannot be compared, not one per group
+        which = ("kummassakaan ryhmässä" if len(hidden) > 1 and not lines else
+                 where.get(hidden[0], ARM_FI[hidden[0]] + "-ryhmässä").lower().replace("hb-", "HB-"))
+        lines.append(f"Poistumaa ei voi verrata {which}, koska seurantamittauksen saaneista tai ilman jääneistä "
+                     f"jompikumpi on alle {rep.dc.min_n_stat} henkilöä.")
     return Section(text="**Poistuma.** " + " ".join(lines))
 
 
