@@ -89,7 +89,7 @@ def test_a_sentence_refers_to_the_table_only_when_it_is_shown():
     from hbeval_lib.page import readable
 
     shown = pd.DataFrame({"HB": ["12", "<5"], "Verrokki": ["10", "7"]}, index=["a", "b"])
-    hidden = pd.DataFrame({"HB": ["<5", "–"], "Verrokki": ["–", "7"]}, index=["a", "b"])
+    hidden = pd.DataFrame({"HB": ["<5", "–"], "Verrokki": ["–", "–"], "Yhteensä": ["–", "9"]}, index=["a", "b"])
     assert readable.shown_as_table(shown)
     assert not readable.shown_as_table(hidden)
     assert not readable.shown_as_table(None) and not readable.shown_as_table(pd.DataFrame())
