@@ -13,10 +13,11 @@ never under ``_build/html``). This module reads those records and the published 
 * ``two_rules`` — one magnitude (the same fingerprint: the same contributions to the cent) shown on one page or table
   and hidden on another ("one magnitude, two rules": what one page hides, another prints);
 * ``printed_hidden`` — a euro amount printed on a page (its HTML tables, its glued values, its running text) that
-  equals, at the printed rounding, a sum, mean or printed figure of a magnitude that page — or another page of the
-  same phase and pilot — decided to hide (amounts with at least three significant digits in a magnitude column,
-  four elsewhere, and never an estimate printed with its interval: rounder amounts match unrelated figures by
-  chance; and not when a magnitude the page shows explains it);
+  equals, at the printed rounding, a sum, mean or printed figure of a magnitude that page — or, for an amount in a
+  magnitude column, another page of the same phase and pilot — decided to hide (amounts with at least three
+  significant digits in a magnitude column, four elsewhere, and never an estimate printed with its interval:
+  rounder amounts, and amounts compared across pages, match unrelated figures by chance; and not when a magnitude
+  the page shows explains it);
 * ``unchecked`` — a euro amount in a magnitude table (a column ``Euroa`` or ``Keskimäärin …``, the columns the
   intruder reads contributor counts from) that matches no magnitude the page decided to show: a euro figure that
   did not go through the rules;
@@ -260,6 +261,9 @@ def audit(book_dir: str | Path, html_dir: str | Path | None = None, phases: Iter
             precise = p.magnitude_column or ("…" not in p.text and _telling(p.value, 0.1 * MIN_RELATIVE_PRECISION))
             if not explained and _telling(p.value) and precise:
                 for r in hidden_by.get((p.page[0], p.page[2]), []):
+                    if r["page"] != p.page and not p.magnitude_column:
+                        continue   # another page's hidden figure only where this one prints a magnitude: a cost per
+                        # client-month of 1 016 € matched a hidden purchase category of 1 015,51 € by chance
                     hit = [x for x in _figures(r) if _matches(p.value, x)]
                     if hit:
                         where = "samalla sivulla" if r["page"] == p.page else f"sivulla {'/'.join(r['page'])}"
