@@ -158,38 +158,26 @@ class _Family:
                 if len(alls) == 1 and len(parts) >= 2 and not v.iloc[alls + parts].isna().any() \
                         and int(v.iat[alls[0]]) == sum(int(v.iat[i]) for i in parts):
                     out[alls[0]] = sorted({a for i in parts for a in out[i]})
-        # rows a page leaves out are known to be empty (tables list the groups that have persons): their atoms are
-        # zero for the reader, on that page and in every earlier increment of it
+        # rows a page leaves out are known to be empty (tables list the groups that have persons), and so are columns
+        # (a pilot with no one ending as "pitkäaikaistyötön" prints no such column, and a reader adds its total row
+        # up over the columns printed — unseen set, seed 79): their atoms are zero for the reader, on that page and
+        # in every earlier increment of it
         zeros: set = set()
         if model != "page":
-            present = defaultdict(set)
+            page_rows, page_cols = defaultdict(set), defaultdict(set)
             for c in on_pilots.itertuples(index=False):
                 if c.margin in ("", "col"):
-                    present[(c.phase, c.pilot)].add(c.row)
-            for (phase, p), rws in present.items():
+                    page_rows[(c.phase, c.pilot)].add(c.row)
+                if c.margin in ("", "row"):
+                    page_cols[(c.phase, c.pilot)].add(c.col)
+            for phase, p in sorted(set(page_rows) | set(page_cols)):
+                rws, cls = page_rows.get((phase, p)), page_cols.get((phase, p))
                 ph = self.phase_ix[phase]
                 js = list(range(ph + 1)) if model == "full" else [ph]
                 for r in rows:
-                    if r in rws:
-                        continue
                     for col in cols:
-                        for j in js:
-                            t = (r, col, p, j, None)
-                            if t in atoms:
-                                zeros.add(atoms[t])
-            # and so are columns a page leaves out (a pilot with no one ending as "pitkäaikaistyötön" prints no such
-            # column, and a reader adds its total row up over the columns printed — unseen set, seed 79)
-            present_cols = defaultdict(set)
-            for c in on_pilots.itertuples(index=False):
-                if c.margin in ("", "row"):
-                    present_cols[(c.phase, c.pilot)].add(c.col)
-            for (phase, p), cls in present_cols.items():
-                ph = self.phase_ix[phase]
-                js = list(range(ph + 1)) if model == "full" else [ph]
-                for col in cols:
-                    if col in cls:
-                        continue
-                    for r in rows:
+                        if (rws is None or r in rws) and (cls is None or col in cls):
+                            continue
                         for j in js:
                             t = (r, col, p, j, None)
                             if t in atoms:
