@@ -409,3 +409,24 @@ def test_a_share_of_euros_beside_a_count_is_not_a_share_of_persons(tmp_path):
     write_page(tmp_path, "loppuraportti", "service_process", "alfa", [{"id": "maksutavat", "tables": [t]}])
     f = found(run(tmp_path), "percent_n")
     assert list(zip(f["cell"], f["value"])) == [("Palveluseteli × Asiakkaita", "4")]
+
+
+def test_columns_left_out_by_the_note_are_read_as_hidden(tmp_path):
+    """Like rows: a column of dashes left out (readable.trimmed) is named in the note; read as a column of '–' the
+    row's total less the shown columns is that column's count (known bad: here 3 — without the note the total
+    contradicts its shown columns and the relation is dropped). A column of dashes is read as counts when its
+    header says so, as when it was printed."""
+    t = counts({"Lapsiperheet": ["12", "15"], "Omaishoito": ["9", "9"]}, ["n (HB)", "Yhteensä"], "Ryhmä")
+    write_page(tmp_path, "loppuraportti", "wellbeing", "alfa", [{"id": "rekrytointi", "tables": [t]}])
+    assert found(run(tmp_path), "pages_add_up").empty
+    note = ('<p class="hbeval-note"><em>Taulukosta on jätetty pois rivit, joiden kaikki luvut on peitetty '
+            'tietosuojan vuoksi: Muut. Taulukosta on jätetty pois sarakkeet, joiden kaikki luvut on peitetty '
+            'tietosuojan vuoksi: n (verrokki).</em></p>')
+    path = tmp_path / "loppuraportti" / "wellbeing" / "alfa.html"
+    path.write_text(path.read_text(encoding="utf-8").replace("</table>", "</table>" + note), encoding="utf-8")
+    book = read_book(tmp_path, PHASES)
+    (tab,) = [x for x in book.tables if x.source == "html"]
+    assert ("Muut",) in tab.rows and "n (verrokki)" in tab.columns
+    assert tab.values[tab.rows.index(("Lapsiperheet",))] == ["12", "15", "–"]
+    f = found(run(tmp_path), "pages_add_up")
+    assert "3" in list(f["value"]) and any("n (verrokki)" in c for c in f["cell"])

@@ -93,3 +93,39 @@ def test_a_sentence_refers_to_the_table_only_when_it_is_shown():
     assert readable.shown_as_table(shown)
     assert not readable.shown_as_table(hidden)
     assert not readable.shown_as_table(None) and not readable.shown_as_table(pd.DataFrame())
+
+
+def test_columns_of_dashes_are_left_out_with_a_note_naming_them():
+    """Kainuu's final cost page printed "Osuus verrokkiasiakkaiden asiakastyöstä" as a column of dashes (readable
+    left out rows only). A value column whose every cell is hidden is left out like a row, named in the note; a
+    column with one shown number stays, and so does the only value column (the table then becomes one sentence)."""
+    df = pd.DataFrame({"Palvelu": ["Koti", "Asuminen", "Muu"], "HB": ["12", "7", "5"],
+                       "Osuus verrokkiasiakkaiden asiakastyöstä": ["–", "<5", "–"]})
+    assert readable.hidden_columns(df) == [2]
+    kept, note = readable.trimmed(df)
+    assert list(kept.columns) == ["Palvelu", "HB"]
+    assert "sarakkeet" in note and "Osuus verrokkiasiakkaiden asiakastyöstä" in note and not re.search(r"\d", note)
+    df.loc[1, "Osuus verrokkiasiakkaiden asiakastyöstä"] = "12 %"
+    assert readable.hidden_columns(df) == [] and readable.trimmed(df)[1] == ""
+    assert readable.hidden_columns(pd.DataFrame({"a": ["–", "<5"]})) == []
+    # rows first, then columns; both named, rows' sentence first (the intruder reads them in this order)
+    both = pd.DataFrame({"HB": ["12", "–", "9"], "Verrokki": ["–", "–", "–"], "Yhteensä": ["14", "–", "11"]},
+                        index=pd.Index(["a", "b", "c"], name="Ryhmä"))
+    kept, note = readable.trimmed(both)
+    assert list(kept.index) == ["a", "c"] and list(kept.columns) == ["HB", "Yhteensä"]
+    assert note.index("rivit") < note.index("sarakkeet") and ": b." in note and ": Verrokki." in note
+
+
+def test_kernel_formatter_drops_columns_of_dashes_in_html_and_styler():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from hbeval_lib.page import report
+
+    ip = InteractiveShell.instance()
+    report._register_table_formatters()
+    df = pd.DataFrame({"Ryhmä": ["HB", "Yhteensä"], "n": [18, 25], "Osuus": ["–", "<5"]})
+    for obj in (df, df.style.hide(axis="index")):
+        data, _ = ip.display_formatter.format(obj)
+        table, note = data["text/html"].split("hbeval-note")
+        assert "Osuus" not in table and "Osuus" in note and "18" in table
+        assert "Osuus" in data["text/plain"].split("\n")[-1] and "jätetty pois sarakkeet" in data["text/plain"]

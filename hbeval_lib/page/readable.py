@@ -100,6 +100,50 @@ def hidden_rows(df) -> list[int]:
     return [] if len(rows) == len(data) else rows
 
 
+def hidden_columns(df) -> list[int]:
+    """Positions of the value columns whose every cell is hidden, when another value column shows a number: a
+    column of dashes (a group or a measure too small on this page) is left out like a row of dashes. Apply it to the
+    table whose :func:`hidden_rows` were already left out."""
+    data = getattr(df, "data", df)
+    if not isinstance(data, pd.DataFrame) or data.empty:
+        return []
+    labels = set(_label_columns(data))
+    values = [c for c in range(data.shape[1]) if c not in labels]
+    cols = [c for c in values if all(is_hidden(data.iat[r, c]) for r in range(len(data)))]
+    return [] if len(cols) == len(values) else cols
+
+
+def column_names(columns: pd.Index, cols: list[int]) -> list[str]:
+    """How a reader names the columns at ``cols``: the header's levels joined with " / " (as printed)."""
+    out = []
+    for c in cols:
+        key = columns[c]
+        parts = [str(k) for k in (key if isinstance(key, tuple) else (key,)) if str(k) != ""]
+        out.append(" / ".join(dict.fromkeys(parts)))
+    return out
+
+
+def trimmed(df, rename=None) -> tuple[pd.DataFrame, str]:
+    """The table a reader gets: its rows of dashes left out and — when the rest is shown as a table (not mostly
+    hidden) — its columns of dashes; and the note naming what was left out (empty when nothing was).
+    ``rename`` maps the table to its printed form (column names as the reader sees them)."""
+    data = getattr(df, "data", df)
+    rows = hidden_rows(data)
+    kept = data.iloc[[i for i in range(len(data)) if i not in set(rows)]]
+    note = dropped_rows_note(data, rows)
+    if mostly_hidden(kept):
+        return kept, note
+    cols = hidden_columns(kept)
+    if cols:
+        printed = rename(kept.iloc[:0]).columns if rename else kept.columns
+        names = column_names(printed, cols)
+        kept = kept.iloc[:, [c for c in range(kept.shape[1]) if c not in set(cols)]]
+        listed = f": {'; '.join(names)}" if len(names) <= MAX_NAMED_ROWS and all(names) else f" ({len(cols)} saraketta)"
+        col_note = f"Taulukosta on jätetty pois sarakkeet, joiden kaikki luvut on peitetty tietosuojan vuoksi{listed}."
+        note = "*" + " ".join(x for x in (note.strip("*"), col_note) if x) + "*"
+    return kept, note
+
+
 def row_names(data: pd.DataFrame, rows: list[int]) -> list[str]:
     """How a reader names the rows at ``rows``: their index label (unless a plain row number) and label cells."""
     labels = _label_columns(data)

@@ -138,10 +138,7 @@ def _register_table_formatters() -> None:
     # sentence (readable.sentence); the PDF (LaTeX builder) prefers Markdown to plain text, so a replaced table has a
     # Markdown form too, and the note travels with the LaTeX table (hbeval_lib.book.pdf.convert_notebook)
     def shown(obj) -> tuple[pd.DataFrame, str]:
-        data = getattr(obj, "data", obj)
-        rows = readable.hidden_rows(data)
-        keep = [i for i in range(len(data)) if i not in set(rows)]
-        return data.iloc[keep], readable.dropped_rows_note(data, rows)
+        return readable.trimmed(obj, rename=finnish_frame)
 
     def frame_html(df):
         kept, note = shown(df)
@@ -158,12 +155,19 @@ def _register_table_formatters() -> None:
         kept, note = shown(st)
         if readable.mostly_hidden(kept):
             return readable.replacement_html()
-        rows = readable.hidden_rows(st.data)
-        if rows and st.data.index.is_unique:
-            st = st.hide(subset=list(st.data.index[rows]), axis="index")
-        elif rows:   # duplicate row labels: the Styler cannot hide by label; show the kept rows plainly
-            return finnish_frame(kept).to_html(na_rep=NOT_SHOWN, index=False) + readable.note_html(note)
-        return st._repr_html_() + readable.note_html(note)
+        rows = [i for i, k in enumerate(st.data.index) if k not in set(kept.index)] \
+            if st.data.index.is_unique else []
+        cols = [c for c in st.data.columns if c not in set(kept.columns)] if st.data.columns.is_unique else []
+        if kept.shape == st.data.shape:
+            return st._repr_html_() + readable.note_html(note)
+        if st.data.index.is_unique and st.data.columns.is_unique:
+            if rows:
+                st = st.hide(subset=list(st.data.index[rows]), axis="index")
+            if cols:
+                st = st.hide(subset=cols, axis="columns")
+            return st._repr_html_() + readable.note_html(note)
+        # duplicate labels: the Styler cannot hide by label; show the kept table plainly
+        return finnish_frame(kept).to_html(na_rep=NOT_SHOWN, index=False) + readable.note_html(note)
 
     def styler_plain(st, p, cycle):
         kept, note = shown(st)

@@ -278,27 +278,37 @@ def _read_table(t, page, section) -> Table | None:
     return Table(page, section, name, index_names, columns, rows, values)
 
 
-_LEFT_OUT = re.compile(r"jätetty pois rivit, joiden kaikki luvut on peitetty[^:]*:\s*(.+?)\.?\s*$", re.S)
+_LEFT_OUT = re.compile(r"jätetty pois rivit, joiden kaikki luvut on peitetty[^:]*:\s*(.+?)\.?\s*(?:$|(?=Taulukosta))",
+                       re.S)
+_LEFT_OUT_COLS = re.compile(r"jätetty pois sarakkeet, joiden kaikki luvut on peitetty[^:]*:\s*(.+?)\.?\s*$", re.S)
 
 
 def _add_left_out_rows(t, tab: Table) -> None:
-    """The rows a table left out because every number in them was hidden are named in the note under it
+    """The rows (and columns) a table left out because every number in them was hidden are named in the note under it
     (``page.readable.note``): a reader knows they exist and are hidden, so they are read as rows of ``–`` (a
     stacked bar's grey segment then stands for all of them, and a column's total less the shown rows is their sum,
     not one row's value). A note that only gives the number of rows names none: nothing is added."""
     note = t.find_next("p", class_="hbeval-note")
     if note is None or note.find_previous("table") is not t:
         return
-    m = _LEFT_OUT.search(note.get_text(" ", strip=True))
-    if not m:
-        return
+    text = note.get_text(" ", strip=True)
+    m = _LEFT_OUT.search(text)
     depth = max((len(r) for r in tab.rows), default=1)
-    for name in (x.strip() for x in m.group(1).split(";")):
+    for name in (x.strip() for x in m.group(1).split(";")) if m else ():
         parts = tuple(p.strip() for p in name.split(" / "))
         if not name or len(parts) > depth or parts in tab.rows:
             continue
         tab.rows.append(parts)
         tab.values.append(["–"] * len(tab.columns))
+    # the columns left out likewise (readable.trimmed): columns of "–", so a row's total less the shown columns is
+    # their sum
+    m = _LEFT_OUT_COLS.search(text)
+    for name in (x.strip() for x in m.group(1).split(";")) if m else ():
+        if not name or name in tab.columns:
+            continue
+        tab.columns.append(name)
+        for r in tab.values:
+            r.append("–")
 
 
 _TEXT_NUM = rf"alle {_NUM}|{_NUM}|<5"    # "alle 5 HB-asiakasta" is a small count, read as "<5"

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hbeval_lib.core.estimators import welch_difference
+
 QUADRANTS = ("NE", "NW", "SW", "SE")
 
 
@@ -238,26 +240,13 @@ def bootstrap_ols(y: np.ndarray, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def welch_interval(x, y, level: float = 0.95) -> dict:
-    """The difference of means ``x − y`` with Welch's unequal-variance t interval (Welch–Satterthwaite degrees of
-    freedom), in the keys of :func:`ols_t_interval` (``hc="welch"``). Its standard error equals HC2's for two groups;
-    the degrees of freedom are Welch's, as in R's ``t.test(x, y)``."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    out = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "df": 0, "hc": "welch"}
-    if len(x) == 0 or len(y) == 0:
-        return out
-    est = float(x.mean() - y.mean())
-    both = np.concatenate([x, y])
-    out["estimate"] = 0.0 if abs(est) <= _noise(both, np.r_[np.ones(len(x)), np.zeros(len(y))]) else est
-    if len(x) < 2 or len(y) < 2:
-        return out
-    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-    se = math.sqrt(vx + vy)
-    if not se > 0:
-        return out
-    df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
-    q = float(stats.t.ppf(0.5 + level / 2, df))
-    out.update(se=se, df=df, ci_low=out["estimate"] - q * se, ci_high=out["estimate"] + q * se)
-    return out
+    """The difference of means ``x − y`` with Welch's unequal-variance t interval
+    (:func:`hbeval_lib.core.estimators.welch_difference`, the one the wellbeing strand prints for the same clients), in
+    the keys of :func:`ols_t_interval` (``hc="welch"``). Its standard error equals HC2's for two groups; the degrees
+    of freedom are Welch's, as in R's ``t.test(x, y)``."""
+    w = welch_difference(x, y, level)
+    return {"estimate": w["estimate"], "se": w["se"], "ci_low": w["ci_low"], "ci_high": w["ci_high"],
+            "df": 0 if math.isnan(w["df"]) else w["df"], "hc": "welch"}
 
 
 def ols_t_interval(y, X, column: int = 1, level: float = 0.95, weights=None, hc: str = "HC3",

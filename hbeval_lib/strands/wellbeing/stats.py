@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hbeval_lib.core.estimators import welch_difference
 from hbeval_lib.core.schema import FAMILY_DOMAINS, KYKYVIISARI_DOMAINS
 
 DOMAINS: dict[str, str] = {**KYKYVIISARI_DOMAINS, **FAMILY_DOMAINS}
@@ -723,19 +724,13 @@ def outcome_frame(measurements: pd.DataFrame, clients: pd.DataFrame | None, valu
 
 
 def _welch_diff(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dict:
-    """Difference in means ``x − y`` with a Welch t interval."""
+    """Difference in means ``x − y`` with a Welch t interval (:func:`hbeval_lib.core.estimators.welch_difference`,
+    the one the cost-effectiveness analysis prints for the same clients), in the keys of an effect."""
     out = _empty_effect(len(x) + len(y), len(x), len(y))
     if len(x) < 2 or len(y) < 2:
         return out
-    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-    se = math.sqrt(vx + vy)
-    est = float(x.mean() - y.mean())
-    out["estimate"] = est
-    if se > 0:
-        dfree = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
-        crit = stats.t.ppf(0.5 + confidence / 2, dfree)
-        out.update(se=se, ci_low=est - crit * se, ci_high=est + crit * se,
-                   p_value=float(2 * stats.t.sf(abs(est / se), dfree)))
+    w = welch_difference(x, y, confidence)
+    out.update({k: w[k] for k in ("estimate", "se", "ci_low", "ci_high", "p_value")})
     return out
 
 
