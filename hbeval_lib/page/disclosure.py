@@ -203,13 +203,17 @@ class Disclosure:
         """The Finnish text of a rule ``code`` (see :data:`RULE_TEXTS`); unknown codes are returned as is."""
         return RULE_TEXTS.get(code, code).format(k=self.min_count, n=self.min_n_stat)
 
-    def why(self, table: str, cell=None) -> str:
+    def why(self, table: str, cell=None, kind: str | None = None) -> str:
         """A Finnish clause ("koska …") giving the true reason why cells of ``table`` (``cell``: only that one) were
         hidden on this page — from the decisions themselves, so a sentence never blames the wrong rule; ``""`` when
-        nothing of it was hidden. ``cell`` may be one label or a list of labels."""
+        nothing of it was hidden. ``cell`` may be one label or a list of labels. ``kind``: only the decisions on
+        what the sentence is about — ``"count"`` the counts of :meth:`parts_and_total` (a group's size), ``"stat"``
+        the statistics of :meth:`stat_ok` (a group's figures) — when a page takes both under one name (a group's
+        size may be hidden because another page gives it away, while its figures are hidden for its size)."""
         name = self._name(table)
         cells = None if cell is None else {str(c) for c in cell} if isinstance(cell, (list, tuple, set)) else {str(cell)}
-        codes = [r["code"] for r in self.log if r["table"] == name and (cells is None or r["cell"] in cells)]
+        codes = [r["code"] for r in self.log if r["table"] == name and (cells is None or r["cell"] in cells)
+                 and (kind is None or r.get("kind") == kind)]
         if not codes:
             return ""
         clauses = {
@@ -230,11 +234,12 @@ class Disclosure:
                 out.append(text)
         return "koska " + " tai ".join(out)
 
-    def record(self, table: str, cell: str, rule: str) -> None:
-        """Log one suppression. ``rule`` is a code of :data:`RULE_TEXTS` or a free Finnish text."""
+    def record(self, table: str, cell: str, rule: str, kind: str = "") -> None:
+        """Log one suppression. ``rule`` is a code of :data:`RULE_TEXTS` or a free Finnish text; ``kind`` what was
+        hidden (``"count"``, ``"stat"``; see :meth:`why`)."""
         code = rule if rule in RULE_TEXTS else "other"
         self.log.append({"table": self._name(table), "cell": str(cell), "rule": self.rule_text(rule),
-                         "code": code})
+                         "code": code, "kind": kind})
 
     def hide_too(self, table: str, cell: str) -> None:
         """The page's own secondary rule hides a statistic the release shows (e.g. the next smallest euro share when
@@ -303,19 +308,19 @@ class Disclosure:
             return memo[mkey]
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
-        self.record(table, cell, "stat")
+        self.record(table, cell, "stat", kind="stat")
         return False
 
     def _stat_ok_release(self, rel, n, table: str, cell: str, link: str = "") -> bool:
         if rel.mode == "render":
             hidden, code = self._cell(rel, table, cell, "", "stat", n, link=link)
             if hidden:
-                self.record(table, cell, code if code in RULE_TEXTS else "stat")
+                self.record(table, cell, code if code in RULE_TEXTS else "stat", kind="stat")
             return not hidden
         self._cell(rel, table, cell, "", "stat", n, link=link)
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
-        self.record(table, cell, "stat")
+        self.record(table, cell, "stat", kind="stat")
         return False
 
     def stat(self, value, n, table: str, cell: str = ""):
@@ -392,7 +397,7 @@ class Disclosure:
                     code = codes.at["n", key]
                     if isinstance(code, str) and code:
                         shown[key] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
-                        self.record(name, key, code)
+                        self.record(name, key, code, kind="count")
                     else:
                         shown[key] = int(full.at["n", key])
                 return shown
@@ -402,7 +407,7 @@ class Disclosure:
             code = codes.iat[0, j]
             if isinstance(code, str):
                 shown[key] = self.suppressed_mark if code in ("count", "margin") else NOT_SHOWN
-                self.record(name, key, code)
+                self.record(name, key, code, kind="count")
             else:
                 shown[key] = int(full.iat[0, j])
         return shown

@@ -165,7 +165,7 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
     if all(isinstance(v, int) for v in shown.values()):
         a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
     else:
-        why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"]) or "tietosuojan vuoksi"
+        why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"], kind="count") or "tietosuojan vuoksi"
         a.text = (f"Analyysissä on mukana {report.counted(shown['hb'], 'HB-asiakasta', 'HB-asiakkaita')} ja "
                   f"{report.counted(shown['verrokki'], 'verrokkiasiakasta', 'verrokkiasiakkaita')} "
                   f"(ryhmien kokoja ei näytetä tarkasti, {why}). ")
@@ -184,7 +184,7 @@ def what_can_be_said(rep: Report, a: CostAnalysis) -> str:
     shown = [ARM_GENITIVE[arm] for arm in ARMS if a.arm_ok[arm]]
     if not shown:
         return ("Kummankaan ryhmän kustannuksia ei julkaista tällä sivulla, "
-                f"{rep.dc.why('asiakkaat', list(ARMS)) or 'tietosuojan vuoksi'}; pilotin asiakkaat ovat mukana "
+                f"{rep.dc.why('asiakkaat', list(ARMS), kind='stat') or 'tietosuojan vuoksi'}; pilotin asiakkaat ovat mukana "
                 "kaikkien pilottien sivun luvuissa.")
     if not a.both:
         hidden = [ARM_GENITIVE[arm] for arm in ARMS if not a.arm_ok[arm]]
@@ -202,7 +202,7 @@ def what_can_be_said(rep: Report, a: CostAnalysis) -> str:
 
 def too_few_reason(rep: Report, a: CostAnalysis) -> str:
     """The hidden arm's own reason ("koska …")."""
-    return rep.dc.why("asiakkaat", [arm for arm in ARMS if not a.arm_ok[arm]]) or "tietosuojan vuoksi"
+    return rep.dc.why("asiakkaat", [arm for arm in ARMS if not a.arm_ok[arm]], kind="stat") or "tietosuojan vuoksi"
 
 
 # names of configuration keys that the unit-cost table would otherwise show as such
@@ -553,7 +553,7 @@ COVARIATE_LABELS = {"start": "lähtötason pistemäärä", "age": "ikä", "labou
 
 def too_few_to_compare(rep: Report, a: CostAnalysis) -> str:
     """Why the arms are not compared on this page — the hidden arm's own decision, never a rule that did not hide it."""
-    why = rep.dc.why("asiakkaat", list(ARMS))
+    why = rep.dc.why("asiakkaat", list(ARMS), kind="stat")
     if not a.has or not why:
         return TOO_FEW_TO_COMPARE
     return f"Ryhmien kustannuksia ei verrata tällä sivulla, {why}."
