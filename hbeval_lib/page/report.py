@@ -336,9 +336,10 @@ def counted(value, one: str, many: str) -> str:
     return f"{many} (lukumäärää ei näytetä)"
 
 
-def show_table(table, caption: str = "") -> None:
+def show_table(table, caption: str = "", topic: str = "") -> None:
     """Display a section's table and its caption. A table that is still mostly hidden once its rows of dashes are
-    left out (:mod:`hbeval_lib.page.readable`) is shown as one sentence naming what its caption names, and the
+    left out (:mod:`hbeval_lib.page.readable`) is shown as one sentence naming what its caption names (``topic``
+    when it has no caption: three tables without captions in a row read as one sentence said three times), and the
     caption of the table that is not there is not printed."""
     from IPython.display import display
 
@@ -349,8 +350,8 @@ def show_table(table, caption: str = "") -> None:
         rows = set(readable.hidden_rows(data))
         kept = data.iloc[[i for i in range(len(data)) if i not in rows]]
         if readable.mostly_hidden(kept):
-            topic = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
-            topic = topic.split(". ")[0].split(": ")[0]   # what the table is, not the caption's reading guide
+            named = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
+            topic = named.split(". ")[0].split(": ")[0] or topic   # what the table is, not the caption's guide
             say(readable.sentence(topic[:1].lower() + topic[1:] if topic[:2].isalpha() and not topic[:2].isupper()
                                   else topic))
             return

@@ -67,6 +67,7 @@ class Section:
     caption: str = ""
     glue: dict[str, str] = field(default_factory=dict)
     data: Any = None
+    topic: str = ""       # what the table is, named when it is replaced by a sentence and has no caption
 
 
 def show(*sections: Section) -> None:
@@ -83,7 +84,7 @@ def show(*sections: Section) -> None:
             if isinstance(table, pd.DataFrame) and isinstance(table.index, pd.RangeIndex):
                 table = table.style.hide(axis="index").set_table_attributes('class="dataframe"')  # no row numbers
             if s.figure is None:
-                show_table(table, s.caption)   # a mostly hidden table is one sentence, without its caption
+                show_table(table, s.caption, s.topic)   # a mostly hidden table is one sentence, no caption
                 continue
             display(table)
         if s.figure is not None:
@@ -232,7 +233,7 @@ def recruitment(rep: Report) -> Section:
                  + ("on saavutettu." if n_total >= RECRUITMENT_TARGET else "ei ole (vielä) täyttynyt."))
     if table is None:
         return Section(text=text, caption="Asiakkaita ei vielä ole tässä aineistossa.", glue=glue)
-    return Section(text=text, table=table, glue=glue)
+    return Section(text=text, table=table, glue=glue, topic="suostumuksen antaneet asiakkaat ryhmittäin")
 
 
 def coverage(rep: Report) -> Section:
@@ -243,7 +244,8 @@ def coverage(rep: Report) -> Section:
     cov.columns = ["Asiakkaita", "Alkumittaus", "Välimittaus", "Loppumittaus", "Alku- ja loppumittaus"]
     # the arm sizes are the recruitment table's (protected there with their total); printing them again here
     # would let a reader subtract a hidden arm from the total
-    return Section(table=rep.dc.counts(cov.drop(columns="Asiakkaita"), "mittauskattavuus"))
+    return Section(table=rep.dc.counts(cov.drop(columns="Asiakkaita"), "mittauskattavuus"),
+                   topic="Kykyviisarin mittaukset ryhmittäin")
 
 
 def dropout(rep: Report) -> Section:
@@ -878,7 +880,7 @@ def kykyviisari_within(rep: Report) -> Section:
                         "sisällä, **ei HB:n vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset "
                         "testit ovat kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä "
                         "pidä päätellä HB:n vaikutusta.",
-                   table=_within_table(rep, outcomes))
+                   table=_within_table(rep, outcomes), topic="Kykyviisarin muutos ryhmittäin")
 
 
 def kykyviisari_sensitivity(rep: Report) -> Section:
@@ -938,7 +940,7 @@ def weighting_balance(rep: Report) -> Section:
     if not bal.attrs.get("positivity_ok", True):
         text += (f" Kallistumapistemalli ei tue vertailua ({bal.attrs.get('positivity_reason')}), joten "
                  "ensisijaista arviota ei julkaista.")
-    return Section(text=text, table=table)
+    return Section(text=text, table=table, topic="painotuksen tasapaino")
 
 
 def primary_sensitivity(rep: Report) -> Section:
@@ -1068,7 +1070,7 @@ def osallisuustesti(rep: Report) -> Section:
                    f"{num(p['ci_high'], 2)}); mittari on "
                    + ("ensisijainen." if e["role"] == "primary" else "eksploratiivinen (Holm-korjattu p "
                                                                        f"{wb.fmt_p(e['p_holm'])})."))
-    return Section(table=table, caption=caption)
+    return Section(table=table, caption=caption, topic="Osallisuustestin ero HB − verrokki")
 
 
 def osallisuustesti_details(rep: Report) -> list[Section]:
@@ -1076,7 +1078,8 @@ def osallisuustesti_details(rep: Report) -> list[Section]:
     eff = effects(rep)
     if ESIS not in eff:
         return []
-    return [Section(table=_within_table(rep, [ESIS])), Section(table=_sensitivity_table(rep, [ESIS]))]
+    return [Section(table=_within_table(rep, [ESIS]), topic="Osallisuustestin muutos ryhmittäin"),
+            Section(table=_sensitivity_table(rep, [ESIS]), topic="Osallisuustestin ero eri menetelmillä")]
 
 
 # -- client survey ----------------------------------------------------------------------------------------------
@@ -1233,7 +1236,7 @@ def survey_choices(rep: Report) -> list[Section]:
         # a share of the respondents is the count itself: shown only where the protected count is
         t["Osuus"] = [pct(s / total) if isinstance(s, (int, np.integer)) else NOT_SHOWN for s in t["Vastaajia"]]
         t.index.name = spec["label"]
-        out.append(Section(table=t))
+        out.append(Section(table=t, topic=spec["label"]))
         if col in ("q2_5", "q2_7"):
             label = f"Asiakaskysely: {spec['label']} (kyllä-osuus)"
             if isinstance(t["Vastaajia"].iloc[0], (int, np.integer)) \
@@ -1257,7 +1260,7 @@ def survey_themes(rep: Report) -> Section:
         cols[plots.ARM_LABELS[arm]] = wb.theme_counts(texts, conf.get("theme_codebook", {}))
     themes = pd.DataFrame(cols)
     themes.index.name = "Teema"
-    return Section(table=rep.dc.counts(themes, "avoimet_teemat"))
+    return Section(table=rep.dc.counts(themes, "avoimet_teemat"), topic="avointen vastausten teemat")
 
 
 # -- ESF forms and the HB assistant -----------------------------------------------------------------------------
@@ -1322,4 +1325,4 @@ def assistant(rep: Report) -> Section:
             rows.append({"Osa-alue": wb.DOMAINS[d], "Avustaja": r.avustaja, "n": n_txt if ok else NOT_SHOWN,
                          "Muutos": num(r.estimate, 2) if ok else NOT_SHOWN,
                          "95 % LV": f"{num(r.ci_low, 2)} … {num(r.ci_high, 2)}" if ok else NOT_SHOWN})
-    return Section(table=pd.DataFrame(rows) if rows else None)
+    return Section(table=pd.DataFrame(rows) if rows else None, topic="muutos avustajan mukaan")
