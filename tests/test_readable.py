@@ -129,3 +129,21 @@ def test_kernel_formatter_drops_columns_of_dashes_in_html_and_styler():
         table, note = data["text/html"].split("hbeval-note")
         assert "Osuus" not in table and "Osuus" in note and "18" in table
         assert "Osuus" in data["text/plain"].split("\n")[-1] and "jätetty pois sarakkeet" in data["text/plain"]
+
+
+def test_a_replaced_table_without_caption_is_named_by_its_topic(monkeypatch):
+    """Unseen set (seed 127, 90 clients): Kainuu's final wellbeing page said "Taulukkoa ei näytetä: …" three times in
+    a row under Osallisuustesti (three tables without captions). Each sentence now names its table."""
+    from hbeval_lib.page import report
+    from hbeval_lib.strands.wellbeing import sections as ch
+
+    said = []
+    monkeypatch.setattr(report, "say", lambda md, once=False: said.append(md))
+    hidden = pd.DataFrame({"a": ["<5", "–"], "b": ["–", "–"]})
+    ch.show(ch.Section(table=hidden, topic="Osallisuustestin muutos ryhmittäin"),
+            ch.Section(table=hidden, topic="Osallisuustestin ero eri menetelmillä"))
+    assert said[0] != said[1] and "(osallisuustestin muutos ryhmittäin)" in said[0]
+    # a caption still names the table first; without either the sentence is the generic one
+    report.show_table(hidden, "*Taulukko: tuottajat.*", "muu nimi")
+    report.show_table(hidden)
+    assert "(tuottajat)" in said[2] and said[3] == readable.sentence()
