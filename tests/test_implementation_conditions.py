@@ -115,3 +115,23 @@ def test_pilot_goals_read_the_pages_protected_results(demo_processed):
     # a pilot without goals in the configuration says so; the all-pilots page points to the pilots' pages
     assert "pilottien" in ch.pilot_goals(_rep(processed)).texts[0]
     assert not ch.pilot_goals(_rep(processed, pilot="kainuu")).tables
+
+
+def test_process_finding_never_prints_a_hidden_figure_as_a_word(demo_processed):
+    """Unseen set (seed 127, 90 clients): a small pilot's page read "HB-asiakkaiden palvelujen euroista ei saatavilla
+    tuli muilta kuin julkisilta tuottajilta, ja HB-asiakas käytti keskimäärin ei saatavilla tuottajatyyppiä". Each
+    figure is said only when shown; with none, the sentence gives the reason."""
+    processed, _ = demo_processed
+    rep = _rep(processed, pilot="pori")
+    na = report.NOT_AVAILABLE
+    none = ch._provider_finding(rep, {"nonpublic_share_hb": na, "nonpublic_share_verrokki": na,
+                                      "provider_types_hb": na})
+    assert na not in none and none.startswith("HB-asiakkaiden palvelujen tuottajista ei tässä rajauksessa") \
+        and "koska" in none
+    one = ch._provider_finding(rep, {"nonpublic_share_hb": na, "nonpublic_share_verrokki": na,
+                                     "provider_types_hb": "2,1"})
+    assert na not in one and one.startswith("HB-asiakas käytti keskimäärin 2,1 tuottajatyyppiä:")
+    both = ch._provider_finding(rep, {"nonpublic_share_hb": "41 %", "nonpublic_share_verrokki": "0 %",
+                                      "provider_types_hb": "2,1"})
+    assert both.startswith("HB-asiakkaiden palvelujen euroista 41 % tuli muilta kuin julkisilta tuottajilta "
+                           "(verrokeilla 0 %), ja HB-asiakas käytti keskimäärin 2,1 tuottajatyyppiä:")

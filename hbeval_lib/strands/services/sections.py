@@ -914,6 +914,26 @@ def conditions_self_evaluation(rep: Report) -> Section:
                           "kymmenen kertaa, jätetään pois.*")
 
 
+def _provider_finding(rep: Report, glue: dict) -> str:
+    """The process finding on new providers, from what the provider-mix section published: each figure only when
+    shown (a hidden one is never printed as "ei saatavilla" inside the sentence), else the reason it is hidden."""
+    share, ctrl = glue.get("nonpublic_share_hb", NOT_AVAILABLE), glue.get("nonpublic_share_verrokki", NOT_AVAILABLE)
+    types = glue.get("provider_types_hb", NOT_AVAILABLE)
+    said = []
+    if share != NOT_AVAILABLE:
+        said.append(f"HB-asiakkaiden palvelujen euroista {share} tuli muilta kuin julkisilta tuottajilta"
+                     + (f" (verrokeilla {ctrl})" if ctrl != NOT_AVAILABLE else ""))
+    if types != NOT_AVAILABLE:
+        said.append(f"HB-asiakas käytti keskimäärin {types} tuottajatyyppiä")
+    where = "(ks. jakso *Mitä HB-asiakkaat hankkivat ja keneltä*)."
+    if not said:
+        why = rep.dc.why("palvelut.ei_julkinen_osuus", "hb") or rep.dc.why("palvelut.tuottajatyypit", "hb") \
+            or "koska tietoja ei ole riittävästi"
+        return ("HB-asiakkaiden palvelujen tuottajista ei tässä rajauksessa julkaista lukuja, " + why
+                + "; uusien tuottajien mukaantulo on silti yksi mallin edellytyksistä ja tuloksista " + where)
+    return ", ja ".join(said) + ": uusien tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista " + where
+
+
 def implementation_conditions(rep: Report, mix: Section | None = None) -> Section:
     """The section answering the plan's third main question (ch. 2 and 6): the conditions under which the HB model
     can be implemented — the evidence of workshops and diaries, the staff's and assistants' answers, the pilots'
@@ -926,13 +946,7 @@ def implementation_conditions(rep: Report, mix: Section | None = None) -> Sectio
              "palvelujärjestelmän ohjaus ja johtaminen sekä lainsäädäntö. Alla on näyttö, jonka varaan "
              "arvioijien päätelmät rakentuvat; lainsäädäntöä koskevat päätelmät ovat arvioijien omaa tekstiä.")
     if mix is not None and mix.glue:
-        ctrl = mix.glue.get("nonpublic_share_verrokki", NOT_AVAILABLE)
-        out.text(f"**Palveluprosessin havainnot.** HB-asiakkaiden palvelujen euroista "
-                 f"{mix.glue.get('nonpublic_share_hb', NOT_AVAILABLE)} tuli muilta kuin julkisilta tuottajilta"
-                 + (f" (verrokeilla {ctrl})" if ctrl != NOT_AVAILABLE else "") + ", ja HB-asiakas käytti "
-                 f"keskimäärin {mix.glue.get('provider_types_hb', NOT_AVAILABLE)} tuottajatyyppiä: uusien "
-                 "tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista (ks. jakso *Mitä "
-                 "HB-asiakkaat hankkivat ja keneltä*).")
+        out.text(f"**Palveluprosessin havainnot.** {_provider_finding(rep, mix.glue)}")
     out.text("**Työpajat ja päiväkirjat.**")
     for part in (conditions_qualitative(rep), ):
         out.blocks += part.blocks
