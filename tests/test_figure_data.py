@@ -360,3 +360,30 @@ def test_a_figure_tied_to_a_table_by_zeros_only_is_not_that_tables_figure():
     # known bad before the fix would map it; a figure of the table's own counts maps
     counts = [("HB-asiakkaat", "Julkinen", 12.0), ("HB-asiakkaat", "Muu", 3.0), ("Verrokkiasiakkaat", "Muu", 7.0)]
     assert I._map_to_table(tab, counts) is not None
+
+
+def test_an_unlabelled_bar_set_maps_only_to_a_line_a_reader_can_name():
+    """Unseen set (seed 149, 120 clients): the all-pilots figure of HB budget shares (one unlabelled bar per provider)
+    agreed by chance with one pilot's row of the table beside it on its two shown shares (29,6 ~ 30 %, 36,7 ~ 37 %),
+    and its other bars were read as that pilot's hidden shares. An unlabelled bar set is a line of a table only when
+    the reader can tell which: the only line, the total line, or a line the figure names."""
+    from hbeval_lib.release import intruder as I
+
+    tab = I.Table(page=("loppuraportti", "service_process", "kaikki"), section="s", table="s :: pilotit",
+                  index_names=[""], columns=["Julkinen", "Yksityinen", "Järjestö"],
+                  rows=[("Eksote",), ("Hämeenlinna",), ("Vantaa",)],
+                  values=[["31 %", "–", "11 %"], ["30 %", "37 %", "–"], ["28 %", "36 %", "15 %"]])
+    bars = [("Julkinen", None, 29.56), ("Yksityinen", None, 36.71), ("Järjestö", None, 14.08)]
+    words = I.norm("HB-budjetin käyttö tuottajittain Osuus HB-budjetin käytöstä (%)")
+    assert I._map_to_table(tab, bars, named=words) is None
+    # known bad: a figure that names the pilot is that pilot's line, and its bar gives the hidden share away
+    m = I._map_to_table(tab, bars, named=I.norm("Hämeenlinna: HB-budjetin käyttö tuottajittain"))
+    assert m is not None and {i for _k, i, _j in m[0]} == {1}
+    # and without the figure's words (the old reading) the chance match is taken
+    assert I._map_to_table(tab, bars) is not None
+    # a table with a total line: the unlabelled set may be the total
+    tot = I.Table(page=tab.page, section="s", table="s :: t", index_names=[""], columns=tab.columns,
+                  rows=[("Eksote",), ("Vantaa",), ("Yhteensä",)],
+                  values=[["31 %", "–", "11 %"], ["28 %", "36 %", "15 %"], ["30 %", "37 %", "–"]])
+    m = I._map_to_table(tot, bars, named=words)
+    assert m is not None and {i for _k, i, _j in m[0]} == {2}

@@ -1224,12 +1224,17 @@ def _agrees(v: Value, drawn: float, step: float = 0.0) -> bool:
     return abs(drawn - float(v.value)) <= 0.5 * 10 ** (-v.decimals) + 0.5 * step + 1e-6 * max(1.0, abs(float(v.value)))
 
 
-def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps: list[float] | None = None):
+def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps: list[float] | None = None,
+                  named: str | None = None):
     """Map drawn values ``(category, series, value)`` onto a table's cells: categories on rows and series on
-    columns, or the other way round; a series ``None`` (an unlabelled bar set) may be any one line of the table.
+    columns, or the other way round; a series ``None`` (an unlabelled bar set) may be one line of the table that a
+    reader can tell it is: the table's only line, its total line, or a line the figure names (``named``: the
+    figure's title and axis labels; ``None``: any line).
 
     Returns ``[(pair index, i, j), …], transposed`` for the mapping a reader can justify — at least one printed
-    number equals its drawn value (at the printed precision) and none differs — or ``None``."""
+    number equals its drawn value (at the printed precision) and none differs — or ``None``. (An unlabelled figure
+    of all pilots' shares matched a pilot's row of the table beside it by chance on two shown values, and its
+    other bars were read as that pilot's hidden shares: unseen set seed 149.)"""
     parsed = tab.parsed()
     rows = _label_index([" | ".join(r) for r in tab.rows])
     cols = _label_index(tab.columns)
@@ -1238,7 +1243,15 @@ def _map_to_table(tab: Table, pairs: list[tuple[str, str | None, float]], steps:
         cat_ix, ser_ix = (cols, rows) if transposed else (rows, cols)
         n_lines = len(tab.rows) if transposed else len(tab.columns)
         unlabelled = any(ser is None for _c, ser, _v in pairs)
-        for fixed_line in (range(n_lines) if unlabelled else [None]):
+        labels = [" | ".join(r) for r in tab.rows] if transposed else list(tab.columns)
+        parts = [x for x in range(n_lines) if norm(labels[x].split(" | ")[-1]) not in TOTAL_LABELS]
+
+        def justified(x):
+            if named is None or len(parts) <= 1 or x not in parts:
+                return True
+            return any(norm(p) and norm(p) in named for p in labels[x].split(" | "))
+
+        for fixed_line in ([x for x in range(n_lines) if justified(x)] if unlabelled else [None]):
             mapped = []
             for k, (cat, ser, _v) in enumerate(pairs):
                 if cat is None or norm(cat) not in cat_ix:
@@ -1268,6 +1281,12 @@ def _figure_tables(book: Book, fig: Figure) -> list[Table]:
     """The page's printed tables, those of the figure's own section first."""
     tabs = [t for t in book.tables if t.page == fig.page and t.source == "html"]
     return sorted(tabs, key=lambda t: (t.section != fig.section or not fig.section))
+
+
+def _figure_words(fig: Figure, ax: dict) -> str:
+    """What a figure says about what it draws (its title and axis labels), as a reader compares labels."""
+    return norm(" ".join(str(x or "") for x in (fig.data.get("title"), ax.get("title"), ax.get("xlabel"),
+                                               ax.get("ylabel"))))
 
 
 def _fig_name(fig: Figure, ax: dict) -> str:
@@ -1340,7 +1359,7 @@ def _bar_findings(book: Book, fig: Figure, ax: dict, hist_containers: set, min_c
                                 "pinon peitetty osa kattaa vain yhden sarjan (ainoa piirtämätön osa)"))
     pairs = [(b["cat"], b["series"], b["size"]) for b in items]
     for tab in _figure_tables(book, fig):
-        m = _map_to_table(tab, pairs, [b["step"] for b in items])
+        m = _map_to_table(tab, pairs, [b["step"] for b in items], named=_figure_words(fig, ax))
         if m is None:
             continue
         mapped, transposed = m
