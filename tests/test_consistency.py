@@ -267,3 +267,22 @@ def test_a_negative_zero_is_not_the_house_format(tmp_path):
     bad = add_row(synthesis_page(), ["Osallisuustesti", "0,28", "−0,00 … 0,56", "70"])
     html, res = write_book(tmp_path / "b", rows=rows, wellbeing=page, synthesis=bad)
     assert checks(consistency.check(html, res)) == ["synthesis"]
+
+
+def test_a_carried_estimate_with_its_interval_beside_a_coincident_fact_passes(tmp_path):
+    """Unseen set (seed 151, 450 clients): in a pilot's interim report the controls' mean change was exactly 0, so the
+    HB arm's change (paired interval) equalled the change-score difference (Welch interval), which the CEA carries
+    with the same Welch interval. Two strands share an interval: the carried fact is consistent; the HB arm's change
+    is another fact that happens to coincide. (Known bad: the CEA with its own interval is still rejected.)"""
+    welch = ["wellbeing", "loppuraportti", "kaikki", "osallisuus.change_diff", "Muutospisteiden ero", "1.39877",
+             "0.9", "1.9", "175", "", "False"]
+    carried = ["costs", "loppuraportti", "kaikki", "cea.delta_e_unadjusted", "Δe", "1.39877", "0.9", "1.9", "175",
+               "", "False"]
+    page = add_row(costs_page(), ["Δe", "1,40 (0,90 … 1,90)"])
+    wpage = add_row(wellbeing_page(), ["Perhe", "HB", "1,40 (0,90 … 1,90)"])
+    html, res = write_book(tmp_path, rows=ROWS + [welch, carried], costs=page, wellbeing=wpage)
+    assert "results_two_intervals" not in checks(consistency.check(html, res))
+    own = carried[:6] + ["0.8", "2.0"] + carried[8:]
+    page = add_row(costs_page(), ["Δe", "1,40 (0,80 … 2,00)"])
+    html, res = write_book(tmp_path / "b", rows=ROWS + [welch, own], costs=page, wellbeing=wpage)
+    assert "results_two_intervals" in checks(consistency.check(html, res))
