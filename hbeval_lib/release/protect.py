@@ -161,11 +161,16 @@ class _Family:
         # rows a page leaves out are known to be empty (tables list the groups that have persons), and so are columns
         # (a pilot with no one ending as "pitkäaikaistyötön" prints no such column, and a reader adds its total row
         # up over the columns printed — unseen set, seed 79): their atoms are zero for the reader, on that page and
-        # in every earlier increment of it
+        # in every earlier increment of it. On the all-pilots page (its own rows, not its table of pilots) a row or
+        # column left out has no one in any pilot: Σ pilots = 0 and nothing is negative (a baseline total of 40
+        # over printed rows of 37 left out the row "muu" that only later reports have, giving its hidden "<5" row
+        # away — unseen set, seed 173)
         zeros: set = set()
         if model != "page":
+            everyone = self.pilots if len(on_pilots) else ["*"]
             page_rows, page_cols = defaultdict(set), defaultdict(set)
-            for c in on_pilots.itertuples(index=False):
+            for c in cells[(cells["pilot"] != ALL) | ~cells["row"].isin(list(self.pilot_by_name))].itertuples(
+                    index=False):
                 if c.margin in ("", "col"):
                     page_rows[(c.phase, c.pilot)].add(c.row)
                 if c.margin in ("", "row"):
@@ -178,33 +183,9 @@ class _Family:
                     for col in cols:
                         if (rws is None or r in rws) and (cls is None or col in cls):
                             continue
-                        for j in js:
-                            t = (r, col, p, j, None)
-                            if t in atoms:
-                                zeros.add(atoms[t])
-            # the all-pilots page too: a row (or column) it leaves out has no one in any pilot, so every pilot's atoms
-            # under it are zero (nothing is negative) — the page printed a total of 40 over rows summing to 37 and
-            # left out the row "muu" that only later reports have, giving its hidden "<5" row away (unseen set,
-            # seed 173, 330 clients); before, only pilot pages' left-out rows were known zeros
-            all_rows, all_cols = defaultdict(set), defaultdict(set)
-            for c in cells[(cells["pilot"] == ALL) & ~cells["row"].isin(list(self.pilot_by_name))].itertuples(
-                    index=False):
-                if c.margin in ("", "col"):
-                    all_rows[c.phase].add(c.row)
-                if c.margin in ("", "row"):
-                    all_cols[c.phase].add(c.col)
-            everyone = self.pilots if len(on_pilots) else ["*"]
-            for phase in sorted(set(all_rows) | set(all_cols)):
-                rws, cls = all_rows.get(phase), all_cols.get(phase)
-                ph = self.phase_ix[phase]
-                js = list(range(ph + 1)) if model == "full" else [ph]
-                for r in rows:
-                    for col in cols:
-                        if (rws is None or r in rws) and (cls is None or col in cls):
-                            continue
-                        for p in everyone:
+                        for q in (everyone if p == ALL else [p]):
                             for j in js:
-                                t = (r, col, p, j, None)
+                                t = (r, col, q, j, None)
                                 if t in atoms:
                                     zeros.add(atoms[t])
             # likewise a pilot that the all-pilots page's table of pilots leaves out has no one in it, in that
