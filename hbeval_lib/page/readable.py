@@ -67,8 +67,7 @@ def shown_as_table(df) -> bool:
     data = getattr(df, "data", df)
     if not isinstance(data, pd.DataFrame) or data.empty:
         return False
-    rows = set(hidden_rows(data))
-    return not mostly_hidden(data.iloc[[i for i in range(len(data)) if i not in rows]])
+    return not mostly_hidden(trimmed(data)[0])
 
 
 _DIGIT = re.compile(r"\d")

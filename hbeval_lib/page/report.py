@@ -155,16 +155,15 @@ def _register_table_formatters() -> None:
         kept, note = shown(st)
         if readable.mostly_hidden(kept):
             return readable.replacement_html()
-        rows = [i for i, k in enumerate(st.data.index) if k not in set(kept.index)] \
-            if st.data.index.is_unique else []
-        cols = [c for c in st.data.columns if c not in set(kept.columns)] if st.data.columns.is_unique else []
         if kept.shape == st.data.shape:
             return st._repr_html_() + readable.note_html(note)
         if st.data.index.is_unique and st.data.columns.is_unique:
-            if rows:
-                st = st.hide(subset=list(st.data.index[rows]), axis="index")
-            if cols:
-                st = st.hide(subset=cols, axis="columns")
+            rows = st.data.index.difference(kept.index, sort=False)
+            cols = st.data.columns.difference(kept.columns, sort=False)
+            if len(rows):
+                st = st.hide(subset=list(rows), axis="index")
+            if len(cols):
+                st = st.hide(subset=list(cols), axis="columns")
             return st._repr_html_() + readable.note_html(note)
         # duplicate labels: the Styler cannot hide by label; show the kept table plainly
         return finnish_frame(kept).to_html(na_rep=NOT_SHOWN, index=False) + readable.note_html(note)
@@ -347,9 +346,7 @@ def show_table(table, caption: str = "", topic: str = "") -> None:
 
     data = getattr(table, "data", table)
     if isinstance(data, pd.DataFrame):
-        rows = set(readable.hidden_rows(data))
-        kept = data.iloc[[i for i in range(len(data)) if i not in rows]]
-        if readable.mostly_hidden(kept):
+        if readable.mostly_hidden(readable.trimmed(data)[0]):
             named = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
             topic = named.split(". ")[0].split(": ")[0] or topic   # what the table is, not the caption's guide
             say(readable.sentence(topic[:1].lower() + topic[1:] if topic[:2].isalpha() and not topic[:2].isupper()
