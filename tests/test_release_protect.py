@@ -605,3 +605,40 @@ def test_a_row_the_all_pilots_page_leaves_out_is_a_known_zero():
     assert k["kokemus"] == "count"
     # the baseline total less the printed rows must not give the 3: another row, or the total, is hidden too
     assert (k.drop("kokemus") != "").any(), k.to_dict()
+
+
+def _table_without_totals(phase, pilot, counts: dict, table):
+    return [cell(phase, pilot, r, c, v, table) for (r, c), v in counts.items()]
+
+
+def test_a_sum_the_table_does_not_print_but_the_page_does_protects_its_small_cell():
+    """Issue 18 (unseen set seed 197, 90 clients): a table of HB clients by the number of provider types they used,
+    without totals, printed "0 | <5 | 6 | 21 | 27" — one hidden cell in the row, safe for the table alone. The same
+    page printed the HB group's size 55 as the n of a statistic, and 55 − 54 = 1. A row's (or column's) sum that
+    equals a count printed on its own in the same report and pilot is a total for the reader: one more cell of the
+    row is hidden. Known bad: the same cells without that count (the old model's view) hide only the small one."""
+    counts = {("hb", "1"): 0, ("hb", "2"): 1, ("hb", "3"): 6, ("hb", "4"): 21, ("hb", "5"): 27,
+              ("v", "1"): 32, ("v", "2"): 0, ("v", "3"): 0, ("v", "4"): 0, ("v", "5"): 0}
+    table = _table_without_totals("loppuraportti", "kaikki", counts, "tyypit")
+    size = cell("loppuraportti", "kaikki", "tyypit.hb", "", 55, table="tulokset.n")
+    out = run(table + [size])
+    hb = out[(out["table"] == "tyypit") & (out["row"] == "hb")]
+    shown = hb.loc[~hb["suppressed"], "value"].astype(int).sum()
+    assert hb["suppressed"].sum() >= 2                      # the small cell and a complement
+    assert 55 - shown > 4 or hb["suppressed"].sum() >= 2     # 55 less the shown cells is not the small cell alone
+    hidden_values = sorted(hb.loc[hb["suppressed"], "value"].astype(int))
+    assert 55 - shown == sum(hidden_values) and sum(hidden_values) >= 5
+    # a count of another report or pilot does not make a total here
+    other = cell("loppuraportti", "pori", "tyypit.hb", "", 55, table="tulokset.n")
+    bad = run(table + [other])
+    hb_bad = bad[(bad["table"] == "tyypit") & (bad["row"] == "hb")]
+    assert hb_bad["suppressed"].sum() == 1                   # the old view: one hidden cell, 55 − 54 gives it away
+    # a column: the arms' start measurements add up to the pilot's client count printed in another table
+    cover = _table_without_totals("loppuraportti", "pori", {("hb", "alku"): 7, ("hb", "loppu"): 6,
+                                                           ("v", "alku"): 1, ("v", "loppu"): 0}, "kattavuus")
+    clients = cell("loppuraportti", "pori", "Yhteensä", "Yhteensä", 8, table="rekrytointi", margin="both")
+    out = run(cover + [clients])
+    alku = out[(out["table"] == "kattavuus") & (out["col"] == "alku")]
+    assert alku["suppressed"].all()                          # 8 − 7 would give the single control away
+    bad = run(cover)
+    assert bad[(bad["table"] == "kattavuus") & (bad["col"] == "alku")]["suppressed"].sum() == 1

@@ -30,7 +30,9 @@ Counts — the linked-table model
     over four ``<5`` parts) is printed as a plain dash instead (``mark``). The same LP audits the small newcomer
     counts between reports (nothing is negative, so e.g. an interim total equal to the final one pins every interim
     cell), and a pilot missing from the all-pilots table of pilots is a known zero (the table lists the pilots that
-    have persons). Last, a count printed on its own (a sentence, the ``n`` beside a statistic) that equals a count
+    have persons). A row's or column's sum that the table does not print but the same report prints elsewhere
+    for that pilot and strand (a group's size: a count on its own, another table's total) is a published total too
+    (:func:`_printed_sums`; in the exact check, not in the LP audit). Last, a count printed on its own (a sentence, the ``n`` beside a statistic) that equals a count
     the page hides is hidden too (:func:`_same_count_elsewhere`).
     A model is used only when the recorded values satisfy it (solved exactly): a table whose counts are not
     cumulative over phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page
@@ -455,6 +457,11 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
     # an interim total equal to the final one makes every interim cell equal to its final value
     small_incs = [(list(f), int(v)) for f, v in zip(incs, ivals) if v is not None and 0 < v < min_count] \
         if model == "full" else []
+    # the sums printed elsewhere take part in the exact (linear) check above, not in the LP audit of the `<k`
+    # marks: they are many on tables of small counts (a heat map's every row), and the LP's rounds grow with them
+    elsewhere = np.asarray(fam.cells["row"].eq(SUM_ROW) | fam.cells["col"].eq(SUM_ROW))
+    for i in np.nonzero(elsewhere)[0]:
+        codes.iat[i] = "elsewhere"
     _lp_audit(codes, supports, values, rank_of, atom_cells, n_atoms, min_count, same=same, known_zero=known_zero,
               locked=locked, extra=small_incs)
     return codes, True
@@ -720,6 +727,66 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     return codes
 
 
+SUM_ROW = "\u03a3"    # the label of a row or column sum a reader has from elsewhere (never a printed label)
+
+
+def _group_sizes(counts: pd.DataFrame, codes: pd.Series, pilot_by_name: dict[str, str]) -> dict:
+    """``(strand, phase, pilot)`` → {value: tables}: the counts a reader of that strand's page sees as the size of a
+    group of persons — a count printed on its own (a sentence, the ``n`` beside a statistic), a table's total, a pilot's row of
+    an all-pilots table (that pilot's total). Counts under the primary threshold are left out (they are never
+    printed). Whether the count ends up printed is not known yet: taken as printed (hiding more is safe)."""
+    out: dict = defaultdict(lambda: defaultdict(set))
+    ok = codes[counts.index].eq("")
+    on_own = counts["col"].eq("") | counts["margin"].ne("")
+    pilot_row = counts["pilot"].eq(ALL) & counts["row"].isin(list(pilot_by_name))
+    for c in counts[ok & (on_own | pilot_row)].itertuples(index=False):
+        if pd.isna(c.value):
+            continue
+        scope = pilot_by_name[c.row] if c.pilot == ALL and c.row in pilot_by_name and c.margin in ("", "col") \
+            else c.pilot
+        out[(c.strand, c.phase, scope)][int(c.value)].add(c.table)
+    return out
+
+
+def _printed_sums(fam: pd.DataFrame, known: dict, pilot_by_name: dict[str, str], min_count: int) -> pd.DataFrame:
+    """Row and column sums of a page's table that the table does not print but a reader has from elsewhere.
+
+    A table without a total still adds up to a group's size, and that size is often printed on another table or
+    page of the same report: a table of HB clients by the number of provider types they used, with one hidden
+    ``<5`` in the HB row, gives it back as "55 HB clients" (printed in the costs strand) minus the shown cells (unseen
+    set seed 197); a measurement-coverage column "Alkumittaus" adds up over the arms to the pilot's client count
+    printed above it. Whenever a row's or column's sum equals such a count of the same report and pilot (from
+    another table), the sum is added to the table's model as a published total (a constant: a reader may take it
+    so, and then takes the true value). Conservative by design: an equal count of other persons counts too."""
+    rows = []
+    interior = fam[fam["margin"].eq("") & fam["value"].notna()]
+    for (phase, pilot), page in interior.groupby(["phase", "pilot"], sort=True):
+        sizes = known.get((fam["strand"].iat[0], phase, pilot))
+        if not sizes:
+            continue
+        declared = fam[(fam["phase"] == phase) & (fam["pilot"] == pilot)]
+        row_total = set(declared.loc[declared["margin"].isin(["col", "both"]), "row"])
+        has_col_totals = declared["margin"].isin(["row", "both"]).any()
+        own_rows = page if pilot != ALL else page[~page["row"].isin(list(pilot_by_name))]
+        first = page.iloc[0]
+        for axis, by, fixed_margin in (("row", "row", "col"), ("col", "col", "row")):
+            if axis == "col" and has_col_totals:
+                continue
+            for label, g in own_rows.groupby(by, sort=True):
+                if len(g) < 2 or (axis == "row" and label in row_total):
+                    continue
+                v = g["value"].astype("int64")
+                if not ((v > 0) & (v < min_count)).any():
+                    continue     # no small count to give away: the sum adds nothing a reader could use here
+                total = int(g["value"].astype("int64").sum())
+                if total < min_count or not (sizes.get(total, set()) - {first.table}):
+                    continue
+                rows.append({**first.to_dict(), "row": label if axis == "row" else SUM_ROW,
+                             "col": SUM_ROW if axis == "row" else label, "value": total, "margin": fixed_margin,
+                             "link": ""})
+    return pd.DataFrame(rows, columns=fam.columns)
+
+
 def _family_task(task):
     """One count table's protection (a worker's unit): its new codes and whether a linked model fitted it."""
     return _protect_counts(*task)
@@ -776,8 +843,15 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
                 locked[i] = True
     unmodelled: list[str] = []
     counts = led[led["kind"] == "count"]
-    tasks = [(fam, codes[fam.index], phases, pilots, pilot_by_name, min_count, locked[fam.index].to_numpy())
-             for _, fam in counts.groupby(["strand", "table"], sort=True)]
+    known = _group_sizes(counts, codes, pilot_by_name)
+    tasks = []
+    for _, fam in counts.groupby(["strand", "table"], sort=True):
+        sums = _printed_sums(fam, known, pilot_by_name, min_count)
+        cells = pd.concat([fam, sums], ignore_index=True) if len(sums) else fam
+        tasks.append((cells, pd.concat([codes[fam.index], pd.Series([""] * len(sums), dtype=object)],
+                                       ignore_index=True),
+                      phases, pilots, pilot_by_name, min_count,
+                      np.concatenate([locked[fam.index].to_numpy(dtype=bool), np.ones(len(sums), dtype=bool)])))
     # the tables are independent problems: solved in parallel when asked (same result in any order)
     if jobs > 1 and len(tasks) > 1:
         import multiprocessing as mp
@@ -790,8 +864,8 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         results = [done[k] for k in range(len(tasks))]
     else:
         results = [_family_task(t) for t in tasks]
-    for (fam, *_), (new, modelled) in zip(tasks, results):
-        codes[fam.index] = new.to_numpy()
+    for (_, fam), (new, modelled) in zip(counts.groupby(["strand", "table"], sort=True), results):
+        codes[fam.index] = new.to_numpy()[:len(fam)]     # the printed sums elsewhere are not cells of the release
         if not modelled:
             unmodelled.append(str(fam["table"].iat[0]))
     stats = led[led["kind"] == "stat"]
