@@ -199,7 +199,11 @@ def test_cea_reconciles_and_names_its_outcome(run):
     assert c["outcome"] == CFG.section("wellbeing").get("primary_outcome", "kykyviisari.osallisuus")
     assert ch.outcome_label(c["outcome"]) in run.shown["cea_intro"].text
     assert "ensisijainen tulosmuuttuja" in run.shown["cea_intro"].text
-    assert f"perustuu {sum(c['n'].values())} asiakkaaseen" in run.shown["cea_intro"].text
+    # the clients with both measurements, and the imputed others only when the estimate has them (issue 18: the
+    # text said the doubly robust estimate with imputations rested on the complete cases alone)
+    assert f"Sekä alku- että seurantamittaus on {sum(c['n'].values())} asiakkaalla" in run.shown["cea_intro"].text
+    assert ("moni-imputoitu" in run.shown["cea_intro"].text) == (c["n_effect"] > sum(c["n"].values()))
+    assert "joilla on sekä alku- että seurantamittaus" not in run.shown["cea_intro"].text
     e = run.a.primary["adjusted"]["point"]["e"]
     assert (ch.UNSTABLE_ICER in run.shown["cea_table"].caption) == (e["ci_low"] <= 0 <= e["ci_high"])
     # the CE plane's point and the table's ICER are the recorded numbers

@@ -597,13 +597,16 @@ def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
     n = {arm: int(c["n"].get(arm, 0)) for arm in ARMS}
     if a.cea_ok(rep):
         total = sum(n.values())
+        # (the n are the clients with both measurements; the estimate also has the imputed clients' changes)
         text += (f"Vaikutuserotus Δe on hyvinvointiosion ensisijainen arvio (sama luku kuin siellä): "
-                 "kaksoisrobusti (AIPW) ero muutoksessa, puuttuvat seurantamittaukset moni-imputoituina. Se "
-                 f"perustuu {rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaaseen "
+                 "kaksoisrobusti (AIPW) ero muutoksessa. Sekä alku- että seurantamittaus on "
+                 f"{rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaalla "
                  f"({rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb')} HB- ja "
-                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta), joilla on "
-                 "sekä alku- että seurantamittaus. Kustannuserotus Δc on kustannustaulukon vakioitu erotus "
-                 "kaikista asiakkaista, joille kustannus on laskettu. ")
+                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta)"
+                 + ("; muiden asiakkaiden puuttuvat seurantamittaukset on moni-imputoitu kuten hyvinvointiosiossa. "
+                    if int(c.get("n_effect") or 0) > total else ", ja arvio perustuu heihin. ")
+                 + "Kustannuserotus Δc on kustannustaulukon vakioitu erotus kaikista asiakkaista, joille kustannus on "
+                 "laskettu. ")
         design = c["adjusted"]["design"]
         used = [COVARIATE_LABELS.get(v, v) for v in design.get("used", [])]
         left = [COVARIATE_LABELS.get(v, v) for v, why in design.get("skipped", {}).items() if why == "otos"]

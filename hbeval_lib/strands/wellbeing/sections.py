@@ -776,6 +776,25 @@ LORD_TEXT = ("Toissijaiset analyysit voivat poiketa ensisijaisesta. ANCOVA verta
              "estimaatti.")
 
 
+_COVARIATE_FI = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
+                 "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
+
+
+def _fi_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ja " + words[-1]
+
+
+def _covariate_words(rep: Report) -> str:
+    """The models' covariates as the analysis takes them (:data:`wb.MODEL_PRIORITY`): the plan's selection drivers
+    always, on a pilot's page the pilots' levels too (the pilot's estimate comes from the joint model), the rest in
+    order while the sample allows — so that the text cannot promise a covariate the model may leave out."""
+    forced = list(wb.DRIVERS) + ([] if rep.all_pilots else ["pilot"])
+    optional = [c for c in wb.MODEL_PRIORITY if c not in forced]
+    return (f"valikoitumista ohjaavat tekijät {_fi_list([_COVARIATE_FI[c] for c in wb.DRIVERS])}"
+            + ("" if rep.all_pilots else " sekä pilotti")
+            + f" ja lisäksi {_fi_list([_COVARIATE_FI[c] for c in optional])}")
+
+
 def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
     """(the method shared by every page of the strand, what is particular to this page: the pilot's own model,
     imputed counts, covariates left out); the PDF prints the first once per report (``Section.method``)."""
@@ -792,9 +811,7 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
             "Ryhmien välinen ero on HB- ja verrokkiasiakkaiden ero muutoksessa (loppu − alku), arvioituna "
             "kaksoisrobustilla menetelmällä (AIPW): asiakkaiden valikoitumista HB:hen mallinnetaan "
             "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla. Kummassakin ovat aina "
-            "valikoitumista ohjaavat tekijät alkutaso, ikä ja työvoimastatus" + (" sekä pilotti" if rep.all_pilots
-                                                                              else "") + " ja lisäksi "
-            "asiakasryhmä, sukupuoli ja perherakenne, jos aineiston koko sallii. Arvio on harhaton, jos "
+            f"{_covariate_words(rep)}, jos aineiston koko sallii. Arvio on harhaton, jos "
             "jompikumpi malli on oikein. "
             + "Taustatekijät ovat asiakasrekisterin tietoja, ja niiden oletetaan kuvaavan tilannetta asiakkuuden "
             "alussa; rekisterin työvoimastatuksella ei ole päivämäärää, joten jos se on päivitetty myöhemmin, se voi "
@@ -828,9 +845,7 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
                  "havaintoihin perustuva arvio on herkkyysanalyysina alempana.")
         specific += (f" {_outcome_name(ref)}: imputoituja HB-asiakkaita "
                      f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}.")
-    cov_fi = {"start": "alkutaso", "age": "ikä", "labour_status": "työvoimastatus", "client_group": "asiakasryhmä",
-              "pilot": "pilotti", "gender": "sukupuoli", "family_structure": "perherakenne"}
-    omitted = {o: [cov_fi.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
+    omitted = {o: [_COVARIATE_FI.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
     if any(omitted.values()):
         lists = {tuple(v) for v in omitted.values() if v}
         if len(lists) == 1 and all(omitted.values()):
