@@ -466,7 +466,7 @@ def test_the_n_beside_a_statistic_is_not_the_number_a_table_hides():
 
     saved = P._same_count_elsewhere
     try:
-        P._same_count_elsewhere = lambda led, codes, locked: codes
+        P._same_count_elsewhere = lambda led, codes, locked, names=None: codes
         bad = run(cover + [n_same])
     finally:
         P._same_count_elsewhere = saved
@@ -642,3 +642,35 @@ def test_a_sum_the_table_does_not_print_but_the_page_does_protects_its_small_cel
     assert alku["suppressed"].all()                          # 8 − 7 would give the single control away
     bad = run(cover)
     assert bad[(bad["table"] == "kattavuus") & (bad["col"] == "alku")]["suppressed"].sum() == 1
+
+
+def test_a_group_size_hidden_in_one_strand_is_hidden_in_every_strand_of_that_report():
+    """Issue 18 (unseen set seed 197): the all-pilots recruitment table hid Vantaa's arms (10 HB, 5 control) as
+    complements of another pilot's single control, while Vantaa's cost page printed "Analyysissä on mukana 10
+    HB-asiakasta ja 5 verrokkiasiakasta". A count printed on its own anywhere in the same report and pilot that
+    equals a group's size hidden for a secondary reason (a total, or a pilot's row of an all-pilots table) is
+    hidden too; another report's or pilot's equal count is not. Known bad: the page-only rule prints it."""
+    from hbeval_lib.release import protect as P
+
+    phase = "loppuraportti"
+    rec = [cell(phase, "kaikki", "Eksote", "hb", 12, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Eksote", "v", 1, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Pori", "hb", 10, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Pori", "v", 5, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Yhteensä", "hb", 22, "rekry", "row", strand="wellbeing"),
+           cell(phase, "kaikki", "Yhteensä", "v", 6, "rekry", "row", strand="wellbeing")]
+    led = pd.DataFrame(rec)
+    led["value"] = led["value"].astype("Int64")
+    codes = pd.Series(["", "count", "secondary", "secondary", "", ""], index=led.index, dtype=object)
+    extra = pd.DataFrame([cell(phase, "pori", "costs.n.hb", "", 10, "kustannukset.n", strand="costs"),
+                          cell(phase, "pori", "costs.n.v", "", 5, "kustannukset.n", strand="costs"),
+                          cell(phase, "eksote", "costs.n.hb", "", 10, "kustannukset.n", strand="costs"),
+                          cell("valiarviointi", "pori", "costs.n.hb", "", 10, "kustannukset.n", strand="costs")])
+    extra["value"] = extra["value"].astype("Int64")
+    both = pd.concat([led, extra], ignore_index=True)
+    codes = pd.concat([codes, pd.Series([""] * len(extra), dtype=object)], ignore_index=True)
+    locked = pd.Series(False, index=both.index)
+    out = P._same_count_elsewhere(both, codes, locked, {"Eksote": "eksote", "Pori": "pori"})
+    assert list(out.iloc[6:]) == ["secondary", "secondary", "", ""]
+    bad = P._same_count_elsewhere(both, codes, locked)          # the page-only rule
+    assert list(bad.iloc[6:]) == ["", "", "", ""]

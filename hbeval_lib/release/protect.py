@@ -702,27 +702,38 @@ def _one_decision_per_link(led: pd.DataFrame, codes: pd.Series, locked: pd.Serie
     return codes
 
 
-def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series) -> pd.Series:
+def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series,
+                          pilot_by_name: dict[str, str] | None = None) -> pd.Series:
     """A count printed on its own — in a sentence or as the ``n`` beside a statistic (a cell without a column label,
     ``Report.count``) — that equals a count this page hides for another reason than its own primary rule is hidden
-    too (``secondary``).
+    too (``secondary``); and so is one on any strand's page of the same report and pilot that equals a *group's
+    size* hidden so (a table's total, or a pilot's row of an all-pilots table: that pilot's total).
 
     Such a number is outside every table model (no margin or pilot sum ties it to the table that hides the same
     persons), yet a reader who sees "n = 10" beside a change score puts it into the coverage table's hidden
     "alku- ja loppumittaus" cell of the same group. The two cells are not linked by name, so the value decides —
-    conservatively: an unrelated count that happens to be equal is hidden as well. Hiding more never discloses more,
-    so this runs last. Cells of published reports (``locked``) keep their decision."""
+    conservatively: an unrelated count that happens to be equal is hidden as well. A group's size is printed by
+    every strand (the wellbeing recruitment table, the costs page's "Analyysissä on mukana 10 HB-asiakasta ja 5
+    verrokkiasiakasta", the n of every results row): the recruitment table hid Vantaa's arms as complements of a
+    single control elsewhere while the cost page printed them (unseen set seed 197) — one group, one decision.
+    Hiding more never discloses more, so this runs last. Cells of published reports (``locked``) keep their
+    decision."""
     counts = led["kind"].eq("count")
     page = led["strand"] + "|" + led["phase"] + "|" + led["pilot"]
     value = led["value"].astype("Int64").astype(str)
     hidden = counts & codes.ne("") & ~codes.isin(PRIMARY)
     taken = set(zip(page[hidden], value[hidden]))
-    if not taken:
+    names = pilot_by_name or {}
+    pilot_row = led["pilot"].eq(ALL) & led["row"].isin(list(names)) & led["margin"].isin(["", "col"])
+    size = hidden & (led["margin"].ne("") | pilot_row)
+    scope = led["pilot"].where(~pilot_row, led["row"].map(names))
+    sizes = set(zip(led["phase"][size], scope[size], value[size]))
+    if not taken and not sizes:
         return codes
     single = counts & led["col"].eq("") & codes.eq("") & ~locked.astype(bool)
     codes = codes.copy()
     for i in led.index[single]:
-        if (page[i], value[i]) in taken:
+        if (page[i], value[i]) in taken or (led["phase"][i], led["pilot"][i], value[i]) in sizes:
             codes[i] = "secondary"
     return codes
 
@@ -880,7 +891,7 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
         codes = _one_decision_per_link(led, codes, locked)
         if codes.equals(before):
             break
-    codes = _same_count_elsewhere(led, codes, locked)
+    codes = _same_count_elsewhere(led, codes, locked, pilot_by_name)
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
     led["frozen"] = locked.astype(bool)
