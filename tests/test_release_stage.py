@@ -131,3 +131,39 @@ def test_unchanged_cells_reuse_the_protected_ledger(tmp_path, mode, monkeypatch)
     cost.write_text(cost.read_text(encoding="utf-8").replace("x = 2", "x = 3"), encoding="utf-8")
     stage.ensure_release(processed, nbs)          # a changed cell: protected again
     assert len(calls) == 2
+
+
+def test_a_figure_hidden_as_a_complement_is_not_said_to_rest_on_few_persons(tmp_path, mode):
+    """Issue 18 (unseen set seed 197, read as a reader): the all-pilots survey page said "Kuviota ei piirretä:
+    HB-vastaajia on alle 10" above tables that printed 20 HB respondents nine times — the figure was hidden by the
+    release for another reason. The reason given is the figure's own decision."""
+    from hbeval_lib.strands.wellbeing import sections as ch
+
+    cells = _collect(mode, [("pori", "loppuraportti", [11, 12])])
+    col = L.Collector()
+    mode(col)
+    dc = _page_dc()
+    dc.figure_ok(20, "asiakaskysely.hb.q1")
+    dc.figure_ok(4, "asiakaskysely.hb.q2")
+    mode(None)
+    led = protect_ledger(pd.concat([cells, col.frame()], ignore_index=True))
+    q1 = led["table"].eq("wellbeing.asiakaskysely.hb.q1")
+    assert not led.loc[q1, "suppressed"].any()                 # 20 respondents: shown by the primary rule
+    led.loc[q1, ["suppressed", "code"]] = [True, "secondary"]   # hidden by the release for another reason
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path)
+    mode(L.Renderer(path))
+
+    class Rep:
+        dc = _page_dc()
+
+    rep = Rep()
+    names = ["asiakaskysely.hb.q1"]
+    assert not rep.dc.figure_ok(20, names[0])
+    text = ch._no_figure(rep, names, "HB-vastaajia on alle 10")
+    assert "alle 10" not in text and "muista julkaistuista luvuista" in text
+    assert not rep.dc.figure_ok(4, "asiakaskysely.hb.q2")       # a figure of 4 persons: its own primary reason
+    assert "alle 10 henkilöä" in ch._no_figure(rep, ["asiakaskysely.hb.q2"], "HB-vastaajia on alle 10")
+    # known bad: the old figure_ok logged every hidden figure as one of too few persons
+    rep.dc.record("vanha", "kuvio", "figure")
+    assert "alle 10" in ch._no_figure(rep, ["vanha"], "HB-vastaajia on alle 10")

@@ -499,9 +499,9 @@ class Disclosure:
         """True when a figure of a group of ``n`` persons may be drawn; otherwise logs it."""
         rel = self._release()
         if rel is not None and rel.mode == "render":
-            hidden, _ = self._cell(rel, name, "kuvio", "", "stat", n)
-            if hidden:
-                self.record(name, "kuvio", "figure")
+            hidden, code = self._cell(rel, name, "kuvio", "", "stat", n)
+            if hidden:   # the cell's own reason (a figure hidden as a complement is not one of fewer than 10)
+                self.record(name, "kuvio", "figure" if code in ("stat", "") else code, kind="stat")
             return not hidden
         if rel is not None:
             self._cell(rel, name, "kuvio", "", "stat", n)

@@ -393,11 +393,12 @@ def kykyviisari_trajectory(rep: Report) -> Section:
     if not (_scope(rep)["change"] and doms):
         return Section()
     traj = wb.trajectory_summary(rep.load("kykyviisari"), doms)
-    keep = [rep.dc.figure_ok(r.n, f"kykyviisari.{r.outcome}.{r.arm}.{r.occasion}") for r in traj.itertuples()]
+    names = [f"kykyviisari.{r.outcome}.{r.arm}.{r.occasion}" for r in traj.itertuples()]
+    keep = [rep.dc.figure_ok(r.n, name) for r, name in zip(traj.itertuples(), names)]
     traj = traj[keep]
     if traj.empty:
-        return Section(text=f"Kehityskuvaa ei piirretä: yhdessäkään ryhmässä ei ole {rep.dc.min_n_stat} mitattua "
-                            "asiakasta.")
+        return Section(text=_no_figure(rep, names, f"yhdessäkään ryhmässä ei ole {rep.dc.min_n_stat} mitattua "
+                                                   "asiakasta", what="Kehityskuvaa"))
     fig = _trajectory_figure(traj, [d for d in doms if d in set(traj["outcome"])])
     # the caption says what is drawn: both groups' curves, or only the one with enough measured clients
     drawn = [arm for arm in wb.ARMS if arm in set(traj["arm"])]
@@ -1139,7 +1140,9 @@ def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, g
         caption += (f" *Kuviosta on jätetty pois {dropped} väittämää, joissa jokin vastausvaihtoehto olisi "
                     "perustunut alle viiteen vastaajaan.*")
     if cnt.empty:
-        return Section(text=too_few)
+        return Section(text=too_few if not dropped else
+                       "Kuviota ei piirretä, koska jokaisessa väittämässä jokin vastausvaihtoehto perustuisi alle "
+                       "viiteen vastaajaan tai selviäisi muuten muista julkaistuista luvuista.")
     labels = _conf(rep).get("likert_labels", DEFAULT_LIKERT_LABELS)
     if list(cnt.columns) == likert.COLLAPSED_LABELS:
         labels = likert.COLLAPSED_LABELS
@@ -1149,6 +1152,17 @@ def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, g
     fig = likert.diverging_bar(percent, labels, row_labels=rows)
     plt.close(fig)
     return Section(figure=fig, caption=caption)
+
+
+def _no_figure(rep: Report, names: list[str], no_data: str, what: str = "Kuviota") -> str:
+    """The sentence shown instead of a survey figure: the reasons of the items' own decisions (a figure hidden as a
+    complement must not be said to rest on fewer than ten respondents — the tables below print their totals), or
+    ``no_data`` when nothing was decided (no answers)."""
+    reasons = [r for r in dict.fromkeys(rep.dc.why(n) for n in names) if r]
+    if not reasons:
+        return f"{what} ei piirretä: {no_data}."
+    clauses = [r.removeprefix("koska ") for r in reasons]
+    return f"{what} ei piirretä, koska " + " tai ".join(dict.fromkeys(clauses)) + "."
 
 
 def survey_pairs_figure(rep: Report) -> Section:
@@ -1163,10 +1177,11 @@ def survey_pairs_figure(rep: Report) -> Section:
                 v = wb.survey_numeric(survey.loc[survey["form"] == arm, p[arm]], "likert").dropna()
                 long.append(pd.DataFrame({"item": p["label"], "group": arm, "value": v.astype(int)}))
     cnt = likert.likert_counts(pd.concat(long)) if long else pd.DataFrame()
+    names = [f"asiakaskysely.{i[0]}.{i[1]}" for i in cnt.index]
     if not cnt.empty:
-        cnt = cnt[[rep.dc.figure_ok(n, f"asiakaskysely.{i[0]}.{i[1]}") for i, n in cnt.sum(axis=1).items()]]
+        cnt = cnt[[rep.dc.figure_ok(n, name) for name, n in zip(names, cnt.sum(axis=1))]]
     return _likert_figure(
-        rep, cnt, f"Kuviota ei piirretä: vastaajia on alle {rep.dc.min_n_stat} kussakin ryhmässä.",
+        rep, cnt, _no_figure(rep, names, f"vastaajia on alle {rep.dc.min_n_stat} kussakin ryhmässä"),
         "*Kuvio 4. Molemmille ryhmille esitettyjen väittämien vastausjakaumat (%). Palkit on keskitetty "
         "neutraaliin vastaukseen: mitä enemmän palkki on oikealla, sitä useampi oli samaa mieltä. Vertaa saman "
         "väittämän HB- ja verrokkipalkkia.*", grouped=True, table="asiakaskysely.jakauma.parit")
@@ -1222,10 +1237,11 @@ def survey_hb_figure(rep: Report) -> Section:
     long = [pd.DataFrame({"item": lbl, "value": wb.survey_numeric(hbs[c], "likert").dropna().astype(int)})
             for c, lbl in _conf(rep).get("hb_likert", {}).items() if c in hbs.columns]
     cnt = likert.likert_counts(pd.concat(long), group_col=None) if long else pd.DataFrame()
+    names = [f"asiakaskysely.hb.{i}" for i in cnt.index]
     if not cnt.empty:
-        cnt = cnt[[rep.dc.figure_ok(n, f"asiakaskysely.hb.{i}") for i, n in cnt.sum(axis=1).items()]]
+        cnt = cnt[[rep.dc.figure_ok(n, name) for name, n in zip(names, cnt.sum(axis=1))]]
     return _likert_figure(
-        rep, cnt, f"Kuviota ei piirretä: HB-vastaajia on alle {rep.dc.min_n_stat}.",
+        rep, cnt, _no_figure(rep, names, f"HB-vastaajia on alle {rep.dc.min_n_stat}"),
         "*Kuvio 5. HB-asiakkaiden vastaukset HB-toimintamallia koskeviin väittämiin (%). Katso, mitkä väittämät "
         "jakavat vastaajia ja missä samanmielisiä on eniten.*", grouped=False, table="asiakaskysely.jakauma.hb")
 
