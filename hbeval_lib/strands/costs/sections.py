@@ -394,8 +394,9 @@ def payer_table(rep: Report, a: CostAnalysis, basis: str) -> Shown:
     s = s[s["basis"] == basis].set_index(["arm", "item"])
     rows = {}
     arms = [arm for arm in ARMS if a.arm_ok[arm]]   # a hidden arm is no column (the opening paragraph says why)
-    if not arms:
-        return Shown()
+    if not arms:   # one sentence under the heading, not an empty section (the reason is the opening paragraph's)
+        return Shown(text="Kustannuksia maksajittain ei näytetä tällä sivulla; syy on kerrottu luvun alussa."
+                     if basis == "client_month" else "")
     for item, label in [*[(f"cost_{p}", costs.PAYER_LABELS[p]) for p in costs.PAYERS], ("cost_total", "Yhteensä")]:
         rows[label] = {plots.ARM_LABELS[arm]: (report.ci(*s.loc[(arm, item), ["estimate", "ci_low", "ci_high"]],
                                                          fmt=report.eur)
@@ -784,8 +785,9 @@ def ceac(rep: Report, a: CostAnalysis) -> Shown:
 
 def sensitivity(rep: Report, a: CostAnalysis) -> Shown:
     """Tornado of the incremental cost per client-month when one assumption at a time is changed."""
-    if not a.both:
-        return Shown()
+    if not a.both:   # a sentence under the heading, not an empty section
+        return Shown(text="Herkkyysanalyysi tehdään ryhmien kustannusten erotuksesta, jota ei tällä sivulla näytetä; "
+                          "syy on kerrottu luvun alussa." if a.has else "")
     sens = a.results["sensitivity"]
     base = sens["base"].iloc[0]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(sens) + 2.0))  # one readable bar per assumption
