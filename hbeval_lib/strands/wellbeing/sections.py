@@ -379,10 +379,13 @@ def balance_figure(shown: pd.DataFrame) -> Section:
     names = {"continuous": "Jatkuva muuttuja", "categorical": "Luokka (osuus)"}
     ax.legend(handles, [names.get(lb, lb) for lb in labels], title="", loc="best", fontsize=8)
     plt.close(fig)
+    # the thresholds' words are the text's above the figure (one wording: alle 0,1 merkityksetön, yli 0,2
+    # huomionarvoinen), from the constants the balance table uses
+    low, high = num(wb.SMD_NEGLIGIBLE, 1), num(wb.SMD_NOTABLE, 1)
     return Section(figure=fig, caption="*Kuvio 1. Lähtötilanteen erot HB- ja verrokkiasiakkaiden välillä. Mitä "
-                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; pisteviivat "
-                                       "kohdissa ±0,1 ja katkoviivat kohdissa ±0,2 rajaavat huomionarvoiset "
-                                       "(yli 0,1) ja suuret (yli 0,2) erot.*")
+                                       "kauempana piste on nollasta, sitä enemmän ryhmät erosivat; pisteviivojen "
+                                       f"(±{low}) sisällä erot ovat merkityksettömiä ja katkoviivojen (±{high}) "
+                                       "ulkopuolella huomionarvoisia.*")
 
 
 # -- Kykyviisari ------------------------------------------------------------------------------------------------
