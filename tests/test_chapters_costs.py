@@ -439,3 +439,35 @@ def test_pilot_page_leads_with_what_its_data_allow(run):
             assert "Kummankaan ryhmän kustannuksia ei julkaista" in text
         else:
             assert all(ch.ARM_GENITIVE[a] in text for a in hidden)
+
+
+def test_no_share_of_a_hidden_budget_use_total_is_printed():
+    """Unseen set seed 197: a pilot's budget table hid the total use but printed a provider type's euros with its
+    share ("Järjestö 3 742 € 11 %"): 3 742 / 0,11 gives the hidden total back to within 5 %. With the total hidden,
+    the shares are not printed; with it shown they are (the known-bad case is the old table)."""
+    from types import SimpleNamespace
+
+    from hbeval_lib.strands.costs import stats as C
+    from hbeval_lib.page.disclosure import Disclosure
+
+    keys = list(ch.PROVIDERS)
+    n = 25
+    use = pd.DataFrame({"arm": ["hb"] * n, "budget_eur": [3000.0] * n})
+    for j, k in enumerate(keys):
+        use[f"budget_use_{k}"] = [100.0 + 10 * i + j for i in range(n)]
+    use["budget_use_eur"] = use[[f"budget_use_{k}" for k in keys]].sum(axis=1)
+    a = SimpleNamespace(has=True, results={"use": use, "budget": C.budget_summary(use)})
+    shown = ch.budgets(SimpleNamespace(dc=Disclosure(table_prefix="kustannukset")), a).table
+    parts = [r for r in shown.index if r.startswith("– tuottaja")]
+    assert shown.at["Toteutunut käyttö yhteensä", "Euroa"] != ch.NOT_SHOWN
+    assert all(shown.at[r, "Osuus käytöstä"].endswith("%") for r in parts)
+    # one client dominates the total use: the total is hidden, and so is every share
+    big = use.copy()
+    big.loc[0, f"budget_use_{keys[1]}"] = 500000.0
+    big["budget_use_eur"] = big[[f"budget_use_{k}" for k in keys]].sum(axis=1)
+    b = SimpleNamespace(has=True, results={"use": big, "budget": C.budget_summary(big)})
+    tab = ch.budgets(SimpleNamespace(dc=Disclosure(table_prefix="kustannukset")), b).table
+    assert tab.at["Toteutunut käyttö yhteensä", "Euroa"] == ch.NOT_SHOWN
+    assert all(tab.at[r, "Osuus käytöstä"] == ch.NOT_SHOWN for r in parts)
+    printed = [r for r in parts if tab.at[r, "Euroa"] != ch.NOT_SHOWN]
+    assert printed                 # parts' euros still printed: only their shares would have given the total away

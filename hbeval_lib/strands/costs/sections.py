@@ -515,7 +515,9 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
         r = b.loc[f"budget_use_{k}"]
         rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]) if ok[k] else NOT_SHOWN,
                      "Keskimäärin / asiakas": report.eur(r["mean"]) if ok[k] else NOT_SHOWN,
-                     "Osuus käytöstä": report.pct(r["share"]) if ok[k] else NOT_SHOWN})
+                     # a part's euros over its share give the hidden total back (3 742 € at 11 % → about 34 000 €,
+                     # unseen set seed 197): with the total hidden, no share is printed
+                     "Osuus käytöstä": report.pct(r["share"]) if ok[k] and ok_use else NOT_SHOWN})
     budget = b.loc["budget_eur", "total"]
     use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
     caption = "Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin."
