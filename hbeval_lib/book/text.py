@@ -206,7 +206,9 @@ def cite_number(expr: str, ctx: Context, results: ResultsIndex, cfg: Config) -> 
     table = results.table(phase, strand, pilot)
     if table is None:
         raise SlotError(f"{where}: osan {strand} tuloksia vaiheelle {phase} ja pilotille {pilot} ei ole "
-                        "(muistiota ei ole ajettu). Aja koko kirja tai poista viittaus.")
+                        "(muistiota ei ole ajettu). Aja ensin sivu, johon teksti viittaa: "
+                        f"`hbeval run --phase {phase} --pilot {pilot}` (tai koko kirja: `hbeval build`), "
+                        "tai poista viittaus.")
     if key not in table.index:
         near = difflib.get_close_matches(key, [str(k) for k in table.index], n=3, cutoff=0.6)
         hint = f" Lähimmät nimet: {', '.join(near)}." if near else ""
