@@ -478,11 +478,14 @@ def kompassi_only(rep: Report) -> Section:
                        "Kompassin muutos on palveluprosessin sivulla.")
     shown = [r for r in rows if r["_ok"]]
     count = rep.count(n_all, "kompassi_vain.n", "kaikki")
-    text = (lead + f"Kompassilla arvioiduista asiakkaista {count} puuttuu Kykyviisarin alku- tai loppumittaus "
-            "vähintään yhdellä osa-alueella. Heidän muutoksensa on laskettu Kompassista dokumentoidulla "
-            "vastaavuudella (aineiston kuvaus) Kykyviisarin asteikolle. " + KOMPASSI_CAVEAT)
+    text = (lead + f"Kompassilla arvioiduista {counted(count, 'asiakkaalta', 'osalta')} puuttuu Kykyviisarin alku- "
+            "tai loppumittaus vähintään yhdellä osa-alueella. Heidän muutoksensa on laskettu Kompassista "
+            "dokumentoidulla vastaavuudella (aineiston kuvaus) Kykyviisarin asteikolle. " + KOMPASSI_CAVEAT)
     hidden = [r for r in rows if not r["_ok"]]
-    for why in dict.fromkeys(r["_why"] or "tietosuojan vuoksi" for r in hidden):
+    reasons = list(dict.fromkeys(r["_why"] or "tietosuojan vuoksi" for r in hidden))
+    if not shown and len(reasons) == 1:   # nothing is shown: one sentence, not "the domain X" as if others were
+        return Section(text=text + f" Yhdenkään osa-alueen muutosta ei näytetä, {reasons[0]}.")
+    for why in reasons:
         names = [r["Kykyviisarin osa-alue"].lower() for r in hidden if (r["_why"] or "tietosuojan vuoksi") == why]
         text += f" {'Osa-alueiden' if len(names) > 1 else 'Osa-alueen'} {', '.join(names)} muutosta ei näytetä, {why}."
     if not shown:
