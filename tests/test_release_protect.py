@@ -671,6 +671,49 @@ def test_a_group_size_hidden_in_one_strand_is_hidden_in_every_strand_of_that_rep
     codes = pd.concat([codes, pd.Series([""] * len(extra), dtype=object)], ignore_index=True)
     locked = pd.Series(False, index=both.index)
     out = P._same_count_elsewhere(both, codes, locked, {"Eksote": "eksote", "Pori": "pori"})
-    assert list(out.iloc[6:]) == ["secondary", "secondary", "", ""]
+    assert list(out.iloc[6:]) == ["linked", "linked", "", ""]     # hidden, and protected as hidden (protect())
     bad = P._same_count_elsewhere(both, codes, locked)          # the page-only rule
     assert list(bad.iloc[6:]) == ["", "", "", ""]
+
+
+def test_the_same_persons_in_another_strand_are_hidden_and_not_given_back_by_that_table():
+    """Issue 18 (unseen set seed 229, 600 clients): the wellbeing recruitment table hid a client group's HB count
+    (13) as the complement of its single-digit control count (15 − 13 = 2), while the service-process table of HB
+    clients by client group printed "Omaishoito 13". The same label and value in another table of the same report
+    and pilot is the same persons: hidden too, and protected there like a hidden count (its own total must not give
+    it back). Known bad: the row-label rule off, the service table prints the 13."""
+    from hbeval_lib.release import protect as P
+
+    ph = "loppuraportti"
+    rec = table_cells(ph, "pori", {("Omaishoito", "hb"): 13, ("Omaishoito", "v"): 2,
+                                   ("Vammais", "hb"): 30, ("Vammais", "v"): 9}, table="rekry")
+    for c in rec:
+        c["strand"] = "wellbeing"
+    svc = [cell(ph, "pori", "Omaishoito", "Asiakkaita", 13, "palvelut", strand="services"),
+           cell(ph, "pori", "Vammais", "Asiakkaita", 30, "palvelut", strand="services"),
+           cell(ph, "pori", "Lapsiperheet", "Asiakkaita", 21, "palvelut", strand="services"),
+           cell(ph, "pori", "Yhteensä", "Asiakkaita", 64, "palvelut", "row", strand="services")]
+    out = run(rec + svc)
+    r = {(c.table, c.row, c.col): (bool(c.suppressed), c.code) for c in out.itertuples()}
+    assert r[("rekry", "Omaishoito", "v")] == (True, "count")
+    hidden_hb = r[("rekry", "Omaishoito", "hb")][0]
+    if hidden_hb:                                   # the recruitment table's complement is the HB count …
+        assert r[("palvelut", "Omaishoito", "Asiakkaita")][0]            # … so the service table hides it too
+        others = [k for k in r if k[0] == "palvelut" and k[1] != "Omaishoito" and r[k][0]]
+        assert others                                # and one more of its cells: 64 − 30 − 21 would give 13
+    shown = out[(out["table"] == "palvelut") & ~out["suppressed"]]
+    # whatever the service table shows does not pin the Omaishoito count
+    if not r[("palvelut", "Omaishoito", "Asiakkaita")][0]:
+        assert not hidden_hb
+    else:
+        rows = set(shown["row"])
+        assert not ({"Yhteensä", "Vammais", "Lapsiperheet"} <= rows)
+    # known bad: without the row-label rule (same persons, another strand) the 13 stays printed
+    saved = P._same_count_elsewhere
+    try:
+        P._same_count_elsewhere = lambda led, codes, locked, names=None: codes
+        bad = run(rec + svc)
+    finally:
+        P._same_count_elsewhere = saved
+    b = {(c.table, c.row, c.col): bool(c.suppressed) for c in bad.itertuples()}
+    assert b[("rekry", "Omaishoito", "hb")] and not b[("palvelut", "Omaishoito", "Asiakkaita")]

@@ -273,7 +273,7 @@ def _increments(cells: pd.DataFrame, supports, atoms, n_phases: int) -> list[lis
 
 
 def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot_by_name, min_count: int,
-                    locked=None):
+                    locked=None, refine: bool = False):
     """Complementary suppression of one count table over the whole release; returns the new codes (index of the
     cells) and whether a linked model fitted the table (if none did, only the primary rules apply).
 
@@ -320,7 +320,8 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
         v[sup] = 1
         return v
 
-    sensitive = [supports[i] for i in range(len(values)) if codes.iat[i] in ("count", "margin", "zero")]
+    # (``linked``: the same persons as a count hidden in another table — hidden with it, and not to be given back)
+    sensitive = [supports[i] for i in range(len(values)) if codes.iat[i] in ("count", "margin", "zero", "linked")]
     # a pilot page that does not print the table: its cells follow from all pilots minus the others
     sensitive += [s for s, v in zip(virtual, vvals) if v is not None and 0 < v < min_count]
     if model == "full":   # newcomers between two reports, also of the unpublished pilot cells
@@ -436,6 +437,10 @@ def _protect_counts(cells: pd.DataFrame, codes: pd.Series, phases, pilots, pilot
             break
         for i in chosen:
             codes.iat[i] = "secondary"
+    if refine:
+        # a later round only adds the cells that protect newly linked ones: nothing hidden before is given back and
+        # the `<k` marks need no new audit (hiding more never pins a cell the audit found free)
+        return codes, True
     # greedy choices can become unnecessary once later ones are made: give back the most valuable hidden cells
     # (headline totals first) whose publication discloses nothing
     secondary = sorted((i for i in range(len(values)) if codes.iat[i] == "secondary" and not locked[i]),
@@ -677,6 +682,7 @@ def _protect_stat_phases(cells: pd.DataFrame, codes: pd.Series, phases: list[str
 
 # ---------------------------------------------------------------------------------------------------------------
 PRIMARY = frozenset({"count", "margin", "zero", "stat", "mark"})
+MAX_LINK_ROUNDS = 6
 
 
 def _one_decision_per_link(led: pd.DataFrame, codes: pd.Series, locked: pd.Series) -> pd.Series:
@@ -730,11 +736,25 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     sizes = set(zip(led["phase"][size], scope[size], value[size]))
     if not taken and not sizes:
         return codes
-    single = counts & led["col"].eq("") & codes.eq("") & ~locked.astype(bool)
+    # the same label and value in another table of the report and pilot: the same persons (a client group's HB
+    # clients in the recruitment table and in the service-process table, unseen set seed 229)
+    label = led["row"].astype(str).str.strip().str.lower()
+    same_row = set(zip(led["phase"][hidden], scope[hidden], label[hidden], value[hidden], led["table"][hidden]))
+    by_row = defaultdict(set)
+    for ph, sc, lb, v, t in same_row:
+        by_row[(ph, sc, lb, v)].add(t)
+    shown = counts & codes.eq("") & ~locked.astype(bool)
+    # a group's size printed on its own: a sentence or the n of a statistic (no column label), or the parts and
+    # total of Disclosure.parts_and_total (row "n": "Analyysissä on mukana 29 HB-asiakasta ja 28 …")
+    single = shown & (led["col"].eq("") | led["row"].eq("n"))
     codes = codes.copy()
-    for i in led.index[single]:
-        if (page[i], value[i]) in taken or (led["phase"][i], led["pilot"][i], value[i]) in sizes:
-            codes[i] = "secondary"
+    for i in led.index[shown]:
+        sc = scope[i]
+        if bool(single[i]) and ((page[i], value[i]) in taken or (led["phase"][i], sc, value[i]) in sizes):
+            codes[i] = "linked"
+        elif by_row.get((led["phase"][i], sc, label[i], value[i]), set()) - {led["table"][i]} \
+                and value[i] not in ("<NA>", "0") and label[i] not in ("", "n"):
+            codes[i] = "linked"
     return codes
 
 
@@ -855,43 +875,59 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     unmodelled: list[str] = []
     counts = led[led["kind"] == "count"]
     known = _group_sizes(counts, codes, pilot_by_name)
-    tasks = []
-    for _, fam in counts.groupby(["strand", "table"], sort=True):
-        sums = _printed_sums(fam, known, pilot_by_name, min_count)
-        cells = pd.concat([fam, sums], ignore_index=True) if len(sums) else fam
-        tasks.append((cells, pd.concat([codes[fam.index], pd.Series([""] * len(sums), dtype=object)],
-                                       ignore_index=True),
-                      phases, pilots, pilot_by_name, min_count,
-                      np.concatenate([locked[fam.index].to_numpy(dtype=bool), np.ones(len(sums), dtype=bool)])))
-    # the tables are independent problems: solved in parallel when asked (same result in any order)
-    if jobs > 1 and len(tasks) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        # the largest problems first, so that the workers finish together
-        order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0]))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            done = dict(zip(order, ex.map(_family_task, [tasks[k] for k in order])))
-        results = [done[k] for k in range(len(tasks))]
-    else:
-        results = [_family_task(t) for t in tasks]
-    for (_, fam), (new, modelled) in zip(counts.groupby(["strand", "table"], sort=True), results):
-        codes[fam.index] = new.to_numpy()[:len(fam)]     # the printed sums elsewhere are not cells of the release
-        if not modelled:
-            unmodelled.append(str(fam["table"].iat[0]))
+    families = list(counts.groupby(["strand", "table"], sort=True))
     stats = led[led["kind"] == "stat"]
-    # one entry shown in several places (a link) gets one decision; hiding it in one more place can open a phase
-    # difference or a complement elsewhere, so the statistics' rules run again until nothing changes (hiding only
-    # grows, so this ends)
-    for _ in range(20):
+    todo = list(range(len(families)))
+    # the same persons printed in another table or strand (a group's size, a row of the same label and value) are
+    # hidden with a hidden count and then protected like it ("linked": no table may give them back either), which
+    # can hide more: the rounds go on until nothing changes (hiding only grows)
+    for _round in range(MAX_LINK_ROUNDS):
+        tasks = []
+        for k in todo:
+            fam = families[k][1]
+            sums = _printed_sums(fam, known, pilot_by_name, min_count)
+            cells = pd.concat([fam, sums], ignore_index=True) if len(sums) else fam
+            tasks.append((cells, pd.concat([codes[fam.index], pd.Series([""] * len(sums), dtype=object)],
+                                           ignore_index=True),
+                          phases, pilots, pilot_by_name, min_count,
+                          np.concatenate([locked[fam.index].to_numpy(dtype=bool), np.ones(len(sums), dtype=bool)]),
+                          _round > 0))
+        # the tables are independent problems: solved in parallel when asked (same result in any order)
+        if jobs > 1 and len(tasks) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # the largest problems first, so that the workers finish together
+            order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0]))
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+                done = dict(zip(order, ex.map(_family_task, [tasks[k] for k in order])))
+            results = [done[k] for k in range(len(tasks))]
+        else:
+            results = [_family_task(t) for t in tasks]
+        for k, (new, modelled) in zip(todo, results):
+            fam = families[k][1]
+            codes[fam.index] = new.to_numpy()[:len(fam)]     # the printed sums elsewhere are not cells of the release
+            if not modelled and _round == 0:
+                unmodelled.append(str(fam["table"].iat[0]))
+        # one entry shown in several places (a link) gets one decision; hiding it in one more place can open a phase
+        # difference or a complement elsewhere, so the statistics' rules run again until nothing changes (hiding
+        # only grows, so this ends)
+        for _ in range(20):
+            before = codes.copy()
+            codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat,
+                                                      min_count=min_count, locked=locked[stats.index])
+            codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat,
+                                                locked=locked[stats.index])
+            codes = _one_decision_per_link(led, codes, locked)
+            if codes.equals(before):
+                break
         before = codes.copy()
-        codes[stats.index] = _protect_stat_phases(stats, codes[stats.index], phases, min_n_stat,
-                                                  min_count=min_count, locked=locked[stats.index])
-        codes[stats.index] = _protect_stats(stats, codes[stats.index], pilots, min_n_stat, locked=locked[stats.index])
-        codes = _one_decision_per_link(led, codes, locked)
-        if codes.equals(before):
+        codes = _same_count_elsewhere(led, codes, locked, pilot_by_name)
+        changed = set(codes.index[codes.ne(before)])
+        if not changed:
             break
-    codes = _same_count_elsewhere(led, codes, locked, pilot_by_name)
+        todo = [k for k, (_, fam) in enumerate(families) if changed & set(fam.index)]
+    codes = codes.replace({"linked": "secondary"})
     led["code"] = codes.astype(str)
     led["suppressed"] = led["code"].ne("")
     led["frozen"] = locked.astype(bool)
