@@ -359,3 +359,20 @@ def test_pilot_page_leads_with_what_its_data_allow(demo_processed, pilot, phase)
     n_shown = sum(e["shown"] for e in eff.values())
     if 0 < n_shown < len(eff):
         assert f"{len(eff)} mittarin ryhmävertailuista julkaistaan {n_shown}." in s.text
+
+
+def test_the_dropout_sentence_gives_the_decisions_own_reason():
+    """Unseen set seed 229: "Poistumaa ei voi verrata HB-ryhmässä, koska … jompikumpi on alle 10 henkilöä" under
+    groups of 16 and 53 — the comparison was hidden by the phase rule. The sentence gives that reason; a comparison
+    of too few persons keeps the old words (known bad: the old sentence had them whatever the decision)."""
+    from types import SimpleNamespace
+
+    from hbeval_lib.page.disclosure import Disclosure
+
+    dc = Disclosure(table_prefix="wellbeing")
+    dc.record("poistuma.hb", "smd", "phase")
+    why = ch._dropout_reason(SimpleNamespace(dc=dc), ["hb"])
+    assert "edellisen raportin" in why and "alle 10" not in why
+    small = Disclosure(table_prefix="wellbeing")
+    assert not small.stat_ok(4, "poistuma.verrokki", "smd")
+    assert "jompikumpi on alle 10" in ch._dropout_reason(SimpleNamespace(dc=small), ["verrokki"])

@@ -248,6 +248,18 @@ def coverage(rep: Report) -> Section:
                    topic="Kykyviisarin mittaukset ryhmittäin")
 
 
+def _dropout_reason(rep: Report, hidden: list[str]) -> str:
+    """Why the dropout comparison of the ``hidden`` arms is not shown: the decisions' own reasons — the phase rule
+    hides comparisons of groups well over ten persons (unseen set seed 229: "jompikumpi on alle 10" was printed
+    under groups of 16 and 53)."""
+    reasons = [r for r in dict.fromkeys(rep.dc.why(f"poistuma.{arm}", "smd") for arm in hidden) if r]
+    small = f"koska ryhmässä on alle {rep.dc.min_n_stat} henkilöä"
+    if not reasons or reasons == [small]:
+        return ("koska seurantamittauksen saaneista tai ilman jääneistä jompikumpi on alle "
+                f"{rep.dc.min_n_stat} henkilöä")
+    return "koska " + " tai ".join(dict.fromkeys(r.removeprefix("koska ") for r in reasons))
+
+
 def dropout(rep: Report) -> Section:
     """Start level of clients with and without a follow-up measurement of the primary outcome, by arm."""
     scope = _scope(rep)
@@ -269,8 +281,7 @@ def dropout(rep: Report) -> Section:
     if hidden:   # one sentence for the groups that cannot be compared, not one per group
         which = ("kummassakaan ryhmässä" if len(hidden) > 1 and not lines else
                  where.get(hidden[0], ARM_FI[hidden[0]] + "-ryhmässä").lower().replace("hb-", "HB-"))
-        lines.append(f"Poistumaa ei voi verrata {which}, koska seurantamittauksen saaneista tai ilman jääneistä "
-                     f"jompikumpi on alle {rep.dc.min_n_stat} henkilöä.")
+        lines.append(f"Poistumaa ei voi verrata {which}, {_dropout_reason(rep, hidden)}.")
     return Section(text="**Poistuma.** " + " ".join(lines))
 
 
