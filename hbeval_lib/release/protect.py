@@ -32,8 +32,10 @@ Counts — the linked-table model
     cell), and a pilot missing from the all-pilots table of pilots is a known zero (the table lists the pilots that
     have persons). A row's or column's sum that the table does not print but the same report prints elsewhere
     for that pilot and strand (a group's size: a count on its own, another table's total) is a published total too
-    (:func:`_printed_sums`; in the exact check, not in the LP audit). Last, a count printed on its own (a sentence, the ``n`` beside a statistic) that equals a count
-    the page hides is hidden too (:func:`_same_count_elsewhere`).
+    (:func:`_printed_sums`; in the exact check, not in the LP audit). Last, a count printed on its own (a
+    sentence, the ``n`` beside a statistic) that equals a count the page hides, a group's size equal to one hidden
+    in another strand, or a row of the same label and value as one hidden in another table, is hidden too and
+    protected like a hidden count in rounds (:func:`_same_count_elsewhere`, ``linked``).
     A model is used only when the recorded values satisfy it (solved exactly): a table whose counts are not
     cumulative over phases is modelled phase by phase; one whose all-pilots page is not the sum of the pilots, page
     by page; a table that fits no model is listed in the release summary (``unmodelled``).
@@ -708,6 +710,13 @@ def _one_decision_per_link(led: pd.DataFrame, codes: pd.Series, locked: pd.Serie
     return codes
 
 
+def _pilot_scope(cells: pd.DataFrame, pilot_by_name: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Which cells are a pilot's row of an all-pilots table (that pilot's persons), and the pilot whose persons each
+    cell counts (its page's pilot, or the row's pilot)."""
+    pilot_row = cells["pilot"].eq(ALL) & cells["row"].isin(list(pilot_by_name)) & cells["margin"].isin(["", "col"])
+    return pilot_row, cells["pilot"].where(~pilot_row, cells["row"].map(pilot_by_name))
+
+
 def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series,
                           pilot_by_name: dict[str, str] | None = None) -> pd.Series:
     """A count printed on its own — in a sentence or as the ``n`` beside a statistic (a cell without a column label,
@@ -729,10 +738,8 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     value = led["value"].astype("Int64").astype(str)
     hidden = counts & codes.ne("") & ~codes.isin(PRIMARY)
     taken = set(zip(page[hidden], value[hidden]))
-    names = pilot_by_name or {}
-    pilot_row = led["pilot"].eq(ALL) & led["row"].isin(list(names)) & led["margin"].isin(["", "col"])
+    pilot_row, scope = _pilot_scope(led, pilot_by_name or {})
     size = hidden & (led["margin"].ne("") | pilot_row)
-    scope = led["pilot"].where(~pilot_row, led["row"].map(names))
     sizes = set(zip(led["phase"][size], scope[size], value[size]))
     if not taken and not sizes:
         return codes
@@ -769,13 +776,11 @@ def _group_sizes(counts: pd.DataFrame, codes: pd.Series, pilot_by_name: dict[str
     out: dict = defaultdict(lambda: defaultdict(set))
     ok = codes[counts.index].eq("")
     on_own = counts["col"].eq("") | counts["margin"].ne("")
-    pilot_row = counts["pilot"].eq(ALL) & counts["row"].isin(list(pilot_by_name))
-    for c in counts[ok & (on_own | pilot_row)].itertuples(index=False):
+    pilot_row, scope = _pilot_scope(counts, pilot_by_name)
+    for c, sc in zip(counts[ok & (on_own | pilot_row)].itertuples(index=False), scope[ok & (on_own | pilot_row)]):
         if pd.isna(c.value):
             continue
-        scope = pilot_by_name[c.row] if c.pilot == ALL and c.row in pilot_by_name and c.margin in ("", "col") \
-            else c.pilot
-        out[(c.strand, c.phase, scope)][int(c.value)].add(c.table)
+        out[(c.strand, c.phase, sc)][int(c.value)].add(c.table)
     return out
 
 
@@ -809,7 +814,7 @@ def _printed_sums(fam: pd.DataFrame, known: dict, pilot_by_name: dict[str, str],
                 v = g["value"].astype("int64")
                 if not ((v > 0) & (v < min_count)).any():
                     continue     # no small count to give away: the sum adds nothing a reader could use here
-                total = int(g["value"].astype("int64").sum())
+                total = int(v.sum())
                 if total < min_count or not (sizes.get(total, set()) - {first.table}):
                     continue
                 rows.append({**first.to_dict(), "row": label if axis == "row" else SUM_ROW,

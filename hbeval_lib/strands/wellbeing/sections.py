@@ -252,12 +252,17 @@ def _dropout_reason(rep: Report, hidden: list[str]) -> str:
     """Why the dropout comparison of the ``hidden`` arms is not shown: the decisions' own reasons — the phase rule
     hides comparisons of groups well over ten persons (unseen set seed 229: "jompikumpi on alle 10" was printed
     under groups of 16 and 53)."""
-    reasons = [r for r in dict.fromkeys(rep.dc.why(f"poistuma.{arm}", "smd") for arm in hidden) if r]
-    small = f"koska ryhmässä on alle {rep.dc.min_n_stat} henkilöä"
-    if not reasons or reasons == [small]:
+    why = _why_all(rep, [f"poistuma.{arm}" for arm in hidden], "smd")
+    if not why or why == f"koska ryhmässä on alle {rep.dc.min_n_stat} henkilöä":
         return ("koska seurantamittauksen saaneista tai ilman jääneistä jompikumpi on alle "
                 f"{rep.dc.min_n_stat} henkilöä")
-    return "koska " + " tai ".join(dict.fromkeys(r.removeprefix("koska ") for r in reasons))
+    return why
+
+
+def _why_all(rep: Report, tables: list[str], cell=None) -> str:
+    """The reasons of several tables' decisions in one clause (``"koska … tai …"``; ``""`` when none hid anything)."""
+    reasons = [r for r in dict.fromkeys(rep.dc.why(t, cell) for t in tables) if r]
+    return ("koska " + " tai ".join(dict.fromkeys(r.removeprefix("koska ") for r in reasons))) if reasons else ""
 
 
 def dropout(rep: Report) -> Section:
@@ -1177,11 +1182,8 @@ def _no_figure(rep: Report, names: list[str], no_data: str, what: str = "Kuviota
     """The sentence shown instead of a survey figure: the reasons of the items' own decisions (a figure hidden as a
     complement must not be said to rest on fewer than ten respondents — the tables below print their totals), or
     ``no_data`` when nothing was decided (no answers)."""
-    reasons = [r for r in dict.fromkeys(rep.dc.why(n) for n in names) if r]
-    if not reasons:
-        return f"{what} ei piirretä: {no_data}."
-    clauses = [r.removeprefix("koska ") for r in reasons]
-    return f"{what} ei piirretä, koska " + " tai ".join(dict.fromkeys(clauses)) + "."
+    why = _why_all(rep, names)
+    return f"{what} ei piirretä, {why}." if why else f"{what} ei piirretä: {no_data}."
 
 
 def survey_pairs_figure(rep: Report) -> Section:
