@@ -592,13 +592,35 @@ def histogram_edges(values: pd.Series, min_count: int, bins: int = 8) -> list[fl
 
 # -- diaries and workshops -------------------------------------------------------------------------------
 
-def _heatmap(rep: Report, ex: pd.DataFrame, book: dict):
-    """Coded paragraphs by theme × (stage · informant group), small cells masked."""
-    ex = ex.assign(sarake=ex["stage"].map(md.STAGE_LABELS) + " · " + ex["informant"])
-    cols = [f"{md.STAGE_LABELS[s]} · {i}" for s in md.STAGE_LABELS for i in sorted(ex["informant"].unique())]
-    heat = ex.groupby(["code", "sarake"]).size().unstack(fill_value=0) \
-        .reindex(index=list(book), columns=[c for c in cols if c in set(ex["sarake"])], fill_value=0)
-    shown = rep.dc.counts(heat, "laadullinen.lampokartta")
+def _stage_tables(rep: Report, ex: pd.DataFrame, book: dict) -> dict:
+    """Coded paragraphs by theme × informant group, one protected count table per stage of the material
+    (``laadullinen.lampokartta.<stage>``) with its total column: the stage's paragraphs per theme.
+
+    The heat map prints a stage's informant columns, the results table (and, for the conditions' themes, the
+    conditions table) prints their sum — one entry, one table: declared as the table's margin, the protection knows
+    that the columns add up to it (a heat map printed without it gave hidden ``<5`` cells back as the printed
+    stage count less the shown cells, unseen set seed 229)."""
+    informants = sorted(ex["informant"].unique())
+    out = {}
+    for stage in md.STAGE_LABELS:
+        part = ex[ex["stage"] == stage]
+        if not len(part):
+            continue
+        tab = part.groupby(["code", "informant"]).size().unstack(fill_value=0) \
+            .reindex(index=list(book), columns=[i for i in informants if i in set(part["informant"])], fill_value=0)
+        tab.index.name, tab.columns.name = "code", "informant"
+        out[stage] = (tab.astype(int), rep.dc.counts(tab.astype(int), f"laadullinen.lampokartta.{stage}",
+                                                     margins="col"))
+    return out
+
+
+def _heatmap(rep: Report, tables: dict, book: dict):
+    """Coded paragraphs by theme × (stage · informant group), every hidden cell masked."""
+    total = rep.dc.total_label
+    heat = pd.concat({md.STAGE_LABELS[s]: t for s, (t, _) in tables.items()}, axis=1)
+    shown = pd.concat({md.STAGE_LABELS[s]: sh.drop(columns=total) for s, (_, sh) in tables.items()}, axis=1)
+    labels = [f"{s} · {i}" for s, i in heat.columns]
+    heat.columns = shown.columns = labels
     # a cell is coloured only when its number is published: every hidden cell (a small count "<5" and a
     # secondarily hidden "–") is masked grey, so the colour scale cannot decode a value the table hides
     mask = shown.map(lambda v: not isinstance(v, (int, np.integer))).to_numpy()
@@ -621,26 +643,28 @@ def _heatmap(rep: Report, ex: pd.DataFrame, book: dict):
 def qualitative_codes(rep: Report) -> Section:
     """Coded paragraphs per theme and stage, and the heat map by stage and informant group.
 
-    Records ``laadullinen.<code>.<stage>``; glues ``coded_paragraphs``.
+    Records ``laadullinen.<code>.<stage>`` (the heat map's protected stage totals); glues ``coded_paragraphs``.
     """
     out = Section()
     qual = rep.load("qualitative")
     book = md.codebook(rep.cfg)
-    freq_stage = ql.code_frequencies(qual, by="stage", codes=book)
-    for code in book:
-        for stage in md.STAGE_LABELS:
-            v = int(freq_stage.loc[code, stage]) if stage in freq_stage.columns else 0
-            small = 0 < v < rep.dc.min_count
-            if small:
-                _record_count(rep, "laadullinen", f"{code} / {stage}")
-            rep.res.add(f"laadullinen.{code}.{stage}",
-                        f"Koodattuja kappaleita: {book[code]} ({md.STAGE_LABELS[stage]})",
-                        estimate=None if small else v, suppressed=small)
     out.glue = {"coded_paragraphs": int((qual["tags"].fillna("") != "").sum())}
     ex = ql.explode_codes(qual, book)
+    tables = _stage_tables(rep, ex, book) if len(ex) else {}
+    total = rep.dc.total_label
+    for code in book:
+        for stage in md.STAGE_LABELS:
+            if stage in tables:
+                v = tables[stage][1].at[code, total]
+                visible = isinstance(v, (int, np.integer))
+            else:
+                v, visible = 0, True
+            rep.res.add(f"laadullinen.{code}.{stage}",
+                        f"Koodattuja kappaleita: {book[code]} ({md.STAGE_LABELS[stage]})",
+                        estimate=int(v) if visible else None, suppressed=not visible)
     if not len(ex):
         return out.text("Koodattua laadullista aineistoa ei ole tässä rajauksessa.")
-    return out.figure(_heatmap(rep, ex, book),
+    return out.figure(_heatmap(rep, tables, book),
                       "*Kuvio: koodattujen kappaleiden määrä teemoittain (rivit) aineiston vaiheen ja "
                       "informanttiryhmän mukaan (sarakkeet). Kirkkaat solut ovat yleisiä teemoja, tummat "
                       "harvinaisia; harmaat solut (<5 tai –) on peitetty tietosuojan vuoksi.*")
