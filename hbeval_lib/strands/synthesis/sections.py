@@ -89,14 +89,16 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
     shown = pd.DataFrame({"Osa": [STRANDS.get(s, s) for s in t["strand"]], "Tunnusluku": t["label"],
                           "Arvo": [minus(v) for v in t["value"]],
                           "95 %:n luottamusväli": [minus(c) for c in t["ci"]],
-                          "Henkilöitä": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
+                          "n": [("" if n is None or pd.isna(n) else str(int(n))) for n in t["n"]]})
     out.table(shown.set_index(["Osa", "Tunnusluku"]))
     k, total = int(t["available"].sum()), len(t)
     # a count of indicators, not of persons: no n
     rep.res.add(f"synteesi.{crit['key']}.evidence_available",
                 f"Saatavilla olevat tunnusluvut ({total} määritelty): {crit['text'][:60]}", estimate=k)
+    # n: what the statistic rests on — persons for most, ratings for the project groups' self-evaluations
     return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla; puuttuva tunnusluku on "
-                    "peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt.*")
+                    "peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt. n on havaintojen määrä, johon "
+                    "tunnusluku perustuu (henkilöitä tai itsearviointeja).*")
 
 
 def show_criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
