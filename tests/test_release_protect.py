@@ -770,3 +770,62 @@ def test_heat_map_stage_totals_are_its_margin():
     # known bad: without the margin in the ledger, the total printed elsewhere gives the '<5' back
     old = _heat_ledger(with_margin=False)
     assert _recoverable_from_stage_totals(old, {"a": 8, "b": 17}) == [("a", 1)]
+
+
+def test_a_hidden_arm_total_printed_inside_another_table_under_the_arm_is_hidden_there_too():
+    """Issue 18 (unseen set seed 271, read as an intruder): the all-pilots recruitment table hid its control total
+    (108) to protect Kainuu's single control client, while the coverage table printed "Verrokki | 108" (baseline
+    measurement) and the service-process table "Verrokkiasiakkaat | 108 | 0 | …" (one provider type): 108 less the
+    printed pilots gave the 1. A count inside a table whose row or column names the arm, equal to a hidden size of
+    that arm in the same report and pilot, is hidden too; the HB arm's equal count is not. Known bad: without the
+    arm rule both stay printed."""
+    from hbeval_lib.release import protect as P
+
+    phase = "loppuraportti"
+    rec = [cell(phase, "kaikki", "Eksote", "HB-asiakkaat", 40, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Eksote", "Verrokkiasiakkaat", 1, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Pori", "HB-asiakkaat", 30, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Pori", "Verrokkiasiakkaat", 107, "rekry", strand="wellbeing"),
+           cell(phase, "kaikki", "Yhteensä", "HB-asiakkaat", 70, "rekry", "row", strand="wellbeing"),
+           cell(phase, "kaikki", "Yhteensä", "Verrokkiasiakkaat", 108, "rekry", "row", strand="wellbeing")]
+    led = pd.DataFrame(rec)
+    led["value"] = led["value"].astype("Int64")
+    codes = pd.Series(["", "count", "", "secondary", "", "secondary"], index=led.index, dtype=object)
+    extra = pd.DataFrame([cell(phase, "kaikki", "Verrokki", "Alkumittaus", 108, "kattavuus", strand="wellbeing"),
+                          cell(phase, "kaikki", "Verrokkiasiakkaat", "1 tyyppi", 108, "tyypit", strand="services"),
+                          cell(phase, "kaikki", "HB-asiakkaat", "1 tyyppi", 108, "tyypit", strand="services"),
+                          cell(phase, "pori", "Verrokki", "Alkumittaus", 108, "kattavuus", strand="wellbeing")])
+    extra["value"] = extra["value"].astype("Int64")
+    both = pd.concat([led, extra], ignore_index=True)
+    codes = pd.concat([codes, pd.Series([""] * len(extra), dtype=object)], ignore_index=True)
+    locked = pd.Series(False, index=both.index)
+    out = P._same_count_elsewhere(both, codes, locked, {"Eksote": "eksote", "Pori": "pori"})
+    assert list(out.iloc[6:]) == ["linked", "linked", "", ""]
+    saved = P._arm
+    try:
+        P._arm = lambda label: ""
+        bad = P._same_count_elsewhere(both, codes, locked, {"Eksote": "eksote", "Pori": "pori"})
+    finally:
+        P._arm = saved
+    assert list(bad.iloc[6:]) == ["", "", "", ""]
+
+
+def test_an_all_pilots_row_total_is_the_pilots_sum_in_the_page_model():
+    """Issue 18 (unseen set seed 241): a table modelled page by page (its all-pilots cells taken as the pilots' sum
+    where they add up) kept its all-pilots row total on the page's own unknowns, so a row sum printed elsewhere
+    (17 + "<5" = 19, a group's size in the same strand) did not reach the hidden cell: 19 − 17 gave the 2. The total
+    is the sum of its cells as modelled."""
+    ph = "loppuraportti"
+    cells = []
+    for pilot, (a, b) in {"eksote": (9, 1), "pori": (8, 1)}.items():
+        cells += [cell(ph, pilot, "teema", "HB", a, "teemat"), cell(ph, pilot, "teema", "Verrokki", b, "teemat"),
+                  cell(ph, pilot, "muu", "HB", 20, "teemat"), cell(ph, pilot, "muu", "Verrokki", 6, "teemat")]
+    # the all-pilots page has an anonymous answer in "muu" (not the pilots' sum there: the page model)
+    cells += [cell(ph, "kaikki", "teema", "HB", 17, "teemat"), cell(ph, "kaikki", "teema", "Verrokki", 2, "teemat"),
+              cell(ph, "kaikki", "muu", "HB", 41, "teemat"), cell(ph, "kaikki", "muu", "Verrokki", 12, "teemat"),
+              # the row's sum, printed elsewhere in the strand as a group's size
+              cell(ph, "kaikki", "naiset", "", 19, "ryhmat")]
+    out = run(cells)
+    r = {(c.pilot, c.table, c.row, c.col): bool(c.suppressed) for c in out.itertuples()}
+    assert r[("kaikki", "teemat", "teema", "Verrokki")]
+    assert r[("kaikki", "teemat", "teema", "HB")] or r[("kaikki", "ryhmat", "naiset", "")]
