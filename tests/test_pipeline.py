@@ -351,7 +351,8 @@ def test_data_quality_page_aggregates_without_file_names(tmp_path):
          "code": "count", "suppressed": True, "reason": "lukumäärä alle 5"},
         {"strand": "costs", "phase": "loppuraportti", "pilot": "eksote", "table": "kustannukset.palvelut",
          "row": "eksote", "col": "verrokki", "kind": "count", "value": 12, "margin": "", "primary": "",
-         "code": "secondary", "suppressed": True, "reason": "toissijainen peitto"},
+         # a small count printed as a plain dash: listed as the secondary suppression it looks like
+         "code": "mark", "suppressed": True, "reason": "pieni lukumäärä, merkitty viivalla"},
         {"strand": "costs", "phase": "loppuraportti", "pilot": "kaikki", "table": "kustannukset.palvelut",
          "row": "kaikki", "col": "hb", "kind": "count", "value": 40, "margin": "", "primary": "",
          "code": "", "suppressed": False, "reason": ""}]).to_parquet(proc / LEDGER_NAME)
@@ -366,6 +367,7 @@ def test_data_quality_page_aggregates_without_file_names(tmp_path):
     assert "kustannukset.palvelut" not in page
     full = pd.read_csv(book / "_generated" / "peitetyt_solut.csv")     # the full list is a download
     assert len(full) == 2 and set(full["Pilotti"]) == {"Eksote"}
+    assert not full["Sääntö"].str.contains("viivalla|pieni").any() and "viivalla" not in page
 
 
 def test_pilots_page_shows_facts_with_source():
