@@ -10,6 +10,8 @@ such a citation shows a visible marker instead of a number), and asserts for eac
 * every page published exactly the protected ledger's cells, values and decisions (:mod:`hbeval_lib.release.settle`);
 * the intruder (:mod:`hbeval_lib.release.intruder`), reading every page of every phase and the downloads, recovers nothing;
 * every euro figure passes the contributor and dominance rules, one way on every page (:mod:`hbeval_lib.release.euro_audit`);
+* no hidden small count is a table line's sum printed elsewhere in the report less the line's shown cells
+  (:mod:`hbeval_lib.release.sums_audit`, with the truth of the ledger);
 * the results table has one value per fact (key × phase × pilot);
 * a reader's consistency check (:mod:`hbeval_lib.release.consistency`) finds no fact printed with two values across
   the pages, the final report's generated pages and results.csv.
@@ -86,6 +88,13 @@ def check_book(book: Path, processed: Path) -> list[str]:
     from hbeval_lib.release import euro_audit   # every euro figure against the contributor and dominance rules
 
     problems += euro_audit.problems(book, book / "_build" / "html")
+    from hbeval_lib.release import sums_audit   # a line's sum printed elsewhere in the report (truth-based)
+
+    cfg = load_config()
+    found = sums_audit.findings(led, {p.name: p.key for p in cfg.pilots},
+                                int((cfg.section("disclosure", {}) or {}).get("min_count", 5)))
+    if len(found):
+        problems.append(sums_audit.summary(found))
     results = book / "_results" / "results.csv"
     if results.exists():
         df = pd.read_csv(results, dtype=str, keep_default_na=False)
