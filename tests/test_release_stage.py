@@ -167,3 +167,33 @@ def test_a_figure_hidden_as_a_complement_is_not_said_to_rest_on_few_persons(tmp_
     # known bad: the old figure_ok logged every hidden figure as one of too few persons
     rep.dc.record("vanha", "kuvio", "figure")
     assert "alle 10" in ch._no_figure(rep, ["vanha"], "HB-vastaajia on alle 10")
+
+
+def test_a_statistic_that_reveals_a_hidden_count_is_hidden_with_its_complement(tmp_path, mode):
+    """Issue 18 (unseen set seed 283, read as an intruder): the mean number of provider types per HB client (4,33)
+    times its n (51) is the weighted sum of the distribution's HB row, whose "2 types" was a hidden 1 — the mean
+    gave it back. A page marks such a statistic when it computes it (``reveals``, from the data); the release hides
+    it from the start and protects it like any hidden statistic: a pilot's value does not follow from the
+    all-pilots value and the other pilots' either. Known bad: unmarked, both pilots' means are shown."""
+    def collect(reveals):
+        col = L.Collector()
+        mode(col)
+        for pilot, n, rev in (("kaikki", 100, False), ("pori", 51, reveals), ("eksote", 49, False)):
+            dc = Disclosure(table_prefix="palvelut", page=L.Page("service_process", "loppuraportti", pilot))
+            dc.stat_ok(n, "tuottajatyypit", "hb", reveals=rev)
+        mode(None)
+        return protect_ledger(col.frame())
+
+    led = collect(reveals=True)
+    got = {p: (bool(s), c) for p, s, c in led[["pilot", "suppressed", "code"]].itertuples(index=False)}
+    assert got["pori"] == (True, "secondary")
+    assert got["eksote"] == (True, "complement")          # 100 − 49 would leave exactly Pori's 51 persons
+    assert got["kaikki"] == (False, "")
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path)
+    mode(L.Renderer(path))
+    dc = Disclosure(table_prefix="palvelut", page=L.Page("service_process", "loppuraportti", "pori"))
+    assert dc.stat_ok(51, "tuottajatyypit", "hb", reveals=True) is False
+    mode(None)
+    bad = collect(reveals=False)
+    assert not bad["suppressed"].any()

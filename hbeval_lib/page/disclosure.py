@@ -68,6 +68,7 @@ from hbeval_lib.core.fileio import write_csv_atomic
 from hbeval_lib.config import Config, load_config
 from hbeval_lib.page import cells as _ledger
 
+REVEALS = "reveals"   # a cell's ``primary`` mark: hidden from the start (Disclosure.stat_ok(reveals=True))
 SUPPRESSED = "<5"      # a small count (the text follows min_count: see Disclosure.suppressed_mark)
 NOT_SHOWN = "–"        # a statistic on too few persons, a secondarily suppressed cell, a hidden zero
 TOTAL_LABEL = "Yhteensä"
@@ -259,17 +260,18 @@ class Disclosure:
         """The release stage's collector or renderer when this page takes part in a release, else ``None``."""
         return _ledger.active() if self.page is not None else None
 
-    def _cell(self, rel, table: str, row, col, kind: str, value, margin: str = "", link: str = ""):
+    def _cell(self, rel, table: str, row, col, kind: str, value, margin: str = "", link: str = "",
+              primary: str = ""):
         """Collect a cell, or return its release decision ``(suppressed, code)`` when rendering."""
         key = self.page.unique(self._name(table), row, col)
         value = None if _is_missing(value) else int(value)
         if rel.mode == "collect":
-            rel.record(key, kind, value, margin, link=link)
+            rel.record(key, kind, value, margin, primary=primary or None, link=link)
             return None
         if getattr(rel, "lenient", False):
             got = rel.lookup(key, value)
             if got is None:   # not (yet) in the release: its primary rule now; the build re-protects and re-renders
-                code = self._primary_rule(kind, value, margin)
+                code = "secondary" if primary == REVEALS else self._primary_rule(kind, value, margin)
                 got = (bool(code), code)
         else:
             got = rel.decision(key, value)
@@ -290,14 +292,29 @@ class Disclosure:
         return ""
 
     # -- statistics ----------------------------------------------------------
-    def stat_ok(self, n, table: str, cell: str = "", link: str = "") -> bool:
+    def stat_ok(self, n, table: str, cell: str = "", link: str = "", reveals: bool = False) -> bool:
         """True when a statistic on ``n`` persons may be shown; otherwise logs the suppression.
 
         In a release, the decision is the protected release's (which also hides complements of hidden statistics).
         ``link`` names the entry when the same statistic is shown in other places too (one decision for all of
-        them; see :data:`hbeval_lib.page.cells.COLUMNS`).
+        them; see :data:`hbeval_lib.page.cells.COLUMNS`). ``reveals``: the statistic would give back a small count
+        the page hides (the mean of a tabulated count times its ``n`` is the table row's weighted sum) — decided
+        from the data when the cells are computed, it enters the release as hidden (``secondary``), so the release
+        protects it like any hidden statistic (its complements too) and no page branches on a later decision.
         """
         rel = self._release()
+        if reveals:
+            if rel is not None:
+                memo = self.page.stat_memo
+                mkey = (self._name(table), str(cell), None if _is_missing(n) else int(n))
+                if mkey not in memo:
+                    got = self._cell(rel, table, cell, "", "stat", n, link=link, primary=REVEALS)
+                    memo[mkey] = False if got is None else not got[0]
+                if not memo[mkey]:
+                    self.record(table, cell, "secondary", kind="stat")
+                return memo[mkey]
+            self.record(table, cell, "secondary", kind="stat")
+            return False
         if rel is not None:
             # one decision per statistic and page: asking again (a table and the results row of the same
             # statistic) gives the same answer and records no second cell

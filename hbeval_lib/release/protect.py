@@ -631,6 +631,8 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
     few persons). Those persons must number 0 or at least ``min_n_stat``; otherwise the smallest shown pilots are
     hidden too. The all-pilots value (usually a headline) is kept."""
     codes = codes.copy()
+    reveals_ix = set(cells.index[cells["primary"].fillna("").astype(str).eq("reveals")]) \
+        if "primary" in cells.columns else set()
     for _, g in cells.groupby(["strand", "phase", "table", "row", "col"], sort=True):
         total = g[g["pilot"] == ALL]
         parts = g[g["pilot"] != ALL]
@@ -643,7 +645,10 @@ def _protect_stats(cells: pd.DataFrame, codes: pd.Series, pilots: list[str], min
         shown = [i for i in parts.index if not codes[i] and n[i] > 0]
         rest = n_total - sum(int(n[i]) for i in shown)
         free = [i for i in shown if locked is None or not bool(locked[i])]
-        while 0 < rest < min_n_stat and free:
+        # a statistic hidden because it would give back a count (``reveals``) must not follow as the complement
+        # either, whatever its n: the rest may not be exactly its persons
+        revealing = {int(n[i]) for i in parts.index if i in reveals_ix and codes[i]}
+        while (0 < rest < min_n_stat or rest in revealing) and free:
             pick = min(free, key=lambda i: (int(n[i]), str(parts.at[i, "pilot"])))
             free.remove(pick)
             codes[pick] = "complement"
@@ -901,6 +906,11 @@ def protect(ledger: pd.DataFrame, phases: list[str], pilots: list[str], pilot_by
     original = led.index
     led = led.loc[order].drop(columns="_ph")
     codes = primary_codes(led, min_count, min_n_stat, zeros_disclosive)
+    # a statistic its page marked as giving back a count it hides (Disclosure.stat_ok(reveals=True)): hidden from the
+    # start, so that its complements are protected like those of any hidden statistic
+    if "primary" in led.columns:
+        reveals = led["primary"].fillna("").astype(str).eq("reveals") & codes.eq("")
+        codes[reveals] = "secondary"
     locked = pd.Series(False, index=led.index)
     if fixed is not None and len(fixed):
         keyof = {tuple(str(x) for x in t[:6]): str(t[7] or "") if bool(t[6]) else ""
