@@ -471,3 +471,16 @@ def test_no_share_of_a_hidden_budget_use_total_is_printed():
     assert all(tab.at[r, "Osuus käytöstä"] == ch.NOT_SHOWN for r in parts)
     printed = [r for r in parts if tab.at[r, "Euroa"] != ch.NOT_SHOWN]
     assert printed                 # parts' euros still printed: only their shares would have given the total away
+
+
+def test_the_adjusted_difference_names_the_covariates_the_model_uses(runs, monkeypatch):
+    """Issue 18 (unseen set seed 283, read as a reader): the notebook said the adjusted difference accounts for the
+    pilot and the client group while the caption listed six covariates. The caption is written from the covariates
+    the regression is given (costs.COST_COVARIATES); known bad: a caption that does not follow them."""
+    r = runs[("kaikki", "loppuraportti")]
+    caption = ch.differences(r.rep, r.a).caption
+    for c in costs.COST_COVARIATES:
+        assert ch.COVARIATE_LABELS[c] in caption
+    monkeypatch.setattr(costs, "COST_COVARIATES", ("age", "pilot"))
+    changed = ch.differences(r.rep, r.a).caption
+    assert "(ikä ja pilotti, sikäli" in changed and "perherakenne" not in changed

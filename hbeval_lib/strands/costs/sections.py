@@ -579,9 +579,15 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
         f"t-jakaumaan perustuva väli heteroskedastisuuden sietävällä ({costs.COST_HC}) keskivirheellä: pienissä ryhmissä "
-        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on vakioitu samoilla "
-        "lähtötilanteen tekijöillä kuin kustannusvaikuttavuusanalyysin kustannuserotus (ikä, työmarkkina-asema, "
-        "pilotti, asiakasryhmä, sukupuoli ja perherakenne, sikäli kuin otoksen koko sallii)."))
+        "vinojen kustannusten persentiili-bootstrap-väli jää liian kapeaksi. Vakioitu erotus on regressiomallin "
+        "ryhmäkerroin; malli vakioi samat lähtötilanteen tekijät kuin kustannusvaikuttavuusanalyysin "
+        f"kustannuserotus ({_and_list([COVARIATE_LABELS.get(c, c) for c in costs.COST_COVARIATES])}, sikäli kuin "
+        "otoksen koko sallii)."))
+
+
+def _and_list(words: list[str]) -> str:
+    """"a, b ja c" (Finnish)."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ja " + words[-1]
 
 
 def cea_intro(rep: Report, a: CostAnalysis) -> Shown:

@@ -904,8 +904,9 @@ def kykyviisari_change(rep: Report) -> Section:
     method, specific = _method_text(rep, outcomes)
     return Section(method=method, text=specific, table=_between_table(rep, outcomes),
                    caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
-                           "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä, koska jommassakummassa "
-                           f"ryhmässä on alle {rep.dc.min_n_stat} asiakasta, joilla on loppumittaus.*")
+                           "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä tietosuojan vuoksi: "
+                           f"ryhmässä on alle {rep.dc.min_n_stat} loppumittauksen saanutta asiakasta, tai luku "
+                           "selviäisi muista julkaistuista luvuista.*")
 
 
 def kykyviisari_within(rep: Report) -> Section:
