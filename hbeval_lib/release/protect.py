@@ -777,9 +777,11 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     # coverage table, "Verrokkiasiakkaat | 108 | 0 | …" by provider types) while the recruitment table hid its total
     # of 108 control clients to protect one pilot's single control: 108 less the printed pilots gave it (unseen
     # set seed 271)
+    # (a count printed on its own is a group's size too: the cost page hid "HB-asiakkaita (lukumäärää ei näytetä)"
+    # while the coverage table printed the same 36 under "HB", seed 271)
     arm = pd.Series([_arm(r) or _arm(c) for r, c in zip(led["row"], led["col"])], index=led.index)
-    arm_sizes = set(zip(led["phase"][size & arm.ne("")], scope[size & arm.ne("")], arm[size & arm.ne("")],
-                        value[size & arm.ne("")]))
+    arm_size = (size | (hidden & (led["col"].eq("") | led["row"].eq("n")))) & arm.ne("")
+    arm_sizes = set(zip(led["phase"][arm_size], scope[arm_size], arm[arm_size], value[arm_size]))
     # a group's size printed on its own: a sentence or the n of a statistic (no column label), or the parts and
     # total of Disclosure.parts_and_total (row "n": "Analyysissä on mukana 29 HB-asiakasta ja 28 …")
     single = shown & (led["col"].eq("") | led["row"].eq("n"))

@@ -478,7 +478,13 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
     b = a.results["budget"].set_index("item")
     nb = int(b["n"].iloc[0]) if len(b) else 0
     if not rep.dc.stat_ok(nb, "budjetit", "hb"):
-        return Shown(text="HB-budjetteja on vielä niin vähän, ettei niitä voi raportoida.")
+        # the decision's own reason (the phase or complement rule hides budgets of more than ten clients too); no
+        # "yet" in the final report, after which nothing follows
+        why = rep.dc.why("budjetit", "hb")
+        if why and "alle" not in why:
+            return Shown(text=f"HB-budjetteja ei raportoida tällä sivulla, {why}.")
+        still = "" if rep.phase == rep.cfg.phases[-1].key else "vielä "
+        return Shown(text=f"HB-budjetteja on {still}niin vähän, ettei niitä voi raportoida.")
     use = a.results.get("use")
     hb = use[(use["arm"] == "hb") & (use["budget_eur"] > 0)] if use is not None else None
 
@@ -555,11 +561,18 @@ COVARIATE_LABELS = {"start": "lähtötason pistemäärä", "age": "ikä", "labou
                     "family_structure": "perherakenne"}
 
 
+def not_yet(rep: Report, text: str) -> str:
+    """``text`` without its "yet" (vielä) in the final report, after which no report follows."""
+    if rep.phase != rep.cfg.phases[-1].key:
+        return text
+    return text.replace("; sitä ei vielä ole.", "; sitä ei ole.").replace(" vielä ", " ")
+
+
 def too_few_to_compare(rep: Report, a: CostAnalysis) -> str:
     """Why the arms are not compared on this page — the hidden arm's own decision, never a rule that did not hide it."""
     why = rep.dc.why("asiakkaat", list(ARMS), kind="stat")
     if not a.has or not why:
-        return TOO_FEW_TO_COMPARE
+        return not_yet(rep, TOO_FEW_TO_COMPARE)
     return f"Ryhmien kustannuksia ei verrata tällä sivulla, {why}."
 
 
@@ -717,7 +730,7 @@ def icer_note(pe: dict, pc: dict) -> str:
 def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
     """The cost-effectiveness plane of the base-case (adjusted) bootstrap replicates."""
     if not a.cea_ok(rep):
-        return Shown(text=TOO_FEW_FOR_CEA)
+        return Shown(text=not_yet(rep, TOO_FEW_FOR_CEA))
     c = a.primary
     cr = c["result"]
     draws = c["adjusted"]

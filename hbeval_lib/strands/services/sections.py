@@ -842,7 +842,9 @@ def conditions_qualitative(rep: Report) -> Section:
     shown.index = [book[c] for c in tab.index]
     shown.columns = [md.STAGE_LABELS.get(c, "Kaikki vaiheet") for c in tab.columns]
     docs = counted(rep.count(n_docs, 'edellytykset', 'asiakirjat'), "asiakirjaa", "asiakirjoja")
-    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen ({docs}) kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
+    # no parenthesis inside a parenthesis: a hidden count is left out of the caption
+    docs = "" if docs.endswith("(lukumäärää ei näytetä)") else f" ({docs})"
+    out.table(shown, f"*Taulukko: työpajojen ja päiväkirjojen{docs} kappaleet, jotka tutkijat koodasivat asiakaslähtöistä palvelua edistäviksi tai "
                      "estäviksi, kehittämisehdotuksiksi tai HB-avustajien, läheisten ja kumppanuuksien rooliksi. "
                      "Kappale voi kuulua useaan teemaan.*")
     return out
