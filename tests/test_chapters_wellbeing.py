@@ -376,3 +376,18 @@ def test_the_dropout_sentence_gives_the_decisions_own_reason():
     small = Disclosure(table_prefix="wellbeing")
     assert not small.stat_ok(4, "poistuma.verrokki", "smd")
     assert "jompikumpi on alle 10" in ch._dropout_reason(SimpleNamespace(dc=small), ["verrokki"])
+
+
+def test_items_with_too_few_answers_are_named_in_one_sentence(runs, small_pilot):
+    """Issue 18 (unseen set seed 283, read as a reader): a small pilot's page printed "alle 10 vastausta, ei
+    näytetä." nine times in a row, one line per multiple-choice item. The items left out are named in one sentence;
+    every item is either a table or named there."""
+    for phase in ("valiarviointi", "loppuraportti"):
+        secs = runs(small_pilot, phase)["survey_choices"]
+        notes = [s for s in secs if s.table is None and "vastausta" in (s.text or "")]
+        assert len(notes) <= 1
+        shown = [s for s in secs if s.table is not None]
+        items = ch._conf(runs(small_pilot, phase)["rep"]).get("hb_choice", {})
+        if notes:
+            named = notes[0].text.count("”") // 2
+            assert named + len(shown) <= len(items) and named >= 1

@@ -147,3 +147,17 @@ def test_a_replaced_table_without_caption_is_named_by_its_topic(monkeypatch):
     report.show_table(hidden, "*Taulukko: tuottajat.*", "muu nimi")
     report.show_table(hidden)
     assert "(tuottajat)" in said[2] and said[3] == readable.sentence()
+
+
+def test_a_table_left_with_only_its_total_row_is_replaced():
+    """Issue 18 (unseen set seed 283, read as a reader): a multiple-choice table whose every answer row was a row of
+    dashes was printed as "Yhteensä | 17 | 100 %" alone. Only total rows left: replaced like a mostly hidden table;
+    a table with a shown part stays."""
+    t = pd.DataFrame({"Vastaajia": ["<5", "–", 17], "Osuus": ["–", "–", "100 %"]}, index=["Kyllä", "Ei", "Yhteensä"])
+    kept, _ = readable.trimmed(t)
+    assert list(kept.index) == ["Yhteensä"]
+    assert readable.mostly_hidden(kept) and not readable.shown_as_table(t)
+    ok = pd.DataFrame({"Vastaajia": [12, "–", 17], "Osuus": ["71 %", "–", "100 %"]}, index=["Kyllä", "Ei", "Yhteensä"])
+    assert readable.shown_as_table(ok)
+    # known bad: by the share of hidden cells alone, the lone total row is shown
+    assert readable.hidden_share(kept) <= readable.MOSTLY_HIDDEN

@@ -55,10 +55,24 @@ def hidden_share(df: pd.DataFrame) -> float:
     return sum(is_hidden(v) for v in cells) / len(cells) if len(cells) else 0.0
 
 
+TOTAL_LABELS = ("yhteensä", "total", "kaikki yhteensä")
+
+
+def only_totals(data: pd.DataFrame) -> bool:
+    """True when every row of a table (with more than one row before its rows of dashes were left out, or not) is a
+    total row ("Yhteensä"): all its parts were hidden, and "Yhteensä | 17 | 100 %" alone tells a reader nothing."""
+    if not isinstance(data, pd.DataFrame) or data.empty:
+        return False
+    labels = [k[-1] if isinstance(k, tuple) else k for k in data.index]
+    return all(str(k).strip().lower() in TOTAL_LABELS for k in labels)
+
+
 def mostly_hidden(df) -> bool:
-    """True when more than :data:`MOSTLY_HIDDEN` of the table's cells are hidden (a Styler's data is used)."""
+    """True when more than :data:`MOSTLY_HIDDEN` of the table's cells are hidden (a Styler's data is used), or when
+    only its total rows are left (see :func:`only_totals`)."""
     data = getattr(df, "data", df)
-    return isinstance(data, pd.DataFrame) and data.size > 0 and hidden_share(data) > MOSTLY_HIDDEN
+    return isinstance(data, pd.DataFrame) and data.size > 0 and (hidden_share(data) > MOSTLY_HIDDEN
+                                                                  or only_totals(data))
 
 
 def shown_as_table(df) -> bool:

@@ -1275,6 +1275,7 @@ def survey_choices(rep: Report) -> list[Section]:
         return []
     hbs = survey[survey["form"] == "hb"]
     out = []
+    few = []      # items with too few answers: one sentence for all of them, not a line each
     for col, spec in _conf(rep).get("hb_choice", {}).items():
         if col not in hbs.columns:
             continue
@@ -1282,7 +1283,7 @@ def survey_choices(rep: Report) -> list[Section]:
         total = c.sum()
         if total < rep.dc.min_n_stat:
             rep.dc.record(f"asiakaskysely.{col}", "kaikki", "stat")
-            out.append(Section(text=f"**{spec['label']}:** alle {rep.dc.min_n_stat} vastausta, ei näytetä."))
+            few.append(spec["label"])
             continue
         # the respondents are printed as the total row: the shares' denominator is known to every reader anyway
         t = rep.dc.counts(c.to_frame("Vastaajia"), f"asiakaskysely.{col}", margins="row")
@@ -1297,6 +1298,12 @@ def survey_choices(rep: Report) -> list[Section]:
                 rep.res.add(f"asiakaskysely.{col}.share_yes", label, c.iloc[0] / total, n=int(total))
             else:
                 rep.res.add(f"asiakaskysely.{col}.share_yes", label, suppressed=True)
+    if few:
+        k = rep.dc.min_n_stat
+        out.append(Section(text=f"Monivalintakysymykseen ”{few[0]}” on alle {k} vastausta, eikä sitä näytetä."
+                           if len(few) == 1 else
+                           f"Seuraaviin monivalintakysymyksiin on alle {k} vastausta, eikä niitä näytetä: "
+                           + "; ".join(f"”{x}”" for x in few) + "."))
     return out
 
 
