@@ -391,3 +391,16 @@ def test_items_with_too_few_answers_are_named_in_one_sentence(runs, small_pilot)
         if notes:
             named = notes[0].text.count("”") // 2
             assert named + len(shown) <= len(items) and named >= 1
+
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_method_paragraphs_only_where_an_estimate_is_shown(runs, pilot):
+    """Issue 18 (unseen set seed 283, read as a reader): a small pilot's page printed the whole AIPW / E-value
+    method above a table with no estimate shown. A pilot page prints the method only when it shows an estimate."""
+    run = runs(pilot, "loppuraportti")
+    sec = run["kykyviisari_change"]
+    eff = ch.effects(run["rep"])
+    shown = any(e["shown"] for o, e in eff.items() if o.startswith(ch.KYKY))
+    assert bool(sec.method) == (pilot == "kaikki" or shown)
+    if not sec.method:
+        assert "kaikkien pilottien sivulla" in sec.text

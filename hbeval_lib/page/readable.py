@@ -194,8 +194,8 @@ def caption_topic(caption: str) -> str:
 def sentence(topic: str = "") -> str:
     """The Finnish sentence shown instead of a mostly hidden table (Markdown; no numbers)."""
     what = f"Taulukkoa ({topic})" if topic else "Taulukkoa"
-    return (f"*{what} {PHRASE} sen soluista olisi peitetty tietosuojan vuoksi, koska ryhmät ovat tässä "
-            "rajauksessa pieniä.*")
+    # (no "because the groups are small": cells are hidden for other reasons too — sums, phases, complements)
+    return f"*{what} {PHRASE} sen soluista olisi peitetty tietosuojan vuoksi.*"
 
 
 def replacement_html(topic: str = "") -> str:

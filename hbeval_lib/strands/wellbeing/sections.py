@@ -902,6 +902,11 @@ def kykyviisari_change(rep: Report) -> Section:
     for o in outcomes:
         _record_outcome(rep, o, eff[o])
     method, specific = _method_text(rep, outcomes)
+    if not rep.all_pilots and not any(eff[o]["shown"] for o in outcomes):
+        # no estimate on this pilot's page: the method paragraphs describe nothing here (the all-pilots page and
+        # the PDF's all-pilots chapter print them)
+        method, specific = "", ("Ryhmien välisiä eroja ei tällä sivulla näytetä; menetelmä on kuvattu kaikkien "
+                                "pilottien sivulla.")
     return Section(method=method, text=specific, table=_between_table(rep, outcomes),
                    caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
                            "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä tietosuojan vuoksi: "
