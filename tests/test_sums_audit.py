@@ -44,3 +44,20 @@ def test_a_declared_total_of_the_line_is_the_table_models_business_not_this_audi
     led = pd.concat([led, pd.DataFrame([_cell("kaikki", "teemat", "Tuki", "Yhteensä", 19, margin="col",
                                               suppressed=True)])], ignore_index=True)
     assert sums_audit.findings(led, NAMES).empty
+
+
+def test_a_hidden_arm_total_printed_under_the_arm_elsewhere_is_found():
+    """Unseen set seed 271: the recruitment table hid its control total 108 while the coverage table printed
+    "Verrokki | 108"; found. The HB arm's equal count, another pilot's or a hidden copy are not findings."""
+    def led(coverage_hidden=False, row="Verrokki", pilot="kaikki"):
+        return pd.DataFrame([
+            _cell("kaikki", "rekry", "Yhteensä", "Verrokkiasiakkaat", 108, suppressed=True, margin="row"),
+            _cell("kaikki", "rekry", "Yhteensä", "HB-asiakkaat", 183, margin="row"),
+            _cell(pilot, "kattavuus", row, "Alkumittaus", 108, suppressed=coverage_hidden),
+        ])
+    found = sums_audit.findings(led(), NAMES)
+    assert len(found) == 1 and found.iloc[0]["cell"] == "Yhteensä / Verrokkiasiakkaat"
+    assert "kattavuus (Verrokki / Alkumittaus)" in found.iloc[0]["printed_in"]
+    assert sums_audit.findings(led(coverage_hidden=True), NAMES).empty
+    assert sums_audit.findings(led(row="HB"), NAMES).empty
+    assert sums_audit.findings(led(pilot="pori"), NAMES).empty

@@ -9,13 +9,17 @@ number is the sum; an auditor with the truth can. This audit takes the protected
 what the pages printed, cell by cell) and reports every table line — a row or a column of a page's table without a
 declared total for that line — whose hidden cells are a single small count (1 … ``min_count``−1), while the line's
 true sum is printed as a count of the same report and pilot elsewhere (another table, another strand, a count on its
-own): the printed sum less the line's shown cells gives it back.
+own): the printed sum less the line's shown cells gives it back. And it reports every hidden size of an arm (a
+table's total, a pilot's row, a count on its own) that another table prints under the arm's name ("Verrokki | 108"
+beside a recruitment table that hid its 108 control clients to protect one pilot's single control).
 
 Independent of :func:`hbeval_lib.release.protect._printed_sums`, which adds such sums to the protection's model:
 here the question is asked of the finished release, as the sweep's check (:mod:`hbeval_lib.book.sweep`).
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -78,7 +82,33 @@ def findings(ledger: pd.DataFrame, pilot_by_name: dict[str, str], min_count: int
                     out.append({"phase": phase, "strand": strand, "pilot": pilot, "table": table,
                                 "line": f"{axis} {label}", "cell": f"{h['row']} / {h['col']}",
                                 "value": int(h["value"]), "printed_in": ", ".join(sorted(where))[:300]})
+    # a hidden size of an arm (a table's total, a pilot's row, a count on its own) printed inside another table
+    # under the arm's name: the recruitment table hid 108 control clients while a coverage table printed
+    # "Verrokki | 108" (unseen set seed 271) — whatever the hidden total protected is open again
+    arm = pd.Series([_arm(r) or _arm(c) for r, c in zip(led["row"], led["col"])], index=led.index)
+    size_like = led["margin"].ne("") | pilot_row | led["col"].eq("") | led["row"].eq("n")
+    hidden_sizes = led[led["suppressed"] & size_like & arm.ne("") & (led["value"] >= min_count)]
+    shown_arm = led[~led["suppressed"] & arm.ne("")]
+    index = {}
+    for i, t in zip(shown_arm.index, shown_arm[["phase", "scope", "value"]].itertuples(index=False, name=None)):
+        index.setdefault((t[0], t[1], arm[i], t[2]), []).append(i)
+    for i, h in hidden_sizes.iterrows():
+        hits = index.get((h["phase"], h["scope"], arm[i], int(h["value"])), [])
+        if hits:
+            where = sorted({f"{led.at[j, 'strand']}:{led.at[j, 'table']} ({led.at[j, 'row']} / {led.at[j, 'col']})"
+                            for j in hits})
+            out.append({"phase": h["phase"], "strand": h["strand"], "pilot": h["pilot"], "table": h["table"],
+                        "line": f"{arm[i]} size", "cell": f"{h['row']} / {h['col']}", "value": int(h["value"]),
+                        "printed_in": ", ".join(where)[:300]})
     return pd.DataFrame(out, columns=cols)
+
+
+def _arm(label: str) -> str:
+    """The arm a label names (``hb``, ``verrokki``, ``""``)."""
+    text = str(label).lower()
+    if "verrokki" in text:
+        return "verrokki"
+    return "hb" if re.search(r"(^|[^a-zåäö0-9])hb($|[^a-zåäö0-9]|-asiak)", text) else ""
 
 
 def summary(found: pd.DataFrame, limit: int = 8) -> str:
