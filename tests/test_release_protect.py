@@ -829,3 +829,23 @@ def test_an_all_pilots_row_total_is_the_pilots_sum_in_the_page_model():
     r = {(c.pilot, c.table, c.row, c.col): bool(c.suppressed) for c in out.itertuples()}
     assert r[("kaikki", "teemat", "teema", "Verrokki")]
     assert r[("kaikki", "teemat", "teema", "HB")] or r[("kaikki", "ryhmat", "naiset", "")]
+
+
+def test_a_count_hidden_on_its_own_is_hidden_as_a_table_total_on_the_same_page():
+    """Issue 18 (unseen set seed 271, read as an intruder): Kainuu's final wellbeing page said "Kyselyyn vastasi
+    HB-asiakkaita (lukumäärää ei näytetä)" above multiple-choice tables printing "Yhteensä | 10" — the respondents.
+    A table's total equal to a count the page hides on its own is hidden too; another page's equal total is not."""
+    from hbeval_lib.release import protect as P
+
+    ph = "loppuraportti"
+    led = pd.DataFrame([cell(ph, "kainuu", "vastaajat.hb", "", 10, "kysely", strand="wellbeing"),
+                        cell(ph, "kainuu", "Yhteensä", "Vastaajia", 10, "valinta", "row", strand="wellbeing"),
+                        cell(ph, "pori", "Yhteensä", "Vastaajia", 10, "valinta", "row", strand="wellbeing")])
+    led["value"] = led["value"].astype("Int64")
+    codes = pd.Series(["secondary", "", ""], index=led.index, dtype=object)
+    locked = pd.Series(False, index=led.index)
+    out = P._same_count_elsewhere(led, codes, locked, NAMES)
+    assert list(out) == ["secondary", "linked", ""]
+    led2 = led.copy()
+    led2.loc[0, "col"] = "HB"          # a hidden cell inside a table is not a count on its own: no match
+    assert list(P._same_count_elsewhere(led2, codes, locked, NAMES))[1] == ""

@@ -760,6 +760,10 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     value = led["value"].astype("Int64").astype(str)
     hidden = counts & codes.ne("") & ~codes.isin(PRIMARY)
     taken = set(zip(page[hidden], value[hidden]))
+    # a count the page hides on its own (a sentence's "HB-asiakkaita (lukumäärää ei näytetä)") printed as a table's
+    # total on the same page: a multiple-choice table's "Yhteensä | 10" gave the hidden respondents (seed 271)
+    alone = hidden & led["col"].eq("")
+    taken_alone = set(zip(page[alone], value[alone]))
     pilot_row, scope = _pilot_scope(led, pilot_by_name or {})
     size = hidden & (led["margin"].ne("") | pilot_row)
     sizes = set(zip(led["phase"][size], scope[size], value[size]))
@@ -789,6 +793,8 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
     for i in led.index[shown]:
         sc = scope[i]
         if bool(single[i]) and ((page[i], value[i]) in taken or (led["phase"][i], sc, value[i]) in sizes):
+            codes[i] = "linked"
+        elif led["margin"][i] != "" and (page[i], value[i]) in taken_alone:
             codes[i] = "linked"
         elif arm[i] and (led["phase"][i], sc, arm[i], value[i]) in arm_sizes:
             codes[i] = "linked"
