@@ -719,24 +719,32 @@ def test_the_same_persons_in_another_strand_are_hidden_and_not_given_back_by_tha
     assert b[("rekry", "Omaishoito", "hb")] and not b[("palvelut", "Omaishoito", "Asiakkaita")]
 
 
-def _heat_ledger(with_margin: bool):
-    """Collect the service-process heat map of one pilot page (two informant groups, one theme with a single
-    client paragraph) the way the release stage does; ``with_margin=False`` drops the stage totals from the
-    ledger, as the heat map was declared before it carried them."""
+def _heat_ledger(with_margin: bool, rows=None):
+    """Collect the service-process theme tables of one pilot page (two informant groups) the way the release stage
+    does; ``with_margin=False`` drops their totals from the ledger, as the heat map was declared before it carried
+    them (while results.csv and the conditions table printed them)."""
     from hbeval_lib.page import cells as L
     from hbeval_lib.page.disclosure import Disclosure
+    from hbeval_lib.page.report import Report
     from hbeval_lib.release.stage import protect_ledger
     from hbeval_lib.strands.services import sections as ch
+    from hbeval_lib.config import load_config
 
-    rows = [("a", "asiakas")] * 1 + [("a", "työntekijä")] * 7 + [("b", "asiakas")] * 9 + [("b", "työntekijä")] * 8
-    ex = pd.DataFrame({"code": [r[0] for r in rows], "informant": [r[1] for r in rows], "stage": "vali"})
+    rows = rows or ([("saatavuus", "asiakas", "vali")] * 1 + [("saatavuus", "tyontekija", "vali")] * 7
+                    + [("tarpeet", "asiakas", "vali")] * 9 + [("tarpeet", "tyontekija", "vali")] * 8)
+    qual = pd.DataFrame({"tags": [r[0] for r in rows], "kind": [r[1] for r in rows], "stage": [r[2] for r in rows],
+                         "doc_id": range(len(rows))})
     col = L.Collector()
     L.set_active(col)
     try:
         class Rep:
+            cfg = load_config()
             dc = Disclosure(table_prefix=ch.PREFIX, page=L.Page(ch.STRAND, "loppuraportti", "pori"))
 
-        ch._stage_tables(Rep(), ex, {"a": "A", "b": "B"})
+            def load(self, name):
+                return qual
+
+        ch._code_tables(Rep())
     finally:
         L.set_active(None)
     cells = col.frame()
@@ -746,30 +754,54 @@ def _heat_ledger(with_margin: bool):
 
 
 def _recoverable_from_stage_totals(led: pd.DataFrame, totals: dict) -> list:
-    """Hidden heat-map cells a reader gets as the stage total (printed in results.csv and the conditions table)
-    less the row's shown cells: rows with exactly one hidden interior cell."""
-    inner = led[led["margin"].eq("")]
+    """Hidden cells a reader gets as a theme's stage total (printed in results.csv and the conditions table) less
+    the shown cells of that stage: themes with exactly one hidden interior cell."""
+    inner = led[led["margin"].eq("") & led["value"].notna()]
     out = []
-    for row, g in inner.groupby("row"):
+    for table, g in inner.groupby("table"):
+        code = table.rsplit(".", 1)[-1]
         hidden = g[g["suppressed"]]
-        if len(hidden) == 1 and row in totals:
-            out.append((row, totals[row] - int(g.loc[~g["suppressed"], "value"].sum())))
+        if len(hidden) == 1 and code in totals:
+            out.append((code, totals[code] - int(g.loc[~g["suppressed"], "value"].sum())))
     return out
 
 
 def test_heat_map_stage_totals_are_its_margin():
     """Issue 18 (unseen set seed 229, read as an intruder): the heat map's informant columns of a stage add up to
     the stage's count of the theme, printed in results.csv and the conditions table; the heat map hid a '<5' and
-    showed its row neighbour, so the printed total less the neighbour gave it back. The stage total is now the heat
-    map table's own margin: hidden with the row or the neighbour hidden too."""
+    showed its neighbour, so the printed total less the neighbour gave it back. Each theme's table now carries its
+    stage totals and all-stages total as margins: hidden with the cell or the neighbour hidden too."""
     led = _heat_ledger(with_margin=True)
-    totals = led[led["margin"].ne("")]
+    totals = led[led["margin"].eq("col") & led["value"].gt(0)]
     assert set(totals["value"]) == {8, 17}
-    printed = {r: int(v) for r, v, s in totals[["row", "value", "suppressed"]].itertuples(index=False) if not s}
+    printed = {t.rsplit(".", 1)[-1]: int(v) for t, v, s in totals[["table", "value", "suppressed"]]
+               .itertuples(index=False) if not s}
     assert _recoverable_from_stage_totals(led, printed) == []
-    # known bad: without the margin in the ledger, the total printed elsewhere gives the '<5' back
+    # known bad: without the margins in the ledger, the total printed elsewhere gives the '<5' back
     old = _heat_ledger(with_margin=False)
-    assert _recoverable_from_stage_totals(old, {"a": 8, "b": 17}) == [("a", 1)]
+    assert _recoverable_from_stage_totals(old, {"saatavuus": 8, "tarpeet": 17}) == [("saatavuus", 1)]
+
+
+def test_the_all_stages_total_is_printed_only_as_the_sum_of_printed_stage_totals():
+    """Issue 18 (unseen set seed 283): five `<5` heat-map cells of one theme (one paragraph each, over three stages)
+    and the conditions table's all-stages total of 5 pinned every cell to 1. The all-stages total is not an entry of
+    its own: printed only as the sum of printed stage totals (then it says nothing new), else hidden."""
+    from hbeval_lib.strands.services import sections as ch
+    from hbeval_lib.page.disclosure import NOT_SHOWN
+
+    assert ch._all_stages([12, 9, 20]) == 41
+    assert ch._all_stages(["<5", 9, 20]) == NOT_SHOWN and ch._all_stages([12, NOT_SHOWN]) == NOT_SHOWN
+    rows = [("lahituki", k, st) for k, st in [("asiakas", "lahtotilanne"), ("tyontekija", "lahtotilanne"),
+                                              ("asiakas", "vali"), ("asiakas", "loppu"), ("tyontekija", "loppu")]]
+    rows += [("tarpeet", k, st) for k in ("asiakas", "tyontekija") for st in ("lahtotilanne", "vali", "loppu")
+             for _ in range(6)]
+    led = _heat_ledger(with_margin=True, rows=rows)
+    theme = led[led["table"].str.endswith("lampokartta.lahituki")]
+    assert not theme["margin"].isin(["row", "both"]).any()       # no total of its own over the stages
+    stage_totals = theme[theme["margin"].eq("col") & theme["value"].gt(0)]
+    assert stage_totals["suppressed"].all()                       # 2, 1 and 2: each under the threshold
+    printed = ["<5" if s else int(v) for v, s in stage_totals[["value", "suppressed"]].itertuples(index=False)]
+    assert ch._all_stages(printed) == NOT_SHOWN
 
 
 def test_a_hidden_arm_total_printed_inside_another_table_under_the_arm_is_hidden_there_too():

@@ -598,35 +598,62 @@ def histogram_edges(values: pd.Series, min_count: int, bins: int = 8) -> list[fl
 
 # -- diaries and workshops -------------------------------------------------------------------------------
 
-def _stage_tables(rep: Report, ex: pd.DataFrame, book: dict) -> dict:
-    """Coded paragraphs by theme × informant group, one protected count table per stage of the material
-    (``laadullinen.lampokartta.<stage>``) with its total column: the stage's paragraphs per theme.
+CODE_TABLES = "_hbeval_code_tables"   # where a page's protected theme tables are kept (one computation per page)
 
-    The heat map prints a stage's informant columns, the results table (and, for the conditions' themes, the
-    conditions table) prints their sum — one entry, one table: declared as the table's margin, the protection knows
-    that the columns add up to it (a heat map printed without it gave hidden ``<5`` cells back as the printed
-    stage count less the shown cells, unseen set seed 229)."""
-    informants = sorted(ex["informant"].unique())
+
+def _code_tables(rep: Report) -> dict:
+    """Coded paragraphs of each theme by stage of the material × informant group: one protected count table per
+    theme (``laadullinen.lampokartta.<code>``) with its total column — the stage's paragraphs of the theme.
+
+    Every place that prints these numbers renders these entries: the heat map its interior cells, results.csv the
+    stage totals (``laadullinen.<code>.<stage>``), the conditions table the stage totals
+    (``edellytykset.laadullinen``; its all-stages total is their sum, printed only when every stage total is, see
+    :func:`_all_stages`). Declared as one table, their relations are the table's margins, which the protection
+    models with the `<k` marks: the heat map protected apart from the totals printed elsewhere gave hidden cells
+    back — a stage total less the shown cells (seed 229), five `<5` cells under a printed all-stages total of 5
+    (seed 283). The informant groups' totals over the stages are printed nowhere and are not declared (a margin is
+    taken as printed). Computed once per page and shared by the sections (``{book code: (counts, shown)}``)."""
+    cached = rep.__dict__.get(CODE_TABLES)
+    if cached is not None:
+        return cached
+    qual = rep.load("qualitative")
+    book = md.codebook(rep.cfg)
+    ex = ql.explode_codes(qual, book)
     out = {}
-    for stage in md.STAGE_LABELS:
-        part = ex[ex["stage"] == stage]
-        if not len(part):
-            continue
-        tab = part.groupby(["code", "informant"]).size().unstack(fill_value=0) \
-            .reindex(index=list(book), columns=[i for i in informants if i in set(part["informant"])], fill_value=0)
-        tab.index.name, tab.columns.name = "code", "informant"
-        out[stage] = (tab.astype(int), rep.dc.counts(tab.astype(int), f"laadullinen.lampokartta.{stage}",
-                                                     margins="col"))
+    if len(ex):
+        stages = [s for s in md.STAGE_LABELS if s in set(ex["stage"])]
+        informants = sorted(ex["informant"].unique())
+        for code in book:
+            part = ex[ex["code"] == code]
+            tab = part.groupby(["stage", "informant"]).size().unstack(fill_value=0) if len(part) else pd.DataFrame()
+            tab = tab.reindex(index=stages, columns=informants, fill_value=0).fillna(0).astype(int)
+            tab.index.name, tab.columns.name = "stage", "informant"
+            out[code] = (tab, rep.dc.counts(tab, f"laadullinen.lampokartta.{code}", margins="col"))
+    rep.__dict__[CODE_TABLES] = out
     return out
+
+
+def _all_stages(stage_totals: list):
+    """A theme's paragraphs over all stages: the sum of its stage totals when every one of them is printed (then it
+    tells a reader nothing new), else hidden — never an entry of its own, whose printing could pin the hidden ones."""
+    if all(isinstance(v, (int, np.integer)) for v in stage_totals):
+        return int(sum(int(v) for v in stage_totals))
+    return NOT_SHOWN
 
 
 def _heatmap(rep: Report, tables: dict, book: dict):
     """Coded paragraphs by theme × (stage · informant group), every hidden cell masked."""
     total = rep.dc.total_label
-    heat = pd.concat({md.STAGE_LABELS[s]: t for s, (t, _) in tables.items()}, axis=1)
-    shown = pd.concat({md.STAGE_LABELS[s]: sh.drop(columns=total) for s, (_, sh) in tables.items()}, axis=1)
-    labels = [f"{s} · {i}" for s, i in heat.columns]
-    heat.columns = shown.columns = labels
+    codes = list(tables)
+    first = tables[codes[0]][0]
+    cols = [(s, i) for s in first.index for i in first.columns]
+    heat = pd.DataFrame([[tables[c][0].at[s, i] for s, i in cols] for c in codes], index=codes,
+                        columns=[f"{md.STAGE_LABELS[s]} · {i}" for s, i in cols])
+    shown = pd.DataFrame([[tables[c][1].at[s, i] for s, i in cols] for c in codes], index=codes,
+                         columns=heat.columns)
+    keep = [j for j, (s, i) in enumerate(cols) if heat.iloc[:, j].sum() > 0]   # a group with no paragraphs at a stage
+    heat, shown = heat.iloc[:, keep], shown.iloc[:, keep]
+    assert total not in shown.columns
     # a cell is coloured only when its number is published: every hidden cell (a small count "<5" and a
     # secondarily hidden "–") is masked grey, so the colour scale cannot decode a value the table hides
     mask = shown.map(lambda v: not isinstance(v, (int, np.integer))).to_numpy()
@@ -649,26 +676,25 @@ def _heatmap(rep: Report, tables: dict, book: dict):
 def qualitative_codes(rep: Report) -> Section:
     """Coded paragraphs per theme and stage, and the heat map by stage and informant group.
 
-    Records ``laadullinen.<code>.<stage>`` (the heat map's protected stage totals); glues ``coded_paragraphs``.
+    Records ``laadullinen.<code>.<stage>`` (the theme tables' protected stage totals); glues ``coded_paragraphs``.
     """
     out = Section()
     qual = rep.load("qualitative")
     book = md.codebook(rep.cfg)
     out.glue = {"coded_paragraphs": int((qual["tags"].fillna("") != "").sum())}
-    ex = ql.explode_codes(qual, book)
-    tables = _stage_tables(rep, ex, book) if len(ex) else {}
+    tables = _code_tables(rep)
     total = rep.dc.total_label
     for code in book:
         for stage in md.STAGE_LABELS:
-            if stage in tables:
-                v = tables[stage][1].at[code, total]
+            if code in tables and stage in tables[code][1].index:
+                v = tables[code][1].at[stage, total]
                 visible = isinstance(v, (int, np.integer))
             else:
                 v, visible = 0, True
             rep.res.add(f"laadullinen.{code}.{stage}",
                         f"Koodattuja kappaleita: {book[code]} ({md.STAGE_LABELS[stage]})",
                         estimate=int(v) if visible else None, suppressed=not visible)
-    if not len(ex):
+    if not tables:
         return out.text("Koodattua laadullista aineistoa ei ole tässä rajauksessa.")
     return out.figure(_heatmap(rep, tables, book),
                       "*Kuvio: koodattujen kappaleiden määrä teemoittain (rivit) aineiston vaiheen ja "
@@ -828,13 +854,16 @@ def conditions_qualitative(rep: Report) -> Section:
     n_docs = int(qual["doc_id"].nunique()) if len(qual) else 0
     if not len(ex):
         return out.text("Työpajoista ja päiväkirjoista ei ole tässä rajauksessa edellytyksiin koodattua aineistoa.")
-    # the same layout on every page (stages and their total), so that the release sees the table's relations: the
-    # all-pilots page is the sum of the pilots, and a later report's total less an earlier one is a stage's count
+    # the theme tables' entries (their stage totals and corner), not a table of its own: one number, one decision
+    # — and the protection sees the stage totals with the heat map's cells they add up (see _code_tables)
+    tables = _code_tables(rep)
+    total = rep.dc.total_label
     cols = [s for s in md.STAGE_LABELS if s in set(ex["stage"])]
-    tab = ex.groupby(["code", "stage"]).size().unstack(fill_value=0).reindex(index=codes, columns=cols,
-                                                                              fill_value=0).astype(int)
-    shown = rep.dc.counts(tab, "edellytykset.laadullinen", margins="col")
-    shown = shown.rename(columns={rep.dc.total_label: "kaikki"})
+    tab = pd.DataFrame([[int(tables[c][0].loc[s].sum()) if s in tables[c][0].index else 0 for s in cols]
+                        for c in codes], index=codes, columns=cols).astype(int)
+    stage_totals = [[tables[c][1].at[s, total] if s in tables[c][1].index else 0 for s in cols] for c in codes]
+    shown = pd.DataFrame([row + [_all_stages(row)] for row in stage_totals], index=codes,
+                         columns=cols + ["kaikki"], dtype=object)
     tab = tab.assign(kaikki=tab.sum(axis=1))
     _protected_count_rows(rep, shown, tab, "edellytykset.laadullinen", "Edellytyksiin koodatut kappaleet")
     out.data["qualitative"] = shown
