@@ -628,7 +628,11 @@ def _code_tables(rep: Report) -> dict:
             tab = part.groupby(["stage", "informant"]).size().unstack(fill_value=0) if len(part) else pd.DataFrame()
             tab = tab.reindex(index=stages, columns=informants, fill_value=0).fillna(0).astype(int)
             tab.index.name, tab.columns.name = "stage", "informant"
-            out[code] = (tab, rep.dc.counts(tab, f"laadullinen.lampokartta.{code}", margins="col"))
+            # the rows are named by theme and stage in the release: a bare "vali" in every theme's table made the
+            # same-persons rule (same row label and value in another table) tie unrelated themes together
+            named = tab.rename(index=lambda st: f"{code} · {st}")
+            shown = rep.dc.counts(named, f"laadullinen.lampokartta.{code}", margins="col")
+            out[code] = (tab, shown.set_axis(list(tab.index), axis=0))
     rep.__dict__[CODE_TABLES] = out
     return out
 
