@@ -872,12 +872,14 @@ def test_a_count_hidden_on_its_own_is_hidden_as_a_table_total_on_the_same_page()
     ph = "loppuraportti"
     led = pd.DataFrame([cell(ph, "kainuu", "vastaajat.hb", "", 10, "kysely", strand="wellbeing"),
                         cell(ph, "kainuu", "Yhteensä", "Vastaajia", 10, "valinta", "row", strand="wellbeing"),
-                        cell(ph, "pori", "Yhteensä", "Vastaajia", 10, "valinta", "row", strand="wellbeing")])
+                        cell(ph, "pori", "Yhteensä", "Vastaajia", 10, "valinta", "row", strand="wellbeing"),
+                        # a total of something else (coded paragraphs of a theme) that happens to be 10: not persons
+                        cell(ph, "kainuu", "edistaa · vali", "Yhteensä", 10, "teemat", "col", strand="wellbeing")])
     led["value"] = led["value"].astype("Int64")
-    codes = pd.Series(["secondary", "", ""], index=led.index, dtype=object)
+    codes = pd.Series(["secondary", "", "", ""], index=led.index, dtype=object)
     locked = pd.Series(False, index=led.index)
     out = P._same_count_elsewhere(led, codes, locked, NAMES)
-    assert list(out) == ["secondary", "linked", ""]
+    assert list(out) == ["secondary", "linked", "", ""]
     led2 = led.copy()
     led2.loc[0, "col"] = "HB"          # a hidden cell inside a table is not a count on its own: no match
     assert list(P._same_count_elsewhere(led2, codes, locked, NAMES))[1] == ""

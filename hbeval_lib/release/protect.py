@@ -794,7 +794,8 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
         sc = scope[i]
         if bool(single[i]) and ((page[i], value[i]) in taken or (led["phase"][i], sc, value[i]) in sizes):
             codes[i] = "linked"
-        elif led["margin"][i] != "" and (page[i], value[i]) in taken_alone:
+        elif led["margin"][i] != "" and (page[i], value[i]) in taken_alone \
+                and (_PERSONS.match(str(led["row"][i]).lower()) or _PERSONS.match(str(led["col"][i]).lower())):
             codes[i] = "linked"
         elif arm[i] and (led["phase"][i], sc, arm[i], value[i]) in arm_sizes:
             codes[i] = "linked"
@@ -802,6 +803,10 @@ def _same_count_elsewhere(led: pd.DataFrame, codes: pd.Series, locked: pd.Series
                 and value[i] not in ("<NA>", "0") and label[i] not in ("", "n"):
             codes[i] = "linked"
     return codes
+
+
+# a column or row of persons (a table's total of respondents, clients): what a count printed on its own counts too
+_PERSONS = re.compile(r"^(vastaaj|vastauks|asiakka|asiakkaat|henkilö|n$|n \()")
 
 
 def _arm(label: str) -> str:
