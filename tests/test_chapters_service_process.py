@@ -343,3 +343,29 @@ def test_the_same_clients_euro_shares_get_one_decision_on_a_page():
     part = frame[frame["client_id"].isin([f"c{i}" for i in range(12, 30)])]
     other = ch._euro_shares_ok(rep, part, "budjetti.tuottajat.client_group.eurot", "Muut")
     assert other != page and len(rep.dc.log) == n_log        # no laheisverkosto/jarjesto euros there: nothing hidden
+
+
+@pytest.mark.parametrize("pilot", ["kaikki", "kainuu"])
+def test_a_share_of_a_stages_paragraphs_is_printed_only_with_its_count(demo_processed, pilot):
+    """Issue 18 (unseen set seed 283, read as an intruder): the table of each stage's share of coded paragraphs
+    printed "4 %" for a theme whose stage count (7) the theme table hid: 4 % of the stage's 176 paragraphs gave the
+    7 back, and with it eight `<5` heat-map cells. A share is printed exactly where the theme table prints the count
+    (known bad: the old rule hid a share only when its count was under 5)."""
+    rep, sections = run_chapter(demo_processed[0], pilot, "loppuraportti")
+    t = sections["qualitative_change"].tables[0] if sections["qualitative_change"].tables else None
+    if t is None:
+        pytest.skip("no stage comparison on this page")
+    book = md.codebook(CFG)
+    tables, total = ch._code_tables(rep), rep.dc.total_label
+    seen_hidden = False
+    for code in book:
+        for stage, col in (("lahtotilanne", "Lähtötilanne (%)"), ("loppu", "Loppu (%)")):
+            count = tables[code][1].at[stage, total] if code in tables and stage in tables[code][1].index else 0
+            share = t.at[book[code], col]
+            count_shown = isinstance(count, (int, np.integer))
+            assert (share != NOT_SHOWN) == count_shown, (code, stage, count, share)
+            if not count_shown:
+                seen_hidden = True
+                assert t.at[book[code], "Muutos (%-yks.)"] == NOT_SHOWN
+    if pilot == "kainuu":
+        assert seen_hidden          # the small pilot's page exercises the hidden branch
