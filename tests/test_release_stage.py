@@ -197,3 +197,47 @@ def test_a_statistic_that_reveals_a_hidden_count_is_hidden_with_its_complement(t
     mode(None)
     bad = collect(reveals=False)
     assert not bad["suppressed"].any()
+
+
+def test_event_feedback_hidden_by_another_rule_gives_that_reason(tmp_path, mode):
+    """Issue 18 (unseen set seed 283, read as a reader): a small pilot's final page said "Tilaisuuksien palautetta
+    ei ole tässä rajauksessa riittävästi" over a half-year of 12 ratings hidden by the phase rule. The sentence gives
+    the decisions' own reason; with too few ratings it still says so."""
+    from hbeval_lib.strands.services import sections as ch
+
+    fb = pd.DataFrame({"date": pd.to_datetime(["2018-03-01"] * 12), "rating": [4] * 12, "event": ["e1"] * 12})
+
+    class Rep:
+        def __init__(self):
+            self.dc = Disclosure(table_prefix=ch.PREFIX, page=L.Page(ch.STRAND, "loppuraportti", "hameenlinna"))
+
+            class Res:
+                def add(self, *a, **k):
+                    pass
+
+            self.res = Res()
+
+        def load(self, name):
+            return fb
+
+    col = L.Collector()
+    mode(col)
+    ch.event_feedback(Rep())
+    mode(None)
+    led = protect_ledger(col.frame())
+    period = led["table"].str.endswith("palaute.kausi")
+    assert not led.loc[period, "suppressed"].any()                  # 12 ratings: shown by the primary rule
+    led.loc[period, ["suppressed", "code"]] = [True, "phase"]       # hidden by the release for another reason
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path)
+    mode(L.Renderer(path))
+    text = ch.event_feedback(Rep()).texts[0]
+    assert "riittävästi" not in text and "edellisen raportin" in text
+    mode(None)
+    few = fb.head(4)
+
+    class Few(Rep):
+        def load(self, name):
+            return few
+
+    assert "riittävästi" in ch.event_feedback(Few()).texts[0]     # standalone, 4 ratings: too few

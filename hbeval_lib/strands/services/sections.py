@@ -775,6 +775,10 @@ def event_feedback(rep: Report) -> Section:
     per = sv.feedback_by_period(fb)
     per = per[[rep.dc.stat_ok(n, "palaute.kausi", p) for n, p in zip(per["n"], per["period"])]]
     if not len(per):
+        # the decisions' own reason: a half-year of twelve ratings is hidden by the phase rule, not for want of data
+        why = rep.dc.why("palaute.kausi")
+        if why and "alle" not in why:
+            return out.text(f"Tilaisuuksien palautetta ei näytetä kausittain tällä sivulla, {why}.")
         return out.text("Tilaisuuksien palautetta ei ole tässä rajauksessa riittävästi.")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     sns.pointplot(data=per, x="period", y="mean", color=plots.PALETTE[0], ax=ax)
@@ -1107,9 +1111,11 @@ def awareness(rep: Report) -> Section:
     rep.res.add("tietoisuus.tilaisuudet.mean", "Tilaisuus lisäsi tietoa HB:stä (keskiarvo 1–5)",
                 estimate=vals.mean() if ok else None, n=len(vals), suppressed=not ok)
     if ok:
+        n_said = counted(rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki'), 'arviota', 'arvioita')
+        # a hidden count is left out: no parenthesis inside a parenthesis
+        n_said = "" if n_said.endswith("(lukumäärää ei näytetä)") else f"; {n_said}"
         out.text(f"Tilaisuuksien palautekyselyssä osallistujat arvioivat, että tilaisuus lisäsi heidän tietoaan "
-                 f"henkilökohtaisesta budjetoinnista keskimäärin {num(vals.mean(), 1)} (asteikko 1–5; "
-                 f"{counted(rep.count(len(vals), 'tietoisuus.tilaisuudet.n', 'kaikki'), 'arviota', 'arvioita')}).")
+                 f"henkilökohtaisesta budjetoinnista keskimäärin {num(vals.mean(), 1)} (asteikko 1–5{n_said}).")
     else:
         out.text("Tilaisuuksien palautekyselyn tietoisuutta koskevia arvioita on tässä rajauksessa alle kymmenen.")
     media = rep.load("media_monitoring")
