@@ -303,38 +303,33 @@ class Disclosure:
         protects it like any hidden statistic (its complements too) and no page branches on a later decision.
         """
         rel = self._release()
-        if reveals:
-            if rel is not None:
-                memo = self.page.stat_memo
-                mkey = (self._name(table), str(cell), None if _is_missing(n) else int(n))
-                if mkey not in memo:
-                    got = self._cell(rel, table, cell, "", "stat", n, link=link, primary=REVEALS)
-                    memo[mkey] = False if got is None else not got[0]
-                if not memo[mkey]:
-                    self.record(table, cell, "secondary", kind="stat")
-                return memo[mkey]
-            self.record(table, cell, "secondary", kind="stat")
-            return False
         if rel is not None:
             # one decision per statistic and page: asking again (a table and the results row of the same
             # statistic) gives the same answer and records no second cell
             memo = self.page.stat_memo
             mkey = (self._name(table), str(cell), None if _is_missing(n) else int(n))
             if mkey not in memo:
-                memo[mkey] = self._stat_ok_release(rel, n, table, cell, link)
+                memo[mkey] = self._stat_ok_release(rel, n, table, cell, link, reveals)
             return memo[mkey]
+        if reveals:
+            self.record(table, cell, "secondary", kind="stat")
+            return False
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat", kind="stat")
         return False
 
-    def _stat_ok_release(self, rel, n, table: str, cell: str, link: str = "") -> bool:
+    def _stat_ok_release(self, rel, n, table: str, cell: str, link: str = "", reveals: bool = False) -> bool:
+        primary = REVEALS if reveals else ""
         if rel.mode == "render":
-            hidden, code = self._cell(rel, table, cell, "", "stat", n, link=link)
+            hidden, code = self._cell(rel, table, cell, "", "stat", n, link=link, primary=primary)
             if hidden:
                 self.record(table, cell, code if code in RULE_TEXTS else "stat", kind="stat")
             return not hidden
-        self._cell(rel, table, cell, "", "stat", n, link=link)
+        self._cell(rel, table, cell, "", "stat", n, link=link, primary=primary)
+        if reveals:
+            self.record(table, cell, "secondary", kind="stat")
+            return False
         if not _is_missing(n) and int(n) >= self.min_n_stat:
             return True
         self.record(table, cell, "stat", kind="stat")

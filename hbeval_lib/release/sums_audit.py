@@ -26,10 +26,11 @@ import pandas as pd
 ALL = "kaikki"
 
 
-def _scope(led: pd.DataFrame, pilot_by_name: dict[str, str]) -> pd.Series:
-    """The pilot whose persons a cell counts: its page's, or for a pilot's row of an all-pilots table that pilot."""
+def _scope(led: pd.DataFrame, pilot_by_name: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Which cells are a pilot's row of an all-pilots table, and the pilot whose persons each cell counts (its
+    page's, or for such a row that pilot)."""
     pilot_row = led["pilot"].eq(ALL) & led["row"].isin(list(pilot_by_name)) & led["margin"].isin(["", "col"])
-    return led["pilot"].where(~pilot_row, led["row"].map(pilot_by_name))
+    return pilot_row, led["pilot"].where(~pilot_row, led["row"].map(pilot_by_name))
 
 
 def findings(ledger: pd.DataFrame, pilot_by_name: dict[str, str], min_count: int = 5) -> pd.DataFrame:
@@ -43,13 +44,12 @@ def findings(ledger: pd.DataFrame, pilot_by_name: dict[str, str], min_count: int
         led[c] = led[c].fillna("").astype(str)
     led["value"] = led["value"].astype("int64")
     led["suppressed"] = led["suppressed"].astype(bool)
-    led["scope"] = _scope(led, pilot_by_name)
+    pilot_row, led["scope"] = _scope(led, pilot_by_name)
     shown = led[~led["suppressed"]]
     # what a reader takes for a group's size: a count on its own (a sentence, the n of a statistic), a table's
     # total, a pilot's row of an all-pilots table — of the same strand (the same population of persons; another
     # strand counts other things: staff, paragraphs, respondents); and a count of the same row label anywhere in
     # the report (the same group's persons)
-    pilot_row = led["pilot"].eq(ALL) & led["row"].isin(list(pilot_by_name)) & led["margin"].isin(["", "col"])
     size = shown[shown["col"].eq("") | shown["row"].eq("n") | shown["margin"].ne("") | pilot_row[shown.index]]
     printed: dict = {}
     for t in size[["phase", "scope", "value", "strand", "table"]].itertuples(index=False, name=None):

@@ -647,7 +647,6 @@ def _all_stages(stage_totals: list):
 
 def _heatmap(rep: Report, tables: dict, book: dict):
     """Coded paragraphs by theme × (stage · informant group), every hidden cell masked."""
-    total = rep.dc.total_label
     codes = list(tables)
     first = tables[codes[0]][0]
     cols = [(s, i) for s in first.index for i in first.columns]
@@ -657,7 +656,6 @@ def _heatmap(rep: Report, tables: dict, book: dict):
                          columns=heat.columns)
     keep = [j for j, (s, i) in enumerate(cols) if heat.iloc[:, j].sum() > 0]   # a group with no paragraphs at a stage
     heat, shown = heat.iloc[:, keep], shown.iloc[:, keep]
-    assert total not in shown.columns
     # a cell is coloured only when its number is published: every hidden cell (a small count "<5" and a
     # secondarily hidden "–") is masked grey, so the colour scale cannot decode a value the table hides
     mask = shown.map(lambda v: not isinstance(v, (int, np.integer))).to_numpy()
