@@ -29,6 +29,20 @@ def test_sentence_has_no_numbers_and_names_the_table():
     assert readable.caption_topic("*Kuvio: jotain.*") == ""
 
 
+def test_the_replacement_names_the_table_briefly_without_a_parenthesis_inside_its_own():
+    # a seed-283 page said "Taulukkoa (HB-tietoisuuden nettikyselyn (kevät 2019) vastaajat, jotka …, vastaajaryhmittäin
+    # (pilottien alueiden vastaajat). Nettikyselyn vastaajat eivät ole satunnaisotos, …) ei näytetä"
+    long = ("*Taulukko: HB-tietoisuuden nettikyselyn (kevät 2019) vastaajat, jotka kertoivat tietävänsä, mitä "
+            "henkilökohtainen budjetointi tarkoittaa, vastaajaryhmittäin (pilottien alueiden vastaajat). Nettikyselyn "
+            "vastaajat eivät ole satunnaisotos, joten osuudet kuvaavat vastanneita.*")
+    assert readable.short_topic(long) == "HB-tietoisuuden nettikyselyn vastaajat"
+    assert readable.short_topic("Ero HB − verrokki (95 %:n luottamusväli) eri menetelmillä") \
+        == "ero HB − verrokki eri menetelmillä"
+    assert readable.short_topic("*Taulukko: avustajien aika (LIITE 3.3).*") == "avustajien aika"
+    s = readable.sentence(readable.short_topic(long))
+    assert s.count("(") == 1 and s.count(")") == 1 and "satunnaisotos" not in s
+
+
 def test_section_show_replaces_a_mostly_hidden_table_and_its_caption(monkeypatch):
     shown = []
     monkeypatch.setattr("hbeval_lib.strands.services.sections.say", lambda md: shown.append(("md", md)))
@@ -161,3 +175,24 @@ def test_a_table_left_with_only_its_total_row_is_replaced():
     assert readable.shown_as_table(ok)
     # known bad: by the share of hidden cells alone, the lone total row is shown
     assert readable.hidden_share(kept) <= readable.MOSTLY_HIDDEN
+
+
+def test_wellbeing_show_leaves_out_what_only_describes_a_replaced_table(monkeypatch):
+    # a small pilot's page printed the within-group change table's column guide, then "Taulukkoa … ei näytetä"
+    from hbeval_lib.strands.wellbeing import sections as ws
+
+    said = []
+    monkeypatch.setattr(ws, "say", lambda md, once=False: said.append(md))
+    monkeypatch.setattr("hbeval_lib.page.report.say", lambda md, once=False: said.append(md))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: said.append("TABLE"))
+    dashes = pd.DataFrame({"Mittari": ["A", "B"], "Muutos": ["–", "–"], "p": ["–", "–"]})
+    ws.show(ws.Section(method="Menetelmä.", text="Sarakkeet kertovat …", table=dashes, topic="muutos ryhmittäin",
+                       about_table=True),
+            ws.Section(text="Tulos on tämä.", table=dashes, topic="ero"))
+    assert said[0].startswith("*Taulukkoa (muutos ryhmittäin) ei näytetä")
+    assert "Menetelmä." not in said and "Sarakkeet kertovat …" not in said
+    assert said[1] == "Tulos on tämä." and said[2].startswith("*Taulukkoa (ero)")   # a result text stays
+    said.clear()
+    shown = pd.DataFrame({"Mittari": ["A", "B"], "Muutos": ["0,4", "0,1"], "p": ["0,03", "0,6"]})
+    ws.show(ws.Section(method="Menetelmä.", text="Sarakkeet kertovat …", table=shown, about_table=True))
+    assert said == ["Menetelmä.", "Sarakkeet kertovat …", "TABLE"]

@@ -191,6 +191,28 @@ def caption_topic(caption: str) -> str:
     return m.group(1).rstrip(".") if m else ""
 
 
+_PAREN = re.compile(r"\s*\([^()]*\)")
+MAX_TOPIC = 80
+
+
+def short_topic(caption: str) -> str:
+    """What a table is, for the sentence that replaces it: a caption's subject (``*Taulukko: …*`` or plain text) cut
+    to its first sentence, without parentheses (the sentence puts the topic in parentheses: no parenthesis inside a
+    parenthesis) and, when still long, to its first clause. ``*Taulukko: HB-tietoisuuden nettikyselyn (kevät 2019)
+    vastaajat, jotka … Nettikyselyn vastaajat eivät ole satunnaisotos …*`` → ``HB-tietoisuuden nettikyselyn
+    vastaajat``."""
+    text = caption_topic(caption) or caption.strip().strip("*").strip()
+    text = re.split(r"(?<=[^\s.])\.\s+(?=[A-ZÅÄÖ])|:\s", text)[0].strip().rstrip(".")
+    while _PAREN.search(text):
+        text = _PAREN.sub("", text)
+    text = text.replace("(", "").replace(")", "").strip()
+    if len(text) > MAX_TOPIC and ", " in text[15:]:
+        text = text[:15] + text[15:].split(", ")[0]
+    if text[:2].isalpha() and not text[:2].isupper():
+        text = text[:1].lower() + text[1:]
+    return text.strip()
+
+
 def sentence(topic: str = "") -> str:
     """The Finnish sentence shown instead of a mostly hidden table (Markdown; no numbers)."""
     what = f"Taulukkoa ({topic})" if topic else "Taulukkoa"

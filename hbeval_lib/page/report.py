@@ -347,10 +347,8 @@ def show_table(table, caption: str = "", topic: str = "") -> None:
     data = getattr(table, "data", table)
     if isinstance(data, pd.DataFrame):
         if readable.mostly_hidden(readable.trimmed(data)[0]):
-            named = readable.caption_topic(caption) or caption.strip().strip("*").strip().rstrip(".")
-            topic = named.split(". ")[0].split(": ")[0] or topic   # what the table is, not the caption's guide
-            say(readable.sentence(topic[:1].lower() + topic[1:] if topic[:2].isalpha() and not topic[:2].isupper()
-                                  else topic))
+            # what the table is, not the caption's guide
+            say(readable.sentence(readable.short_topic(caption) or readable.short_topic(topic)))
             return
     display(table)
     if caption:

@@ -94,7 +94,7 @@ class Section:
             elif kind == "table" and readable.mostly_hidden(obj):
                 # one honest sentence instead of a table of dashes (its caption names what was left out)
                 nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else ("", "")
-                topic = readable.caption_topic(nxt[1]) if nxt[0] == "text" else ""
+                topic = readable.short_topic(nxt[1]) if nxt[0] == "text" and readable.caption_topic(nxt[1]) else ""
                 say(readable.sentence(topic))
                 skip_caption = bool(topic)
             else:
@@ -801,10 +801,12 @@ def self_evaluation(rep: Report) -> Section:
         last_period = sorted(summ["period"].unique())[-1]
         lp = se[se["period"] == last_period]
         n_last = len(lp.dropna(subset=["rating"]))
-        ok = rep.dc.stat_ok(n_last, "itsearviointi", last_period)
-        last = pd.to_numeric(lp["rating"]).mean() if ok else None
+        # the project groups' own ratings, not personal data: printed in the table below whatever their number, so
+        # the last period's mean is the same fact there, in results.csv and in the phase summary (a rule for
+        # statistics on persons hid it in the summary while the table printed it)
+        last = pd.to_numeric(lp["rating"]).mean()
         rep.res.add("itsearviointi.mean.last", f"Tavoitteiden itsearviointi, kausi {last_period} (keskiarvo 1–5)",
-                    estimate=last, n=n_last, suppressed=not ok)
+                    estimate=last, n=n_last)
         tab = summ.assign(val=summ["mean"].map(lambda m: num(m, 1))) \
             .pivot(index="pilot", columns="period", values="val")
         tab.index = [rep.pilot_names.get(p, p) for p in tab.index]

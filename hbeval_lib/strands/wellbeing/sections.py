@@ -68,16 +68,23 @@ class Section:
     glue: dict[str, str] = field(default_factory=dict)
     data: Any = None
     topic: str = ""       # what the table is, named when it is replaced by a sentence and has no caption
+    about_table: bool = False   # the text only describes the table: left out with it when the table is replaced
 
 
 def show(*sections: Section) -> None:
     """Display sections in the executed notebook (text, table, figure, caption; empty parts are skipped)."""
     from IPython.display import display
 
+    from hbeval_lib.page import readable
+
     for s in sections:
-        if s.method:
+        data = getattr(s.table, "data", s.table)
+        # a table replaced by a sentence: the method and the description of its columns describe nothing shown
+        replaced = (s.figure is None and isinstance(data, pd.DataFrame)
+                    and readable.mostly_hidden(readable.trimmed(data)[0]))
+        if s.method and not replaced:
             say(s.method, once=True)
-        if s.text:
+        if s.text and not (replaced and s.about_table):
             say(s.text)
         if s.table is not None:
             table = s.table
@@ -905,8 +912,9 @@ def kykyviisari_change(rep: Report) -> Section:
     if not rep.all_pilots and not any(eff[o]["shown"] for o in outcomes):
         # no estimate on this pilot's page: the method paragraphs describe nothing here (the all-pilots page and
         # the PDF's all-pilots chapter print them)
-        method, specific = "", ("Ryhmien välisiä eroja ei tällä sivulla näytetä; menetelmä on kuvattu kaikkien "
-                                "pilottien sivulla.")
+        # (and no table of dashes: the page's opening says why, the sentence says where the method is)
+        return Section(text="Ryhmien välisiä eroja ei tällä sivulla näytetä; menetelmä on kuvattu kaikkien "
+                            "pilottien sivulla.")
     return Section(method=method, text=specific, table=_between_table(rep, outcomes),
                    caption="*Ero HB − verrokki: positiivinen luku = HB-asiakkaiden tilanne parani enemmän. "
                            "p (Holm) on monivertailukorjattu p-arvo; ”–” = ei näytetä tietosuojan vuoksi: "
@@ -926,7 +934,7 @@ def kykyviisari_within(rep: Report) -> Section:
                         "sisällä, **ei HB:n vaikutusta**: sama muutos voi näkyä myös verrokeilla. Ryhmän sisäiset "
                         "testit ovat kuvailevia: niiden p-arvoja ei ole korjattu monivertailun vuoksi, eikä niistä "
                         "pidä päätellä HB:n vaikutusta.",
-                   table=_within_table(rep, outcomes), topic="Kykyviisarin muutos ryhmittäin")
+                   table=_within_table(rep, outcomes), topic="Kykyviisarin muutos ryhmittäin", about_table=True)
 
 
 def kykyviisari_sensitivity(rep: Report) -> Section:
@@ -1070,6 +1078,9 @@ def kykyviisari_forest(rep: Report) -> Section:
             rows.append({"Osa-alue": wb.DOMAINS[d], "primary": f"{KYKY}.{d}" == primary,
                          **published.loc[k, ["estimate", "ci_low", "ci_high"]].to_dict()})
     forest = pd.DataFrame(rows)
+    if forest.empty and not rep.all_pilots and not any(effects(rep)[o]["shown"] for o in effects(rep)
+                                                        if o.startswith(KYKY)):
+        return Section(glue=glue)   # the change section above said it (one sentence, not two)
     if forest.empty:
         return Section(text=f"Ryhmien välisiä eroja ei näytetä, koska jommassakummassa ryhmässä on alle "
                             f"{rep.dc.min_n_stat} asiakasta, joilla on sekä alku- että seurantamittaus.", glue=glue)
