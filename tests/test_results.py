@@ -65,3 +65,21 @@ def test_the_n_of_a_row_is_the_pages_protected_count(tmp_path):
     bare = Results("wellbeing", "loppuraportti", "pori")
     bare.add("b.diff", "B", 0.4, n=23)
     assert bare.rows[0]["n"] == 23
+
+
+def test_a_row_whose_n_the_page_hides_gives_no_denominator_back():
+    """Unseen set seed 283: results.csv printed a group's mean change as 0.235294 beside an empty n — 4/17, the hidden
+    n. A row whose n the page hides carries its numbers at the precision the pages print (2 decimals, p 3)."""
+    from fractions import Fraction
+
+    guarded = Results("wellbeing", "loppuraportti", "kaikki", n_guard=lambda key, n: None if n < 20 else n)
+    guarded.add("a.change.verrokki", "A", 4 / 17, 1 / 17, 7 / 17, n=17, p_value=0.012345)
+    guarded.add("a.change.hb", "A", 4 / 170, 1 / 170, 7 / 170, n=170, p_value=0.012345)
+    hidden, shown = guarded.rows
+    assert hidden["n"] is None and hidden["estimate"] == 0.24 and hidden["ci_high"] == 0.41 \
+        and hidden["p_value"] == 0.012
+    # 0.24 is 6/25, 5/21, 7/29 …: no single denominator under 40 is left
+    assert len({Fraction(k, n) for n in range(2, 41) for k in range(n) if abs(k / n - 0.24) < 0.005}) > 2
+    assert shown["n"] == 170 and shown["estimate"] == 4 / 170          # a shown n: the full precision
+    # known bad: six digits pin the hidden 17
+    assert Fraction(float(f"{4 / 17:.6g}")).limit_denominator(40) == Fraction(4, 17)

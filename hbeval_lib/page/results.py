@@ -30,6 +30,14 @@ def _num(x):
     return None if math.isnan(v) else v
 
 
+HIDDEN_N_DECIMALS = 2   # the most decimals a page prints of an estimate (p-values one more)
+
+
+def _rounded(x, decimals: int):
+    v = _num(x)
+    return None if v is None else round(v, decimals)
+
+
 @dataclass
 class Results:
     """Collects the numbers a notebook publishes; ``write()`` saves them as ``<path>`` (CSV)."""
@@ -49,6 +57,11 @@ class Results:
             raise ValueError(f"results key {key!r} recorded twice")
         if not suppressed and self.n_guard is not None and _num(n) is not None:
             n = self.n_guard(key, n)
+            if n is None:
+                # the page hides this n: the statistic at the precision the pages print it, for at six digits a
+                # mean of whole-number scores gives its hidden n back (0.235294 = 4/17, unseen set seed 283)
+                estimate, ci_low, ci_high = (_rounded(v, HIDDEN_N_DECIMALS) for v in (estimate, ci_low, ci_high))
+                p_value = _rounded(p_value, HIDDEN_N_DECIMALS + 1)
         row = {"strand": self.strand, "phase": self.phase, "pilot": self.pilot, "key": key, "label": label,
                "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
                "n": _num(n), "p_value": _num(p_value), "suppressed": bool(suppressed)}
