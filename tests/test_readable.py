@@ -39,6 +39,8 @@ def test_the_replacement_names_the_table_briefly_without_a_parenthesis_inside_it
     assert readable.short_topic("Ero HB − verrokki (95 %:n luottamusväli) eri menetelmillä") \
         == "ero HB − verrokki eri menetelmillä"
     assert readable.short_topic("*Taulukko: avustajien aika (LIITE 3.3).*") == "avustajien aika"
+    assert readable.short_topic("*Taulukko: väittämien mediaanit piloteittain; pilotti, jossa vastaajia on alle "
+                                "kymmenen, jätetään pois.*") == "väittämien mediaanit piloteittain"
     s = readable.sentence(readable.short_topic(long))
     assert s.count("(") == 1 and s.count(")") == 1 and "satunnaisotos" not in s
 

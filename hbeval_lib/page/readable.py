@@ -202,7 +202,7 @@ def short_topic(caption: str) -> str:
     vastaajat, jotka … Nettikyselyn vastaajat eivät ole satunnaisotos …*`` → ``HB-tietoisuuden nettikyselyn
     vastaajat``."""
     text = caption_topic(caption) or caption.strip().strip("*").strip()
-    text = re.split(r"(?<=[^\s.])\.\s+(?=[A-ZÅÄÖ])|:\s", text)[0].strip().rstrip(".")
+    text = re.split(r"(?<=[^\s.])\.\s+(?=[A-ZÅÄÖ])|:\s|;\s", text)[0].strip().rstrip(".")
     while _PAREN.search(text):
         text = _PAREN.sub("", text)
     text = text.replace("(", "").replace(")", "").strip()
