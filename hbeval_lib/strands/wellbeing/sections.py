@@ -1263,7 +1263,8 @@ def survey_comparison(rep: Report) -> Section:
                         "myönteisemmin). **Vertailu on kuvaileva:** sitä ei ole vakioitu taustatekijöillä, joiden "
                         "perusteella asiakkaat valikoituivat HB:hen, joten ero ei ole HB:n vaikutus. Koska "
                         "väittämiä verrataan monta, p (Holm) on monivertailukorjattu p-arvo; korjaamaton p on "
-                        "vain suuntaa antava.", table=pd.DataFrame(rows))
+                        "vain suuntaa antava.", table=pd.DataFrame(rows),
+                   topic="asiakaskyselyn väittämien vertailu ryhmittäin", about_table=True)
 
 
 def survey_hb_figure(rep: Report) -> Section:
