@@ -327,6 +327,15 @@ def test_a_payer_mean_resting_on_one_client_is_not_shown():
     assert ch.payer_ok(rep, a, "hb", "cost_kunta")
 
 
+def _bare_report():
+    """A standalone costs page (each table protected on its own)."""
+    from hbeval_lib.page.disclosure import Disclosure
+
+    rep = report.start("costs", "loppuraportti", "kaikki", "", prefix="kustannukset", cfg=CFG)
+    rep.dc = Disclosure(table_prefix="kustannukset", cfg=CFG)
+    return rep
+
+
 def test_a_provider_type_budget_sum_of_one_client_is_not_shown():
     """A provider type's budget euros bought by one client alone (e.g. a single 388 € purchase) are that client's
     purchase: hidden, and one more type with it (the types add up to the shown total)."""
@@ -342,13 +351,60 @@ def test_a_provider_type_budget_sum_of_one_client_is_not_shown():
         use[f"budget_use_{k}"] = [100.0 + 10 * i + j for i in range(n)]
     use[f"budget_use_{keys[0]}"] = [0.0] * (n - 1) + [388.0]
     use["budget_use_eur"] = use[[f"budget_use_{k}" for k in keys]].sum(axis=1)
-    rep = SimpleNamespace(dc=Disclosure(table_prefix="kustannukset"))
+    rep = report.start("costs", "loppuraportti", "kaikki", "", prefix="kustannukset", cfg=CFG)
+    rep.dc = Disclosure(table_prefix="kustannukset", cfg=CFG)
     a = SimpleNamespace(has=True, results={"use": use, "budget": C.budget_summary(use)})
     tab = ch.budgets(rep, a).table
     first = f"– tuottaja: {ch.PROVIDERS[keys[0]]}"
     assert tab.at[first, "Euroa"] == ch.NOT_SHOWN and "388" not in tab.to_string()
     hidden = [r for r in tab.index if r.startswith("– tuottaja") and tab.at[r, "Euroa"] == ch.NOT_SHOWN]
     assert len(hidden) >= 2 or len(keys) == 1
+
+
+def test_budget_means_per_client_are_not_printed_beside_their_sums_when_the_number_of_clients_is_hidden(tmp_path):
+    """A sum and its mean per client give the number of clients: 1 510 770 € / 4 094 € = 369 HB clients where every
+    page said the number is not shown (unseen set seed 347). The number is a count of the release (printed in the
+    caption); where the release hides it, the table prints the sums and shares but no means."""
+    from types import SimpleNamespace
+
+    from hbeval_lib.page import cells as L
+    from hbeval_lib.strands.costs import stats as C
+
+    n = 30
+    use = pd.DataFrame({"arm": ["hb"] * n, "budget_eur": [3000.0 + 37 * i for i in range(n)]})
+    for j, k in enumerate(ch.PROVIDERS):
+        use[f"budget_use_{k}"] = [100.0 + 10 * i + j for i in range(n)]
+    use["budget_use_eur"] = use[[f"budget_use_{k}" for k in ch.PROVIDERS]].sum(axis=1)
+    a = SimpleNamespace(has=True, results={"use": use, "budget": C.budget_summary(use)})
+
+    def table(ledger=None):
+        if ledger is not None:
+            path = tmp_path / "ledger.parquet"
+            ledger.to_parquet(path, index=False)
+            L.set_active(L.Renderer(path, lenient=True))   # the other cells: by their primary rules
+        try:
+            rep = report.start("costs", "loppuraportti", "pori", "", prefix="kustannukset", cfg=CFG)
+            return ch.budgets(rep, a)
+        finally:
+            L.set_active(None)
+
+    def eur(text):
+        return float(str(text).replace("€", "").replace("\u202f", "").replace("\xa0", "").replace(" ", ""))
+
+    shown = table()
+    tab = shown.table
+    total, mean = tab.at["Sovitut budjetit yhteensä", "Euroa"], tab.at["Sovitut budjetit yhteensä",
+                                                                        "Keskimäärin / asiakas"]
+    assert round(eur(total) / eur(mean)) == n and f"({n} HB-asiakasta" in shown.caption   # printed, so said
+    # the release hides the number (e.g. it equals the HB clients' count hidden on the wellbeing page)
+    key = dict(strand="costs", phase="loppuraportti", pilot="pori", table="kustannukset.budjetit.n", row="hb", col="")
+    led = pd.DataFrame([dict(key, kind="count", value=n, margin="", primary="", code="secondary", suppressed=True,
+                             reason="")])
+    led["value"] = led["value"].astype("Int64")
+    hidden = table(led)
+    means = hidden.table["Keskimäärin / asiakas"]
+    assert (means == ch.NOT_SHOWN).all() and hidden.table.at["Sovitut budjetit yhteensä", "Euroa"] == total
+    assert str(n) not in hidden.caption and "lukumäärä" in hidden.caption
 
 
 def test_one_hidden_payer_is_not_left_to_subtraction():
@@ -459,7 +515,7 @@ def test_no_share_of_a_hidden_budget_use_total_is_printed():
         use[f"budget_use_{k}"] = [100.0 + 10 * i + j for i in range(n)]
     use["budget_use_eur"] = use[[f"budget_use_{k}" for k in keys]].sum(axis=1)
     a = SimpleNamespace(has=True, results={"use": use, "budget": C.budget_summary(use)})
-    shown = ch.budgets(SimpleNamespace(dc=Disclosure(table_prefix="kustannukset")), a).table
+    shown = ch.budgets(_bare_report(), a).table
     parts = [r for r in shown.index if r.startswith("– tuottaja")]
     assert shown.at["Toteutunut käyttö yhteensä", "Euroa"] != ch.NOT_SHOWN
     assert all(shown.at[r, "Osuus käytöstä"].endswith("%") for r in parts)
@@ -468,7 +524,7 @@ def test_no_share_of_a_hidden_budget_use_total_is_printed():
     big.loc[0, f"budget_use_{keys[1]}"] = 500000.0
     big["budget_use_eur"] = big[[f"budget_use_{k}" for k in keys]].sum(axis=1)
     b = SimpleNamespace(has=True, results={"use": big, "budget": C.budget_summary(big)})
-    tab = ch.budgets(SimpleNamespace(dc=Disclosure(table_prefix="kustannukset")), b).table
+    tab = ch.budgets(_bare_report(), b).table
     assert tab.at["Toteutunut käyttö yhteensä", "Euroa"] == ch.NOT_SHOWN
     assert all(tab.at[r, "Osuus käytöstä"] == ch.NOT_SHOWN for r in parts)
     printed = [r for r in parts if tab.at[r, "Euroa"] != ch.NOT_SHOWN]

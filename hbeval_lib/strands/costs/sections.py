@@ -498,13 +498,19 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
 
     ok_budget = magnitude("budget_eur", "budjetit.summat", "sovitut")
     ok_use = magnitude("budget_use_eur", "budjetit.summat", "käyttö")
+    # a sum and its mean per client give the number of clients (1 510 770 € / 4 094 € = 369, a size the pages hid,
+    # unseen sets seed 347 and 353): that number is a published count of the release, printed in the caption, and
+    # where the release hides it the means per client are not printed (the sums are entries shared with the
+    # service-process pages; the means are this table's own)
+    n_said = rep.count(nb, "budjetit.n", "hb")
+    means = str(n_said).replace("\u202f", "").replace("\xa0", "").replace(" ", "").isdigit()
     rows = [{"Erä": "Sovitut budjetit yhteensä",
              "Euroa": report.eur(b.loc["budget_eur", "total"]) if ok_budget else NOT_SHOWN,
-             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]) if ok_budget else NOT_SHOWN,
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_eur", "mean"]) if ok_budget and means else NOT_SHOWN,
              "Osuus käytöstä": ""},
             {"Erä": "Toteutunut käyttö yhteensä",
              "Euroa": report.eur(b.loc["budget_use_eur", "total"]) if ok_use else NOT_SHOWN,
-             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]) if ok_use else NOT_SHOWN,
+             "Keskimäärin / asiakas": report.eur(b.loc["budget_use_eur", "mean"]) if ok_use and means else NOT_SHOWN,
              "Osuus käytöstä": "100 %"}]
     # the provider types' euros are the same entries as on the service-process page (one decision each, by their
     # link); they add up to the use total, but a hidden total hides what its row would give a reader — its number
@@ -520,13 +526,16 @@ def budgets(rep: Report, a: CostAnalysis) -> Shown:
     for k, label in PROVIDERS.items():
         r = b.loc[f"budget_use_{k}"]
         rows.append({"Erä": f"– tuottaja: {label}", "Euroa": report.eur(r["total"]) if ok[k] else NOT_SHOWN,
-                     "Keskimäärin / asiakas": report.eur(r["mean"]) if ok[k] else NOT_SHOWN,
+                     "Keskimäärin / asiakas": report.eur(r["mean"]) if ok[k] and means else NOT_SHOWN,
                      # a part's euros over its share give the hidden total back (3 742 € at 11 % → about 34 000 €,
                      # unseen set seed 197): with the total hidden, no share is printed
                      "Osuus käytöstä": report.pct(r["share"]) if ok[k] and ok_use else NOT_SHOWN})
     budget = b.loc["budget_eur", "total"]
     use_rate = b.loc["budget_use_eur", "total"] / budget if budget > 0 else np.nan
-    caption = "Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin."
+    caption = ("Taulukko: HB-budjetit ja niiden toteutunut käyttö tuottajatyypeittäin"
+               + (f" ({n_said} HB-asiakasta, joilla on budjetti)." if means else
+                  "; keskiarvoja asiakasta kohden ei näytetä, koska niistä ja summista selviäisi asiakkaiden "
+                  "lukumäärä, jota ei näytetä."))
     if ok_budget and ok_use:
         caption += f" Budjeteista käytettiin tarkasteluvaiheen loppuun mennessä {report.pct(use_rate)}."
     else:
