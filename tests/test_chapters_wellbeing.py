@@ -404,3 +404,22 @@ def test_method_paragraphs_only_where_an_estimate_is_shown(runs, pilot):
     assert bool(sec.method) == (pilot == "kaikki" or shown)
     if not sec.method:
         assert "kaikkien pilottien sivulla" in sec.text
+
+
+def test_a_paired_likert_caption_says_what_is_drawn(monkeypatch):
+    """Unseen set seed 347: the caption asked to compare each item's HB and control bars where only the HB bar was
+    drawn (the control answers hidden)."""
+    from hbeval_lib.page.disclosure import Disclosure
+
+    rep = report.start("wellbeing", "loppuraportti", "kainuu", "", prefix="wellbeing")
+    rep.dc = Disclosure(table_prefix="wellbeing")
+    idx = pd.MultiIndex.from_tuples([("Tieto", "hb"), ("Tieto", "verrokki"), ("Hyvinvointi", "hb")],
+                                    names=["item", "group"])
+    cnt = pd.DataFrame([[6, 6, 6, 6, 6], [5, 5, 5, 5, 5], [7, 7, 7, 7, 7]], index=idx, columns=list("12345"))
+    cap = "*Kuvio 4. Jakaumat. Vertaa saman väittämän HB- ja verrokkipalkkia.*"
+    both = ch._likert_figure(rep, cnt, "ei", cap, grouped=True, table="t.a")
+    assert "Vertaa" in both.caption and "vain yksi palkki" in both.caption
+    one = ch._likert_figure(rep, cnt.iloc[[0, 2]], "ei", cap, grouped=True, table="t.b")
+    assert "Vertaa" not in one.caption and "vain yksi palkki" in one.caption
+    full = ch._likert_figure(rep, cnt.iloc[[0, 1]], "ei", cap, grouped=True, table="t.c")
+    assert full.caption == cap                                           # both bars of every item: as written

@@ -96,9 +96,11 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
     rep.res.add(f"synteesi.{crit['key']}.evidence_available",
                 f"Saatavilla olevat tunnusluvut ({total} määritelty): {crit['text'][:60]}", estimate=k)
     # n: what the statistic rests on — persons for most, ratings for the project groups' self-evaluations
-    return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla; puuttuva tunnusluku on "
-                    "peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt. n on havaintojen määrä, johon "
-                    "tunnusluku perustuu (henkilöitä tai itsearviointeja).*")
+    # (why an indicator is missing only where one is: "4/4 … puuttuva tunnusluku on peitetty" read as a contradiction)
+    missing = ("; puuttuva tunnusluku on peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt" if k < total
+               else "")
+    return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla{missing}. n on havaintojen "
+                    "määrä, johon tunnusluku perustuu (henkilöitä tai itsearviointeja).*")
 
 
 def show_criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:

@@ -1190,6 +1190,15 @@ def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, g
         return Section(text=too_few if not dropped else
                        "Kuviota ei piirretä, koska jokaisessa väittämässä jokin vastausvaihtoehto perustuisi alle "
                        "viiteen vastaajaan tai selviäisi muuten muista julkaistuista luvuista.")
+    if grouped and isinstance(cnt.index, pd.MultiIndex):
+        # the caption says what is drawn: an item whose other group's answers are hidden has one bar (the caption
+        # asked to compare the HB and control bars where no control bar was drawn, unseen set seed 347)
+        groups = cnt.reset_index().groupby(cnt.index.names[0])[cnt.index.names[1]].nunique()
+        if (groups < 2).any():
+            if not (groups >= 2).any():
+                caption = caption.replace(" Vertaa saman väittämän HB- ja verrokkipalkkia.", "")
+            caption += (" *Väittämistä, joilla on vain yksi palkki, toisen ryhmän vastauksia ei näytetä "
+                        "tietosuojan vuoksi.*")
     labels = _conf(rep).get("likert_labels", DEFAULT_LIKERT_LABELS)
     if list(cnt.columns) == likert.COLLAPSED_LABELS:
         labels = likert.COLLAPSED_LABELS
