@@ -87,3 +87,21 @@ def test_the_cost_notebook_names_the_variance_the_cost_differences_use(tmp_path)
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("{{hbeval.hc_kind}}")]), path)
     with pytest.raises(methods.MethodTextError, match="costs.md"):
         cache.finalise_notebook(path, Job())
+
+
+def test_the_imputation_model_is_described_as_the_analysis_runs_it():
+    """The wellbeing page said the imputation ran "erikseen kummassakin ryhmässä" (a model per group) while the
+    appendix said "ryhmän … yhdysvaikutuksin" and the analysis imputes once with the group's interactions and
+    predictive mean matching (unseen set seed 347, a reader of the final report). One wording, from one constant."""
+    import inspect
+
+    from hbeval_lib.strands.wellbeing import sections
+
+    d = methods.descriptors()
+    assert d["mi_interactions"] == wb.MI_INTERACTIONS_FI and d["mi_method"] == wb.MI_METHOD_FI
+    assert "(" not in wb.MI_INTERACTIONS_FI            # it stands inside the appendix's parenthesis
+    src = inspect.getsource(sections._method_text)
+    assert "wb.MI_INTERACTIONS_FI" in src and "erikseen kummassakin" not in src
+    appendix = (C.REPO_ROOT / "book" / "yhteiset" / "menetelmat.md").read_text(encoding="utf-8")
+    assert "{{hbeval.mi_method}}" in appendix and "{{hbeval.mi_interactions}}" in appendix
+    assert "ennustaa muutoksen" in appendix        # the outcome model's response is the change, as dr_effect's y

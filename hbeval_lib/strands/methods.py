@@ -61,8 +61,8 @@ def descriptors(cfg: Config | None = None) -> dict[str, str]:
         "ps_clip": f"{_fi(float(lo))}–{_fi(float(hi))}",
         "mi_imputations": _fi(int(o["mi_imputations"])),
         "mi_iterations": _fi(int(o["mi_iterations"])),
-        "mi_interactions": ("ryhmän ja valikoitumista selittävien tekijöiden yhdysvaikutuksin (vaikutus saa erota "
-                            "asiakkaiden välillä)") if o.get("mi_interactions") else "ilman yhdysvaikutuksia",
+        "mi_method": wb.MI_METHOD_FI,
+        "mi_interactions": wb.MI_INTERACTIONS_FI if o.get("mi_interactions") else "ilman yhdysvaikutuksia",
         "drivers": _and([wb.COVARIATE_FI[d] for d in wb.DRIVERS]),
         "roster_drivers": _and([wb.COVARIATE_FI[d] for d in wb.DRIVERS if d in wb.ROSTER_COVARIATES]),
         "min_df": _fi(int(wb.MIN_DF)),

@@ -869,9 +869,10 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
             o for o in outcomes if eff[o]["shown"])
         n_imp = {arm: eff[ref]["primary"][f"n_imputed_{arm}"] for arm in wb.ARMS}
         shown_imp = {arm: rep.count(n_imp[arm], "puuttuvat", f"imputoitu.{arm}") for arm in wb.ARMS}
+        opts = {**wb.ANALYSIS_DEFAULTS, **{k: v for k, v in wb.analysis_options(conf).items() if v is not None}}
+        inter = f", {wb.MI_INTERACTIONS_FI}" if opts.get("mi_interactions") else ""   # the analysis' own option
         text += (f" Puuttuvat loppumittaukset on moni-imputoitu ketjutetuilla yhtälöillä ({m} imputointia, "
-                 "ennustettu keskiarvovastaavuus; mukana alkutaso, välimittaus ja taustatekijät, erikseen kummassakin "
-                 "ryhmässä, jotta taustatekijöiden yhteys muutokseen ja siten vaikutus saa vaihdella asiakkaittain) "
+                 f"{wb.MI_METHOD_FI}; mukana alkutaso, välimittaus ja taustatekijät{inter}) "
                  "olettaen, "
                  "että puuttuminen selittyy havaituilla tiedoilla (MAR). Arvio on imputointien arvioiden "
                  "keskiarvo. Luottamusväli lasketaan vaikutusarvion ja imputointimallin yhteisistä "

@@ -676,6 +676,11 @@ SMD_NEGLIGIBLE = 0.1
 SMD_NOTABLE = 0.2
 #: width of each outcome's scale (Kykyviisari 0–10, Osallisuustesti 1–5): no published interval is wider
 SCALE_WIDTH = {"kykyviisari": 10.0, "osallisuustesti": 4.0}
+# the imputation model in words, one wording for the methods appendix and the strand pages (the page said "erikseen
+# kummassakin ryhmässä" — a model per group — while the analysis imputes once, with the group's interactions)
+MI_METHOD_FI = "ennustettu keskiarvovastaavuus"
+MI_INTERACTIONS_FI = ("ryhmän ja valikoitumista selittävien tekijöiden yhdysvaikutuksin, jotta taustatekijöiden yhteys "
+                      "muutokseen ja siten vaikutus saa vaihdella asiakkaittain")
 ANALYSIS_DEFAULTS = {"estimand": "ATT", "clip": (0.02, 0.98), "min_level_n": 10, "min_level_per_arm": 3,
                      "clients_per_parameter": 3, "mi_imputations": 40, "mi_interactions": True, "mi_iterations": 5, "seed": 20190331,
                      "confidence": 0.95}
