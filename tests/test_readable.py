@@ -39,6 +39,7 @@ def test_the_replacement_names_the_table_briefly_without_a_parenthesis_inside_it
     assert readable.short_topic("Ero HB − verrokki (95 %:n luottamusväli) eri menetelmillä") \
         == "ero HB − verrokki eri menetelmillä"
     assert readable.short_topic("*Taulukko: avustajien aika (LIITE 3.3).*") == "avustajien aika"
+    assert readable.short_topic("Kykyviisarin mittaukset ryhmittäin") == "Kykyviisarin mittaukset ryhmittäin"
     assert readable.short_topic("*Taulukko: väittämien mediaanit piloteittain; pilotti, jossa vastaajia on alle "
                                 "kymmenen, jätetään pois.*") == "väittämien mediaanit piloteittain"
     s = readable.sentence(readable.short_topic(long))
@@ -158,7 +159,7 @@ def test_a_replaced_table_without_caption_is_named_by_its_topic(monkeypatch):
     hidden = pd.DataFrame({"a": ["<5", "–"], "b": ["–", "–"]})
     ch.show(ch.Section(table=hidden, topic="Osallisuustestin muutos ryhmittäin"),
             ch.Section(table=hidden, topic="Osallisuustestin ero eri menetelmillä"))
-    assert said[0] != said[1] and "(osallisuustestin muutos ryhmittäin)" in said[0]
+    assert said[0] != said[1] and "(Osallisuustestin muutos ryhmittäin)" in said[0]
     # a caption still names the table first; without either the sentence is the generic one
     report.show_table(hidden, "*Taulukko: tuottajat.*", "muu nimi")
     report.show_table(hidden)

@@ -191,3 +191,22 @@ def test_evidence_table_missing_and_suppressed():
     assert t["available"].tolist() == [True, False, False]
     assert t["value"].tolist() == ["10", "ei saatavilla", "ei saatavilla"]
     assert t.loc[0, "ci"] == "5,0 … 15,0" and t.loc[0, "n"] == 40
+
+
+def test_evidence_rows_keep_the_strand_pages_rounding_and_unit():
+    """Seed 347's reader: the phase summary printed the self-evaluation mean as 3,2 (the strand table's one decimal)
+    and the synthesis 3,22; a difference of two shares printed as "24 %" instead of percentage points."""
+    from hbeval_lib.strands.services.stats import evidence_table
+
+    res = pd.DataFrame([
+        {"strand": "service_process", "key": "itsearviointi.mean.last", "estimate": 3.2237, "ci_low": None,
+         "ci_high": None, "n": 18.0, "suppressed": False},
+        {"strand": "wellbeing", "key": "asiakaskysely.q1_q2.share_diff", "estimate": 0.2412, "ci_low": None,
+         "ci_high": None, "n": 233.0, "suppressed": False}])
+    crit = {"key": "k", "text": "t", "evidence": [
+        {"strand": "service_process", "key": "itsearviointi.mean.last", "label": "A", "decimals": 1},
+        {"strand": "wellbeing", "key": "asiakaskysely.q1_q2.share_diff", "label": "B"}]}
+    t = evidence_table(res, crit)
+    assert t["value"].tolist() == ["3,2", "24 %-yks."]
+    crit["evidence"][0].pop("decimals")
+    assert evidence_table(res, crit).loc[0, "value"] == "3,22"      # known bad: the default two decimals

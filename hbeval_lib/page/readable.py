@@ -191,6 +191,8 @@ def caption_topic(caption: str) -> str:
     return m.group(1).rstrip(".") if m else ""
 
 
+# instruments' names keep their capital inside the sentence ("Taulukkoa (Kykyviisarin mittaukset …)")
+PROPER_NAMES = ("Kykyviisar", "Kompass", "Osallisuustest", "Pilot")
 _PAREN = re.compile(r"\s*\([^()]*\)")
 MAX_TOPIC = 80
 
@@ -208,7 +210,7 @@ def short_topic(caption: str) -> str:
     text = text.replace("(", "").replace(")", "").strip()
     if len(text) > MAX_TOPIC and ", " in text[15:]:
         text = text[:15] + text[15:].split(", ")[0]
-    if text[:2].isalpha() and not text[:2].isupper():
+    if text[:2].isalpha() and not text[:2].isupper() and not text.startswith(PROPER_NAMES):
         text = text[:1].lower() + text[1:]
     return text.strip()
 

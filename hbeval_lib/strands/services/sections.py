@@ -982,8 +982,10 @@ def conditions_self_evaluation(rep: Report) -> Section:
         slug = "_".join(md.normalise_tag(goal).split())
         rep.res.add(f"edellytykset.itsearviointi.{slug}", f"Itsearviointi {', '.join(last)}: {goal} (1–5)",
                     estimate=g["rating"].mean() if ok else None, n=len(g), suppressed=not ok)
+        # the number of ratings is the project groups', not persons': printed as it is (the section on development
+        # work says these are not hidden; a hidden "Arvioita" column beside it read as a contradiction, seed 347)
         rows.append({"Tavoite": goal, "Keskiarvo (1–5)": num(g["rating"].mean(), 1) if ok else NOT_SHOWN,
-                     "Arvioita": rep.count(len(g), "edellytykset.itsearviointi.n", goal)})
+                     "Arvioita": len(g)})
     tab = pd.DataFrame(rows).set_index("Tavoite")
     if (tab["Keskiarvo (1–5)"] == NOT_SHOWN).all():
         # (the ratings are the project groups', not personal data: the reason is a mean of so few ratings, and

@@ -425,7 +425,8 @@ def format_fi(value, key: str = "", decimals: int | None = None) -> str:
         return NOT_AVAILABLE
     v = float(value)
     if "share" in key:
-        v, suffix, decimals = 100 * v, " %", 0
+        # a difference of two shares is in percentage points ("24 %" read as a share of something)
+        v, suffix, decimals = 100 * v, " %-yks." if "share_diff" in key else " %", 0
     else:
         suffix = ""
         if decimals is None:
@@ -470,7 +471,8 @@ def evidence_table(results: pd.DataFrame, criterion: dict) -> pd.DataFrame:
         lo = float(rec["ci_low"]) if ok and pd.notna(rec["ci_low"]) else None
         hi = float(rec["ci_high"]) if ok and pd.notna(rec["ci_high"]) else None
         rows.append({"strand": ev["strand"], "key": ev["key"], "label": ev.get("label", ev["key"]),
-                     "available": ok, "value": format_fi(est, ev["key"]),
+                     # ``decimals``: the strand page's rounding of this fact (one fact, one rounding)
+                     "available": ok, "value": format_fi(est, ev["key"], ev.get("decimals")),
                      "ci": f"{format_fi(lo, ev['key'], default_decimals(est))} … "
                            f"{format_fi(hi, ev['key'], default_decimals(est))}" if lo is not None and
                      hi is not None else "",
