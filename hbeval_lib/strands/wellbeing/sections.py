@@ -836,6 +836,8 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
     imputed counts, covariates left out); the PDF prints the first once per report (``Section.method``)."""
     eff = effects(rep)
     conf = _conf(rep)
+    # the analysis' own options (its defaults and the configuration), so that the text says what it did
+    opts0 = {**wb.ANALYSIS_DEFAULTS, **{k: v for k, v in wb.analysis_options(conf).items() if v is not None}}
     estimand = conf.get("ps_estimand", "ATT")
     primary = primary_outcome(rep)
     shown = [eff[o] for o in outcomes if eff[o]["shown"]]
@@ -857,8 +859,8 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
             f"{wb.MIN_DF} tai joka on mittarin asteikkoa leveämpi; taulukko kertoo silloin syyn. "
             + ("Arvio koskee HB-asiakkaita (ATT). " if estimand == "ATT" else "Arvio koskee kaikkia asiakkaita (ATE). ")
             + "Luottamusväli ottaa huomioon myös painojen ja mallien estimoinnin (sandwich-keskivirhe). "
-            f"Harvinaiset luokat (alle {conf.get('min_level_n', wb.ANALYSIS_DEFAULTS['min_level_n'])} asiakasta) "
-            "on yhdistetty luokaksi ”muut” ennen mallintamista.")
+            f"Harvinaiset luokat (alle {opts0['min_level_n']} asiakasta tai alle {opts0['min_level_per_arm']} "
+            "jommassakummassa ryhmässä) on yhdistetty luokaksi ”muut” ennen mallintamista.")
     specific = ("" if rep.all_pilots else
                 "Pilotin oma arvio lasketaan kaikkien pilottien yhteisestä mallista, jossa jokaisella pilotilla on oma "
                 "tasonsa: HB:n vaikutus estimoidaan tämän pilotin HB-asiakkaille, mutta valikoitumista ja muutosta "
@@ -869,8 +871,7 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
             o for o in outcomes if eff[o]["shown"])
         n_imp = {arm: eff[ref]["primary"][f"n_imputed_{arm}"] for arm in wb.ARMS}
         shown_imp = {arm: rep.count(n_imp[arm], "puuttuvat", f"imputoitu.{arm}") for arm in wb.ARMS}
-        opts = {**wb.ANALYSIS_DEFAULTS, **{k: v for k, v in wb.analysis_options(conf).items() if v is not None}}
-        inter = f", {wb.MI_INTERACTIONS_FI}" if opts.get("mi_interactions") else ""   # the analysis' own option
+        inter = f", {wb.MI_INTERACTIONS_FI}" if opts0.get("mi_interactions") else ""
         text += (f" Puuttuvat loppumittaukset on moni-imputoitu ketjutetuilla yhtälöillä ({m} imputointia, "
                  f"{wb.MI_METHOD_FI}; mukana alkutaso, välimittaus ja taustatekijät{inter}) "
                  "olettaen, "
