@@ -423,3 +423,40 @@ def test_a_paired_likert_caption_says_what_is_drawn(monkeypatch):
     assert "Vertaa" not in one.caption and "vain yksi palkki" in one.caption
     full = ch._likert_figure(rep, cnt.iloc[[0, 1]], "ei", cap, grouped=True, table="t.c")
     assert full.caption == cap                                           # both bars of every item: as written
+
+
+def test_assistant_groups_do_not_add_up_to_a_hidden_hb_n(demo_processed, tmp_path):
+    """Unseen set seed 347: the change table hid the HB clients' n of a domain (142) while the assistant table printed
+    its two groups, 85 + 57. Where the page hides that n, the groups' sizes are not printed and their results rows
+    carry no n and two decimals."""
+    import pandas as pd
+
+    from hbeval_lib.page import cells as L
+
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+    open_tab = ch.assistant(rep).table
+    dom = next(d for d in ch.present_domains(rep)
+               if open_tab[open_tab["Osa-alue"] == ch.wb.DOMAINS[d]]["n"].astype(str).str.isdigit().all())
+    eff = ch.effects(rep)[f"{ch.KYKY}.{dom}"]["within"]["hb"]
+    parts = open_tab[open_tab["Osa-alue"] == ch.wb.DOMAINS[dom]]["n"].astype(int)
+    assert parts.sum() == int(eff["n"])                       # the groups add up to the HB n
+    key = dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki",
+               table=f"wellbeing.{ch.KYKY}.{dom}.change.hb.n", row="HB", col="")
+    led = pd.DataFrame([dict(key, kind="count", value=int(eff["n"]), margin="", primary="", link="",
+                             code="secondary", suppressed=True, reason="")])
+    led["value"] = led["value"].astype("Int64")
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path, index=False)
+    L.set_active(L.Renderer(path, lenient=True))
+    try:
+        rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+        tab = ch.assistant(rep2).table
+    finally:
+        L.set_active(None)
+    rows = tab[tab["Osa-alue"] == ch.wb.DOMAINS[dom]]
+    assert (rows["n"] == ch.NOT_SHOWN).all()
+    res = rep2.res.frame().set_index("key")
+    for k in (f"avustaja.{dom}.change.kylla", f"avustaja.{dom}.change.ei"):
+        if not res.loc[k, "suppressed"]:
+            assert pd.isna(res.loc[k, "n"]) and res.loc[k, "estimate"] == round(res.loc[k, "estimate"], 2)

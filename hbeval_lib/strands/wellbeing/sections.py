@@ -749,6 +749,11 @@ def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rounded(v, decimals: int):
+    """``v`` at the precision a page prints (``None`` for a missing value)."""
+    return None if v is None or pd.isna(v) else round(float(v), decimals)
+
+
 def _n_beside(rep: Report, n, table: str, cell: str) -> str | None:
     """The ``n`` printed beside a statistic, as a ledger count (``Report.count``): the same protection as every
     other count of persons on the page. Recorded when the statistic could be shown by its own rule (``n`` of at least
@@ -1409,9 +1414,21 @@ def assistant(rep: Report) -> Section:
                 if ok:
                     rep.dc.record(key, "n", "complement")
             oks = [False] * len(oks)
-        n_txts = [_n_beside(rep, r.n, f"{key}.n", r.avustaja) for r, key in zip(by, keys)]
+        # ... and their sizes add up to the HB clients' n of the change table: where the page hides that n, the
+        # groups' sizes are not printed either (85 + 57 gave a hidden 142 back, unseen set seed 347), and their
+        # statistics are written at the pages' precision (six digits of a mean change give its n back)
+        within = effects(rep).get(f"{KYKY}.{d}", {}).get("within", {}).get("hb", {})
+        n_hb = within.get("n")
+        total_hidden = (n_hb is not None and not pd.isna(n_hb) and sum(int(r.n) for r in by) == int(n_hb)
+                        and not str(_n_beside(rep, n_hb, f"{KYKY}.{d}.change.hb.n", ARM_FI["hb"])).isdigit())
+        n_txts = [NOT_SHOWN if total_hidden else _n_beside(rep, r.n, f"{key}.n", r.avustaja)
+                  for r, key in zip(by, keys)]
         for r, key, ok, n_txt in zip(by, keys, oks, n_txts):
-            if ok:
+            if ok and total_hidden:
+                rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos",
+                            *(_rounded(v, 2) for v in (r.estimate, r.ci_low, r.ci_high)), None,
+                            _rounded(r.p_value, 3))
+            elif ok:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos", r.estimate, r.ci_low,
                             r.ci_high, r.n, r.p_value)
             else:
