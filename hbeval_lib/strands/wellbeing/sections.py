@@ -1130,6 +1130,9 @@ def osallisuustesti(rep: Report) -> Section:
         return Section(text="Osallisuustestin mittauksia ei ole tässä aineistossa.")
     e = eff[ESIS]
     _record_outcome(rep, ESIS, e)
+    if not rep.all_pilots and not e["shown"]:
+        # one sentence, not a table of dashes (as the Kykyviisari change section; the page's opening says why)
+        return Section(text="Osallisuustestin ryhmien välistä eroa ei tällä sivulla näytetä.")
     table = _between_table(rep, [ESIS])
     caption = ""
     if e["shown"] and _finite(e["primary"]["ci_low"], e["primary"]["ci_high"]):
