@@ -372,3 +372,18 @@ def test_a_share_of_a_stages_paragraphs_is_printed_only_with_its_count(demo_proc
                 assert t.at[book[code], "Muutos (%-yks.)"] == NOT_SHOWN
     if pilot == "kainuu":
         assert seen_hidden          # the small pilot's page exercises the hidden branch
+
+
+def test_a_small_pilots_budget_shares_are_said_once(demo_processed):
+    """Seed 353: "HB-budjetin käytön jakautumista tuottajille ei julkaista …, koska ryhmässä on alle 10 henkilöä"
+    was followed by "Taulukkoa (… asiakasryhmittäin) ei näytetä" — the client-group table of a pilot under the
+    threshold, every share hidden. A pilot page whose HB budget clients are fewer than ten has no such table."""
+    processed, _ = demo_processed
+    rep, sections = run_chapter(processed, "kainuu", "lahtotilanne")
+    spend = ch.spending(rep)
+    n = ch._budget(spend)["client_id"].nunique()
+    tables = sections["budget_share_tables"].tables
+    assert 0 < n < rep.dc.min_n_stat                       # the demo's small pilot at baseline
+    assert tables == [] and any("ei julkaista" in t for t in sections["budget_providers"].texts)
+    rep_all, all_sections = run_chapter(processed, "kaikki", "loppuraportti")
+    assert all_sections["budget_share_tables"].tables      # the all-pilots page keeps its tables

@@ -367,8 +367,13 @@ def budget_share_tables(rep: Report, spend: pd.DataFrame) -> Section:
     groupings = [("client_group", rep.group_names, "asiakasryhmittäin")]
     if rep.all_pilots:
         groupings.append(("pilot", rep.pilot_names, "piloteittain"))
+    budget = _budget(spend)
+    if not rep.all_pilots and (budget.empty or budget["client_id"].nunique() < rep.dc.min_n_stat):
+        # the whole pilot is under the threshold (the section above says so): every group's shares would be
+        # hidden, and a table replaced by a sentence would say it twice
+        return out
     for by, names, title in groupings:
-        t = _share_table(rep, _budget(spend), by, names, f"budjetti.tuottajat.{by}")
+        t = _share_table(rep, budget, by, names, f"budjetti.tuottajat.{by}")
         if t is not None:
             out.table(t, f"*Taulukko: HB-budjetin käytön jakautuminen tuottajille {title}.*")
     return out
