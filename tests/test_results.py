@@ -81,5 +81,12 @@ def test_a_row_whose_n_the_page_hides_gives_no_denominator_back():
     # 0.24 is 6/25, 5/21, 7/29 …: no single denominator under 40 is left
     assert len({Fraction(k, n) for n in range(2, 41) for k in range(n) if abs(k / n - 0.24) < 0.005}) > 2
     assert shown["n"] == 170 and shown["estimate"] == 4 / 170          # a shown n: the full precision
+    # as the page rounds: half away from zero (Python's round gave 0.62 beside a printed 0,63, seed 347)
+    from hbeval_lib.page.report import num
+    from hbeval_lib.page.results import rounded
+
+    for v in (0.625, -0.625, 0.115, 2.675, 1 / 3):
+        assert f"{rounded(v, 2):.2f}".replace(".", ",").replace("-", "−") == num(v, 2)
+    assert round(0.625, 2) == 0.62                                     # known bad
     # known bad: six digits pin the hidden 17
     assert Fraction(float(f"{4 / 17:.6g}")).limit_denominator(40) == Fraction(4, 17)

@@ -33,9 +33,15 @@ def _num(x):
 HIDDEN_N_DECIMALS = 2   # the most decimals a page prints of an estimate (p-values one more)
 
 
-def _rounded(x, decimals: int):
+def rounded(x, decimals: int):
+    """``x`` as the pages print it at ``decimals``: half away from zero on its shortest decimal form (as
+    :func:`hbeval_lib.page.report.num`; Python's ``round`` gave 0.62 where the page printed 0,63 for 0.625)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
     v = _num(x)
-    return None if v is None else round(v, decimals)
+    if v is None or math.isinf(v):
+        return v
+    return float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 @dataclass
@@ -60,8 +66,8 @@ class Results:
             if n is None:
                 # the page hides this n: the statistic at the precision the pages print it, for at six digits a
                 # mean of whole-number scores gives its hidden n back (0.235294 = 4/17, unseen set seed 283)
-                estimate, ci_low, ci_high = (_rounded(v, HIDDEN_N_DECIMALS) for v in (estimate, ci_low, ci_high))
-                p_value = _rounded(p_value, HIDDEN_N_DECIMALS + 1)
+                estimate, ci_low, ci_high = (rounded(v, HIDDEN_N_DECIMALS) for v in (estimate, ci_low, ci_high))
+                p_value = rounded(p_value, HIDDEN_N_DECIMALS + 1)
         row = {"strand": self.strand, "phase": self.phase, "pilot": self.pilot, "key": key, "label": label,
                "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
                "n": _num(n), "p_value": _num(p_value), "suppressed": bool(suppressed)}

@@ -32,6 +32,7 @@ from hbeval_lib.config import ALL_PILOTS
 from hbeval_lib.page import readable
 from hbeval_lib.page.disclosure import NOT_SHOWN
 from hbeval_lib.page.report import Report, counted, num, pct, say, show_table
+from hbeval_lib.page.results import rounded
 
 ARM_FI = {"hb": "HB", "verrokki": "Verrokki"}
 RECRUITMENT_TARGET = 150  # the evaluation plan's target number of clients (whole project)
@@ -749,11 +750,6 @@ def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _rounded(v, decimals: int):
-    """``v`` at the precision a page prints (``None`` for a missing value)."""
-    return None if v is None or pd.isna(v) else round(float(v), decimals)
-
-
 def _n_beside(rep: Report, n, table: str, cell: str) -> str | None:
     """The ``n`` printed beside a statistic, as a ledger count (``Report.count``): the same protection as every
     other count of persons on the page. Recorded when the statistic could be shown by its own rule (``n`` of at least
@@ -1429,8 +1425,8 @@ def assistant(rep: Report) -> Section:
         for r, key, ok, n_txt in zip(by, keys, oks, n_txts):
             if ok and total_hidden:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos",
-                            *(_rounded(v, 2) for v in (r.estimate, r.ci_low, r.ci_high)), None,
-                            _rounded(r.p_value, 3))
+                            *(rounded(v, 2) for v in (r.estimate, r.ci_low, r.ci_high)), None,
+                            rounded(r.p_value, 3))
             elif ok:
                 rep.res.add(key, f"HB-avustaja {r.avustaja}: {wb.DOMAINS[d]} muutos", r.estimate, r.ci_low,
                             r.ci_high, r.n, r.p_value)
