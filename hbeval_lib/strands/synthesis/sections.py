@@ -8,6 +8,8 @@ formatted with :func:`hbeval_lib.strands.services.stats.evidence_table`.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +85,8 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
     out = Section(data={"evidence": t})
     if t.empty:
         return out.text("Tälle kriteerille ei ole määritelty tunnuslukuja.")
-    def minus(v) -> str:  # true minus sign in the formatted numbers
-        return str(v or "").replace("-", "−")
+    def minus(v) -> str:  # true minus sign in the formatted numbers (not in "%-yks.")
+        return re.sub(r"-(?=\d)", "−", str(v or ""))
 
     shown = pd.DataFrame({"Osa": [STRANDS.get(s, s) for s in t["strand"]], "Tunnusluku": t["label"],
                           "Arvo": [minus(v) for v in t["value"]],
@@ -172,7 +174,7 @@ def conditions(rep: Report, sr: StrandResults) -> Section:
     t = pd.concat(frames, ignore_index=True)
     out.data["evidence"] = t
     shown = pd.DataFrame({"Näkökulma": t["viewpoint"], "Tunnusluku": t["label"],
-                          "Arvo": [str(v or "").replace("-", "−") for v in t["value"]]})
+                          "Arvo": [re.sub(r"-(?=\d)", "−", str(v or "")) for v in t["value"]]})
     out.table(shown.set_index(["Näkökulma", "Tunnusluku"]),
               "*Taulukko: edellytyksiä koskeva näyttö arvioinnin osista; luvut on luettu osien tietosuojatuista "
               "tulostaulukoista, ja peitetty tai puuttuva luku näkyy muodossa ”ei saatavilla”.*")
