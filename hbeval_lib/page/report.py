@@ -323,16 +323,18 @@ def slot_marker(strand: str, phase: str, pilot: str, slot: str, heading: str = "
     display({"text/markdown": ""}, raw=True, metadata=meta)
 
 
-def counted(value, one: str, many: str) -> str:
+def counted(value, one: str, many: str, in_parentheses: bool = False) -> str:
     """A published count in a Finnish sentence: ``12 HB-asiakasta``, ``alle 5 HB-asiakasta``, or for a hidden
     count ``HB-asiakkaita (lukumäärää ei näytetä)`` — never a bare ``–`` inside the text. ``one`` is the singular
-    partitive that follows a numeral, ``many`` the plural partitive."""
+    partitive that follows a numeral, ``many`` the plural partitive. ``in_parentheses``: the count stands inside
+    a parenthesis, so a hidden one reads ``vastaajia, lukumäärää ei näytetä`` (no parenthesis inside a
+    parenthesis)."""
     v = str(value).strip()
     if v.startswith("<") and v[1:].strip().isdigit():
         return f"alle {v[1:].strip()} {one}"
     if v.replace("\u202f", "").replace(" ", "").isdigit():
         return f"{v} {one}"
-    return f"{many} (lukumäärää ei näytetä)"
+    return f"{many}, lukumäärää ei näytetä" if in_parentheses else f"{many} (lukumäärää ei näytetä)"
 
 
 def show_table(table, caption: str = "", topic: str = "") -> None:

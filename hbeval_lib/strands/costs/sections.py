@@ -166,9 +166,13 @@ def analysis(rep: Report, replicates: int | None = None, seed: int | None = None
         a.text = f"Analyysissä on mukana {shown['hb']} HB-asiakasta ja {shown['verrokki']} verrokkiasiakasta. "
     else:
         why = rep.dc.why("asiakkaat", ["hb", "verrokki", "total"], kind="count") or "tietosuojan vuoksi"
-        a.text = (f"Analyysissä on mukana {report.counted(shown['hb'], 'HB-asiakasta', 'HB-asiakkaita')} ja "
-                  f"{report.counted(shown['verrokki'], 'verrokkiasiakasta', 'verrokkiasiakkaita')} "
-                  f"(ryhmien kokoja ei näytetä tarkasti, {why}). ")
+        some = [v for v in (shown["hb"], shown["verrokki"]) if isinstance(v, int) or str(v).startswith("<")]
+        if not some:   # neither size printed: one sentence, no "(lukumäärää ei näytetä)" twice and a third aside
+            a.text = f"Analyysissä on mukana HB- ja verrokkiasiakkaita; ryhmien kokoja ei näytetä, {why}. "
+        else:
+            a.text = (f"Analyysissä on mukana {report.counted(shown['hb'], 'HB-asiakasta', 'HB-asiakkaita')} ja "
+                      f"{report.counted(shown['verrokki'], 'verrokkiasiakasta', 'verrokkiasiakkaita')}. "
+                      f"Ryhmien kokoja ei näytetä tarkasti, {why}. ")
     a.text += f"Hinnat ovat vuoden {res['uc'].price_year} tasossa."
     if not a.has:
         a.text += "\n\nTässä vaiheessa ei ole vielä asiakasaineistoa, joten kustannuksia ei voi laskea."
@@ -629,13 +633,15 @@ def cea_intro(rep: Report, a: CostAnalysis) -> Shown:
     n = {arm: int(c["n"].get(arm, 0)) for arm in ARMS}
     if a.cea_ok(rep):
         total = sum(n.values())
-        # (the n are the clients with both measurements; the estimate also has the imputed clients' changes)
+        # (the n are the clients with both measurements; the estimate also has the imputed clients' changes) the
+        # parts and their total are one table of the release: a printed total less a printed part gave a hidden
+        # part back (141 − 99 = 42 controls, unseen set seed 359)
+        shown_n = rep.dc.parts_and_total(n, "kustannusvaikuttavuus.n")
         text += (f"Vaikutuserotus Δe on hyvinvointiosion ensisijainen arvio (sama luku kuin siellä): "
                  "kaksoisrobusti (AIPW) ero muutoksessa. Sekä alku- että seurantamittaus on "
-                 + report.counted(rep.count(total, 'kustannusvaikuttavuus', 'n'), "asiakkaalla", "osalla asiakkaista")
-                 + " (" + report.counted(rep.count(n['hb'], 'kustannusvaikuttavuus', 'hb'), "HB-asiakasta", "HB-asiakkaita")
-                 + " ja " + report.counted(rep.count(n['verrokki'], 'kustannusvaikuttavuus', 'verrokki'), "verrokkiasiakasta",
-                                   "verrokkiasiakkaita") + ")"
+                 + report.counted(shown_n["total"], "asiakkaalla", "osalla asiakkaista")
+                 + " (" + report.counted(shown_n["hb"], "HB-asiakasta", "HB-asiakkaita", True)
+                 + " ja " + report.counted(shown_n["verrokki"], "verrokkiasiakasta", "verrokkiasiakkaita", True) + ")"
                  + ("; muiden asiakkaiden puuttuvat seurantamittaukset on moni-imputoitu kuten hyvinvointiosiossa. "
                     if int(c.get("n_effect") or 0) > total else ", ja arvio perustuu heihin. ")
                  + "Kustannuserotus Δc on kustannustaulukon vakioitu erotus kaikista asiakkaista, joille kustannus on "

@@ -220,7 +220,7 @@ def baseline_themes(rep: Report) -> Section:
         return out.text("Lähtökyselyn avoimia vastauksia ei ole tässä rajauksessa.")
     shown = rep.dc.counts(tc[["n"]].rename(columns={"n": "Vastauksia"}), "lahtokysely.teemat")
     shown.index = tc["label"]
-    n_answers = counted(rep.count(tc.attrs['n_answers']), "vastausta", "vastauksia")
+    n_answers = counted(rep.count(tc.attrs['n_answers']), "vastausta", "vastauksia", in_parentheses=True)
     return out.table(shown, f"*Taulukko: lähtökyselyn avointen vastausten ({n_answers}) teemat.*")
 
 
@@ -966,7 +966,7 @@ def conditions_assistants(rep: Report) -> Section:
                     estimate=int(v) if visible else None, n=n_resp, suppressed=not visible)
     th.index = [labels.get(k, k) for k in counts.index]
     return out.table(th, f"*Taulukko: kuinka moni HB-avustajakyselyn vastaajista "
-                         f"({counted(rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat'), 'vastaajaa', 'vastaajia')}) toi esiin kunkin "
+                         f"({counted(rep.count(n_resp, 'edellytykset.avustajat', 'vastaajat'), 'vastaajaa', 'vastaajia', True)}) toi esiin kunkin "
                          "edellytyksen vastatessaan rekrytointia, valmennusta, kehittämiseen osallistumista ja "
                          "kehittämisehdotuksia koskeviin kysymyksiin (avainsanaluokittelu).*")
 
