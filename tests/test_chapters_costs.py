@@ -542,3 +542,14 @@ def test_the_adjusted_difference_names_the_covariates_the_model_uses(runs, monke
     monkeypatch.setattr(costs, "COST_COVARIATES", ("age", "pilot"))
     changed = ch.differences(r.rep, r.a).caption
     assert "(ikä ja pilotti, sikäli" in changed and "perherakenne" not in changed
+
+
+def test_the_payer_figures_caption_compares_groups_only_when_both_are_drawn(run):
+    """Seed 347, a pilot's cost page: the caption asked to compare the groups' shares under one HB bar."""
+    fig = run.shown["payer_figure"]
+    if fig.figure is None:
+        return
+    bars = {t.get_text() for t in fig.figure.axes[0].get_xticklabels()}
+    compares = "ryhmien välillä" in fig.figure_caption
+    assert compares == (len(bars) > 1)
+    assert compares or "vain" in fig.figure_caption

@@ -210,3 +210,21 @@ def test_evidence_rows_keep_the_strand_pages_rounding_and_unit():
     assert t["value"].tolist() == ["3,2", "24 %-yks."]
     crit["evidence"][0].pop("decimals")
     assert evidence_table(res, crit).loc[0, "value"] == "3,22"      # known bad: the default two decimals
+
+
+def test_the_synthesis_says_why_indicators_are_missing_in_the_right_number():
+    """Seed 347's reader: "4/4 … puuttuva tunnusluku on peitetty" and "1/3 … puuttuva tunnusluku" (two missing)."""
+    from hbeval_lib.page import report
+    from hbeval_lib.strands.synthesis import sections as syn
+
+    def note(available: int, total: int) -> str:
+        rows = [{"strand": "costs", "key": f"k{i}", "estimate": 1.0 if i < available else None, "ci_low": None,
+                 "ci_high": None, "n": 20.0, "suppressed": i >= available} for i in range(total)]
+        crit = {"key": "c", "text": "t", "evidence": [{"strand": "costs", "key": f"k{i}", "label": f"L{i}"}
+                                                      for i in range(total)]}
+        rep = report.start("synthesis", "loppuraportti", "kaikki", "", prefix="synteesi")
+        return syn.criterion(rep, syn.StrandResults(pd.DataFrame(rows), {}), 1, crit).texts[-1]
+
+    assert "puuttuv" not in note(3, 3)
+    assert "puuttuva tunnusluku on" in note(2, 3)
+    assert "puuttuvat tunnusluvut on" in note(1, 3)

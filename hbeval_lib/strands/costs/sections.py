@@ -470,9 +470,13 @@ def payer_figure(rep: Report, a: CostAnalysis) -> Shown:
     _fi_axis(ax.yaxis, 0)
     ax.legend(title="Maksaja", frameon=False)
     plots.finish(fig, "Kustannukset asiakaskuukautta kohden maksajittain")
+    # the caption says what is drawn: one bar has no groups to compare (seed 347, a pilot's page)
+    compare = ("; vertaa kunnan osuutta ja asiakkaan sekä läheisten osuuksia ryhmien välillä." if len(drawn) > 1 else
+               f". Kuviossa on vain {({'hb': 'HB-asiakkaiden', 'verrokki': 'verrokkiasiakkaiden'})[drawn[0]]} "
+               "pylväs: toisen ryhmän kustannuksia ei tällä sivulla näytetä." if drawn else ".")
     return Shown(figure=_close(fig), figure_caption=(
         "Kuvio: pylvään korkeus on kokonaiskustannus asiakaskuukautta kohden ja osat kertovat, kuka sen "
-        "maksaa; vertaa kunnan osuutta ja asiakkaan sekä läheisten osuuksia ryhmien välillä."))
+        "maksaa" + compare))
 
 
 def budgets(rep: Report, a: CostAnalysis) -> Shown:

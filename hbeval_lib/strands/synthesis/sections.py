@@ -99,8 +99,9 @@ def criterion(rep: Report, sr: StrandResults, i: int, crit: dict) -> Section:
                 f"Saatavilla olevat tunnusluvut ({total} määritelty): {crit['text'][:60]}", estimate=k)
     # n: what the statistic rests on — persons for most, ratings for the project groups' self-evaluations
     # (why an indicator is missing only where one is: "4/4 … puuttuva tunnusluku on peitetty" read as a contradiction)
-    missing = ("; puuttuva tunnusluku on peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt" if k < total
-               else "")
+    missing = ("" if k == total else
+               "; puuttuva tunnusluku on peitetty tietosuojan vuoksi tai sitä ei ole vielä kertynyt" if total - k == 1
+               else "; puuttuvat tunnusluvut on peitetty tietosuojan vuoksi tai niitä ei ole vielä kertynyt")
     return out.text(f"*Näyttö: {k}/{total} tunnusluvusta on tässä vaiheessa saatavilla{missing}. n on havaintojen "
                     "määrä, johon tunnusluku perustuu (henkilöitä tai itsearviointeja).*")
 

@@ -204,16 +204,16 @@ def positivity_check(e_raw: np.ndarray, t: np.ndarray, eta: np.ndarray, converge
     scores above the upper limit matter, since controls unlike every HB client get weight ~0 anyway)."""
     s = np.ones(len(t), dtype=bool) if target is None else np.asarray(target, dtype=bool)
     if not converged:
-        return False, ("kallistumapistemalli ei konvergoinut: jokin taustatekijä erottaa HB- ja verrokkiasiakkaat "
+        return False, ("kaltaistamispistemäärän malli ei konvergoinut: jokin taustatekijä erottaa HB- ja verrokkiasiakkaat "
                        "(lähes) täysin, joten ryhmiä ei voi verrata samankaltaisten asiakkaiden kesken")
     if np.any(np.abs(eta[s]) > SEPARATION_LOGIT):
-        return False, ("kallistumapistemallissa on erottuminen: joillakin asiakkailla on taustatekijöiden "
+        return False, ("kaltaistamispistemäärän mallissa on erottuminen: joillakin asiakkailla on taustatekijöiden "
                        "yhdistelmä, jota esiintyy vain toisessa ryhmässä, joten heille ei ole vertailukohtaa")
     lo, hi = clip
     out = (e_raw[s] > hi) if estimand == "ATT" else ((e_raw[s] > hi) | (e_raw[s] < lo))
     if out.size and float(out.mean()) > MAX_CLIPPED_SHARE:
         return False, (f"ryhmien päällekkäisyys on heikko: yli {int(round(100 * MAX_CLIPPED_SHARE))} %:lla "
-                       "asiakkaista kallistumapiste on rajausvälin ulkopuolella, joten arvio nojaisi keksittyihin "
+                       "asiakkaista kaltaistamispistemäärä on rajausvälin ulkopuolella, joten arvio nojaisi keksittyihin "
                        "painoihin")
     return True, ""
 

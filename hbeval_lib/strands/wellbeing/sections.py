@@ -868,13 +868,13 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
             "monivertailun vuoksi Holmin menetelmällä, eikä yksittäistä suurinta eroa pidä lukea päätuloksena. "
             "Ryhmien välinen ero on HB- ja verrokkiasiakkaiden ero muutoksessa (loppu − alku), arvioituna "
             "kaksoisrobustilla menetelmällä (AIPW): asiakkaiden valikoitumista HB:hen mallinnetaan "
-            "kallistumapistemallilla (propensity score) ja muutosta regressiomallilla. Kummassakin ovat aina "
+            "kaltaistamispistemäärän mallilla (propensity score) ja muutosta regressiomallilla. Kummassakin ovat aina "
             f"{_covariate_words(rep)}, jos aineiston koko sallii. Arvio on harhaton, jos "
             "jompikumpi malli on oikein. "
             + "Taustatekijät ovat asiakasrekisterin tietoja, ja niiden oletetaan kuvaavan tilannetta asiakkuuden "
             "alussa; rekisterin työvoimastatuksella ei ole päivämäärää, joten jos se on päivitetty myöhemmin, se voi "
             "olla osin HB:n seurausta ja vääristää arviota. "
-            + "Arviota ei julkaista, jos kallistumapistemalli ei konvergoi, jokin taustatekijä erottaa ryhmät "
+            + "Arviota ei julkaista, jos kaltaistamispistemäärän malli ei konvergoi, jokin taustatekijä erottaa ryhmät "
             "(lähes) täysin tai ryhmien päällekkäisyys on heikko, eikä luottamusväliä, jonka vapausasteita on alle "
             f"{wb.MIN_DF} tai joka on mittarin asteikkoa leveämpi; taulukko kertoo silloin syyn. "
             + ("Arvio koskee HB-asiakkaita (ATT). " if estimand == "ATT" else "Arvio koskee kaikkia asiakkaita (ATE). ")
@@ -904,13 +904,14 @@ def _method_text(rep: Report, outcomes: list[str]) -> tuple[str, str]:
     if any(omitted.values()):
         lists = {tuple(v) for v in omitted.values() if v}
         if len(lists) == 1 and all(omitted.values()):
-            per = "kaikilla mittareilla: " + ", ".join(next(iter(lists)))
-        else:
-            per = "; ".join(f"{_outcome_name(o).lower()}: {', '.join(v)}" for o, v in omitted.items() if v)
+            per = "kaikkien mittareiden malleista " + ", ".join(next(iter(lists)))
+        else:   # which outcome's model left out what (the sentence said "mallista jäivät pois (parisuhde: …)")
+            per = "; ".join(f"mittarin {_outcome_name(o).lower()} mallista {', '.join(v)}"
+                            for o, v in omitted.items() if v)
         n_per = _conf(rep).get("clients_per_parameter", wb.ANALYSIS_DEFAULTS["clients_per_parameter"])
         specific += (" Muita taustatekijöitä otetaan malliin (yllä olevassa järjestyksessä) vain sen verran, että kutakin "
                  f"mallin parametria kohden on vähintään {n_per} loppumittauksen saanutta asiakasta pienemmässä "
-                 f"ryhmässä; siksi mallista jäivät pois ({per}).")
+                 f"ryhmässä; siksi jätettiin pois {per}.")
     text += (" Vaikutuksen koko on Hedgesin g: vakioitu ero jaettuna ryhmien yhdistetyllä alkutason "
              "keskihajonnalla. E-arvo kertoo, kuinka voimakkaasti (riskisuhteena) mittaamattoman tekijän pitäisi "
              "liittyä sekä HB:n valintaan että tulokseen, jotta se selittäisi eron kokonaan (suluissa: jotta "
@@ -1009,13 +1010,13 @@ def weighting_balance(rep: Report) -> Section:
     if _finite(ess):
         rep.res.add("ps.ess.verrokki", "Painotettujen verrokkien efektiivinen otoskoko", ess,
                     n=e["primary"]["n_verrokki"])
-    text = (f"**Painotuksen tasapaino ({_outcome_name(primary).lower()}).** Kallistumapistepainot tekevät "
+    text = (f"**Painotuksen tasapaino ({_outcome_name(primary).lower()}).** Kaltaistamispistemäärästä lasketut painot tekevät "
             "verrokeista taustaltaan HB-asiakkaiden kaltaisia. Taulukko näyttää vakioidut erot (SMD) ennen ja "
             f"jälkeen painotuksen: suurin itseisarvo {num(before, 2)} → {num(after, 2)}. Painotettujen verrokkien "
             f"efektiivinen otoskoko on {num(ess, 1)} (mitä pienempi, sitä enemmän arvio nojaa muutamaan "
             "verrokkiin). Jäljelle jäävän epätasapainon korjaa kaksoisrobustin menetelmän regressiomalli.")
     if not bal.attrs.get("positivity_ok", True):
-        text += (f" Kallistumapistemalli ei tue vertailua ({bal.attrs.get('positivity_reason')}), joten "
+        text += (f" Kaltaistamispistemäärän malli ei tue vertailua ({bal.attrs.get('positivity_reason')}), joten "
                  "ensisijaista arviota ei julkaista.")
     return Section(text=text, table=table, topic="painotuksen tasapaino")
 
@@ -1204,8 +1205,9 @@ def _likert_figure(rep: Report, cnt: pd.DataFrame, too_few: str, caption: str, g
                    table: str = "asiakaskysely.jakauma") -> Section:
     cnt, dropped = protect_likert(rep, cnt, table)
     if dropped:
-        caption += (f" *Kuviosta on jätetty pois {dropped} väittämää, joissa jokin vastausvaihtoehto olisi "
-                    "perustunut alle viiteen vastaajaan.*")
+        caption += ((" *Kuviosta on jätetty pois yksi väittämä, jossa jokin vastausvaihtoehto olisi " if dropped == 1
+                     else f" *Kuviosta on jätetty pois {dropped} väittämää, joissa jokin vastausvaihtoehto olisi ")
+                    + "perustunut alle viiteen vastaajaan.*")
     if cnt.empty:
         return Section(text=too_few if not dropped else
                        "Kuviota ei piirretä, koska jokaisessa väittämässä jokin vastausvaihtoehto perustuisi alle "

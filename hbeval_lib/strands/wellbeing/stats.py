@@ -926,7 +926,7 @@ class OutcomeAnalysis:
         if self.separation:
             why = self.separation
         elif not res.get("positivity_ok", True):
-            why = res.get("positivity_reason") or res.get("reason") or "kallistumapistemalli ei tue vertailua"
+            why = res.get("positivity_reason") or res.get("reason") or "kaltaistamispistemäärän malli ei tue vertailua"
         elif math.isfinite(res.get("ci_low", math.nan)) and math.isfinite(res.get("ci_high", math.nan)):
             dfree = res.get("df", math.nan)
             if math.isfinite(dfree) and dfree < MIN_DF:
