@@ -749,7 +749,9 @@ def icer_note(pe: dict, pc: dict) -> str:
 def cea_plane(rep: Report, a: CostAnalysis) -> Shown:
     """The cost-effectiveness plane of the base-case (adjusted) bootstrap replicates."""
     if not a.cea_ok(rep):
-        return Shown(text=not_yet(rep, TOO_FEW_FOR_CEA))
+        # the introduction above gave the analysis' own reason: not a second sentence saying the same
+        said = a.primary is not None and bool(a.primary.get("reason"))
+        return Shown() if said else Shown(text=not_yet(rep, TOO_FEW_FOR_CEA))
     c = a.primary
     cr = c["result"]
     draws = c["adjusted"]
