@@ -425,6 +425,22 @@ def test_a_paired_likert_caption_says_what_is_drawn(monkeypatch):
     assert full.caption == cap                                           # both bars of every item: as written
 
 
+def _hiding_one_n(tmp_path, table: str, row: str, value: int) -> None:
+    """Render mode with a release that hides one count of the final all-pilots page (the other cells: by their
+    primary rules); the caller resets the mode."""
+    import pandas as pd
+
+    from hbeval_lib.page import cells as L
+
+    led = pd.DataFrame([dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki", table=table, row=row, col="",
+                             kind="count", value=value, margin="", primary="", link="", code="secondary",
+                             suppressed=True, reason="")])
+    led["value"] = led["value"].astype("Int64")
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path, index=False)
+    L.set_active(L.Renderer(path, lenient=True))
+
+
 def test_assistant_groups_do_not_add_up_to_a_hidden_hb_n(demo_processed, tmp_path):
     """Unseen set seed 347: the change table hid the HB clients' n of a domain (142) while the assistant table printed
     its two groups, 85 + 57. Where the page hides that n, the groups' sizes are not printed and their results rows
@@ -441,14 +457,7 @@ def test_assistant_groups_do_not_add_up_to_a_hidden_hb_n(demo_processed, tmp_pat
     eff = ch.effects(rep)[f"{ch.KYKY}.{dom}"]["within"]["hb"]
     parts = open_tab[open_tab["Osa-alue"] == ch.wb.DOMAINS[dom]]["n"].astype(int)
     assert parts.sum() == int(eff["n"])                       # the groups add up to the HB n
-    key = dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki",
-               table=f"wellbeing.{ch.KYKY}.{dom}.change.hb.n", row="HB", col="")
-    led = pd.DataFrame([dict(key, kind="count", value=int(eff["n"]), margin="", primary="", link="",
-                             code="secondary", suppressed=True, reason="")])
-    led["value"] = led["value"].astype("Int64")
-    path = tmp_path / "ledger.parquet"
-    led.to_parquet(path, index=False)
-    L.set_active(L.Renderer(path, lenient=True))
+    _hiding_one_n(tmp_path, f"wellbeing.{ch.KYKY}.{dom}.change.hb.n", "HB", int(eff["n"]))
     try:
         rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
         tab = ch.assistant(rep2).table
@@ -474,14 +483,7 @@ def test_a_mean_change_with_a_hidden_n_is_printed_without_what_gives_the_n_back(
     rep = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
     o = f"{ch.KYKY}.osallisuus"
     n_ver = int(ch.effects(rep)[o]["within"]["verrokki"]["n"])
-    key = dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki",
-               table=f"wellbeing.{o}.change.verrokki.n", row="Verrokki", col="")
-    led = pd.DataFrame([dict(key, kind="count", value=n_ver, margin="", primary="", link="", code="secondary",
-                             suppressed=True, reason="")])
-    led["value"] = led["value"].astype("Int64")
-    path = tmp_path / "ledger.parquet"
-    led.to_parquet(path, index=False)
-    L.set_active(L.Renderer(path, lenient=True))
+    _hiding_one_n(tmp_path, f"wellbeing.{o}.change.verrokki.n", "Verrokki", n_ver)
     try:
         rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
         ch.kykyviisari_change(rep2)
