@@ -500,3 +500,36 @@ def test_a_mean_change_with_a_hidden_n_is_printed_without_what_gives_the_n_back(
     for k in ("change_diff", "ancova_diff", "complete_case_diff", "adjusted_diff"):
         if not res.loc[f"{o}.{k}", "suppressed"]:
             assert pd.isna(res.loc[f"{o}.{k}", "n"]), k                     # the arms' sum is not printed
+
+
+def test_the_difference_of_mean_changes_goes_with_both_changes(demo_processed, tmp_path):
+    """Unseen set seed 359, Vantaa final report: the HB mean change was hidden (few newcomers since the interim
+    report) while the control's change and the difference of the changes were printed — their sum is the HB change
+    (0,52 + 0,33 = 0,85). The difference is printed only with both arms' changes."""
+    import pandas as pd
+
+    from hbeval_lib.page import cells as L
+
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+    o = f"{ch.KYKY}.osallisuus"
+    e = ch.effects(rep)[o]
+    assert ch._both_changes_shown(rep, o)                                  # the demo shows both
+    led = pd.DataFrame([dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki",
+                             table=f"wellbeing.{o}.change.hb", row="n", col="", kind="stat",
+                             value=int(e["within"]["hb"]["n"]), margin="", primary="", link="", code="phase",
+                             suppressed=True, reason="")])
+    led["value"] = led["value"].astype("Int64")
+    path = tmp_path / "ledger.parquet"
+    led.to_parquet(path, index=False)
+    L.set_active(L.Renderer(path, lenient=True))
+    try:
+        rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+        ch.kykyviisari_change(rep2)
+        sens = ch.kykyviisari_sensitivity(rep2).table
+    finally:
+        L.set_active(None)
+    res = rep2.res.frame().set_index("key")
+    assert res.loc[f"{o}.change.hb", "suppressed"] and not res.loc[f"{o}.change.verrokki", "suppressed"]
+    assert res.loc[f"{o}.change_diff", "suppressed"]
+    assert sens.loc[sens["Mittari"] == "Osallisuus", "Muutospisteiden ero"].iloc[0] == ch.NOT_SHOWN

@@ -731,7 +731,7 @@ def _record_outcome(rep: Report, outcome: str, e: dict) -> None:
     _add_effect(rep, f"{outcome}.ancova_diff", f"{label}: Ero HB − verrokki, ANCOVA alkutasolla"
                 + (" ja pilotilla" if rep.all_pilots else "") + " (toissijainen)", e["ancova"], n_total, True)
     _add_effect(rep, f"{outcome}.change_diff", f"{label}: Muutospisteiden ero HB − verrokki (toissijainen)",
-                e["change_diff"], n_total, True)
+                e["change_diff"], n_total, _both_changes_shown(rep, outcome))
 
 
 def _between_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
@@ -798,6 +798,16 @@ def _within_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _both_changes_shown(rep: Report, outcome: str) -> bool:
+    """Whether both arms' mean changes of ``outcome`` are published: the difference of the mean changes is one arm's
+    change less the other's, so it is printed only with both (a shown control change plus the difference gave the
+    HB change back that the phase rule hid, unseen set seed 359). The decisions are the within rows' own (memoised
+    per page: no new cells)."""
+    e = effects(rep)[outcome]
+    return all(rep.dc.stat_ok(e["within"][arm]["n"], f"{outcome}.change.{arm}", "n")
+               and _finite(e["within"][arm]["estimate"]) for arm in wb.ARMS)
+
+
 def _sensitivity_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
     eff = effects(rep)
     rows = []
@@ -818,7 +828,7 @@ def _sensitivity_table(rep: Report, outcomes: list[str]) -> pd.DataFrame:
         rows.append({"Mittari": _outcome_name(o), "Ensisijainen: kaksoisrobusti + MI": cell(e["primary"]),
                      "Kaksoisrobusti, täydelliset havainnot": cell(e["complete_case"]),
                      "ANCOVA (alkutaso" + (" + pilotti)" if rep.all_pilots else ")"): cell(e["ancova"]),
-                     "Muutospisteiden ero": cell(e["change_diff"])})
+                     "Muutospisteiden ero": cell(e["change_diff"]) if _both_changes_shown(rep, o) else NOT_SHOWN})
     return pd.DataFrame(rows)
 
 
