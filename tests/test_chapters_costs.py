@@ -556,3 +556,17 @@ def test_the_payer_figures_caption_compares_groups_only_when_both_are_drawn(run)
     compares = "ryhmien välillä" in fig.figure_caption
     assert compares == (len(bars) > 1)
     assert compares or "vain" in fig.figure_caption
+
+
+def test_the_unadjusted_difference_goes_with_both_arms_totals(runs, monkeypatch):
+    """A printed arm total plus the unadjusted difference is the other arm's total: where one total is hidden (e.g.
+    by the dominance rule), the unadjusted difference is not printed; the adjusted one (a model) still is."""
+    run = runs[("kaikki", "loppuraportti")]
+    assert ch.totals_shown(run.rep, run.a)
+    shown = ch.differences(run.rep, run.a).table
+    assert (shown["Vakioimaton"] != ch.NOT_SHOWN).all()
+    real = ch.payers_shown
+    monkeypatch.setattr(ch, "payers_shown", lambda rep, a, arm: {**real(rep, a, arm),
+                                                                 "cost_total": arm == "hb"})
+    hidden = ch.differences(run.rep, run.a).table
+    assert (hidden["Vakioimaton"] == ch.NOT_SHOWN).all() and (hidden["Vakioitu"] != ch.NOT_SHOWN).all()

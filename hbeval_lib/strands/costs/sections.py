@@ -593,6 +593,13 @@ def too_few_to_compare(rep: Report, a: CostAnalysis) -> str:
     return f"Ryhmien kustannuksia ei verrata tällä sivulla, {why}."
 
 
+def totals_shown(rep: Report, a: CostAnalysis) -> bool:
+    """Whether both arms' mean total costs are printed: the unadjusted difference is one less the other, so it is
+    printed only with both (a printed total and the difference give a hidden one back — the class of the mean
+    changes' difference, unseen set seed 359)."""
+    return a.both and all(payers_shown(rep, a, arm)["cost_total"] for arm in ARMS)
+
+
 def differences(rep: Report, a: CostAnalysis) -> Shown:
     """Incremental costs HB − control of all clients, unadjusted and adjusted, with t intervals."""
     if not a.both:
@@ -604,7 +611,8 @@ def differences(rep: Report, a: CostAnalysis) -> Shown:
         inc = r["incremental"][basis]
         rows.append({"Erotus (HB − verrokki)": label, **{
             h: (report.ci(*inc.loc[row, ["estimate", "ci_low", "ci_high"]], fmt=report.eur)
-                if _finite(*inc.loc[row, ["estimate", "ci_low", "ci_high"]]) else NOT_SHOWN)
+                if _finite(*inc.loc[row, ["estimate", "ci_low", "ci_high"]])
+                and (row != "unadjusted" or totals_shown(rep, a)) else NOT_SHOWN)
             for row, h in (("unadjusted", "Vakioimaton"), ("adjusted", "Vakioitu"))}})
     return Shown(table=pd.DataFrame(rows).set_index("Erotus (HB − verrokki)"), caption=(
         "Taulukko: kaikkien asiakkaiden lisäkustannukset (95 %:n luottamusväli suluissa). Väli on "
@@ -874,14 +882,14 @@ def _record_costs(rep: Report, a: CostAnalysis, glue: dict) -> None:
         for row, suffix in (("unadjusted", ""), ("adjusted", "_adjusted")):
             label = ("Lisäkustannus HB − verrokki "
                      f"({'€ / asiakaskuukausi' if basis == 'client_month' else '€ / asiakkuus'})")
-            if a.both:
+            if a.both and (row != "unadjusted" or totals_shown(rep, a)):
                 inc = r["incremental"][basis].loc[row]
                 res.add(key + suffix, label + (", vakioitu" if suffix else ""), inc["estimate"], inc["ci_low"],
                         inc["ci_high"], n=a.n["hb"] + a.n["verrokki"])
             else:
                 res.add(key + suffix, label, suppressed=True)
     glue["costs_incremental"] = (report.eur(r["incremental"]["client_month"].loc["unadjusted", "estimate"])
-                                 if a.both else NOT_SHOWN)
+                                 if totals_shown(rep, a) else NOT_SHOWN)
 
 
 def _add(res, key: str, label: str, est, lo=None, hi=None, n=None) -> None:
