@@ -224,3 +224,21 @@ def test_the_cost_pages_budget_totals_go_through_the_rules():
     rec = dc.magnitude_frame().set_index("cell")
     assert not rec.at["käyttö", "shown"] and rec.at["käyttö", "code"] == "dominance"
     assert rec.at["sovitut", "shown"] and rec.at["sovitut", "values"]      # the printed total and mean
+
+
+def test_a_unit_price_in_the_text_is_not_taken_for_a_hidden_figure(tmp_path):
+    """Unseen set seed 383: the relatives' hour "24,81 € / tunti" (a configured price in the report's price year)
+    matched a hidden payer mean of 24,8069 € by chance. A configured unit price is public; any other amount that
+    equals the hidden figure is still found."""
+    price = next(p for p in E.unit_prices() if p > 10 and abs(p - round(p)) > 0.05)   # a price with cents
+    costs = _page("costs")
+    assert not costs.magnitude_ok([price + 0.001] * 5, "maksajat", "hb / cost_asiakas")
+    _write(tmp_path, costs)
+    _html(tmp_path, "kustannukset", "pori", [])
+    d = tmp_path / "_build" / "html" / PHASE / "kustannukset" / "pori.html"
+    shown = f"{price:.2f}".replace(".", ",")
+    d.write_text(d.read_text().replace("</article>", f"<p>Aika on arvotettu ({shown} € / tunti).</p></article>"))
+    assert _audit(tmp_path).empty
+    hidden_total = f"{5 * (price + 0.001):.2f}".replace(".", ",")   # the hidden total itself: found
+    d.write_text(d.read_text().replace(f"{shown} €", f"{hidden_total} €"))
+    assert list(_audit(tmp_path)["class"]) == ["printed_hidden"]
