@@ -270,6 +270,8 @@ def test_unit_cost_sources_dated_after_the_report_are_flagged():
     assert "raportin (2019) jälkeen" in page  # the demo configuration cites a 2021 working paper
     for code in ("default", "zero", "leisure", "wage", "hours_per_month"):
         assert f"| {code} |" not in page
+    # a price as configured, with its cents (24,4 €/h was printed "24 € / h" beside the page's 24,81 € of 2018)
+    assert "| 24,40 € / h |" in page and "| 24 € / h |" not in page
 
 
 def test_example_publication_data_are_marked_and_refused_for_real_data(tmp_path):

@@ -710,9 +710,11 @@ def unit_costs_page(cfg: Config, phase_key: str) -> str:
             return
         v = float(item["value"])
         unit = str(item.get("unit", ""))
+        # a price as configured: cents where it has them (24,4 €/h was printed as "24 € / h")
+        digits = 0 if v == round(v) else 2
         value = (f"{num(100 * v, 0)} %" if unit == "osuus" else
-                 f"{num(v, 2 if v < 10 else 0)} {unit.replace('€/', '€ / ').replace('h/kk', 'h / kk')}"
-                 if unit.startswith(("€", "h")) else f"{num(v, 2 if v < 10 else 0)} € / {unit}")
+                 f"{num(v, digits)} {unit.replace('€/', '€ / ').replace('h/kk', 'h / kk')}"
+                 if unit.startswith(("€", "h")) else f"{num(v, digits)} € / {unit}")
         src = str(item.get("source", ""))
         rows.append({"Ryhmä": group, "Kustannuserä": UNIT_COST_LABELS.get(key, key[:1].upper() + key[1:]),
                      "Arvo": value, "Hintavuosi": str(item.get("year", "")), "Lähde": src,
