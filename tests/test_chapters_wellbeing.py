@@ -533,3 +533,30 @@ def test_the_difference_of_mean_changes_goes_with_both_changes(demo_processed, t
     assert res.loc[f"{o}.change.hb", "suppressed"] and not res.loc[f"{o}.change.verrokki", "suppressed"]
     assert res.loc[f"{o}.change_diff", "suppressed"]
     assert sens.loc[sens["Mittari"] == "Osallisuus", "Muutospisteiden ero"].iloc[0] == ch.NOT_SHOWN
+
+
+def test_a_survey_comparison_with_a_hidden_group_size_prints_no_test(demo_processed, tmp_path):
+    """Unseen set seed 389: "51 % kyllä" (HB, n 53) against "39 % kyllä" with Fisher p 0,365 fitted 12 of 31 control
+    respondents only, the n the page hid. With a group's n hidden: the shares alone, no test, p or r."""
+    import pandas as pd
+
+    processed, _ = demo_processed
+    rep = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+    open_tab = ch.survey_comparison(rep).table
+    first = open_tab.iloc[0]
+    assert first["p"] != ch.NOT_SHOWN and str(first["n (verrokki)"]).isdigit()     # the demo shows it
+    cmp = ch.wb.compare_items(ch._survey(rep), ch._conf(rep).get("comparison_pairs", []))
+    r = next(cmp.itertuples())
+    key = f"asiakaskysely.{r.hb_item}_{r.verrokki_item}." + ("share_diff" if r.kind == "yesno" else "rank_biserial")
+    _hiding_one_n(tmp_path, f"wellbeing.{key}", "n_verrokki", int(r.n_verrokki))
+    try:
+        rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
+        tab = ch.survey_comparison(rep2).table
+    finally:
+        from hbeval_lib.page import cells as L
+        L.set_active(None)
+    row = tab.iloc[0]
+    assert row["n (verrokki)"] == ch.NOT_SHOWN and row["HB"] != ch.NOT_SHOWN
+    assert row["p"] == row["p (Holm)"] == row["Testi"] == ch.NOT_SHOWN
+    res = rep2.res.frame().set_index("key")
+    assert pd.isna(res.loc[key, "p_value"]) and pd.isna(res.loc[key, "n"])
