@@ -425,15 +425,15 @@ def test_a_paired_likert_caption_says_what_is_drawn(monkeypatch):
     assert full.caption == cap                                           # both bars of every item: as written
 
 
-def _hiding_one_n(tmp_path, table: str, row: str, value: int) -> None:
-    """Render mode with a release that hides one count of the final all-pilots page (the other cells: by their
-    primary rules); the caller resets the mode."""
+def _hiding_one_n(tmp_path, table: str, row: str, value: int, kind: str = "count", code: str = "secondary") -> None:
+    """Render mode with a release that hides one cell (a count, or a statistic's n) of the final all-pilots page (the
+    other cells: by their primary rules); the caller resets the mode."""
     import pandas as pd
 
     from hbeval_lib.page import cells as L
 
     led = pd.DataFrame([dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki", table=table, row=row, col="",
-                             kind="count", value=value, margin="", primary="", link="", code="secondary",
+                             kind=kind, value=value, margin="", primary="", link="", code=code,
                              suppressed=True, reason="")])
     led["value"] = led["value"].astype("Int64")
     path = tmp_path / "ledger.parquet"
@@ -506,8 +506,6 @@ def test_the_difference_of_mean_changes_goes_with_both_changes(demo_processed, t
     """Unseen set seed 359, Vantaa final report: the HB mean change was hidden (few newcomers since the interim
     report) while the control's change and the difference of the changes were printed — their sum is the HB change
     (0,52 + 0,33 = 0,85). The difference is printed only with both arms' changes."""
-    import pandas as pd
-
     from hbeval_lib.page import cells as L
 
     processed, _ = demo_processed
@@ -515,14 +513,7 @@ def test_the_difference_of_mean_changes_goes_with_both_changes(demo_processed, t
     o = f"{ch.KYKY}.osallisuus"
     e = ch.effects(rep)[o]
     assert ch._both_changes_shown(rep, o)                                  # the demo shows both
-    led = pd.DataFrame([dict(strand="wellbeing", phase="loppuraportti", pilot="kaikki",
-                             table=f"wellbeing.{o}.change.hb", row="n", col="", kind="stat",
-                             value=int(e["within"]["hb"]["n"]), margin="", primary="", link="", code="phase",
-                             suppressed=True, reason="")])
-    led["value"] = led["value"].astype("Int64")
-    path = tmp_path / "ledger.parquet"
-    led.to_parquet(path, index=False)
-    L.set_active(L.Renderer(path, lenient=True))
+    _hiding_one_n(tmp_path, f"wellbeing.{o}.change.hb", "n", int(e["within"]["hb"]["n"]), kind="stat", code="phase")
     try:
         rep2 = report.start("wellbeing", "loppuraportti", "kaikki", str(processed), prefix="wellbeing")
         ch.kykyviisari_change(rep2)
